@@ -1,0 +1,126 @@
+import { ErrorCode, FerryError, NotFoundError } from '../../shared/errors.js';
+import type { DbParsedContent } from '../../shared/protocol/db-messages.js';
+import { nameSchema, type FunctionVersion, type Runtime } from '../../shared/protocol/domain.js';
+import { keys } from './keys.js';
+import type { Store } from './store.js';
+
+/** Runtime and function changes are rare; one lock keeps "delete a runtime in use" race-free. */
+const CATALOG = 'catalog';
+
+/** Runtimes and versioned functions. */
+export class Catalog {
+  constructor(private readonly store: Store) {}
+
+  /** Registers a runtime, or replaces the one of that name. `name` defaults to `image`. */
+  registerRuntime(spec: DbParsedContent['registerRuntime']): Promise<Runtime> {
+    const name = spec.name ?? spec.image;
+    return this.store.lock.run(CATALOG, async () => {
+      const runtime: Runtime = {
+        name,
+        image: spec.image,
+        path: spec.path,
+        dependencies: spec.dependencies,
+        run: spec.run,
+        protocol: spec.protocol,
+        createdAt: Date.now(),
+      };
+      await this.store.write([{ type: 'put', key: keys.runtime(name), value: runtime }]);
+      return runtime;
+    });
+  }
+
+  async getRuntime(name: string): Promise<Runtime> {
+    const runtime = await this.store.get<Runtime>(keys.runtime(name));
+    if (!runtime) throw new NotFoundError(`runtime "${name}"`);
+    return runtime;
+  }
+
+  listRuntimes(): Promise<Runtime[]> {
+    return this.store.values<Runtime>(keys.runtimePrefix);
+  }
+
+  /** Deletes a runtime no function version uses; throws IN_USE naming the functions that do. */
+  deleteRuntime(name: string): Promise<{ deleted: true }> {
+    return this.store.lock.run(CATALOG, async () => {
+      await this.getRuntime(name);
+      const users = new Set(
+        (await this.store.values<FunctionVersion>(keys.fnAllPrefix)).filter((f) => f.runtime === name).map((f) => f.name),
+      );
+      if (users.size > 0) {
+        throw new FerryError(ErrorCode.IN_USE, `runtime "${name}" is used by function(s) ${[...users].join(', ')}`);
+      }
+      await this.store.write([{ type: 'del', key: keys.runtime(name) }]);
+      return { deleted: true as const };
+    });
+  }
+
+  /**
+   * Records a new version of a function. Version numbers never repeat for a name, even across a
+   * delete, so a node's cache keyed by `name:version` can never serve stale code.
+   */
+  putFunction(spec: DbParsedContent['putFunction']): Promise<FunctionVersion> {
+    return this.store.lock.run(CATALOG, async () => {
+      await this.getRuntime(spec.runtime);
+      const counterKey = keys.counter(`fnVersion!${spec.name}`);
+      const version = ((await this.store.get<number>(counterKey)) ?? 0) + 1;
+      const fn: FunctionVersion = { ...spec, version, createdAt: Date.now() };
+      await this.store.write([
+        { type: 'put', key: keys.fnVersion(spec.name, version), value: fn },
+        { type: 'put', key: counterKey, value: version },
+      ]);
+      return fn;
+    });
+  }
+
+  /** The latest version, or the one asked for; `name` may also be written `name@version`. */
+  async getFunction(ref: DbParsedContent['getFunction']): Promise<FunctionVersion> {
+    const { name, version } = splitRef(ref.name, ref.version);
+    if (version !== undefined) {
+      const fn = await this.store.get<FunctionVersion>(keys.fnVersion(name, version));
+      if (!fn) throw new NotFoundError(`function "${name}@${version}"`);
+      return fn;
+    }
+    const [latest] = await this.store.values<FunctionVersion>(keys.fnVersionPrefix(name), { reverse: true, limit: 1 });
+    if (!latest) throw new NotFoundError(`function "${name}"`);
+    return latest;
+  }
+
+  /** The latest version of every function, by name. */
+  async listFunctions(): Promise<FunctionVersion[]> {
+    const latest = new Map<string, FunctionVersion>();
+    for (const fn of await this.store.values<FunctionVersion>(keys.fnAllPrefix)) latest.set(fn.name, fn);
+    return [...latest.values()];
+  }
+
+  async listFunctionVersions(name: string): Promise<FunctionVersion[]> {
+    const versions = await this.store.values<FunctionVersion>(keys.fnVersionPrefix(name));
+    if (versions.length === 0) throw new NotFoundError(`function "${name}"`);
+    return versions;
+  }
+
+  deleteFunction(name: string): Promise<{ deletedVersions: number }> {
+    return this.store.lock.run(CATALOG, async () => {
+      const versionKeys = await this.store.keysUnder(keys.fnVersionPrefix(name));
+      if (versionKeys.length === 0) throw new NotFoundError(`function "${name}"`);
+      await this.store.write(versionKeys.map((key) => ({ type: 'del' as const, key })));
+      return { deletedVersions: versionKeys.length };
+    });
+  }
+}
+
+function splitRef(ref: string, version: number | undefined): { name: string; version: number | undefined } {
+  const at = ref.lastIndexOf('@');
+  const name = at < 0 ? ref : ref.slice(0, at);
+  if (!nameSchema.safeParse(name).success) {
+    throw new FerryError(ErrorCode.BAD_REQUEST, `bad function name "${name.slice(0, 140)}"`);
+  }
+  if (at < 0) return { name, version };
+  const pinned = Number(ref.slice(at + 1));
+  if (!/^\d+$/.test(ref.slice(at + 1)) || pinned < 1) {
+    throw new FerryError(ErrorCode.BAD_REQUEST, `bad function reference "${ref}": expected name@version`);
+  }
+  if (version !== undefined && version !== pinned) {
+    throw new FerryError(ErrorCode.BAD_REQUEST, `function reference "${ref}" disagrees with version ${version}`);
+  }
+  return { name, version: pinned };
+}

@@ -1,0 +1,31 @@
+import { dbRequestSchemas, type DbReplyContent } from '../../shared/protocol/db-messages.js';
+import type { Handlers } from '../../shared/transport/rpc-server.js';
+import { Calls } from './calls.js';
+import { Catalog } from './catalog.js';
+import type { Store } from './store.js';
+
+/** Every DB operation, wired to the collection that serves it. */
+export function dbHandlers(store: Store): Handlers<typeof dbRequestSchemas, DbReplyContent> {
+  const catalog = new Catalog(store);
+  const calls = new Calls(store);
+  return {
+    ping: async () => ({ now: Date.now() }),
+    registerRuntime: (spec) => catalog.registerRuntime(spec),
+    getRuntime: ({ name }) => catalog.getRuntime(name),
+    listRuntimes: () => catalog.listRuntimes(),
+    deleteRuntime: ({ name }) => catalog.deleteRuntime(name),
+    putFunction: (spec) => catalog.putFunction(spec),
+    getFunction: (ref) => catalog.getFunction(ref),
+    listFunctions: () => catalog.listFunctions(),
+    listFunctionVersions: ({ name }) => catalog.listFunctionVersions(name),
+    deleteFunction: ({ name }) => catalog.deleteFunction(name),
+    createCall: (spec) => calls.create(spec),
+    updateCall: (req) => calls.update(req),
+    getCall: (ref) => calls.get(ref),
+    listCalls: (query) => calls.list(query),
+    getCounters: async () => ({
+      lastCallNum: store.counters.lastCallNum,
+      callsByStatus: { ...store.counters.callsByStatus },
+    }),
+  };
+}

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import {
+  callStatusSchema,
+  nameSchema,
+  runtimeSpecSchema,
+  sha256Schema,
+  type Call,
+  type CallStatus,
+  type FunctionVersion,
+  type Runtime,
+} from './domain.js';
+
+/**
+ * The DB daemon's operations: the request content of each, validated at the boundary, and the
+ * reply content it answers with. `DbRequest` is the discriminated union on `msgType`.
+ */
+
+const name = z.object({ name: nameSchema });
+const empty = z.object({}).passthrough();
+
+/** `dice` or `dice@3`: a function name, optionally pinned to one version. */
+export const functionRefSchema = z.object({
+  name: z.string().min(1).max(140),
+  version: z.number().int().min(1).optional(),
+});
+
+const callPatchSchema = z
+  .object({
+    status: callStatusSchema,
+    result: z.string(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    logs: z.object({ stdout: z.string(), stderr: z.string(), truncated: z.boolean().optional() }).nullable(),
+    attempt: z.number().int().min(1),
+    workerId: z.string().nullable(),
+    progress: z.number().min(0).max(1).nullable(),
+    metrics: z.record(z.string(), z.number()).nullable(),
+    startedAt: z.number().nullable(),
+    finishedAt: z.number().nullable(),
+  })
+  .partial()
+  .strict();
+
+export const dbRequestSchemas = {
+  ping: empty,
+  registerRuntime: runtimeSpecSchema,
+  getRuntime: name,
+  listRuntimes: empty,
+  deleteRuntime: name,
+  putFunction: z.object({
+    name: nameSchema,
+    runtime: nameSchema,
+    sha256: sha256Schema,
+    size: z.number().int().min(0),
+  }),
+  getFunction: functionRefSchema,
+  listFunctions: empty,
+  listFunctionVersions: name,
+  deleteFunction: name,
+  createCall: z.object({
+    /**
+     * The caller picks the call's nanoid, so a create resent after a lost reply is answered with
+     * the call it made the first time instead of making a second one.
+     */
+    id: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8 to 64 characters of A-Z a-z 0-9 _ -'),
+    funcName: nameSchema,
+    version: z.number().int().min(1),
+    params: z.unknown().optional(),
+    sessionId: nameSchema.optional(),
+  }),
+  updateCall: z.object({
+    id: z.string().min(1),
+    /** Compare-and-set: every given field must match the stored call, or the update is refused. */
+    expect: z
+      .object({ status: z.union([callStatusSchema, z.array(callStatusSchema).min(1)]), attempt: z.number().int() })
+      .partial()
+      .default({}),
+    set: callPatchSchema,
+  }),
+  getCall: z.union([z.object({ id: z.string().min(1) }), z.object({ callNum: z.number().int().min(1) })]),
+  listCalls: z.object({
+    funcName: nameSchema.optional(),
+    status: callStatusSchema.optional(),
+    sessionId: nameSchema.optional(),
+    limit: z.number().int().min(1).max(1000).default(50),
+    /** Opaque: the `nextCursor` of the previous page. */
+    cursor: z.string().regex(/^\d{1,16}$/).optional(),
+  }),
+  getCounters: empty,
+} as const;
+
+export type DbMsgType = keyof typeof dbRequestSchemas;
+export type DbRequestContent = { [K in DbMsgType]: z.input<(typeof dbRequestSchemas)[K]> };
+export type DbParsedContent = { [K in DbMsgType]: z.output<(typeof dbRequestSchemas)[K]> };
+
+export interface CallPage {
+  calls: Call[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface DbCounters {
+  lastCallNum: number;
+  callsByStatus: Record<CallStatus, number>;
+}
+
+export interface DbReplyContent {
+  ping: { now: number };
+  registerRuntime: Runtime;
+  getRuntime: Runtime;
+  listRuntimes: Runtime[];
+  deleteRuntime: { deleted: true };
+  putFunction: FunctionVersion;
+  getFunction: FunctionVersion;
+  listFunctions: FunctionVersion[];
+  listFunctionVersions: FunctionVersion[];
+  deleteFunction: { deletedVersions: number };
+  createCall: Call;
+  updateCall: Call;
+  getCall: Call;
+  listCalls: CallPage;
+  getCounters: DbCounters;
+}
+
+export type DbRequest = { [K in DbMsgType]: { msgType: K; content: DbRequestContent[K] } }[DbMsgType];

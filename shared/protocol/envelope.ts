@@ -1,0 +1,76 @@
+import { Packr } from 'msgpackr';
+import { ErrorCode, FerryError, type WireError } from '../errors.js';
+
+/**
+ * Frame layout of every Ferry message on a DEALER/ROUTER pair:
+ *   [header][msgpack body][bulk frame]…
+ * The header names the protocol and its version so a peer from another release is told, not
+ * misread. Bulk bytes (bundles) always travel as extra frames, never inside the msgpack body.
+ */
+export const PROTOCOL_HEADER = 'FERRY01';
+const headerFrame = Buffer.from(PROTOCOL_HEADER, 'ascii');
+
+// Plain maps and no record structures: bodies stay readable by any msgpack decoder.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+
+export interface RequestEnvelope {
+  /** Unique per logical request; a resend keeps it so the server can answer it once. */
+  id: string;
+  msgType: string;
+  content: unknown;
+}
+
+export type ReplyEnvelope =
+  | { id: string; ok: true; content: unknown }
+  | { id: string; ok: false; error: WireError };
+
+export interface Decoded<T> {
+  body: T;
+  bulk: Buffer[];
+}
+
+export function encodeFrames(body: RequestEnvelope | ReplyEnvelope, bulk: readonly Buffer[] = []): Buffer[] {
+  return [headerFrame, packr.pack(body), ...bulk];
+}
+
+/** Splits and checks the header and body frames; throws a typed FerryError on anything malformed. */
+export function decodeFrames(frames: readonly Buffer[]): Decoded<Record<string, unknown>> {
+  const [header, body, ...bulk] = frames;
+  if (header === undefined || body === undefined) {
+    throw new FerryError(ErrorCode.BAD_FRAME, `expected header and body frames, got ${frames.length} frame(s)`);
+  }
+  if (!header.equals(headerFrame)) {
+    const shown = header.subarray(0, 16).toString('latin1').replace(/[^\x20-\x7e]/g, '?');
+    throw new FerryError(ErrorCode.UNSUPPORTED_PROTOCOL, `unsupported protocol header "${shown}", expected "${PROTOCOL_HEADER}"`);
+  }
+  let decoded: unknown;
+  try {
+    decoded = packr.unpack(body);
+  } catch {
+    throw new FerryError(ErrorCode.BAD_FRAME, 'body frame is not valid msgpack');
+  }
+  if (decoded === null || typeof decoded !== 'object' || Array.isArray(decoded)) {
+    throw new FerryError(ErrorCode.BAD_FRAME, 'body frame must be a msgpack map');
+  }
+  return { body: decoded as Record<string, unknown>, bulk };
+}
+
+/** Reads a request envelope; the id is returned even when the rest is bad, so the error can be answered. */
+export function parseRequest(body: Record<string, unknown>): RequestEnvelope {
+  const { id, msgType, content } = body;
+  if (typeof id !== 'string' || id.length === 0 || id.length > 128) {
+    throw new FerryError(ErrorCode.BAD_FRAME, 'request id must be a non-empty string of at most 128 characters');
+  }
+  if (typeof msgType !== 'string') {
+    throw new FerryError(ErrorCode.BAD_FRAME, 'msgType must be a string');
+  }
+  return { id, msgType, content };
+}
+
+export function parseReply(body: Record<string, unknown>): ReplyEnvelope {
+  const { id, ok } = body;
+  if (typeof id !== 'string') throw new FerryError(ErrorCode.BAD_FRAME, 'reply id must be a string');
+  if (ok === true) return { id, ok: true, content: body['content'] };
+  if (ok === false) return { id, ok: false, error: body['error'] as WireError };
+  throw new FerryError(ErrorCode.BAD_FRAME, 'reply must carry ok: true or ok: false');
+}

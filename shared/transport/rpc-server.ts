@@ -1,0 +1,178 @@
+import { Router } from 'zeromq';
+import type { z } from 'zod';
+import { ErrorCode, FerryError, toFerryError } from '../errors.js';
+import { decodeFrames, encodeFrames, parseRequest, type ReplyEnvelope } from '../protocol/envelope.js';
+import type { Logger } from '../logger.js';
+import { Outbox } from './outbox.js';
+
+/** A reply that carries bulk frames after its body (a bundle, for instance). */
+export class BulkReply<T> {
+  constructor(
+    readonly content: T,
+    readonly bulk: Buffer[],
+  ) {}
+}
+
+export interface RequestContext {
+  /** Frames after the body: bulk bytes sent with the request. */
+  bulk: Buffer[];
+  requestId: string;
+  log: Logger;
+}
+
+type Schemas = Record<string, z.ZodType>;
+
+/** One handler per operation; the mapped type makes a missing operation a compile error. */
+export type Handlers<S extends Schemas, R extends { [K in keyof S]: unknown }> = {
+  [K in keyof S]: (content: z.output<S[K]>, ctx: RequestContext) => Promise<R[K] | BulkReply<R[K]>>;
+};
+
+export interface RpcServerOptions<S extends Schemas, R extends { [K in keyof S]: unknown }> {
+  /** ZeroMQ endpoint to bind; `tcp://127.0.0.1:*` picks a free port (see {@link RpcServer.endpoint}). */
+  bind: string;
+  schemas: S;
+  handlers: Handlers<S, R>;
+  log: Logger;
+  /** Largest single frame accepted, in bytes; a bigger frame drops the connection. Default 64 MiB. */
+  maxFrameBytes?: number;
+  /** How many answered request ids are remembered so a resent request is answered, not redone. */
+  dedupeEntries?: number;
+}
+
+interface Remembered {
+  reply: Promise<Buffer[]>;
+  cacheable: boolean;
+}
+
+/**
+ * Request/reply server on a ROUTER socket. Requests are handled concurrently; each gets exactly
+ * one reply (a typed error when anything about it is wrong) and no request can stop the loop.
+ * A resent request (same id) is answered from memory, so a client retry never doubles an effect.
+ */
+export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }> {
+  private readonly sock: Router;
+  private readonly outbox: Outbox;
+  private readonly remembered = new Map<string, Remembered>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private state: 'new' | 'running' | 'stopped' = 'new';
+  private loop: Promise<void> | undefined;
+  private boundEndpoint = '';
+
+  constructor(private readonly opts: RpcServerOptions<S, R>) {
+    this.sock = new Router({
+      linger: 2_000,
+      maxMessageSize: opts.maxFrameBytes ?? 64 * 1024 * 1024,
+      // A ROUTER drops replies to peers that have gone; the peer's own retry covers that.
+      sendHighWaterMark: 100_000,
+      receiveHighWaterMark: 100_000,
+    });
+    this.outbox = new Outbox((frames) => this.sock.send(frames));
+  }
+
+  /** The endpoint actually bound (resolves `*` ports). */
+  get endpoint(): string {
+    return this.boundEndpoint;
+  }
+
+  async start(): Promise<string> {
+    if (this.state !== 'new') throw new Error('server already started');
+    await this.sock.bind(this.opts.bind);
+    this.boundEndpoint = this.sock.lastEndpoint ?? this.opts.bind;
+    this.state = 'running';
+    this.loop = this.receiveLoop().catch((err: unknown) => {
+      if (this.state === 'running') this.opts.log.error({ err }, 'receive loop failed');
+    });
+    return this.boundEndpoint;
+  }
+
+  /** Stops taking requests, lets the ones in progress answer, then closes. Idempotent. */
+  async close(): Promise<void> {
+    if (this.state === 'stopped') return;
+    const wasRunning = this.state === 'running';
+    this.state = 'stopped';
+    if (wasRunning) await Promise.allSettled([...this.inFlight]);
+    this.sock.close();
+    await this.loop;
+  }
+
+  private async receiveLoop(): Promise<void> {
+    for await (const [identity, ...frames] of this.sock) {
+      if (identity === undefined) continue;
+      const done = this.handle(identity, frames).catch((err: unknown) => {
+        this.opts.log.error({ err }, 'request handling failed');
+      });
+      this.inFlight.add(done);
+      void done.finally(() => this.inFlight.delete(done));
+    }
+  }
+
+  private async handle(identity: Buffer, frames: Buffer[]): Promise<void> {
+    let requestId = '';
+    let reply: Promise<Buffer[]>;
+    try {
+      const { body, bulk } = decodeFrames(frames);
+      const request = parseRequest(body);
+      requestId = request.id;
+      const known = this.remembered.get(requestId);
+      if (known) {
+        this.opts.log.debug({ requestId }, 'resent request answered from memory');
+        reply = known.reply;
+      } else {
+        const entry: Remembered = { reply: Promise.resolve([]), cacheable: true };
+        entry.reply = this.run(request.id, request.msgType, request.content, bulk, entry);
+        this.remember(requestId, entry);
+        reply = entry.reply;
+      }
+    } catch (err) {
+      reply = Promise.resolve(this.errorFrames(requestId, err));
+    }
+    const frames_ = await reply;
+    await this.outbox.send([identity, ...frames_]);
+  }
+
+  private async run(id: string, msgType: string, content: unknown, bulk: Buffer[], entry: Remembered): Promise<Buffer[]> {
+    try {
+      if (!Object.hasOwn(this.opts.schemas, msgType)) {
+        throw new FerryError(ErrorCode.UNKNOWN_MSG_TYPE, `unknown msgType "${msgType.slice(0, 64)}"`);
+      }
+      const key = msgType as keyof S & string;
+      const schema = this.opts.schemas[key] as z.ZodType;
+      const parsed = schema.safeParse(content ?? {});
+      if (!parsed.success) {
+        const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'content'}: ${i.message}`).join('; ');
+        throw new FerryError(ErrorCode.BAD_REQUEST, `bad ${msgType} request: ${why}`);
+      }
+      const handler = this.opts.handlers[key];
+      const log = this.opts.log;
+      const result = await handler(parsed.data as z.output<S[typeof key]>, { bulk, requestId: id, log });
+      if (result instanceof BulkReply) {
+        entry.cacheable = false; // bulk replies are re-read on a resend rather than held in memory
+        return encodeFrames({ id, ok: true, content: result.content }, result.bulk);
+      }
+      return encodeFrames({ id, ok: true, content: result });
+    } catch (err) {
+      return this.errorFrames(id, err);
+    }
+  }
+
+  private errorFrames(id: string, err: unknown): Buffer[] {
+    const ferr = toFerryError(err);
+    if (ferr.code === ErrorCode.INTERNAL) this.opts.log.error({ err, requestId: id }, 'request failed');
+    else this.opts.log.debug({ code: ferr.code, requestId: id }, 'request refused');
+    const envelope: ReplyEnvelope = { id, ok: false, error: ferr.toWire() };
+    return encodeFrames(envelope);
+  }
+
+  private remember(id: string, entry: Remembered): void {
+    this.remembered.set(id, entry);
+    void entry.reply.then(() => {
+      if (!entry.cacheable) this.remembered.delete(id);
+    });
+    const max = this.opts.dedupeEntries ?? 50_000;
+    while (this.remembered.size > max) {
+      const oldest = this.remembered.keys().next().value;
+      if (oldest === undefined) break;
+      this.remembered.delete(oldest);
+    }
+  }
+}
