@@ -1,0 +1,68 @@
+import { spawnDaemon, type DaemonProcess } from '../helpers/daemon.js';
+import { makeTempDir } from '../helpers/temp.js';
+import { benchDb } from './db-bench.js';
+import { benchRegistry } from './registry-bench.js';
+
+/**
+ * `npm run bench`: starts real daemons in a temp dir and prints figures. Never fails on time.
+ * Flags: --quick (short run), --json (one JSON object on stdout instead of the table).
+ */
+const args = new Set(process.argv.slice(2));
+const quick = args.has('--quick');
+const json = args.has('--json');
+
+async function main(): Promise<void> {
+  const { dir, cleanup } = await makeTempDir('ferry-bench-');
+  const daemons: DaemonProcess[] = [];
+  try {
+    const env = {
+      FERRY_DATA_DIR: dir,
+      FERRY_DB_BIND: 'tcp://127.0.0.1:*',
+      FERRY_REGISTRY_BIND: 'tcp://127.0.0.1:*',
+      FERRY_LOG_LEVEL: 'warn',
+    };
+    const db = await spawnDaemon('db', { ...env, FERRY_LOG_LEVEL: 'info' });
+    daemons.push(db);
+    const registry = await spawnDaemon('registry', { ...env, FERRY_LOG_LEVEL: 'info' });
+    daemons.push(registry);
+
+    const pairs = quick ? 5_000 : 50_000;
+    await benchDb(db.endpoint, 1_000, 16); // warm-up
+    const db1 = await benchDb(db.endpoint, Math.min(pairs, 10_000), 1);
+    const db64 = await benchDb(db.endpoint, pairs, 64);
+    const reg = await benchRegistry(registry.endpoint, registry.proc.pid, dir, (quick ? 20 : 100) * 1024 * 1024);
+
+    const figures = {
+      db_pairs_per_s_1_in_flight: Math.round(db1.pairsPerSec),
+      db_pairs_per_s_64_in_flight: Math.round(db64.pairsPerSec),
+      db_ops_per_s_64_in_flight: Math.round(db64.opsPerSec),
+      bundle_bytes: reg.bytes,
+      bundle_push_mb_per_s: Math.round(reg.pushMbPerSec),
+      bundle_pull_mb_per_s: Math.round(reg.pullMbPerSec),
+      registry_peak_rss_mib: reg.registryPeakRssMib === null ? null : Math.round(reg.registryPeakRssMib),
+    };
+    if (json) {
+      process.stdout.write(JSON.stringify(figures) + '\n');
+    } else {
+      const rows: [string, string][] = [
+        ['DB createCall+updateCall pairs/s, 1 in flight', String(figures.db_pairs_per_s_1_in_flight)],
+        ['DB createCall+updateCall pairs/s, 64 in flight', String(figures.db_pairs_per_s_64_in_flight)],
+        ['DB ops/s, 64 in flight', String(figures.db_ops_per_s_64_in_flight)],
+        [`registry push MB/s (${reg.bytes / 1024 / 1024} MiB bundle)`, String(figures.bundle_push_mb_per_s)],
+        [`registry pull MB/s (${reg.bytes / 1024 / 1024} MiB bundle)`, String(figures.bundle_pull_mb_per_s)],
+        ['registry peak RSS MiB', String(figures.registry_peak_rss_mib ?? 'n/a')],
+      ];
+      const width = Math.max(...rows.map(([k]) => k.length));
+      process.stdout.write(`Ferry benchmarks${quick ? ' (quick)' : ''}\n`);
+      for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v}\n`);
+    }
+  } finally {
+    for (const d of daemons.reverse()) await d.kill('SIGTERM');
+    await cleanup();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,72 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root, found from here whether this runs as test/… source or dist/test/… build. */
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('repository root not found');
+    dir = up;
+  }
+  return dir;
+}
+const root = repoRoot();
+
+export interface DaemonProcess {
+  proc: ChildProcess;
+  /** The endpoint the daemon logged in its `listening` line. */
+  endpoint: string;
+  /** Every JSON log line the daemon has written so far. */
+  logs: Record<string, unknown>[];
+  /** Sends `signal` and resolves once the process has exited. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * Starts a built daemon (`dist/services/<name>/main.js`) as a real child process and resolves once
+ * it logs `listening`. Tests bind `tcp://127.0.0.1:*` and read the real endpoint from that line.
+ */
+export function spawnDaemon(name: string, env: Record<string, string>, timeoutMs = 15_000): Promise<DaemonProcess> {
+  const script = path.join(root, 'dist', 'services', name, 'main.js');
+  const proc = spawn(process.execPath, [script], {
+    env: { ...process.env, FERRY_LOG_LEVEL: 'debug', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+
+  return new Promise<DaemonProcess>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not log "listening" within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited before listening (code ${proc.exitCode}): ${stderr} ${JSON.stringify(logs)}`));
+    });
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      logs.push(entry);
+      if (entry['msg'] === 'listening' && typeof entry['endpoint'] === 'string') {
+        clearTimeout(timer);
+        resolve({
+          proc,
+          endpoint: entry['endpoint'],
+          logs,
+          kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
+            if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+            await exited;
+          },
+        });
+      }
+    });
+  });
+}
