@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr';
+import type { z } from 'zod';
 import { ErrorCode, FerryError, type WireError } from '../errors.js';
 
 /**
@@ -73,4 +74,47 @@ export function parseReply(body: Record<string, unknown>): ReplyEnvelope {
   if (ok === true) return { id, ok: true, content: body['content'] };
   if (ok === false) return { id, ok: false, error: body['error'] as WireError };
   throw new FerryError(ErrorCode.BAD_FRAME, 'reply must carry ok: true or ok: false');
+}
+
+/** A one-way message (no request id): the API ↔ worker and broker ↔ miniworker channels. */
+export interface EventEnvelope {
+  msgType: string;
+  content: unknown;
+}
+
+export function encodeEvent(msgType: string, content: unknown, bulk: readonly Buffer[] = []): Buffer[] {
+  return [headerFrame, packr.pack({ msgType, content }), ...bulk];
+}
+
+/**
+ * Decodes a one-way message and validates its content against the schema for its msgType.
+ * Throws a typed FerryError (BAD_FRAME, UNSUPPORTED_PROTOCOL, UNKNOWN_MSG_TYPE, BAD_REQUEST).
+ */
+export function decodeEvent<S extends Record<string, z.ZodType>>(
+  frames: readonly Buffer[],
+  schemas: S,
+): { [K in keyof S & string]: { msgType: K; content: z.output<S[K]>; bulk: Buffer[] } }[keyof S & string] {
+  const { body, bulk } = decodeFrames(frames);
+  const msgType = body['msgType'];
+  if (typeof msgType !== 'string') throw new FerryError(ErrorCode.BAD_FRAME, 'msgType must be a string');
+  const content = validateContent(schemas, msgType, body['content'], 'message');
+  return { msgType, content, bulk } as never;
+}
+
+/** Validates `content` against the schema registered for `msgType`; throws UNKNOWN_MSG_TYPE or BAD_REQUEST. */
+export function validateContent<S extends Record<string, z.ZodType>>(
+  schemas: S,
+  msgType: string,
+  content: unknown,
+  kind: 'request' | 'message',
+): unknown {
+  if (!Object.hasOwn(schemas, msgType)) {
+    throw new FerryError(ErrorCode.UNKNOWN_MSG_TYPE, `unknown msgType "${msgType.slice(0, 64)}"`);
+  }
+  const parsed = (schemas[msgType] as z.ZodType).safeParse(content ?? {});
+  if (!parsed.success) {
+    const why = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || 'content'}: ${i.message}`).join('; ');
+    throw new FerryError(ErrorCode.BAD_REQUEST, `bad ${msgType} ${kind}: ${why}`);
+  }
+  return parsed.data;
 }

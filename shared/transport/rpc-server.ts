@@ -1,7 +1,7 @@
 import { Router } from 'zeromq';
 import type { z } from 'zod';
-import { ErrorCode, FerryError, toFerryError } from '../errors.js';
-import { decodeFrames, encodeFrames, parseRequest, type ReplyEnvelope } from '../protocol/envelope.js';
+import { ErrorCode, toFerryError } from '../errors.js';
+import { decodeFrames, encodeFrames, parseRequest, validateContent, type ReplyEnvelope } from '../protocol/envelope.js';
 import type { Logger } from '../logger.js';
 import { Outbox } from './outbox.js';
 
@@ -132,19 +132,11 @@ export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }>
 
   private async run(id: string, msgType: string, content: unknown, bulk: Buffer[], entry: Remembered): Promise<Buffer[]> {
     try {
-      if (!Object.hasOwn(this.opts.schemas, msgType)) {
-        throw new FerryError(ErrorCode.UNKNOWN_MSG_TYPE, `unknown msgType "${msgType.slice(0, 64)}"`);
-      }
+      const data = validateContent(this.opts.schemas, msgType, content, 'request');
       const key = msgType as keyof S & string;
-      const schema = this.opts.schemas[key] as z.ZodType;
-      const parsed = schema.safeParse(content ?? {});
-      if (!parsed.success) {
-        const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'content'}: ${i.message}`).join('; ');
-        throw new FerryError(ErrorCode.BAD_REQUEST, `bad ${msgType} request: ${why}`);
-      }
       const handler = this.opts.handlers[key];
       const log = this.opts.log;
-      const result = await handler(parsed.data as z.output<S[typeof key]>, { bulk, requestId: id, log });
+      const result = await handler(data as z.output<S[typeof key]>, { bulk, requestId: id, log });
       if (result instanceof BulkReply) {
         entry.cacheable = false; // bulk replies are re-read on a resend rather than held in memory
         return encodeFrames({ id, ok: true, content: result.content }, result.bulk);

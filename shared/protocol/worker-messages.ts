@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { nameSchema, sha256Schema } from './domain.js';
+
+/**
+ * The API ↔ worker channel: one-way typed messages (no request ids) on a DEALER (worker, routing
+ * id = node id) to ROUTER (api) pair. Each direction is a discriminated union on `msgType`.
+ * Every message about a call carries `(callId, attempt)`; the api drops reports whose attempt is
+ * not the call's current one (fencing).
+ */
+
+/** Liveness: both sides send a heartbeat every interval; a peer silent for 3 intervals is gone. */
+export const HEARTBEAT_INTERVAL_MS = 1_000;
+export const HEARTBEAT_LIVENESS = 3;
+
+const callRef = { callId: z.string().min(1).max(64), attempt: z.number().int().min(1) };
+
+export const warmContainerSchema = z.object({
+  runtime: nameSchema,
+  /** `name@version` when the container holds one function's code, null for a runtime-wide one. */
+  fn: z.string().nullable(),
+  busy: z.boolean(),
+});
+export type WarmContainer = z.infer<typeof warmContainerSchema>;
+
+export const nodeCapacitySchema = z.object({
+  maxContainers: z.number().int().min(1),
+  memoryMb: z.number().int().min(1),
+});
+export type NodeCapacity = z.infer<typeof nodeCapacitySchema>;
+
+export const driverKindSchema = z.enum(['docker', 'process']);
+export type DriverKind = z.infer<typeof driverKindSchema>;
+
+export const callLogsSchema = z.object({ stdout: z.string(), stderr: z.string(), truncated: z.boolean() });
+
+export const callTimingsSchema = z.object({
+  /** From dispatch received to a miniworker taking the call. */
+  queuedMs: z.number().min(0),
+  /** Container start, code load, dependencies: everything before the function runs. */
+  initMs: z.number().min(0),
+  /** The function's own run. */
+  runMs: z.number().min(0),
+});
+export type CallTimings = z.infer<typeof callTimingsSchema>;
+
+export const workerToApiSchemas = {
+  hello: z.object({
+    nodeId: nameSchema,
+    driver: driverKindSchema,
+    capacity: nodeCapacitySchema,
+    /** Images present on the node, by runtime image name. */
+    images: z.array(z.string()),
+    warm: z.array(warmContainerSchema),
+    /** Calls still running here (a reconnecting worker says what it is still doing). */
+    running: z.array(z.object(callRef)),
+  }),
+  heartbeat: z.object({
+    running: z.number().int().min(0),
+    warm: z.array(warmContainerSchema),
+  }),
+  started: z.object({ ...callRef, startedAt: z.number() }),
+  progress: z.object({
+    ...callRef,
+    progress: z.number().min(0).max(1).optional(),
+    metrics: z.record(z.string(), z.number()).optional(),
+    log: z.string().max(64 * 1024).optional(),
+  }),
+  finished: z.object({
+    ...callRef,
+    status: z.enum(['DONE', 'ERROR', 'TIMEOUT']),
+    result: z.string(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    logs: callLogsSchema,
+    timings: callTimingsSchema,
+  }),
+  /** The node could not run the call at all; `retryable` says whether another node or attempt may. */
+  failed: z.object({ ...callRef, code: z.string(), message: z.string(), retryable: z.boolean() }),
+} as const;
+
+export const runtimeOnWireSchema = z.object({
+  name: nameSchema,
+  image: z.string().min(1),
+  path: z.string().min(1),
+  dependencies: z.string(),
+  run: z.string().min(1),
+  protocol: z.enum(['exec', 'agent']),
+});
+
+export const dispatchSchema = z.object({
+  ...callRef,
+  function: nameSchema,
+  version: z.number().int().min(1),
+  sha256: sha256Schema,
+  size: z.number().int().min(0),
+  runtime: runtimeOnWireSchema,
+  params: z.unknown(),
+  timeoutMs: z.number().int().min(1),
+  memoryMb: z.number().int().min(16),
+});
+export type Dispatch = z.infer<typeof dispatchSchema>;
+
+export const apiToWorkerSchemas = {
+  heartbeat: z.object({}).passthrough(),
+  dispatch: dispatchSchema,
+  cancel: z.object(callRef),
+} as const;
+
+type Union<S extends Record<string, z.ZodType>> = { [K in keyof S]: { msgType: K; content: z.infer<S[K]> } }[keyof S];
+
+export type WorkerToApi = Union<typeof workerToApiSchemas>;
+export type ApiToWorker = Union<typeof apiToWorkerSchemas>;
+export type WorkerToApiContent<K extends WorkerToApi['msgType']> = z.infer<(typeof workerToApiSchemas)[K]>;
