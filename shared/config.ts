@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -22,6 +23,19 @@ const envSchema = z.object({
   FERRY_MAX_BUNDLE_BYTES: intFrom(1).default(256 * MiB),
   FERRY_REQUEST_TIMEOUT_MS: intFrom(1).default(5_000),
   FERRY_REQUEST_RETRIES: intFrom(0).default(2),
+  FERRY_WORKERS_BIND: endpoint.default('tcp://127.0.0.1:5557'),
+  FERRY_WORKERS_ADDR: endpoint.default('tcp://127.0.0.1:5557'),
+  FERRY_NODE_ID: z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, ".", "_" or "-"')
+    .default(os.hostname().replace(/[^a-zA-Z0-9._-]/g, '-').slice(0, 64) || 'node'),
+  FERRY_MAX_CONTAINERS: intFrom(1).default(4),
+  FERRY_NODE_MEMORY_MB: intFrom(64).default(Math.floor(os.totalmem() / (1024 * 1024) / 2)),
+  FERRY_PRELOAD: z.enum(['none', 'runtime', 'function']).default('function'),
+  FERRY_KEEP_ALIVE_MS: intFrom(0).default(10 * 60_000),
+  FERRY_DRIVER: z.enum(['auto', 'docker', 'process']).default('auto'),
+  FERRY_OUTPUT_CAP_BYTES: intFrom(1024).default(1024 * 1024),
+  FERRY_PIDS_LIMIT: intFrom(8).default(256),
 });
 
 export interface DbConfig {
@@ -51,11 +65,35 @@ export interface ClientConfig {
   requestRetries: number;
 }
 
+export type PreloadPolicy = 'none' | 'runtime' | 'function';
+
+export interface WorkerConfig {
+  nodeId: string;
+  /** The api's ROUTER for workers. */
+  apiAddr: string;
+  /** Node-local folder: bundle cache, agent sockets. */
+  dir: string;
+  /** Most containers (and so concurrent calls) on this node. */
+  maxContainers: number;
+  /** Memory budget of all containers on this node, in MiB. */
+  memoryMb: number;
+  preload: PreloadPolicy;
+  /** An idle warm container is removed after this long. */
+  keepAliveMs: number;
+  driver: 'auto' | 'docker' | 'process';
+  /** Stdout and stderr of a call are each cut at this many bytes (and marked truncated). */
+  outputCapBytes: number;
+  pidsLimit: number;
+}
+
 export interface FerryConfig {
   dataDir: string;
   db: DbConfig;
   registry: RegistryConfig;
   client: ClientConfig;
+  /** Where workers connect on the api. */
+  workersBind: string;
+  worker: WorkerConfig;
 }
 
 export class ConfigError extends Error {
@@ -87,6 +125,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       registryAddr: e.FERRY_REGISTRY_ADDR,
       requestTimeoutMs: e.FERRY_REQUEST_TIMEOUT_MS,
       requestRetries: e.FERRY_REQUEST_RETRIES,
+    },
+    workersBind: e.FERRY_WORKERS_BIND,
+    worker: {
+      nodeId: e.FERRY_NODE_ID,
+      apiAddr: e.FERRY_WORKERS_ADDR,
+      dir: path.join(dataDir, `worker-${e.FERRY_NODE_ID}`),
+      maxContainers: e.FERRY_MAX_CONTAINERS,
+      memoryMb: e.FERRY_NODE_MEMORY_MB,
+      preload: e.FERRY_PRELOAD,
+      keepAliveMs: e.FERRY_KEEP_ALIVE_MS,
+      driver: e.FERRY_DRIVER,
+      outputCapBytes: e.FERRY_OUTPUT_CAP_BYTES,
+      pidsLimit: e.FERRY_PIDS_LIMIT,
     },
   };
 }

@@ -1,0 +1,170 @@
+import { rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { chmod } from 'node:fs/promises';
+import type { ProgressSink } from './call-task.js';
+
+/** What an agent answers for one call (runtimes/AGENT-PROTOCOL.md). */
+export interface AgentResult {
+  ok: boolean;
+  result: string;
+  error: { code: string; message: string } | null;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+}
+
+interface AgentMessage {
+  type?: unknown;
+  callId?: unknown;
+  ok?: unknown;
+  [key: string]: unknown;
+}
+
+/** Longest line accepted from an agent; output is capped agent-side well below this. */
+const MAX_LINE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The miniworker's end of the agent protocol: listens on a Unix socket the container sees
+ * through a bind mount, accepts the agent's one connection, and runs calls over it as JSON lines.
+ */
+export class AgentChannel {
+  private sock: Socket | undefined;
+  private buffered = '';
+  private readyWaiter: { resolve: (r: { ok: boolean; error?: string }) => void } | undefined;
+  private readyState: { ok: boolean; error?: string } | undefined;
+  private current: { callId: string; sink: ProgressSink; resolve: (r: AgentResult) => void; reject: (e: Error) => void } | undefined;
+  private closedError: Error | undefined;
+
+  private constructor(
+    private readonly server: Server,
+    readonly socketPath: string,
+  ) {}
+
+  static async listen(socketPath: string): Promise<AgentChannel> {
+    await rm(socketPath, { force: true });
+    const server = createServer();
+    const channel = new AgentChannel(server, socketPath);
+    server.on('connection', (sock) => channel.accept(sock));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => resolve());
+    });
+    // The container's root has no CAP_DAC_OVERRIDE: the socket must be writable by its owner class.
+    await chmod(socketPath, 0o666);
+    return channel;
+  }
+
+  /** Resolves once the agent has connected and loaded its handler (or failed to). */
+  ready(timeoutMs: number): Promise<{ ok: boolean; error?: string }> {
+    if (this.readyState) return Promise.resolve(this.readyState);
+    if (this.closedError) return Promise.reject(this.closedError);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.readyWaiter = undefined;
+        reject(new Error(`agent did not become ready within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.readyWaiter = {
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      };
+    });
+  }
+
+  /** Sends one call and resolves with the agent's result; rejects if the agent goes away first. */
+  call(callId: string, params: unknown, sink: ProgressSink): Promise<AgentResult> {
+    const sock = this.sock;
+    if (this.closedError || !sock) return Promise.reject(this.closedError ?? new Error('agent not connected'));
+    if (this.current) return Promise.reject(new Error('agent is busy with another call'));
+    return new Promise<AgentResult>((resolve, reject) => {
+      this.current = { callId, sink, resolve, reject };
+      sock.write(JSON.stringify({ type: 'call', callId, params: params ?? null }) + '\n');
+    });
+  }
+
+  async close(): Promise<void> {
+    this.fail(new Error('agent channel closed'));
+    this.sock?.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await rm(this.socketPath, { force: true });
+  }
+
+  private accept(sock: Socket): void {
+    if (this.sock) {
+      sock.destroy(); // one agent per container
+      return;
+    }
+    this.sock = sock;
+    sock.setNoDelay(true);
+    sock.setEncoding('utf8');
+    sock.on('data', (data: string) => this.onData(data));
+    sock.on('close', () => this.fail(new Error('agent connection closed')));
+    sock.on('error', () => undefined); // 'close' follows and reports it
+  }
+
+  private onData(data: string): void {
+    this.buffered += data;
+    let nl: number;
+    while ((nl = this.buffered.indexOf('\n')) >= 0) {
+      const line = this.buffered.slice(0, nl);
+      this.buffered = this.buffered.slice(nl + 1);
+      if (line.length > 0) this.onLine(line);
+    }
+    if (this.buffered.length > MAX_LINE_BYTES) {
+      this.fail(new Error('agent sent an over-long line'));
+      this.sock?.destroy();
+    }
+  }
+
+  private onLine(line: string): void {
+    let msg: AgentMessage;
+    try {
+      msg = JSON.parse(line) as AgentMessage;
+    } catch {
+      return; // not protocol: ignore rather than fail a call over stray output
+    }
+    if (msg.type === 'ready') {
+      const err = msg['error'] as { message?: unknown } | undefined;
+      this.readyState = msg.ok === true ? { ok: true } : { ok: false, error: String(err?.message ?? 'handler failed to load') };
+      this.readyWaiter?.resolve(this.readyState);
+      this.readyWaiter = undefined;
+      return;
+    }
+    const current = this.current;
+    if (!current || msg.callId !== current.callId) return;
+    switch (msg.type) {
+      case 'progress':
+        if (typeof msg['value'] === 'number') current.sink.progress(msg['value']);
+        return;
+      case 'metrics':
+        if (msg['values'] && typeof msg['values'] === 'object') current.sink.metrics(msg['values'] as Record<string, number>);
+        return;
+      case 'log':
+        current.sink.log(String(msg['line'] ?? ''));
+        return;
+      case 'result': {
+        this.current = undefined;
+        const error = msg['error'] as { code?: unknown; message?: unknown } | undefined;
+        current.resolve({
+          ok: msg.ok === true,
+          result: typeof msg['result'] === 'string' ? msg['result'] : '',
+          error: msg.ok === true ? null : { code: String(error?.code ?? 'FUNCTION_ERROR'), message: String(error?.message ?? 'function failed') },
+          stdout: String(msg['stdout'] ?? ''),
+          stderr: String(msg['stderr'] ?? ''),
+          truncated: msg['truncated'] === true,
+        });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private fail(err: Error): void {
+    this.closedError ??= err;
+    const current = this.current;
+    this.current = undefined;
+    current?.reject(err);
+  }
+}

@@ -1,0 +1,268 @@
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import type Docker from 'dockerode';
+import { nanoid } from 'nanoid';
+import { AgentChannel } from '../agent-channel.js';
+import { CappedOutput } from '../capped-output.js';
+import { CallErrorCode, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
+import { Label } from './docker-driver.js';
+import type { PreparedFunction, Sandbox, SandboxOptions } from './driver.js';
+
+const MiB = 1024 * 1024;
+/** Keeps a warm exec container alive doing nothing until it is removed. */
+const IDLE_CMD = ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done'];
+const AGENT_SOCKET_IN_CONTAINER = '/run/ferry';
+const AGENT_READY_TIMEOUT_MS = 30_000;
+
+/**
+ * One container run by one miniworker. Three shapes, by protocol and preload:
+ * - exec, single use: the container's command is the function's `run` (a bare `docker run`);
+ * - exec, reused: an idle container in which each call is a `docker exec` of `run`;
+ * - agent: the runtime's agent is the container's command and serves calls over a Unix socket.
+ * Every call runs with no network, all capabilities dropped, no-new-privileges, and memory and
+ * pid limits; at the call's timeout the container is killed.
+ */
+export class DockerSandbox implements Sandbox {
+  alive = true;
+  private destroyed = false;
+
+  private constructor(
+    private readonly docker: Docker,
+    private readonly container: Docker.Container,
+    readonly warmKey: string,
+    private readonly prepared: PreparedFunction,
+    private readonly options: SandboxOptions,
+    private readonly mode: 'exec-once' | 'exec-reuse' | 'agent',
+    private readonly channel: AgentChannel | null,
+    private readonly socketDir: string | null,
+  ) {}
+
+  static async create(docker: Docker, prepared: PreparedFunction, task: CallTask, options: SandboxOptions): Promise<DockerSandbox> {
+    const rt = prepared.runtime;
+    const mode = rt.protocol === 'agent' ? 'agent' : options.reuse ? 'exec-reuse' : 'exec-once';
+    const env = [`FERRY_CODE_DIR=${rt.path}`, `FERRY_OUTPUT_CAP_BYTES=${options.outputCapBytes}`];
+    let channel: AgentChannel | null = null;
+    let socketDir: string | null = null;
+    const binds: string[] = [];
+    let cmd: string[];
+    if (mode === 'agent') {
+      socketDir = path.join(options.socketDir, nanoid(10));
+      await mkdir(socketDir, { recursive: true });
+      channel = await AgentChannel.listen(path.join(socketDir, 'agent.sock'));
+      binds.push(`${socketDir}:${AGENT_SOCKET_IN_CONTAINER}`);
+      env.push(`FERRY_AGENT_SOCKET=${AGENT_SOCKET_IN_CONTAINER}/agent.sock`, `FERRY_HANDLER=${rt.run}`);
+      cmd = ['/opt/ferry/agent/start'];
+    } else if (mode === 'exec-reuse') {
+      cmd = IDLE_CMD;
+    } else {
+      env.push(`FERRY_PARAMS=${JSON.stringify(task.params ?? null)}`);
+      cmd = ['sh', '-c', rt.run];
+    }
+    const memory = task.memoryMb * MiB;
+    let container: Docker.Container;
+    try {
+      container = await docker.createContainer({
+        Image: prepared.artifact,
+        Cmd: cmd,
+        Env: env,
+        WorkingDir: rt.path,
+        Labels: {
+          [Label.node]: options.nodeId,
+          [Label.owner]: options.ownerId,
+          [Label.fn]: prepared.warmKey,
+          [Label.call]: task.callId,
+        },
+        OpenStdin: mode === 'exec-once',
+        StdinOnce: mode === 'exec-once',
+        AttachStdin: mode === 'exec-once',
+        AttachStdout: mode === 'exec-once',
+        AttachStderr: mode === 'exec-once',
+        HostConfig: {
+          NetworkMode: 'none',
+          Memory: memory,
+          MemorySwap: memory,
+          PidsLimit: options.pidsLimit,
+          CapDrop: ['ALL'],
+          SecurityOpt: ['no-new-privileges'],
+          Binds: binds,
+          LogConfig: { Type: 'none', Config: {} },
+        },
+      });
+    } catch (err) {
+      await channel?.close();
+      if (socketDir) await rm(socketDir, { recursive: true, force: true });
+      throw err;
+    }
+    const sandbox = new DockerSandbox(docker, container, prepared.warmKey, prepared, options, mode, channel, socketDir);
+    if (mode !== 'exec-once') {
+      try {
+        await container.start();
+      } catch (err) {
+        await sandbox.destroy();
+        throw err;
+      }
+    }
+    return sandbox;
+  }
+
+  async run(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
+    switch (this.mode) {
+      case 'agent':
+        return this.runAgent(task, sink);
+      case 'exec-reuse':
+        return this.runExec(task);
+      case 'exec-once':
+        return this.runOnce(task);
+    }
+  }
+
+  async destroy(): Promise<void> {
+    this.alive = false;
+    if (this.destroyed) return;
+    this.destroyed = true;
+    await this.container.remove({ force: true }).catch(() => undefined);
+    await this.channel?.close().catch(() => undefined);
+    if (this.socketDir) await rm(this.socketDir, { recursive: true, force: true });
+  }
+
+  /** `docker run` of the function's command: attach, start, write params, wait. */
+  private async runOnce(task: CallTask): Promise<CallOutcome> {
+    const initStart = performance.now();
+    const stream = await this.container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
+    const out = this.collect(stream);
+    await this.container.start();
+    const runStart = performance.now();
+    stream.end(JSON.stringify(task.params ?? null));
+    const timer = this.killAfter(task.timeoutMs);
+    const { StatusCode } = (await this.container.wait()) as { StatusCode: number };
+    clearTimeout(timer.handle);
+    await out.done;
+    this.alive = false;
+    return this.outcome(task, StatusCode, timer.fired, out, runStart - initStart, performance.now() - runStart);
+  }
+
+  /** One `docker exec` of the function's command in the warm container. */
+  private async runExec(task: CallTask): Promise<CallOutcome> {
+    const initStart = performance.now();
+    const exec = await this.container.exec({
+      Cmd: ['sh', '-c', this.prepared.runtime.run],
+      Env: [`FERRY_PARAMS=${JSON.stringify(task.params ?? null)}`],
+      WorkingDir: this.prepared.runtime.path,
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = await exec.start({ hijack: true, stdin: true });
+    const runStart = performance.now();
+    const out = this.collect(stream);
+    stream.end(JSON.stringify(task.params ?? null));
+    const timer = this.killAfter(task.timeoutMs);
+    await out.done;
+    clearTimeout(timer.handle);
+    const exitCode = timer.fired ? 137 : (((await exec.inspect()) as { ExitCode: number | null }).ExitCode ?? 137);
+    return this.outcome(task, exitCode, timer.fired, out, runStart - initStart, performance.now() - runStart);
+  }
+
+  private async runAgent(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
+    const channel = this.channel!;
+    const initStart = performance.now();
+    const ready = await channel.ready(AGENT_READY_TIMEOUT_MS).catch((err: unknown) => ({ ok: false, error: String(err) }));
+    const runStart = performance.now();
+    const initMs = runStart - initStart;
+    if (!ready.ok) {
+      return failure(CallErrorCode.AGENT_FAILED, `the function's handler did not load: ${ready.error ?? 'unknown error'}`, initMs, 0);
+    }
+    const timer = this.killAfter(task.timeoutMs);
+    try {
+      const r = await channel.call(task.callId, task.params, sink);
+      return {
+        status: r.ok ? 'DONE' : 'ERROR',
+        result: r.ok ? r.result : '',
+        error: r.error,
+        logs: { stdout: r.stdout, stderr: r.stderr, truncated: r.truncated },
+        initMs,
+        runMs: performance.now() - runStart,
+      };
+    } catch {
+      this.alive = false;
+      const runMs = performance.now() - runStart;
+      if (timer.fired) return failure(CallErrorCode.TIMEOUT, `call exceeded its timeout of ${task.timeoutMs} ms`, initMs, runMs, 'TIMEOUT');
+      if (await this.oomKilled()) return failure(CallErrorCode.MEMORY_LIMIT, memoryMessage(task), initMs, runMs);
+      return failure(CallErrorCode.AGENT_FAILED, 'the runtime agent exited during the call', initMs, runMs);
+    } finally {
+      clearTimeout(timer.handle);
+    }
+  }
+
+  private collect(stream: NodeJS.ReadWriteStream): { stdout: CappedOutput; stderr: CappedOutput; done: Promise<void> } {
+    const stdout = new CappedOutput(this.options.outputCapBytes);
+    const stderr = new CappedOutput(this.options.outputCapBytes);
+    const so = new PassThrough();
+    const se = new PassThrough();
+    so.on('data', (d: Buffer) => stdout.push(d));
+    se.on('data', (d: Buffer) => stderr.push(d));
+    this.docker.modem.demuxStream(stream, so, se);
+    const done = new Promise<void>((resolve) => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.once('error', () => resolve());
+    });
+    return { stdout, stderr, done };
+  }
+
+  private killAfter(timeoutMs: number): { handle: NodeJS.Timeout; fired: boolean } {
+    const timer = {
+      fired: false,
+      handle: setTimeout(() => {
+        timer.fired = true;
+        this.alive = false;
+        void this.container.kill().catch(() => undefined);
+      }, timeoutMs),
+    };
+    return timer;
+  }
+
+  private async oomKilled(): Promise<boolean> {
+    try {
+      const info = await this.container.inspect();
+      return info.State.OOMKilled === true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async outcome(
+    task: CallTask,
+    exitCode: number,
+    timedOut: boolean,
+    out: { stdout: CappedOutput; stderr: CappedOutput },
+    initMs: number,
+    runMs: number,
+  ): Promise<CallOutcome> {
+    const logs = { stdout: out.stdout.text(), stderr: out.stderr.text(), truncated: out.stdout.truncated || out.stderr.truncated };
+    if (timedOut) {
+      return { ...failure(CallErrorCode.TIMEOUT, `call exceeded its timeout of ${task.timeoutMs} ms`, initMs, runMs, 'TIMEOUT'), logs };
+    }
+    if (exitCode === 0) {
+      return { status: 'DONE', result: logs.stdout, error: null, logs, initMs, runMs };
+    }
+    if (exitCode === 137 && (await this.oomKilled())) {
+      this.alive = false;
+      return { ...failure(CallErrorCode.MEMORY_LIMIT, memoryMessage(task), initMs, runMs), logs };
+    }
+    const tail = logs.stderr.trim().split('\n').slice(-1)[0] ?? '';
+    return {
+      ...failure(CallErrorCode.FUNCTION_ERROR, `function exited with code ${exitCode}${tail ? `: ${tail.slice(0, 500)}` : ''}`, initMs, runMs),
+      logs,
+    };
+  }
+}
+
+function memoryMessage(task: CallTask): string {
+  return `function exceeded its memory limit of ${task.memoryMb} MiB and was killed`;
+}
+
+function failure(code: string, message: string, initMs: number, runMs: number, status: 'ERROR' | 'TIMEOUT' = 'ERROR'): CallOutcome {
+  return { status, result: '', error: { code, message }, logs: { stdout: '', stderr: '', truncated: false }, initMs, runMs };
+}

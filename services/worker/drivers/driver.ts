@@ -1,0 +1,52 @@
+import type { DriverKind, Dispatch } from '../../../shared/protocol/worker-messages.js';
+import type { CallOutcome, CallTask, ProgressSink } from '../call-task.js';
+
+export type RuntimeSpec = Dispatch['runtime'];
+
+/**
+ * A function made ready to run on this node: its code unpacked and its `dependencies` step done
+ * once. Plain data, so the daemon prepares and a miniworker process runs.
+ */
+export interface PreparedFunction {
+  /** `name@version`: what a warm sandbox is warm for. */
+  warmKey: string;
+  runtime: RuntimeSpec;
+  /** Unpacked code on the node. */
+  codeDir: string;
+  /** Docker: the image holding code and dependencies. Process: the folder holding them. */
+  artifact: string;
+}
+
+/** One container (or process sandbox) owned by one miniworker; runs one call at a time. */
+export interface Sandbox {
+  readonly warmKey: string;
+  /** False once the sandbox can no longer run calls (killed at a timeout, crashed). */
+  readonly alive: boolean;
+  run(task: CallTask, sink: ProgressSink): Promise<CallOutcome>;
+  /** Removes the container; safe to call twice. */
+  destroy(): Promise<void>;
+}
+
+export interface SandboxOptions {
+  nodeId: string;
+  /** The miniworker owning the sandbox: labels its containers so they can be removed if it dies. */
+  ownerId: string;
+  /** Node-local folder for agent sockets. */
+  socketDir: string;
+  outputCapBytes: number;
+  pidsLimit: number;
+  /** Keep the sandbox for later calls (preload function/runtime) or remove it after one call. */
+  reuse: boolean;
+}
+
+export interface Driver {
+  readonly kind: DriverKind;
+  /** Images (or runtimes) this node can run, for the hello. */
+  listImages(): Promise<string[]>;
+  /** Done once per function version per node, in the worker daemon. */
+  prepare(task: CallTask, codeDir: string): Promise<PreparedFunction>;
+  /** Done in a miniworker. */
+  createSandbox(prepared: PreparedFunction, task: CallTask, options: SandboxOptions): Promise<Sandbox>;
+  /** Removes sandboxes a dead owner (or a previous run of this node) left behind; returns how many. */
+  removeLeftovers(nodeId: string, ownerId?: string): Promise<number>;
+}
