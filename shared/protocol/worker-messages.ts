@@ -101,6 +101,10 @@ export type Dispatch = z.infer<typeof dispatchSchema>;
 
 export const apiToWorkerSchemas = {
   heartbeat: z.object({}).passthrough(),
+  /** The api has stored a finished/failed report; until then the worker resends it. */
+  ack: z.object(callRef),
+  /** The api does not know this node (it restarted): say hello again. */
+  reconnect: z.object({}).passthrough(),
   dispatch: dispatchSchema,
   cancel: z.object(callRef),
 } as const;

@@ -1,0 +1,161 @@
+import { Dealer } from 'zeromq';
+import type { Logger } from '../../shared/logger.js';
+import { decodeEvent, encodeEvent } from '../../shared/protocol/envelope.js';
+import {
+  HEARTBEAT_INTERVAL_MS,
+  HEARTBEAT_LIVENESS,
+  apiToWorkerSchemas,
+  type ApiToWorker,
+  type WorkerToApi,
+  type WorkerToApiContent,
+} from '../../shared/protocol/worker-messages.js';
+import { Outbox } from '../../shared/transport/outbox.js';
+
+export interface ApiLinkOptions {
+  nodeId: string;
+  apiAddr: string;
+  log: Logger;
+  hello: () => Promise<WorkerToApiContent<'hello'>>;
+  heartbeat: () => WorkerToApiContent<'heartbeat'>;
+  onMessage: (msg: Exclude<ApiToWorker, { msgType: 'heartbeat' | 'ack' | 'reconnect' }>) => void;
+  heartbeatMs?: number;
+}
+
+/** Finished or failed reports are kept until the api acks them. */
+type FinalReport = Extract<WorkerToApi, { msgType: 'finished' | 'failed' }>;
+
+const RESEND_AFTER_MS = 5_000;
+const MAX_BACKOFF_MS = 16_000;
+
+/**
+ * The worker's link to the api (Paranoid Pirate): a DEALER whose routing id is the node id,
+ * heartbeats both ways, and a fresh socket with back-off when the api has been silent for
+ * HEARTBEAT_LIVENESS intervals. A final report (finished/failed) is resent until acked, so an
+ * api restart loses no result.
+ */
+export class ApiLink {
+  private sock: Dealer | undefined;
+  private outbox: Outbox | undefined;
+  private lastHeard = 0;
+  private connected = false;
+  private backoffMs = 1_000;
+  private nextAttemptAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly unacked = new Map<string, { report: FinalReport; sentAt: number }>();
+  private closed = false;
+
+  constructor(private readonly opts: ApiLinkOptions) {}
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  start(): void {
+    this.open();
+    const interval = this.opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
+    this.timer = setInterval(() => this.tick(interval), interval);
+  }
+
+  send(msg: WorkerToApi): void {
+    if (msg.msgType === 'finished' || msg.msgType === 'failed') {
+      this.unacked.set(`${msg.content.callId}/${msg.content.attempt}`, { report: msg, sentAt: Date.now() });
+    }
+    this.write(msg);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    this.sock?.close();
+  }
+
+  private open(): void {
+    this.sock?.close();
+    const sock = new Dealer({ routingId: this.opts.nodeId, linger: 0, sendHighWaterMark: 100_000 });
+    sock.connect(this.opts.apiAddr);
+    this.sock = sock;
+    this.outbox = new Outbox((frames) => sock.send(frames));
+    this.lastHeard = Date.now();
+    void this.receiveLoop(sock).catch((err: unknown) => {
+      if (!this.closed && this.sock === sock) this.opts.log.error({ err }, 'api link loop failed');
+    });
+    void this.sayHello();
+  }
+
+  private async sayHello(): Promise<void> {
+    try {
+      this.write({ msgType: 'hello', content: await this.opts.hello() });
+      for (const entry of this.unacked.values()) {
+        entry.sentAt = Date.now();
+        this.write(entry.report);
+      }
+    } catch (err) {
+      this.opts.log.error({ err }, 'hello failed');
+    }
+  }
+
+  private tick(interval: number): void {
+    const now = Date.now();
+    const silentMs = now - this.lastHeard;
+    if (silentMs > interval * HEARTBEAT_LIVENESS) {
+      if (this.connected) {
+        this.connected = false;
+        this.opts.log.warn({ silentMs }, 'api silent, reconnecting');
+        this.nextAttemptAt = now;
+      }
+      if (now >= this.nextAttemptAt) {
+        this.open();
+        this.nextAttemptAt = now + this.backoffMs;
+        this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+      }
+      return;
+    }
+    this.write({ msgType: 'heartbeat', content: this.opts.heartbeat() });
+    for (const entry of this.unacked.values()) {
+      if (now - entry.sentAt > RESEND_AFTER_MS) {
+        entry.sentAt = now;
+        this.write(entry.report);
+      }
+    }
+  }
+
+  private write(msg: WorkerToApi): void {
+    this.outbox?.send(encodeEvent(msg.msgType, msg.content)).catch((err: unknown) => {
+      if (!this.closed) this.opts.log.warn({ err, msgType: msg.msgType }, 'send to api failed');
+    });
+  }
+
+  private async receiveLoop(sock: Dealer): Promise<void> {
+    for await (const frames of sock) {
+      if (this.sock !== sock) return;
+      this.lastHeard = Date.now();
+      if (!this.connected) {
+        this.connected = true;
+        this.backoffMs = 1_000;
+        this.opts.log.info({ apiAddr: this.opts.apiAddr }, 'connected to api');
+      }
+      try {
+        const msg = decodeEvent(frames, apiToWorkerSchemas);
+        switch (msg.msgType) {
+          case 'heartbeat':
+            break;
+          case 'reconnect':
+            void this.sayHello();
+            break;
+          case 'ack':
+            this.unacked.delete(`${msg.content.callId}/${msg.content.attempt}`);
+            break;
+          case 'dispatch':
+            this.opts.onMessage({ msgType: 'dispatch', content: msg.content });
+            break;
+          case 'cancel':
+            this.opts.onMessage({ msgType: 'cancel', content: msg.content });
+            break;
+        }
+      } catch (err) {
+        this.opts.log.warn({ err }, 'bad message from api dropped');
+      }
+    }
+  }
+}

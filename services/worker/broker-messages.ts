@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { callLogsSchema, dispatchSchema, runtimeOnWireSchema } from '../../shared/protocol/worker-messages.js';
+
+/**
+ * The broker ↔ miniworker channel inside one node (ROUTER on ipc:// in the worker daemon, a
+ * DEALER per miniworker process, Majordomo style: a miniworker says `ready`, gets one task,
+ * reports, says `ready` again).
+ */
+
+const preparedSchema = z.object({
+  warmKey: z.string(),
+  runtime: runtimeOnWireSchema,
+  codeDir: z.string(),
+  artifact: z.string(),
+});
+
+const callRef = { callId: z.string(), attempt: z.number().int() };
+
+export const brokerToMiniworkerSchemas = {
+  task: z.object({ task: dispatchSchema, prepared: preparedSchema, queuedMs: z.number() }),
+  cancel: z.object(callRef),
+  stop: z.object({}).passthrough(),
+} as const;
+
+export const outcomeSchema = z.object({
+  status: z.enum(['DONE', 'ERROR', 'TIMEOUT']),
+  result: z.string(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  logs: callLogsSchema,
+  initMs: z.number(),
+  runMs: z.number(),
+});
+
+export const miniworkerToBrokerSchemas = {
+  /** Free for a task; `warm` names what its kept sandbox is warm for, if any. */
+  ready: z.object({ warm: z.string().nullable(), runtime: z.string().nullable() }),
+  started: z.object({ ...callRef, startedAt: z.number() }),
+  progress: z.object({
+    ...callRef,
+    progress: z.number().optional(),
+    metrics: z.record(z.string(), z.number()).optional(),
+    log: z.string().optional(),
+  }),
+  finished: z.object({ ...callRef, outcome: outcomeSchema }),
+  /** The sandbox could not be made at all (image build failed, engine error). */
+  failed: z.object({ ...callRef, code: z.string(), message: z.string(), retryable: z.boolean() }),
+} as const;

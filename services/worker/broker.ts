@@ -1,0 +1,262 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nanoid } from 'nanoid';
+import { Router } from 'zeromq';
+import type { PreloadPolicy } from '../../shared/config.js';
+import type { Logger } from '../../shared/logger.js';
+import { decodeEvent, encodeEvent } from '../../shared/protocol/envelope.js';
+import type { DriverKind, WarmContainer, WorkerToApi } from '../../shared/protocol/worker-messages.js';
+import { Outbox } from '../../shared/transport/outbox.js';
+import { miniworkerToBrokerSchemas } from './broker-messages.js';
+import { CallErrorCode, type CallTask } from './call-task.js';
+import type { Driver, PreparedFunction } from './drivers/driver.js';
+
+const miniworkerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'miniworker.js');
+
+export interface BrokerOptions {
+  nodeId: string;
+  /** Folder for the broker's ipc socket and agent sockets. */
+  dir: string;
+  size: number;
+  memoryMb: number;
+  driver: Driver;
+  preload: PreloadPolicy;
+  keepAliveMs: number;
+  outputCapBytes: number;
+  pidsLimit: number;
+  log: Logger;
+  /** Reports for the api (started, progress, finished, failed). */
+  report: (msg: WorkerToApi) => void;
+}
+
+interface Queued {
+  task: CallTask;
+  prepared: PreparedFunction;
+  receivedAt: number;
+}
+
+interface Miniworker {
+  id: string;
+  proc: ChildProcess;
+  /** Ready for a task. */
+  idle: boolean;
+  warm: string | null;
+  /** Runtime of the function its sandbox is warm for. */
+  runtime: string;
+  lastUsed: number;
+  task: Queued | null;
+}
+
+/**
+ * The node's broker: a ROUTER on ipc:// that hands calls to miniworker processes, one call each,
+ * preferring a miniworker whose sandbox is already warm for the call's function. A miniworker
+ * that dies is noticed at once (its process exits): its call is reported failed and retryable,
+ * its container removed, and a new miniworker takes its place.
+ */
+export class Broker {
+  private readonly sock = new Router({ linger: 0 });
+  private readonly outbox = new Outbox((frames) => this.sock.send(frames));
+  private readonly workers = new Map<string, Miniworker>();
+  private readonly queue: Queued[] = [];
+  private memoryInUseMb = 0;
+  private state: 'new' | 'running' | 'stopping' = 'new';
+  private endpoint = '';
+
+  constructor(private readonly opts: BrokerOptions) {}
+
+  async start(): Promise<void> {
+    this.endpoint = `ipc://${path.join(this.opts.dir, 'broker.ipc')}`;
+    await this.sock.bind(this.endpoint);
+    this.state = 'running';
+    void this.receiveLoop().catch((err: unknown) => {
+      if (this.state === 'running') this.opts.log.error({ err }, 'broker loop failed');
+    });
+    for (let i = 0; i < this.opts.size; i++) this.spawnMiniworker();
+  }
+
+  /** Queues a prepared call; it runs as soon as a miniworker and memory are free. */
+  submit(task: CallTask, prepared: PreparedFunction, receivedAt: number): void {
+    this.queue.push({ task, prepared, receivedAt });
+    this.assign();
+  }
+
+  /** Calls running or queued here, for a reconnecting hello. */
+  activeCalls(): { callId: string; attempt: number }[] {
+    const running = [...this.workers.values()].flatMap((w) => (w.task ? [w.task] : []));
+    return [...running, ...this.queue].map((q) => ({ callId: q.task.callId, attempt: q.task.attempt }));
+  }
+
+  has(callId: string, attempt: number): boolean {
+    return this.activeCalls().some((c) => c.callId === callId && c.attempt === attempt);
+  }
+
+  get running(): number {
+    return [...this.workers.values()].filter((w) => w.task !== null).length;
+  }
+
+  warmContainers(): WarmContainer[] {
+    return [...this.workers.values()]
+      .filter((w) => w.warm !== null)
+      .map((w) => ({ runtime: w.runtime, fn: w.warm, busy: w.task !== null }));
+  }
+
+  cancel(callId: string, attempt: number): void {
+    const queuedAt = this.queue.findIndex((q) => q.task.callId === callId && q.task.attempt === attempt);
+    if (queuedAt >= 0) {
+      this.queue.splice(queuedAt, 1);
+      return;
+    }
+    for (const w of this.workers.values()) {
+      if (w.task?.task.callId === callId) this.send(w.id, 'cancel', { callId, attempt });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'stopping') return;
+    this.state = 'stopping';
+    const exits = [...this.workers.values()].map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          if (w.proc.exitCode !== null || w.proc.signalCode !== null) return resolve();
+          w.proc.once('exit', () => resolve());
+          w.proc.kill('SIGTERM');
+          setTimeout(() => w.proc.kill('SIGKILL'), 10_000).unref();
+        }),
+    );
+    await Promise.all(exits);
+    await this.opts.driver.removeLeftovers(this.opts.nodeId).catch(() => 0);
+    this.sock.close();
+  }
+
+  private spawnMiniworker(): void {
+    const id = `mw-${nanoid(8)}`;
+    const settings = {
+      nodeId: this.opts.nodeId,
+      driver: this.opts.driver.kind as DriverKind,
+      socketDir: path.join(this.opts.dir, 'sock'),
+      outputCapBytes: this.opts.outputCapBytes,
+      pidsLimit: this.opts.pidsLimit,
+      preload: this.opts.preload,
+      keepAliveMs: this.opts.keepAliveMs,
+    };
+    const proc = spawn(process.execPath, [miniworkerScript], {
+      env: {
+        ...process.env,
+        FERRY_MINIWORKER_ID: id,
+        FERRY_BROKER_ADDR: this.endpoint,
+        FERRY_MINIWORKER_SETTINGS: JSON.stringify(settings),
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const w: Miniworker = { id, proc, idle: false, warm: null, runtime: '', lastUsed: 0, task: null };
+    this.workers.set(id, w);
+    proc.once('exit', (code, signal) => void this.onExit(w, code, signal));
+  }
+
+  private async onExit(w: Miniworker, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    this.workers.delete(w.id);
+    if (this.state === 'stopping') return;
+    this.opts.log.error({ miniworker: w.id, code, signal, callId: w.task?.task.callId }, 'miniworker died');
+    if (w.task) {
+      this.release(w.task);
+      this.opts.report({
+        msgType: 'failed',
+        content: {
+          callId: w.task.task.callId,
+          attempt: w.task.task.attempt,
+          code: CallErrorCode.MINIWORKER_DIED,
+          message: `the process running the call died (${signal ?? `exit ${code}`})`,
+          retryable: true,
+        },
+      });
+    }
+    const removed = await this.opts.driver.removeLeftovers(this.opts.nodeId, w.id).catch(() => 0);
+    if (removed > 0) this.opts.log.info({ miniworker: w.id, removed }, 'removed a dead miniworker\'s containers');
+    this.spawnMiniworker();
+  }
+
+  private async receiveLoop(): Promise<void> {
+    for await (const [identity, ...frames] of this.sock) {
+      const w = identity ? this.workers.get(identity.toString()) : undefined;
+      if (!w) continue;
+      try {
+        this.onMessage(w, frames);
+      } catch (err) {
+        this.opts.log.warn({ err, miniworker: w.id }, 'bad message from miniworker dropped');
+      }
+    }
+  }
+
+  private onMessage(w: Miniworker, frames: Buffer[]): void {
+    const msg = decodeEvent(frames, miniworkerToBrokerSchemas);
+    switch (msg.msgType) {
+      case 'ready':
+        w.idle = true;
+        w.warm = msg.content.warm;
+        if (w.task) {
+          this.release(w.task);
+          w.task = null;
+        }
+        this.assign();
+        return;
+      case 'started':
+        this.opts.report({ msgType: 'started', content: msg.content });
+        return;
+      case 'progress':
+        this.opts.report({ msgType: 'progress', content: msg.content });
+        return;
+      case 'finished': {
+        const { callId, attempt, outcome } = msg.content;
+        const queuedMs = w.task ? Math.max(0, w.lastUsed - w.task.receivedAt) : 0;
+        this.opts.report({
+          msgType: 'finished',
+          content: {
+            callId,
+            attempt,
+            status: outcome.status,
+            result: outcome.result,
+            error: outcome.error,
+            logs: outcome.logs,
+            timings: { queuedMs, initMs: outcome.initMs, runMs: outcome.runMs },
+          },
+        });
+        return;
+      }
+      case 'failed':
+        this.opts.report({ msgType: 'failed', content: msg.content });
+        return;
+    }
+  }
+
+  /** Hands queued calls to idle miniworkers: warm for the function first, then empty, then least recently used. */
+  private assign(): void {
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      if (this.memoryInUseMb > 0 && this.memoryInUseMb + next.task.memoryMb > this.opts.memoryMb) return;
+      const idle = [...this.workers.values()].filter((w) => w.idle);
+      if (idle.length === 0) return;
+      const pick =
+        idle.find((w) => w.warm === next.prepared.warmKey) ??
+        idle.find((w) => w.warm === null) ??
+        idle.sort((a, b) => a.lastUsed - b.lastUsed)[0]!;
+      this.queue.shift();
+      pick.idle = false;
+      pick.task = next;
+      pick.runtime = next.prepared.runtime.name;
+      pick.lastUsed = Date.now();
+      this.memoryInUseMb += next.task.memoryMb;
+      this.send(pick.id, 'task', { task: next.task, prepared: next.prepared, queuedMs: pick.lastUsed - next.receivedAt });
+    }
+  }
+
+  private release(q: Queued): void {
+    this.memoryInUseMb = Math.max(0, this.memoryInUseMb - q.task.memoryMb);
+  }
+
+  private send(id: string, msgType: string, content: unknown): void {
+    this.outbox.send([Buffer.from(id), ...encodeEvent(msgType, content)]).catch((err: unknown) => {
+      this.opts.log.error({ err, miniworker: id }, 'send to miniworker failed');
+    });
+  }
+}

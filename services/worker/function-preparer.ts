@@ -1,0 +1,38 @@
+import type { Logger } from '../../shared/logger.js';
+import type { BundleCache } from './bundle-cache.js';
+import type { CallTask } from './call-task.js';
+import type { Driver, PreparedFunction } from './drivers/driver.js';
+
+/**
+ * Makes a function version runnable on this node once: bundle fetched and unpacked, then the
+ * driver's one-time step (Docker: an image with code and dependencies). Concurrent calls of a
+ * version not yet prepared share one preparation.
+ */
+export class FunctionPreparer {
+  private readonly done = new Map<string, PreparedFunction>();
+  private readonly inFlight = new Map<string, Promise<PreparedFunction>>();
+
+  constructor(
+    private readonly driver: Driver,
+    private readonly bundles: BundleCache,
+    private readonly log: Logger,
+  ) {}
+
+  prepare(task: CallTask): Promise<PreparedFunction> {
+    const key = JSON.stringify([task.sha256, task.runtime]);
+    const ready = this.done.get(key);
+    if (ready) return Promise.resolve({ ...ready, warmKey: `${task.function}@${task.version}` });
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = (async () => {
+        const codeDir = await this.bundles.codePath(task.sha256, task.size);
+        const prepared = await this.driver.prepare(task, codeDir);
+        this.done.set(key, prepared);
+        return prepared;
+      })().finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+      this.log.debug({ fn: `${task.function}@${task.version}` }, 'preparing function');
+    }
+    return pending;
+  }
+}

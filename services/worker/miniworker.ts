@@ -1,0 +1,126 @@
+import { Dealer } from 'zeromq';
+import { toFerryError } from '../../shared/errors.js';
+import { rootLogger, setLoggerName } from '../../shared/logger.js';
+import { decodeEvent, encodeEvent } from '../../shared/protocol/envelope.js';
+import { Outbox } from '../../shared/transport/outbox.js';
+import { brokerToMiniworkerSchemas } from './broker-messages.js';
+import type { CallTask } from './call-task.js';
+import { createDriver } from './drivers/create-driver.js';
+import type { PreparedFunction, Sandbox } from './drivers/driver.js';
+
+/**
+ * A miniworker process: owns at most one sandbox (container) at a time and runs one call at a
+ * time in it, so a slow container start or a hung function never blocks the node's daemon.
+ * Configured by its broker through env (FERRY_MINIWORKER_*).
+ */
+setLoggerName('miniworker');
+const env = process.env;
+const id = env['FERRY_MINIWORKER_ID'] ?? 'mw';
+const log = rootLogger().child({ miniworker: id });
+const settings = JSON.parse(env['FERRY_MINIWORKER_SETTINGS'] ?? '{}') as {
+  nodeId: string;
+  driver: 'docker' | 'process';
+  socketDir: string;
+  outputCapBytes: number;
+  pidsLimit: number;
+  preload: 'none' | 'runtime' | 'function';
+  keepAliveMs: number;
+};
+
+const sock = new Dealer({ routingId: id, linger: 1000 });
+sock.connect(env['FERRY_BROKER_ADDR'] ?? '');
+const outbox = new Outbox((frames) => sock.send(frames));
+const send = (msgType: string, content: unknown): void => {
+  outbox.send(encodeEvent(msgType, content)).catch((err: unknown) => log.error({ err }, 'send to broker failed'));
+};
+
+const driver = await createDriver(settings.driver, settings.nodeId, log);
+let sandbox: Sandbox | null = null;
+let idleTimer: NodeJS.Timeout | undefined;
+let current = null as CallTask | null;
+
+function sayReady(): void {
+  send('ready', { warm: sandbox?.warmKey ?? null, runtime: null });
+}
+
+async function dropSandbox(): Promise<void> {
+  const s = sandbox;
+  sandbox = null;
+  await s?.destroy();
+}
+
+async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void> {
+  clearTimeout(idleTimer);
+  current = task;
+  const ref = { callId: task.callId, attempt: task.attempt };
+  try {
+    if (sandbox && (!sandbox.alive || sandbox.warmKey !== prepared.warmKey)) await dropSandbox();
+    const reuse = settings.preload !== 'none';
+    const initStart = performance.now();
+    const fresh = sandbox === null;
+    sandbox ??= await driver.createSandbox(prepared, task, {
+      nodeId: settings.nodeId,
+      ownerId: id,
+      socketDir: settings.socketDir,
+      outputCapBytes: settings.outputCapBytes,
+      pidsLimit: settings.pidsLimit,
+      reuse,
+    });
+    const createMs = performance.now() - initStart;
+    send('started', { ...ref, startedAt: Date.now() });
+    const outcome = await sandbox.run(task, {
+      progress: (progress) => send('progress', { ...ref, progress }),
+      metrics: (metrics) => send('progress', { ...ref, metrics }),
+      log: (line) => send('progress', { ...ref, log: line.slice(0, 64 * 1024) }),
+    });
+    send('finished', { ...ref, outcome: { ...outcome, initMs: outcome.initMs + (fresh ? createMs : 0) } });
+    if (!reuse || !sandbox.alive) await dropSandbox();
+  } catch (err) {
+    const ferr = toFerryError(err);
+    log.error({ err, callId: task.callId }, 'call could not run');
+    send('failed', { ...ref, code: ferr.code, message: ferr.message === 'internal error' ? String(err) : ferr.message, retryable: true });
+    await dropSandbox().catch(() => undefined);
+  } finally {
+    current = null;
+  }
+  if (sandbox && settings.keepAliveMs > 0) {
+    idleTimer = setTimeout(() => {
+      void dropSandbox().then(sayReady);
+    }, settings.keepAliveMs);
+  }
+  sayReady();
+}
+
+async function stop(): Promise<void> {
+  clearTimeout(idleTimer);
+  await dropSandbox().catch(() => undefined);
+  sock.close();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => undefined); // the broker stops us; Ctrl-C on the group must not
+
+sayReady();
+for await (const frames of sock) {
+  try {
+    const msg = decodeEvent(frames, brokerToMiniworkerSchemas);
+    switch (msg.msgType) {
+      case 'task':
+        if (current) {
+          log.error({ callId: msg.content.task.callId }, 'task received while busy; refused');
+          send('failed', { callId: msg.content.task.callId, attempt: msg.content.task.attempt, code: 'BUSY', message: 'miniworker busy', retryable: true });
+          break;
+        }
+        void runTask(msg.content.task, msg.content.prepared);
+        break;
+      case 'cancel':
+        if (current?.callId === msg.content.callId) await dropSandbox();
+        break;
+      case 'stop':
+        await stop();
+        break;
+    }
+  } catch (err) {
+    log.warn({ err }, 'bad message from broker dropped');
+  }
+}

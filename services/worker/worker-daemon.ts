@@ -1,0 +1,122 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { RegistryClient } from '../../shared/clients/registry-client.js';
+import type { ClientConfig, WorkerConfig } from '../../shared/config.js';
+import { ErrorCode, toFerryError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Dispatch } from '../../shared/protocol/worker-messages.js';
+import { ApiLink } from './api-link.js';
+import { Broker } from './broker.js';
+import { BundleCache } from './bundle-cache.js';
+import { CallErrorCode } from './call-task.js';
+import { chooseDriver } from './drivers/create-driver.js';
+import { FunctionPreparer } from './function-preparer.js';
+
+export interface WorkerDaemon {
+  nodeId: string;
+  driver: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The worker daemon of one node: links to the api, prepares each dispatched function once
+ * (bundle, image), and hands calls to its broker's miniworkers.
+ */
+export async function startWorkerDaemon(config: WorkerConfig, client: ClientConfig, log: Logger): Promise<WorkerDaemon> {
+  await mkdir(path.join(config.dir, 'sock'), { recursive: true });
+  const driver = await chooseDriver(config.driver, config.nodeId, log);
+  log.info({ driver: driver.kind, nodeId: config.nodeId }, driver.kind === 'docker' ? 'using the Docker driver' : 'no Docker engine answers: using the process driver');
+  const orphans = await driver.removeLeftovers(config.nodeId);
+  if (orphans > 0) log.info({ removed: orphans }, 'removed containers left by an earlier run');
+
+  const registry = new RegistryClient(client);
+  const bundles = new BundleCache(config.dir, registry, log.child({ module: 'bundle-cache' }));
+  await bundles.init();
+  const preparer = new FunctionPreparer(driver, bundles, log.child({ module: 'preparer' }));
+
+  let link: ApiLink | undefined;
+  const broker = new Broker({
+    nodeId: config.nodeId,
+    dir: config.dir,
+    size: config.maxContainers,
+    memoryMb: config.memoryMb,
+    driver,
+    preload: config.preload,
+    keepAliveMs: config.keepAliveMs,
+    outputCapBytes: config.outputCapBytes,
+    pidsLimit: config.pidsLimit,
+    log: log.child({ module: 'broker' }),
+    report: (msg) => link?.send(msg),
+  });
+  await broker.start();
+
+  const preparing = new Set<string>();
+  const dispatch = (task: Dispatch): void => {
+    const ref = `${task.callId}/${task.attempt}`;
+    if (preparing.has(ref) || broker.has(task.callId, task.attempt)) {
+      log.debug({ callId: task.callId, attempt: task.attempt }, 'duplicate dispatch ignored');
+      return;
+    }
+    const receivedAt = Date.now();
+    preparing.add(ref);
+    preparer
+      .prepare(task)
+      .then((prepared) => broker.submit(task, prepared, receivedAt))
+      .catch((err: unknown) => {
+        const ferr = toFerryError(err);
+        const code =
+          ferr.code === ErrorCode.HASH_MISMATCH
+            ? CallErrorCode.BUNDLE_HASH_MISMATCH
+            : ferr.code === ErrorCode.NOT_FOUND
+              ? CallErrorCode.IMAGE_MISSING
+              : ferr.code === ErrorCode.BAD_REQUEST
+                ? CallErrorCode.DEPENDENCIES_FAILED
+                : CallErrorCode.BUNDLE_UNAVAILABLE;
+        log.warn({ err, callId: task.callId, code }, 'call could not be prepared');
+        link?.send({
+          msgType: 'failed',
+          content: { callId: task.callId, attempt: task.attempt, code, message: ferr.message, retryable: ferr.retryable },
+        });
+      })
+      .finally(() => preparing.delete(ref));
+  };
+
+  link = new ApiLink({
+    nodeId: config.nodeId,
+    apiAddr: config.apiAddr,
+    log: log.child({ module: 'api-link' }),
+    hello: async () => ({
+      nodeId: config.nodeId,
+      driver: driver.kind,
+      capacity: { maxContainers: config.maxContainers, memoryMb: config.memoryMb },
+      images: await driver.listImages().catch(() => []),
+      warm: broker.warmContainers(),
+      running: broker.activeCalls(),
+    }),
+    heartbeat: () => ({ running: broker.running, warm: broker.warmContainers() }),
+    onMessage: (msg) => {
+      switch (msg.msgType) {
+        case 'dispatch':
+          dispatch(msg.content);
+          return;
+        case 'cancel':
+          broker.cancel(msg.content.callId, msg.content.attempt);
+          return;
+      }
+    },
+  });
+  link.start();
+  log.info({ endpoint: config.apiAddr, nodeId: config.nodeId, driver: driver.kind, capacity: config.maxContainers, preload: config.preload }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    nodeId: config.nodeId,
+    driver: driver.kind,
+    close: () =>
+      (closing ??= (async () => {
+        await link?.close();
+        await broker.close();
+        await registry.close();
+      })()),
+  };
+}

@@ -1,0 +1,98 @@
+import { Router } from 'zeromq';
+import { decodeEvent, encodeEvent } from '../../shared/protocol/envelope.js';
+import { workerToApiSchemas, type Dispatch, type WorkerToApi } from '../../shared/protocol/worker-messages.js';
+import { Outbox } from '../../shared/transport/outbox.js';
+
+export type Received = WorkerToApi & { nodeId: string; at: number };
+
+/**
+ * Plays the api's side of the worker channel until the API daemon exists: a real ROUTER that
+ * answers heartbeats, acks final reports, and records everything workers send.
+ * (Not a mock of ZeroMQ: a real socket speaking the real protocol.)
+ */
+export class FakeApi {
+  readonly received: Received[] = [];
+  private readonly sock = new Router({ linger: 0 });
+  private readonly outbox = new Outbox((frames) => this.sock.send(frames));
+  private readonly nodes = new Set<string>();
+  private readonly waiters: { pred: (m: Received) => boolean; resolve: (m: Received) => void }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  endpoint = '';
+  /** Set false to stop answering (a silent api). */
+  answering = true;
+
+  async start(bind = 'tcp://127.0.0.1:*'): Promise<string> {
+    await this.sock.bind(bind);
+    this.endpoint = this.sock.lastEndpoint!;
+    void this.loop();
+    this.timer = setInterval(() => {
+      if (this.answering) for (const n of this.nodes) this.send(n, 'heartbeat', {});
+    }, 1_000);
+    return this.endpoint;
+  }
+
+  dispatch(nodeId: string, content: Dispatch): void {
+    this.send(nodeId, 'dispatch', content);
+  }
+
+  cancel(nodeId: string, callId: string, attempt: number): void {
+    this.send(nodeId, 'cancel', { callId, attempt });
+  }
+
+  /** Resolves with the first message (already received or arriving) matching `pred`. */
+  waitFor(pred: (m: Received) => boolean, what: string, timeoutMs = 30_000): Promise<Received> {
+    const seen = this.received.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`fake api: no ${what} within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({
+        pred,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
+    });
+  }
+
+  finished(callId: string, attempt = 1, timeoutMs?: number): Promise<Received> {
+    return this.waitFor(
+      (m) => (m.msgType === 'finished' || m.msgType === 'failed') && m.content.callId === callId && m.content.attempt === attempt,
+      `final report for ${callId}`,
+      timeoutMs,
+    );
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.sock.close();
+  }
+
+  private send(nodeId: string, msgType: string, content: unknown): void {
+    void this.outbox.send([Buffer.from(nodeId), ...encodeEvent(msgType, content)]).catch(() => undefined);
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      for await (const [id, ...frames] of this.sock) {
+        if (!id || !this.answering) continue;
+        const nodeId = id.toString();
+        this.nodes.add(nodeId);
+        const msg = decodeEvent(frames, workerToApiSchemas) as WorkerToApi;
+        const entry = { ...msg, nodeId, at: Date.now() } as Received;
+        this.received.push(entry);
+        if (msg.msgType === 'finished' || msg.msgType === 'failed') {
+          this.send(nodeId, 'ack', { callId: msg.content.callId, attempt: msg.content.attempt });
+        }
+        for (const w of [...this.waiters]) {
+          if (w.pred(entry)) {
+            this.waiters.splice(this.waiters.indexOf(w), 1);
+            w.resolve(entry);
+          }
+        }
+      }
+    } catch {
+      // socket closed
+    }
+  }
+}
