@@ -139,6 +139,7 @@ export class Broker {
       pidsLimit: this.opts.pidsLimit,
       preload: this.opts.preload,
       keepAliveMs: this.opts.keepAliveMs,
+      dir: this.opts.dir,
     };
     const proc = spawn(process.execPath, [miniworkerScript], {
       env: {

@@ -25,6 +25,7 @@ const settings = JSON.parse(env['FERRY_MINIWORKER_SETTINGS'] ?? '{}') as {
   pidsLimit: number;
   preload: 'none' | 'runtime' | 'function';
   keepAliveMs: number;
+  dir: string;
 };
 
 const sock = new Dealer({ routingId: id, linger: 1000 });
@@ -34,7 +35,7 @@ const send = (msgType: string, content: unknown): void => {
   outbox.send(encodeEvent(msgType, content)).catch((err: unknown) => log.error({ err }, 'send to broker failed'));
 };
 
-const driver = await createDriver(settings.driver, settings.nodeId, log);
+const driver = await createDriver(settings.driver, settings.nodeId, settings.dir, log);
 let sandbox: Sandbox | null = null;
 let idleTimer: NodeJS.Timeout | undefined;
 let current = null as CallTask | null;

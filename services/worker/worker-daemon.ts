@@ -24,7 +24,7 @@ export interface WorkerDaemon {
  */
 export async function startWorkerDaemon(config: WorkerConfig, client: ClientConfig, log: Logger): Promise<WorkerDaemon> {
   await mkdir(path.join(config.dir, 'sock'), { recursive: true });
-  const driver = await chooseDriver(config.driver, config.nodeId, log);
+  const driver = await chooseDriver(config.driver, config.nodeId, config.dir, log);
   log.info({ driver: driver.kind, nodeId: config.nodeId }, driver.kind === 'docker' ? 'using the Docker driver' : 'no Docker engine answers: using the process driver');
   const orphans = await driver.removeLeftovers(config.nodeId);
   if (orphans > 0) log.info({ removed: orphans }, 'removed containers left by an earlier run');

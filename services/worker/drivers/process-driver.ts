@@ -1,0 +1,108 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ErrorCode, FerryError } from '../../../shared/errors.js';
+import type { Logger } from '../../../shared/logger.js';
+import { CappedOutput } from '../capped-output.js';
+import type { CallTask } from '../call-task.js';
+import type { Driver, PreparedFunction, RuntimeSpec, Sandbox, SandboxOptions } from './driver.js';
+import { ProcessSandbox } from './process-sandbox.js';
+
+const DEPENDENCIES_TIMEOUT_MS = 10 * 60_000;
+
+/** Where the agents live in this checkout (the process driver runs them from here). */
+const runtimesDir = (() => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = path.join(dir, 'runtimes');
+    if (existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
+  }
+  return path.resolve('runtimes');
+})();
+
+/** The agent command for a runtime image on a host with no containers, by the image's language. */
+export function agentCommand(runtime: RuntimeSpec): string[] | null {
+  if (/python/i.test(runtime.image)) return ['python3', '-u', path.join(runtimesDir, 'python', 'agent', 'agent.py')];
+  if (/node/i.test(runtime.image)) return [process.execPath, path.join(runtimesDir, 'node', 'agent', 'agent.cjs')];
+  return null;
+}
+
+/**
+ * Runs functions as child processes in a fresh temp folder per call, for hosts with no Docker
+ * engine; inside bubblewrap (no network, read-only host, private /tmp) when `bwrap` is installed.
+ * Limits: timeout (process group killed), output caps, and memory, watched through /proc.
+ */
+export class ProcessDriver implements Driver {
+  readonly kind = 'process' as const;
+  readonly bwrap: boolean;
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly dir: string,
+    private readonly log: Logger,
+  ) {
+    this.bwrap = spawnSync('bwrap', ['--version']).status === 0;
+  }
+
+  async listImages(): Promise<string[]> {
+    return [];
+  }
+
+  async prepare(task: CallTask, codeDir: string): Promise<PreparedFunction> {
+    const rt = task.runtime;
+    const warmKey = `${task.function}@${task.version}`;
+    const deps = rt.dependencies.trim();
+    if (rt.protocol === 'agent' && !agentCommand(rt)) {
+      throw new FerryError(ErrorCode.NOT_FOUND, `no agent for runtime image "${rt.image}" on this process-driver node`);
+    }
+    if (deps === '') return { warmKey, runtime: rt, codeDir, artifact: codeDir };
+    const key = createHash('sha256').update(JSON.stringify([deps, task.sha256])).digest('hex').slice(0, 24);
+    const artifact = path.join(this.dir, 'prepared', key);
+    if (await exists(artifact)) return { warmKey, runtime: rt, codeDir, artifact };
+    const building = `${artifact}.building`;
+    await rm(building, { recursive: true, force: true });
+    await mkdir(path.dirname(artifact), { recursive: true });
+    await cp(codeDir, building, { recursive: true });
+    const stderr = new CappedOutput(64 * 1024);
+    const code = await new Promise<number>((resolve) => {
+      const child = spawn('sh', ['-c', deps], { cwd: building, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FERRY_CODE_DIR: building } });
+      child.stderr.on('data', (d: Buffer) => stderr.push(d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), DEPENDENCIES_TIMEOUT_MS);
+      child.on('close', (c) => {
+        clearTimeout(timer);
+        resolve(c ?? 1);
+      });
+    });
+    if (code !== 0) {
+      await rm(building, { recursive: true, force: true });
+      throw new FerryError(ErrorCode.BAD_REQUEST, `dependencies step "${deps}" exited ${code}: ${stderr.text().slice(-2000)}`);
+    }
+    await cp(building, artifact, { recursive: true });
+    await rm(building, { recursive: true, force: true });
+    this.log.info({ fn: warmKey, artifact }, 'function prepared');
+    return { warmKey, runtime: rt, codeDir, artifact };
+  }
+
+  async createSandbox(prepared: PreparedFunction, task: CallTask, options: SandboxOptions): Promise<Sandbox> {
+    return ProcessSandbox.create(prepared, task, options, this.bwrap);
+  }
+
+  /** Process sandboxes die with their miniworker; only temp folders can be left. */
+  async removeLeftovers(nodeId: string, ownerId?: string): Promise<number> {
+    if (ownerId === undefined && nodeId === this.nodeId) await rm(path.join(this.dir, 'sandboxes'), { recursive: true, force: true });
+    return 0;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,180 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { AgentChannel } from '../agent-channel.js';
+import { CappedOutput } from '../capped-output.js';
+import { CallErrorCode, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
+import type { PreparedFunction, Sandbox, SandboxOptions } from './driver.js';
+import { agentCommand } from './process-driver.js';
+import { treeRssBytes } from './process-tree.js';
+
+const MiB = 1024 * 1024;
+const MEMORY_POLL_MS = 100;
+
+/**
+ * A call's process sandbox: a fresh copy of the function's folder in a temp dir. `exec` runs
+ * `run` once per call; `agent` keeps the runtime's agent running there for warm calls.
+ */
+export class ProcessSandbox implements Sandbox {
+  alive = true;
+  private agent: ChildProcess | null = null;
+  private channel: AgentChannel | null = null;
+
+  private constructor(
+    readonly warmKey: string,
+    private readonly prepared: PreparedFunction,
+    private readonly options: SandboxOptions,
+    private readonly workDir: string,
+    private readonly bwrap: boolean,
+  ) {}
+
+  static async create(prepared: PreparedFunction, task: CallTask, options: SandboxOptions, bwrap: boolean): Promise<ProcessSandbox> {
+    await mkdir(options.socketDir, { recursive: true });
+    const workDir = await mkdtemp(path.join(os.tmpdir(), 'ferry-sandbox-'));
+    await cp(prepared.artifact, workDir, { recursive: true });
+    const sandbox = new ProcessSandbox(prepared.warmKey, prepared, options, workDir, bwrap);
+    if (prepared.runtime.protocol === 'agent') await sandbox.startAgent();
+    return sandbox;
+  }
+
+  async run(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
+    return this.agent ? this.runAgent(task, sink) : this.runExec(task);
+  }
+
+  async destroy(): Promise<void> {
+    this.alive = false;
+    if (this.agent && this.agent.exitCode === null) killTree(this.agent);
+    await this.channel?.close().catch(() => undefined);
+    await rm(this.workDir, { recursive: true, force: true });
+  }
+
+  private command(argv: string[]): string[] {
+    if (!this.bwrap) return argv;
+    return [
+      'bwrap', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp',
+      '--bind', this.workDir, this.workDir, '--bind', this.options.socketDir, this.options.socketDir,
+      '--unshare-all', '--die-with-parent', '--new-session', '--chdir', this.workDir, ...argv,
+    ];
+  }
+
+  private spawn(argv: string[], env: Record<string, string>): ChildProcess {
+    const [cmd, ...args] = this.command(argv);
+    return spawn(cmd!, args, {
+      cwd: this.workDir,
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: this.workDir, FERRY_CODE_DIR: this.workDir, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true, // its own process group, so a timeout kills every process the call started
+    });
+  }
+
+  private async startAgent(): Promise<void> {
+    const argv = agentCommand(this.prepared.runtime);
+    if (!argv) throw new Error(`no agent for runtime image ${this.prepared.runtime.image}`);
+    const socketPath = path.join(this.options.socketDir, `${path.basename(this.workDir)}.sock`);
+    this.channel = await AgentChannel.listen(socketPath);
+    this.agent = this.spawn(argv, {
+      FERRY_AGENT_SOCKET: socketPath,
+      FERRY_HANDLER: this.prepared.runtime.run,
+      FERRY_OUTPUT_CAP_BYTES: String(this.options.outputCapBytes),
+    });
+    this.agent.stdout?.resume();
+    this.agent.stderr?.resume();
+    this.agent.once('exit', () => {
+      this.alive = false;
+    });
+  }
+
+  private async runAgent(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
+    const initStart = performance.now();
+    const ready = await this.channel!.ready(30_000).catch((err: unknown) => ({ ok: false, error: String(err) }));
+    const runStart = performance.now();
+    const initMs = runStart - initStart;
+    if (!ready.ok) return failure(CallErrorCode.AGENT_FAILED, `the function's handler did not load: ${ready.error ?? ''}`, initMs, 0);
+    const guard = this.guard(this.agent!, task);
+    try {
+      const r = await this.channel!.call(task.callId, task.params, sink);
+      return {
+        status: r.ok ? 'DONE' : 'ERROR',
+        result: r.ok ? r.result : '',
+        error: r.error,
+        logs: { stdout: r.stdout, stderr: r.stderr, truncated: r.truncated },
+        initMs,
+        runMs: performance.now() - runStart,
+      };
+    } catch {
+      this.alive = false;
+      return guard.verdict(initMs, performance.now() - runStart) ?? failure(CallErrorCode.AGENT_FAILED, 'the runtime agent exited during the call', initMs, performance.now() - runStart);
+    } finally {
+      guard.stop();
+    }
+  }
+
+  private async runExec(task: CallTask): Promise<CallOutcome> {
+    const params = JSON.stringify(task.params ?? null);
+    const runStart = performance.now();
+    const child = this.spawn(['sh', '-c', this.prepared.runtime.run], { FERRY_PARAMS: params });
+    const stdout = new CappedOutput(this.options.outputCapBytes);
+    const stderr = new CappedOutput(this.options.outputCapBytes);
+    child.stdout?.on('data', (d: Buffer) => stdout.push(d));
+    child.stderr?.on('data', (d: Buffer) => stderr.push(d));
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(params);
+    const guard = this.guard(child, task);
+    const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+    guard.stop();
+    const runMs = performance.now() - runStart;
+    const logs = { stdout: stdout.text(), stderr: stderr.text(), truncated: stdout.truncated || stderr.truncated };
+    const verdict = guard.verdict(0, runMs);
+    if (verdict) return { ...verdict, logs };
+    if (code === 0) return { status: 'DONE', result: logs.stdout, error: null, logs, initMs: 0, runMs };
+    const tail = logs.stderr.trim().split('\n').slice(-1)[0] ?? '';
+    return { ...failure(CallErrorCode.FUNCTION_ERROR, `function exited with code ${code ?? 'by signal'}${tail ? `: ${tail.slice(0, 500)}` : ''}`, 0, runMs), logs };
+  }
+
+  /** Kills `child`'s process group at the timeout or when it uses more memory than allowed. */
+  private guard(child: ChildProcess, task: CallTask): { stop(): void; verdict(initMs: number, runMs: number): CallOutcome | null } {
+    let reason: 'timeout' | 'memory' | null = null;
+    const limit = task.memoryMb * MiB;
+    const timer = setTimeout(() => {
+      reason = 'timeout';
+      this.alive = false;
+      killTree(child);
+    }, task.timeoutMs);
+    const poll = setInterval(() => {
+      if (child.pid === undefined) return;
+      void treeRssBytes(child.pid).then((rss) => {
+        if (rss > limit && reason === null) {
+          reason = 'memory';
+          this.alive = false;
+          killTree(child);
+        }
+      });
+    }, MEMORY_POLL_MS);
+    return {
+      stop: () => {
+        clearTimeout(timer);
+        clearInterval(poll);
+      },
+      verdict: (initMs, runMs) =>
+        reason === 'timeout'
+          ? failure(CallErrorCode.TIMEOUT, `call exceeded its timeout of ${task.timeoutMs} ms`, initMs, runMs, 'TIMEOUT')
+          : reason === 'memory'
+            ? failure(CallErrorCode.MEMORY_LIMIT, `function exceeded its memory limit of ${task.memoryMb} MiB and was killed`, initMs, runMs)
+            : null,
+    };
+  }
+}
+
+function killTree(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}
+
+function failure(code: string, message: string, initMs: number, runMs: number, status: 'ERROR' | 'TIMEOUT' = 'ERROR'): CallOutcome {
+  return { status, result: '', error: { code, message }, logs: { stdout: '', stderr: '', truncated: false }, initMs, runMs };
+}
