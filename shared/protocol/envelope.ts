@@ -50,7 +50,9 @@ export function decodeFrames(frames: readonly Buffer[]): Decoded<Record<string, 
   } catch {
     throw new FerryError(ErrorCode.BAD_FRAME, 'body frame is not valid msgpack');
   }
-  if (decoded === null || typeof decoded !== 'object' || Array.isArray(decoded)) {
+  // msgpackr decodes some reserved bytes to marker objects: only a plain map is a body.
+  const proto: unknown = decoded !== null && typeof decoded === 'object' ? Object.getPrototypeOf(decoded) : undefined;
+  if (proto !== Object.prototype && proto !== null) {
     throw new FerryError(ErrorCode.BAD_FRAME, 'body frame must be a msgpack map');
   }
   return { body: decoded as Record<string, unknown>, bulk };
