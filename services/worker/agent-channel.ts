@@ -1,7 +1,6 @@
-import { rm } from 'node:fs/promises';
+import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { chmod } from 'node:fs/promises';
-import type { ProgressSink } from './call-task.js';
+import { CallErrorCode, failedOutcome, type CallOutcome, type CallTask, type ProgressSink } from './call-task.js';
 
 /** What an agent answers for one call (runtimes/AGENT-PROTOCOL.md). */
 export interface AgentResult {
@@ -166,5 +165,43 @@ export class AgentChannel {
     const current = this.current;
     this.current = undefined;
     current?.reject(err);
+  }
+}
+
+const AGENT_READY_TIMEOUT_MS = 30_000;
+
+/**
+ * Runs one call through an agent as a CallOutcome. When the agent goes away mid-call,
+ * `explainDeath` says why (timeout kill, out of memory) or null for a plain crash.
+ */
+export async function callAgent(
+  channel: AgentChannel,
+  task: CallTask,
+  sink: ProgressSink,
+  explainDeath: (initMs: number, runMs: number) => Promise<CallOutcome | null>,
+): Promise<CallOutcome> {
+  const initStart = performance.now();
+  const ready = await channel.ready(AGENT_READY_TIMEOUT_MS).catch((err: unknown) => ({ ok: false, error: String(err) }));
+  const runStart = performance.now();
+  const initMs = runStart - initStart;
+  if (!ready.ok) {
+    return failedOutcome(CallErrorCode.AGENT_FAILED, `the function's handler did not load: ${ready.error ?? 'unknown error'}`, initMs, 0);
+  }
+  try {
+    const r = await channel.call(task.callId, task.params, sink);
+    return {
+      status: r.ok ? 'DONE' : 'ERROR',
+      result: r.ok ? r.result : '',
+      error: r.error,
+      logs: { stdout: r.stdout, stderr: r.stderr, truncated: r.truncated },
+      initMs,
+      runMs: performance.now() - runStart,
+    };
+  } catch {
+    const runMs = performance.now() - runStart;
+    return (
+      (await explainDeath(initMs, runMs)) ??
+      failedOutcome(CallErrorCode.AGENT_FAILED, 'the runtime agent exited during the call', initMs, runMs)
+    );
   }
 }

@@ -1,10 +1,11 @@
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { nanoid } from 'nanoid';
 import * as tar from 'tar';
 import type { RegistryClient } from '../../shared/clients/registry-client.js';
 import { ErrorCode, FerryError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import { pathExists } from './path-exists.js';
 
 /**
  * The node's bundle cache: each bundle is fetched from the registry once per node (concurrent
@@ -43,7 +44,7 @@ export class BundleCache {
 
   private async ensure(sha256: string, size: number): Promise<string> {
     const final = path.join(this.codeDir, sha256);
-    if (await exists(final)) return final;
+    if (await pathExists(final)) return final;
     const started = Date.now();
     const archive = path.join(this.tmpDir, `${sha256}.tgz`);
     const unpacked = path.join(this.tmpDir, `${sha256}-${nanoid(6)}`);
@@ -74,11 +75,3 @@ export class BundleCache {
   }
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -36,3 +36,29 @@ export const CallErrorCode = {
   AGENT_FAILED: 'AGENT_FAILED',
   MINIWORKER_DIED: 'MINIWORKER_DIED',
 } as const;
+
+/** A call that ended without a result from the function. */
+export function failedOutcome(
+  code: string,
+  message: string,
+  initMs: number,
+  runMs: number,
+  status: 'ERROR' | 'TIMEOUT' = 'ERROR',
+): CallOutcome {
+  return { status, result: '', error: { code, message }, logs: { stdout: '', stderr: '', truncated: false }, initMs, runMs };
+}
+
+export function timedOut(task: CallTask, initMs: number, runMs: number): CallOutcome {
+  return failedOutcome(CallErrorCode.TIMEOUT, `call exceeded its timeout of ${task.timeoutMs} ms`, initMs, runMs, 'TIMEOUT');
+}
+
+export function outOfMemory(task: CallTask, initMs: number, runMs: number): CallOutcome {
+  return failedOutcome(CallErrorCode.MEMORY_LIMIT, `function exceeded its memory limit of ${task.memoryMb} MiB and was killed`, initMs, runMs);
+}
+
+/** The ERROR outcome of a function that exited non-zero, naming the last line it wrote to stderr. */
+export function exitedNonZero(code: number | string, logs: CallOutcome['logs'], initMs: number, runMs: number): CallOutcome {
+  const tail = logs.stderr.trim().split('\n').slice(-1)[0] ?? '';
+  const message = `function exited with code ${code}${tail ? `: ${tail.slice(0, 500)}` : ''}`;
+  return { ...failedOutcome(CallErrorCode.FUNCTION_ERROR, message, initMs, runMs), logs };
+}

@@ -1,11 +1,11 @@
 import { nanoid } from 'nanoid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Dealer } from 'zeromq';
 import { createDbClient, type DbClient } from '../../shared/clients/db-client.js';
 import { FerryError } from '../../shared/errors.js';
 import type { Call } from '../../shared/protocol/domain.js';
-import { decodeFrames, encodeFrames, parseReply } from '../../shared/protocol/envelope.js';
+import { encodeFrames } from '../../shared/protocol/envelope.js';
 import { spawnDaemon, type DaemonProcess } from '../helpers/daemon.js';
+import { rawPeer } from '../helpers/raw-peer.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
@@ -154,14 +154,9 @@ describe('DB daemon (real process, real LevelDB)', () => {
   });
 
   it('answers bad input with typed errors and keeps serving', async () => {
-    const raw = new Dealer({ linger: 0 });
-    raw.connect(daemon.endpoint);
+    const raw = rawPeer(daemon.endpoint);
+    const ask = raw.ask;
     try {
-      const ask = async (frames: Buffer[]): Promise<string> => {
-        await raw.send(frames);
-        const reply = parseReply(decodeFrames(await raw.receive()).body);
-        return reply.ok ? 'ok' : reply.error.code;
-      };
       expect(await ask([Buffer.from('HTTP/1.1'), Buffer.from('x')])).toBe('UNSUPPORTED_PROTOCOL');
       expect(await ask([Buffer.from('FERRY01')])).toBe('BAD_FRAME');
       expect(await ask([Buffer.from('FERRY01'), Buffer.from([0xc1, 0xff, 0x00])])).toBe('BAD_FRAME');

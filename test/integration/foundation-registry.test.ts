@@ -3,10 +3,10 @@ import { createReadStream } from 'node:fs';
 import { open, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Dealer } from 'zeromq';
 import { RegistryClient } from '../../shared/clients/registry-client.js';
-import { decodeFrames, encodeFrames, parseReply } from '../../shared/protocol/envelope.js';
+import { encodeFrames } from '../../shared/protocol/envelope.js';
 import { spawnDaemon, type DaemonProcess } from '../helpers/daemon.js';
+import { rawPeer } from '../helpers/raw-peer.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const MiB = 1024 * 1024;
@@ -85,14 +85,9 @@ describe('registry daemon (real process)', () => {
   });
 
   it('answers malformed frames and unknown messages with typed errors and keeps serving', async () => {
-    const raw = new Dealer({ linger: 0 });
-    raw.connect(daemon.endpoint);
+    const raw = rawPeer(daemon.endpoint);
+    const ask = raw.ask;
     try {
-      const ask = async (frames: Buffer[]): Promise<string> => {
-        await raw.send(frames);
-        const reply = parseReply(decodeFrames(await raw.receive()).body);
-        return reply.ok ? 'ok' : reply.error.code;
-      };
       expect(await ask([Buffer.from('FERRY99'), Buffer.from('x')])).toBe('UNSUPPORTED_PROTOCOL');
       expect(await ask([Buffer.from('FERRY01'), Buffer.from('not msgpack \xc1')])).toBe('BAD_FRAME');
       expect(await ask(encodeFrames({ id: 'q1', msgType: 'format', content: {} }))).toBe('UNKNOWN_MSG_TYPE');

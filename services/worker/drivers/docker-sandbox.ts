@@ -3,9 +3,16 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { nanoid } from 'nanoid';
-import { AgentChannel } from '../agent-channel.js';
+import { AgentChannel, callAgent } from '../agent-channel.js';
 import { CappedOutput } from '../capped-output.js';
-import { CallErrorCode, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
+import {
+  exitedNonZero,
+  outOfMemory,
+  timedOut as timedOutOutcome,
+  type CallOutcome,
+  type CallTask,
+  type ProgressSink,
+} from '../call-task.js';
 import { Label } from './docker-driver.js';
 import type { PreparedFunction, Sandbox, SandboxOptions } from './driver.js';
 
@@ -13,7 +20,6 @@ const MiB = 1024 * 1024;
 /** Keeps a warm exec container alive doing nothing until it is removed. */
 const IDLE_CMD = ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done'];
 const AGENT_SOCKET_IN_CONTAINER = '/run/ferry';
-const AGENT_READY_TIMEOUT_MS = 30_000;
 
 /**
  * One container run by one miniworker. Three shapes, by protocol and preload:
@@ -165,31 +171,13 @@ export class DockerSandbox implements Sandbox {
   }
 
   private async runAgent(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
-    const channel = this.channel!;
-    const initStart = performance.now();
-    const ready = await channel.ready(AGENT_READY_TIMEOUT_MS).catch((err: unknown) => ({ ok: false, error: String(err) }));
-    const runStart = performance.now();
-    const initMs = runStart - initStart;
-    if (!ready.ok) {
-      return failure(CallErrorCode.AGENT_FAILED, `the function's handler did not load: ${ready.error ?? 'unknown error'}`, initMs, 0);
-    }
     const timer = this.killAfter(task.timeoutMs);
     try {
-      const r = await channel.call(task.callId, task.params, sink);
-      return {
-        status: r.ok ? 'DONE' : 'ERROR',
-        result: r.ok ? r.result : '',
-        error: r.error,
-        logs: { stdout: r.stdout, stderr: r.stderr, truncated: r.truncated },
-        initMs,
-        runMs: performance.now() - runStart,
-      };
-    } catch {
-      this.alive = false;
-      const runMs = performance.now() - runStart;
-      if (timer.fired) return failure(CallErrorCode.TIMEOUT, `call exceeded its timeout of ${task.timeoutMs} ms`, initMs, runMs, 'TIMEOUT');
-      if (await this.oomKilled()) return failure(CallErrorCode.MEMORY_LIMIT, memoryMessage(task), initMs, runMs);
-      return failure(CallErrorCode.AGENT_FAILED, 'the runtime agent exited during the call', initMs, runMs);
+      return await callAgent(this.channel!, task, sink, async (initMs, runMs) => {
+        this.alive = false;
+        if (timer.fired) return timedOutOutcome(task, initMs, runMs);
+        return (await this.oomKilled()) ? outOfMemory(task, initMs, runMs) : null;
+      });
     } finally {
       clearTimeout(timer.handle);
     }
@@ -241,28 +229,12 @@ export class DockerSandbox implements Sandbox {
     runMs: number,
   ): Promise<CallOutcome> {
     const logs = { stdout: out.stdout.text(), stderr: out.stderr.text(), truncated: out.stdout.truncated || out.stderr.truncated };
-    if (timedOut) {
-      return { ...failure(CallErrorCode.TIMEOUT, `call exceeded its timeout of ${task.timeoutMs} ms`, initMs, runMs, 'TIMEOUT'), logs };
-    }
-    if (exitCode === 0) {
-      return { status: 'DONE', result: logs.stdout, error: null, logs, initMs, runMs };
-    }
+    if (timedOut) return { ...timedOutOutcome(task, initMs, runMs), logs };
+    if (exitCode === 0) return { status: 'DONE', result: logs.stdout, error: null, logs, initMs, runMs };
     if (exitCode === 137 && (await this.oomKilled())) {
       this.alive = false;
-      return { ...failure(CallErrorCode.MEMORY_LIMIT, memoryMessage(task), initMs, runMs), logs };
+      return { ...outOfMemory(task, initMs, runMs), logs };
     }
-    const tail = logs.stderr.trim().split('\n').slice(-1)[0] ?? '';
-    return {
-      ...failure(CallErrorCode.FUNCTION_ERROR, `function exited with code ${exitCode}${tail ? `: ${tail.slice(0, 500)}` : ''}`, initMs, runMs),
-      logs,
-    };
+    return exitedNonZero(exitCode, logs, initMs, runMs);
   }
-}
-
-function memoryMessage(task: CallTask): string {
-  return `function exceeded its memory limit of ${task.memoryMb} MiB and was killed`;
-}
-
-function failure(code: string, message: string, initMs: number, runMs: number, status: 'ERROR' | 'TIMEOUT' = 'ERROR'): CallOutcome {
-  return { status, result: '', error: { code, message }, logs: { stdout: '', stderr: '', truncated: false }, initMs, runMs };
 }

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, FerryError } from '../../../shared/errors.js';
@@ -10,6 +10,7 @@ import { CappedOutput } from '../capped-output.js';
 import type { CallTask } from '../call-task.js';
 import type { Driver, PreparedFunction, RuntimeSpec, Sandbox, SandboxOptions } from './driver.js';
 import { ProcessSandbox } from './process-sandbox.js';
+import { pathExists } from '../path-exists.js';
 
 const DEPENDENCIES_TIMEOUT_MS = 10 * 60_000;
 
@@ -62,7 +63,7 @@ export class ProcessDriver implements Driver {
     if (deps === '') return { warmKey, runtime: rt, codeDir, artifact: codeDir };
     const key = createHash('sha256').update(JSON.stringify([deps, task.sha256])).digest('hex').slice(0, 24);
     const artifact = path.join(this.dir, 'prepared', key);
-    if (await exists(artifact)) return { warmKey, runtime: rt, codeDir, artifact };
+    if (await pathExists(artifact)) return { warmKey, runtime: rt, codeDir, artifact };
     const building = `${artifact}.building`;
     await rm(building, { recursive: true, force: true });
     await mkdir(path.dirname(artifact), { recursive: true });
@@ -98,11 +99,3 @@ export class ProcessDriver implements Driver {
   }
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { AgentChannel } from '../agent-channel.js';
+import { AgentChannel, callAgent } from '../agent-channel.js';
 import { CappedOutput } from '../capped-output.js';
-import { CallErrorCode, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
+import { exitedNonZero, outOfMemory, timedOut, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
 import type { PreparedFunction, Sandbox, SandboxOptions } from './driver.js';
 import { agentCommand } from './process-driver.js';
 import { treeRssBytes } from './process-tree.js';
@@ -86,25 +86,12 @@ export class ProcessSandbox implements Sandbox {
   }
 
   private async runAgent(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
-    const initStart = performance.now();
-    const ready = await this.channel!.ready(30_000).catch((err: unknown) => ({ ok: false, error: String(err) }));
-    const runStart = performance.now();
-    const initMs = runStart - initStart;
-    if (!ready.ok) return failure(CallErrorCode.AGENT_FAILED, `the function's handler did not load: ${ready.error ?? ''}`, initMs, 0);
     const guard = this.guard(this.agent!, task);
     try {
-      const r = await this.channel!.call(task.callId, task.params, sink);
-      return {
-        status: r.ok ? 'DONE' : 'ERROR',
-        result: r.ok ? r.result : '',
-        error: r.error,
-        logs: { stdout: r.stdout, stderr: r.stderr, truncated: r.truncated },
-        initMs,
-        runMs: performance.now() - runStart,
-      };
-    } catch {
-      this.alive = false;
-      return guard.verdict(initMs, performance.now() - runStart) ?? failure(CallErrorCode.AGENT_FAILED, 'the runtime agent exited during the call', initMs, performance.now() - runStart);
+      return await callAgent(this.channel!, task, sink, async (initMs, runMs) => {
+        this.alive = false;
+        return guard.verdict(initMs, runMs);
+      });
     } finally {
       guard.stop();
     }
@@ -128,8 +115,7 @@ export class ProcessSandbox implements Sandbox {
     const verdict = guard.verdict(0, runMs);
     if (verdict) return { ...verdict, logs };
     if (code === 0) return { status: 'DONE', result: logs.stdout, error: null, logs, initMs: 0, runMs };
-    const tail = logs.stderr.trim().split('\n').slice(-1)[0] ?? '';
-    return { ...failure(CallErrorCode.FUNCTION_ERROR, `function exited with code ${code ?? 'by signal'}${tail ? `: ${tail.slice(0, 500)}` : ''}`, 0, runMs), logs };
+    return exitedNonZero(code ?? 'by signal', logs, 0, runMs);
   }
 
   /** Kills `child`'s process group at the timeout or when it uses more memory than allowed. */
@@ -157,11 +143,7 @@ export class ProcessSandbox implements Sandbox {
         clearInterval(poll);
       },
       verdict: (initMs, runMs) =>
-        reason === 'timeout'
-          ? failure(CallErrorCode.TIMEOUT, `call exceeded its timeout of ${task.timeoutMs} ms`, initMs, runMs, 'TIMEOUT')
-          : reason === 'memory'
-            ? failure(CallErrorCode.MEMORY_LIMIT, `function exceeded its memory limit of ${task.memoryMb} MiB and was killed`, initMs, runMs)
-            : null,
+        reason === 'timeout' ? timedOut(task, initMs, runMs) : reason === 'memory' ? outOfMemory(task, initMs, runMs) : null,
     };
   }
 }
@@ -175,6 +157,3 @@ function killTree(child: ChildProcess): void {
   }
 }
 
-function failure(code: string, message: string, initMs: number, runMs: number, status: 'ERROR' | 'TIMEOUT' = 'ERROR'): CallOutcome {
-  return { status, result: '', error: { code, message }, logs: { stdout: '', stderr: '', truncated: false }, initMs, runMs };
-}
