@@ -10,13 +10,32 @@ import type { BatchOp } from './write-queue.js';
  * updates are compare-and-set so a stale writer (an old attempt, a lost worker) loses.
  */
 export class Calls {
-  constructor(private readonly store: Store) {}
+  /** Recent calls by id, written through: updates of a live call never read LevelDB. */
+  private readonly cache = new Map<string, Call>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly cacheEntries = 100_000,
+  ) {}
+
+  private remember(call: Call): void {
+    this.cache.delete(call.id);
+    this.cache.set(call.id, call);
+    if (this.cache.size > this.cacheEntries) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+  }
+
+  private async load(id: string): Promise<Call | undefined> {
+    return this.cache.get(id) ?? (await this.store.get<Call>(keys.call(id)));
+  }
 
   /** Creates a PENDING call with the next callNum. Creating an id that exists answers that call. */
   create(spec: DbParsedContent['createCall']): Promise<Call> {
     const id = spec.id;
     return this.store.lock.run(id, async () => {
-      const existing = await this.store.get<Call>(keys.call(id));
+      const existing = await this.load(id);
       if (existing) return existing;
       const call: Call = {
         id,
@@ -46,6 +65,7 @@ export class Calls {
       ];
       if (call.sessionId !== null) ops.push({ type: 'put', key: keys.bySession(call.sessionId, call.callNum), value: id });
       await this.store.write(ops);
+      this.remember(call);
       return call;
     });
   }
@@ -74,13 +94,14 @@ export class Calls {
         this.store.countStatus(current.status, next.status);
       }
       await this.store.write(ops);
+      this.remember(next);
       return next;
     });
   }
 
   async get(ref: { id: string } | { callNum: number }): Promise<Call> {
     const id = 'id' in ref ? ref.id : await this.store.get<string>(keys.byNum(ref.callNum));
-    const call = id === undefined ? undefined : await this.store.get<Call>(keys.call(id));
+    const call = id === undefined ? undefined : await this.load(id);
     if (!call) throw new NotFoundError('id' in ref ? `call "${ref.id}"` : `call number ${ref.callNum}`);
     return call;
   }
