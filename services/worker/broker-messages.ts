@@ -9,6 +9,7 @@ import { callLogsSchema, dispatchSchema, runtimeOnWireSchema } from '../../share
 
 const preparedSchema = z.object({
   warmKey: z.string(),
+  key: z.string(),
   runtime: runtimeOnWireSchema,
   codeDir: z.string(),
   artifact: z.string(),
@@ -33,7 +34,7 @@ export const outcomeSchema = z.object({
 
 export const miniworkerToBrokerSchemas = {
   /** Free for a task; `warm` names what its kept sandbox is warm for, if any. */
-  ready: z.object({ warm: z.string().nullable(), runtime: z.string().nullable() }),
+  ready: z.object({ warm: z.string().nullable(), key: z.string().nullable() }),
   started: z.object({ ...callRef, startedAt: z.number() }),
   progress: z.object({
     ...callRef,

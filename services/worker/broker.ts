@@ -42,6 +42,8 @@ interface Miniworker {
   /** Ready for a task. */
   idle: boolean;
   warm: string | null;
+  /** Sandbox identity ({@link PreparedFunction.key}) of its warm sandbox. */
+  key: string | null;
   /** Runtime of the function its sandbox is warm for. */
   runtime: string;
   lastUsed: number;
@@ -150,7 +152,7 @@ export class Broker {
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
-    const w: Miniworker = { id, proc, idle: false, warm: null, runtime: '', lastUsed: 0, task: null };
+    const w: Miniworker = { id, proc, idle: false, warm: null, key: null, runtime: '', lastUsed: 0, task: null };
     this.workers.set(id, w);
     proc.once('exit', (code, signal) => void this.onExit(w, code, signal));
   }
@@ -195,6 +197,7 @@ export class Broker {
       case 'ready':
         w.idle = true;
         w.warm = msg.content.warm;
+        w.key = msg.content.key;
         if (w.task) {
           this.release(w.task);
           w.task = null;
@@ -238,8 +241,8 @@ export class Broker {
       const idle = [...this.workers.values()].filter((w) => w.idle);
       if (idle.length === 0) return;
       const pick =
-        idle.find((w) => w.warm === next.prepared.warmKey) ??
-        idle.find((w) => w.warm === null) ??
+        idle.find((w) => w.key === next.prepared.key) ??
+        idle.find((w) => w.key === null) ??
         idle.sort((a, b) => a.lastUsed - b.lastUsed)[0]!;
       this.queue.shift();
       pick.idle = false;

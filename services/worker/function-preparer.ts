@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from '../../shared/logger.js';
 import type { BundleCache } from './bundle-cache.js';
 import type { CallTask } from './call-task.js';
@@ -19,14 +20,16 @@ export class FunctionPreparer {
   ) {}
 
   prepare(task: CallTask): Promise<PreparedFunction> {
-    const key = JSON.stringify([task.sha256, task.runtime]);
+    const key = JSON.stringify([task.function, task.version, task.sha256, task.runtime]);
     const ready = this.done.get(key);
-    if (ready) return Promise.resolve({ ...ready, warmKey: `${task.function}@${task.version}` });
+    if (ready) return Promise.resolve(ready);
     let pending = this.inFlight.get(key);
     if (!pending) {
       pending = (async () => {
         const codeDir = await this.bundles.codePath(task.sha256, task.size);
-        const prepared = await this.driver.prepare(task, codeDir);
+        const made = await this.driver.prepare(task, codeDir);
+        const digest = createHash('sha256').update(JSON.stringify([made.artifact, made.runtime])).digest('hex').slice(0, 12);
+        const prepared = { ...made, key: `${made.warmKey}#${digest}` };
         this.done.set(key, prepared);
         return prepared;
       })().finally(() => this.inFlight.delete(key));

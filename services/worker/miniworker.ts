@@ -39,9 +39,10 @@ const driver = await createDriver(settings.driver, settings.nodeId, settings.dir
 let sandbox: Sandbox | null = null;
 let idleTimer: NodeJS.Timeout | undefined;
 let current = null as CallTask | null;
+let warm: { fn: string; key: string } | null = null;
 
 function sayReady(): void {
-  send('ready', { warm: sandbox?.warmKey ?? null, runtime: null });
+  send('ready', { warm: sandbox && warm ? warm.fn : null, key: sandbox && warm ? warm.key : null });
 }
 
 async function dropSandbox(): Promise<void> {
@@ -55,7 +56,8 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
   current = task;
   const ref = { callId: task.callId, attempt: task.attempt };
   try {
-    if (sandbox && (!sandbox.alive || sandbox.warmKey !== prepared.warmKey)) await dropSandbox();
+    if (sandbox && (!sandbox.alive || sandbox.key !== prepared.key)) await dropSandbox();
+    warm = { fn: prepared.warmKey, key: prepared.key };
     const reuse = settings.preload !== 'none';
     const initStart = performance.now();
     const fresh = sandbox === null;

@@ -56,7 +56,7 @@ export class DockerDriver implements Driver {
       .digest('hex')
       .slice(0, 24);
     const image = `${FN_REPO}:${key}`;
-    const prepared: PreparedFunction = { warmKey: `${task.function}@${task.version}`, runtime: rt, codeDir, artifact: image };
+    const prepared: PreparedFunction = { warmKey: `${task.function}@${task.version}`, key: '', runtime: rt, codeDir, artifact: image };
     if (await this.imageExists(image)) return prepared;
     if (!(await this.imageExists(rt.image))) {
       throw new FerryError(ErrorCode.NOT_FOUND, `runtime image "${rt.image}" is not on node ${this.nodeId}`, { retryable: true });

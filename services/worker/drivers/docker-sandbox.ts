@@ -36,7 +36,7 @@ export class DockerSandbox implements Sandbox {
   private constructor(
     private readonly docker: Docker,
     private readonly container: Docker.Container,
-    readonly warmKey: string,
+    readonly key: string,
     private readonly prepared: PreparedFunction,
     private readonly options: SandboxOptions,
     private readonly mode: 'exec-once' | 'exec-reuse' | 'agent',
@@ -100,7 +100,7 @@ export class DockerSandbox implements Sandbox {
       if (socketDir) await rm(socketDir, { recursive: true, force: true });
       throw err;
     }
-    const sandbox = new DockerSandbox(docker, container, prepared.warmKey, prepared, options, mode, channel, socketDir);
+    const sandbox = new DockerSandbox(docker, container, prepared.key, prepared, options, mode, channel, socketDir);
     if (mode !== 'exec-once') {
       try {
         await container.start();

@@ -8,8 +8,10 @@ export type RuntimeSpec = Dispatch['runtime'];
  * once. Plain data, so the daemon prepares and a miniworker process runs.
  */
 export interface PreparedFunction {
-  /** `name@version`: what a warm sandbox is warm for. */
+  /** `name@version`: what a warm sandbox is warm for, as the api sees it. */
   warmKey: string;
+  /** Identifies code, runtime and artifact together: a sandbox is reused only for the same key. */
+  key: string;
   runtime: RuntimeSpec;
   /** Unpacked code on the node. */
   codeDir: string;
@@ -19,7 +21,8 @@ export interface PreparedFunction {
 
 /** One container (or process sandbox) owned by one miniworker; runs one call at a time. */
 export interface Sandbox {
-  readonly warmKey: string;
+  /** The {@link PreparedFunction.key} it was made for. */
+  readonly key: string;
   /** False once the sandbox can no longer run calls (killed at a timeout, crashed). */
   readonly alive: boolean;
   run(task: CallTask, sink: ProgressSink): Promise<CallOutcome>;

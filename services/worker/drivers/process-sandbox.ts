@@ -22,7 +22,7 @@ export class ProcessSandbox implements Sandbox {
   private channel: AgentChannel | null = null;
 
   private constructor(
-    readonly warmKey: string,
+    readonly key: string,
     private readonly prepared: PreparedFunction,
     private readonly options: SandboxOptions,
     private readonly workDir: string,
@@ -33,7 +33,7 @@ export class ProcessSandbox implements Sandbox {
     await mkdir(options.socketDir, { recursive: true });
     const workDir = await mkdtemp(path.join(os.tmpdir(), 'ferry-sandbox-'));
     await cp(prepared.artifact, workDir, { recursive: true });
-    const sandbox = new ProcessSandbox(prepared.warmKey, prepared, options, workDir, bwrap);
+    const sandbox = new ProcessSandbox(prepared.key, prepared, options, workDir, bwrap);
     if (prepared.runtime.protocol === 'agent') await sandbox.startAgent();
     return sandbox;
   }

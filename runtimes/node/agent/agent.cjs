@@ -1,0 +1,166 @@
+'use strict';
+// Ferry's Node agent: loads a function's handler once and serves calls over a Unix socket.
+// Speaks runtimes/AGENT-PROTOCOL.md: JSON lines both ways, one call at a time. No dependencies.
+const net = require('node:net');
+const path = require('node:path');
+const { pathToFileURL } = require('node:url');
+
+const CAP = Number(process.env.FERRY_OUTPUT_CAP_BYTES || 1048576);
+
+function capped() {
+  const parts = [];
+  let size = 0;
+  let truncated = false;
+  return {
+    write(chunk) {
+      let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      const room = CAP - size;
+      if (buf.length > room) {
+        truncated = true;
+        buf = buf.subarray(0, Math.max(room, 0));
+      }
+      if (buf.length > 0) {
+        parts.push(buf);
+        size += buf.length;
+      }
+    },
+    value: () => Buffer.concat(parts).toString('utf8'),
+    get truncated() {
+      return truncated;
+    },
+  };
+}
+
+/** `index.js`, `index.js:handler` or `node index.js` → { file, name }. */
+function handlerSpec(run) {
+  let words = run.trim().split(/\s+/);
+  if (words.length > 1 && !/\.(c|m)?js(:|$)/.test(words[0])) words = words.slice(1);
+  const [file, name] = (words[0] || 'index.js').split(':');
+  return { file, name: name || 'handler' };
+}
+
+async function loadHandler(codeDir, run) {
+  const { file, name } = handlerSpec(run);
+  const full = path.resolve(codeDir, file);
+  let mod;
+  try {
+    mod = require(full);
+  } catch (err) {
+    if (err && err.code === 'ERR_REQUIRE_ESM') mod = await import(pathToFileURL(full).href);
+    else throw err;
+  }
+  const fn = typeof mod === 'function' ? mod : mod[name] || (mod.default && (typeof mod.default === 'function' ? mod.default : mod.default[name]));
+  if (typeof fn !== 'function') throw new Error(`${file} exports no function "${name}"`);
+  return fn;
+}
+
+function asResult(value) {
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+async function main() {
+  const sock = net.createConnection(process.env.FERRY_AGENT_SOCKET);
+  sock.setNoDelay(true);
+  await new Promise((resolve, reject) => {
+    sock.once('connect', resolve);
+    sock.once('error', reject);
+  });
+  sock.on('close', () => process.exit(0));
+  const send = (msg) => sock.write(JSON.stringify(msg) + '\n');
+
+  let handler = null;
+  let loadError = null;
+  try {
+    handler = await loadHandler(process.env.FERRY_CODE_DIR || '/ws', process.env.FERRY_HANDLER || 'index.js');
+    send({ type: 'ready', ok: true, pid: process.pid });
+  } catch (err) {
+    loadError = { code: 'HANDLER_LOAD_FAILED', message: String((err && err.message) || err) };
+    send({ type: 'ready', ok: false, error: loadError });
+  }
+
+  const realOut = process.stdout.write.bind(process.stdout);
+  const realErr = process.stderr.write.bind(process.stderr);
+  const queue = [];
+  let busy = false;
+
+  async function runCall(msg) {
+    const callId = msg.callId;
+    if (loadError) {
+      send({ type: 'result', callId, ok: false, error: loadError, stdout: '', stderr: '', truncated: false });
+      return;
+    }
+    const out = capped();
+    const err = capped();
+    process.stdout.write = (chunk, ...rest) => {
+      out.write(chunk);
+      const cb = rest.find((a) => typeof a === 'function');
+      if (cb) cb();
+      return true;
+    };
+    process.stderr.write = (chunk, ...rest) => {
+      err.write(chunk);
+      const cb = rest.find((a) => typeof a === 'function');
+      if (cb) cb();
+      return true;
+    };
+    const ctx = {
+      progress: (value) => send({ type: 'progress', callId, value: Number(value) }),
+      metrics: (values) => send({ type: 'metrics', callId, values }),
+      log: (...args) => send({ type: 'log', callId, line: args.map(String).join(' ') }),
+    };
+    const reply = { type: 'result', callId };
+    try {
+      reply.result = asResult(await handler(msg.params, ctx));
+      reply.ok = true;
+    } catch (e) {
+      reply.ok = false;
+      reply.error = { code: 'FUNCTION_ERROR', message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+      err.write(e instanceof Error && e.stack ? e.stack + '\n' : String(e) + '\n');
+    } finally {
+      process.stdout.write = realOut;
+      process.stderr.write = realErr;
+    }
+    reply.stdout = out.value();
+    reply.stderr = err.value();
+    reply.truncated = out.truncated || err.truncated;
+    send(reply);
+  }
+
+  async function drain() {
+    if (busy) return;
+    busy = true;
+    while (queue.length > 0) await runCall(queue.shift());
+    busy = false;
+  }
+
+  let buffered = '';
+  sock.setEncoding('utf8');
+  sock.on('data', (data) => {
+    buffered += data;
+    let nl;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (!line) continue;
+      let msg;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        realErr('ferry agent: unreadable line ignored\n');
+        continue;
+      }
+      if (msg.type !== 'call') {
+        realErr(`ferry agent: unknown message type ${JSON.stringify(msg.type)} ignored\n`);
+        continue;
+      }
+      queue.push(msg);
+    }
+    void drain();
+  });
+}
+
+main().catch((err) => {
+  process.stderr.write(`ferry agent: ${err && err.stack ? err.stack : err}\n`);
+  process.exit(1);
+});

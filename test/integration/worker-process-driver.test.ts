@@ -1,0 +1,64 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWorkerCluster, type WorkerCluster } from '../helpers/worker-cluster.js';
+
+const runtimes = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../runtimes');
+const dice = async (): Promise<Record<string, string>> => ({
+  'test.py': await readFile(path.join(runtimes, 'python/dice/test.py'), 'utf8'),
+});
+const rt = (protocol: 'exec' | 'agent', image: string, run: string) => ({ name: image, image, path: '/ws', dependencies: '', run, protocol });
+
+// The process driver runs functions as host processes: the path a node without Docker takes.
+describe('worker with the process driver (real daemons, host python3 and node)', () => {
+  let c: WorkerCluster;
+  beforeAll(async () => {
+    c = await startWorkerCluster({ FERRY_DRIVER: 'process', FERRY_MAX_CONTAINERS: '4' });
+  });
+  afterAll(async () => c?.close());
+
+  it('says which driver it uses at start and in its hello', async () => {
+    const hello = await c.api.waitFor((m) => m.msgType === 'hello', 'hello');
+    expect(hello.content).toMatchObject({ nodeId: c.nodeId, driver: 'process', capacity: { maxContainers: 4 } });
+    expect(c.worker.logs.some((l) => l['driver'] === 'process' && String(l['msg']).includes('process driver'))).toBe(true);
+  });
+
+  it('runs an exec call: params on stdin, stdout is the result', async () => {
+    const b = await c.push('dice', await dice());
+    c.api.dispatch(c.nodeId, c.call({ callId: 'p-exec', ...b, runtime: rt('exec', 'pythonruntime', 'python3 test.py'), params: { roll: '4d6' } }));
+    const done = await c.api.finished('p-exec');
+    expect(done.msgType).toBe('finished');
+    const content = done.content as { status: string; result: string };
+    expect(content.status).toBe('DONE');
+    const rolls = JSON.parse(content.result) as number[];
+    expect(rolls).toHaveLength(4);
+    expect(rolls.every((r) => r >= 1 && r <= 6)).toBe(true);
+  });
+
+  it('runs agent calls in python and node, with progress reported while running', async () => {
+    const b = await c.push('dice-agent', await dice());
+    c.api.dispatch(c.nodeId, c.call({ callId: 'p-agent-py', ...b, runtime: rt('agent', 'pythonruntime', 'test.py'), params: { roll: '2d20' } }));
+    const py = await c.api.finished('p-agent-py');
+    expect(py.content).toMatchObject({ status: 'DONE' });
+    expect(JSON.parse((py.content as { result: string }).result)).toHaveLength(2);
+    expect(c.api.received.some((m) => m.msgType === 'progress' && m.content.callId === 'p-agent-py' && m.content.progress === 1)).toBe(true);
+
+    const hello = await readFile(path.join(runtimes, 'node/hello/index.js'), 'utf8');
+    const nb = await c.push('hello', { 'index.js': hello });
+    c.api.dispatch(c.nodeId, c.call({ callId: 'p-agent-node', ...nb, function: 'hello', runtime: rt('agent', 'noderuntime', 'index.js'), params: { name: 'Ada' } }));
+    const node = await c.api.finished('p-agent-node');
+    expect(node.content).toMatchObject({ status: 'DONE', result: '{"hello":"Ada"}' });
+  });
+
+  it('kills a call at its timeout and keeps a failing call\'s stderr', async () => {
+    const b = await c.push('misc', { 'slow.sh': 'sleep 30', 'fail.sh': 'echo partial; echo "it broke" >&2; exit 1' });
+    c.api.dispatch(c.nodeId, c.call({ callId: 'p-slow', ...b, runtime: rt('exec', 'shell', 'sh slow.sh'), timeoutMs: 500 }));
+    c.api.dispatch(c.nodeId, c.call({ callId: 'p-fail', ...b, runtime: rt('exec', 'shell', 'sh fail.sh') }));
+    const slow = await c.api.finished('p-slow');
+    expect(slow.content).toMatchObject({ status: 'TIMEOUT', error: { code: 'TIMEOUT' } });
+    const fail = await c.api.finished('p-fail');
+    expect(fail.content).toMatchObject({ status: 'ERROR', error: { code: 'FUNCTION_ERROR' }, logs: { stdout: 'partial\n', stderr: 'it broke\n' } });
+    expect((fail.content as { error: { message: string } }).error.message).toContain('it broke');
+  });
+});
