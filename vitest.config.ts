@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     // Integration tests spawn real daemons and Docker containers; one file at a time keeps
     // a 2-core machine from starving the processes under test.
     fileParallelism: false,

@@ -65,11 +65,15 @@ build_runtime() { # rt dir name, image tag, base tag
     return
   fi
   say "building $tag from $base"
-  docker build -q -f "$here/$rt/Dockerfile.local" --build-arg "BASE=$base" --label "ferry.inputs=$hash" -t "$tag" "$here/$rt" >/dev/null
+  local out
+  out=$(docker build -q -f "$here/$rt/Dockerfile.local" --build-arg "BASE=$base" --label "ferry.inputs=$hash" -t "$tag" "$here/$rt" 2>&1) \
+    || { printf "%s\n" "$out" >&2; die "docker build of $tag failed"; }
   say "$tag built"
 }
 
-python_extra() { :; }
+python_extra() { # a runtime image is the function's own: let pip install into it (PEP 668)
+  rm -f "$1"/usr/lib/python3*/EXTERNALLY-MANAGED
+}
 node_extra() { # the host's Node.js binary: same major as the one running Ferry
   install -m 0755 "$(command -v node)" "$1/usr/local/bin/node"
 }

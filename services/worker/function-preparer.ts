@@ -1,8 +1,21 @@
 import { createHash } from 'node:crypto';
+import { ErrorCode, toFerryError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { BundleCache } from './bundle-cache.js';
-import type { CallTask } from './call-task.js';
+import { CallErrorCode, type CallTask } from './call-task.js';
 import type { Driver, PreparedFunction } from './drivers/driver.js';
+
+/** Why a call could not be prepared on this node, as the code the api records. */
+export class PrepareError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = 'PrepareError';
+  }
+}
 
 /**
  * Makes a function version runnable on this node once: bundle fetched and unpacked, then the
@@ -26,8 +39,17 @@ export class FunctionPreparer {
     let pending = this.inFlight.get(key);
     if (!pending) {
       pending = (async () => {
-        const codeDir = await this.bundles.codePath(task.sha256, task.size);
-        const made = await this.driver.prepare(task, codeDir);
+        const codeDir = await this.bundles.codePath(task.sha256, task.size).catch((err: unknown) => {
+          const ferr = toFerryError(err);
+          const code = ferr.code === ErrorCode.HASH_MISMATCH ? CallErrorCode.BUNDLE_HASH_MISMATCH : CallErrorCode.BUNDLE_UNAVAILABLE;
+          throw new PrepareError(code, ferr.message, ferr.retryable || code === CallErrorCode.BUNDLE_UNAVAILABLE);
+        });
+        const made = await this.driver.prepare(task, codeDir).catch((err: unknown) => {
+          const ferr = toFerryError(err);
+          if (ferr.code === ErrorCode.NOT_FOUND) throw new PrepareError(CallErrorCode.IMAGE_MISSING, ferr.message, true);
+          if (ferr.code === ErrorCode.BAD_REQUEST) throw new PrepareError(CallErrorCode.DEPENDENCIES_FAILED, ferr.message, false);
+          throw new PrepareError(CallErrorCode.SANDBOX_FAILED, String(err instanceof Error ? err.message : err), true);
+        });
         const digest = createHash('sha256').update(JSON.stringify([made.artifact, made.runtime])).digest('hex').slice(0, 12);
         const prepared = { ...made, key: `${made.warmKey}#${digest}` };
         this.done.set(key, prepared);

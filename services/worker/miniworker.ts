@@ -71,6 +71,7 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
     });
     const createMs = performance.now() - initStart;
     send('started', { ...ref, startedAt: Date.now() });
+    log.debug({ callId: task.callId, attempt: task.attempt }, 'call started');
     const outcome = await sandbox.run(task, {
       progress: (progress) => send('progress', { ...ref, progress }),
       metrics: (metrics) => send('progress', { ...ref, metrics }),

@@ -2,7 +2,6 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { RegistryClient } from '../../shared/clients/registry-client.js';
 import type { ClientConfig, WorkerConfig } from '../../shared/config.js';
-import { ErrorCode, toFerryError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Dispatch } from '../../shared/protocol/worker-messages.js';
 import { ApiLink } from './api-link.js';
@@ -10,7 +9,7 @@ import { Broker } from './broker.js';
 import { BundleCache } from './bundle-cache.js';
 import { CallErrorCode } from './call-task.js';
 import { chooseDriver } from './drivers/create-driver.js';
-import { FunctionPreparer } from './function-preparer.js';
+import { FunctionPreparer, PrepareError } from './function-preparer.js';
 
 export interface WorkerDaemon {
   nodeId: string;
@@ -63,19 +62,11 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
       .prepare(task)
       .then((prepared) => broker.submit(task, prepared, receivedAt))
       .catch((err: unknown) => {
-        const ferr = toFerryError(err);
-        const code =
-          ferr.code === ErrorCode.HASH_MISMATCH
-            ? CallErrorCode.BUNDLE_HASH_MISMATCH
-            : ferr.code === ErrorCode.NOT_FOUND
-              ? CallErrorCode.IMAGE_MISSING
-              : ferr.code === ErrorCode.BAD_REQUEST
-                ? CallErrorCode.DEPENDENCIES_FAILED
-                : CallErrorCode.BUNDLE_UNAVAILABLE;
-        log.warn({ err, callId: task.callId, code }, 'call could not be prepared');
+        const why = err instanceof PrepareError ? err : new PrepareError(CallErrorCode.SANDBOX_FAILED, String(err), true);
+        log.warn({ err, callId: task.callId, code: why.code }, 'call could not be prepared');
         link?.send({
           msgType: 'failed',
-          content: { callId: task.callId, attempt: task.attempt, code, message: ferr.message, retryable: ferr.retryable },
+          content: { callId: task.callId, attempt: task.attempt, code: why.code, message: why.message, retryable: why.retryable },
         });
       })
       .finally(() => preparing.delete(ref));

@@ -15,6 +15,7 @@ import {
 } from '../call-task.js';
 import { Label } from './docker-driver.js';
 import type { PreparedFunction, Sandbox, SandboxOptions } from './driver.js';
+import { oomKillCount } from './oom-kills.js';
 
 const MiB = 1024 * 1024;
 /** Keeps a warm exec container alive doing nothing until it is removed. */
@@ -32,6 +33,8 @@ const AGENT_SOCKET_IN_CONTAINER = '/run/ferry';
 export class DockerSandbox implements Sandbox {
   alive = true;
   private destroyed = false;
+  /** The container's init process on the host, for reading its cgroup's OOM kills. */
+  private initPid: number | null = null;
 
   private constructor(
     private readonly docker: Docker,
@@ -104,6 +107,7 @@ export class DockerSandbox implements Sandbox {
     if (mode !== 'exec-once') {
       try {
         await container.start();
+        sandbox.initPid = (await container.inspect()).State.Pid || null;
       } catch (err) {
         await sandbox.destroy();
         throw err;
@@ -159,6 +163,7 @@ export class DockerSandbox implements Sandbox {
       AttachStdout: true,
       AttachStderr: true,
     });
+    const oomBefore = this.initPid === null ? null : await oomKillCount(this.initPid);
     const stream = await exec.start({ hijack: true, stdin: true });
     const runStart = performance.now();
     const out = this.collect(stream);
@@ -167,7 +172,8 @@ export class DockerSandbox implements Sandbox {
     await out.done;
     clearTimeout(timer.handle);
     const exitCode = timer.fired ? 137 : (((await exec.inspect()) as { ExitCode: number | null }).ExitCode ?? 137);
-    return this.outcome(task, exitCode, timer.fired, out, runStart - initStart, performance.now() - runStart);
+    const oomKilled = oomBefore !== null && this.initPid !== null && ((await oomKillCount(this.initPid)) ?? 0) > oomBefore;
+    return this.outcome(task, exitCode, timer.fired, out, runStart - initStart, performance.now() - runStart, oomKilled);
   }
 
   private async runAgent(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
@@ -227,11 +233,12 @@ export class DockerSandbox implements Sandbox {
     out: { stdout: CappedOutput; stderr: CappedOutput },
     initMs: number,
     runMs: number,
+    oomKilled = false,
   ): Promise<CallOutcome> {
     const logs = { stdout: out.stdout.text(), stderr: out.stderr.text(), truncated: out.stdout.truncated || out.stderr.truncated };
     if (timedOut) return { ...timedOutOutcome(task, initMs, runMs), logs };
     if (exitCode === 0) return { status: 'DONE', result: logs.stdout, error: null, logs, initMs, runMs };
-    if (exitCode === 137 && (await this.oomKilled())) {
+    if (exitCode === 137 && (oomKilled || (await this.oomKilled()))) {
       this.alive = false;
       return { ...outOfMemory(task, initMs, runMs), logs };
     }

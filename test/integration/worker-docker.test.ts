@@ -1,0 +1,167 @@
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Dispatch } from '../../shared/protocol/worker-messages.js';
+import { example, fixture } from '../helpers/fixtures.js';
+import type { Received } from '../helpers/fake-api.js';
+import { waitUntil } from '../helpers/temp.js';
+import { startWorkerCluster, type WorkerCluster } from '../helpers/worker-cluster.js';
+
+const docker = new Docker();
+type Runtime = Dispatch['runtime'];
+const python = (protocol: 'exec' | 'agent', run: string, dependencies = ''): Runtime => ({
+  name: 'pythonruntime', image: 'pythonruntime', path: '/ws', dependencies, run, protocol,
+});
+const node = (protocol: 'exec' | 'agent', run: string): Runtime => ({ name: 'noderuntime', image: 'noderuntime', path: '/ws', dependencies: '', run, protocol });
+
+interface Final {
+  status: string;
+  result: string;
+  error: { code: string; message: string } | null;
+  logs: { stdout: string; stderr: string; truncated: boolean };
+  code?: string;
+  retryable?: boolean;
+}
+const content = (m: Received): Final => m.content as unknown as Final;
+
+async function containersOf(nodeId: string): Promise<number> {
+  return (await docker.listContainers({ all: true, filters: { label: [`ferry.node=${nodeId}`] } })).length;
+}
+
+describe('worker with the Docker driver (real daemons, real containers)', () => {
+  let c: WorkerCluster;
+  let run = 0;
+  const dispatch = async (runtime: Runtime, files: Record<string, string>, extra: Partial<Dispatch> = {}): Promise<Final & { msgType: string }> => {
+    const bundle = await c.push('fn', files);
+    const callId = `d-${++run}`;
+    c.api.dispatch(c.nodeId, c.call({ callId, function: `fn${run}`, ...bundle, runtime, ...extra }));
+    const m = await c.api.finished(callId, 1, 60_000);
+    return { ...content(m), msgType: m.msgType };
+  };
+
+  beforeAll(async () => {
+    c = await startWorkerCluster({ FERRY_DRIVER: 'docker', FERRY_MAX_CONTAINERS: '4', FERRY_PRELOAD: 'function', FERRY_OUTPUT_CAP_BYTES: '65536' });
+  });
+  afterAll(async () => {
+    const nodeId = c?.nodeId;
+    await c?.close();
+    if (nodeId) expect(await containersOf(nodeId)).toBe(0);
+  });
+
+  it('runs the python dice example as an exec call and as an agent call', async () => {
+    const dice = await example('python/dice');
+    const exec = await dispatch(python('exec', 'python3 test.py', 'pip3 install -r requirements.txt'), dice, { params: { roll: '4d6' } });
+    expect(exec.status).toBe('DONE');
+    const rolls = JSON.parse(exec.result) as number[];
+    expect(rolls).toHaveLength(4);
+    expect(rolls.every((r) => Number.isInteger(r) && r >= 1 && r <= 6)).toBe(true);
+
+    const agent = await dispatch(python('agent', 'test.py'), dice, { params: { roll: '3d8' } });
+    expect(agent.status).toBe('DONE');
+    expect((JSON.parse(agent.result) as number[]).every((r) => r >= 1 && r <= 8)).toBe(true);
+  });
+
+  it('runs the node example in both protocols', async () => {
+    const hello = await example('node/hello');
+    expect(await dispatch(node('exec', 'node index.js'), hello, { params: { name: 'Ada' } })).toMatchObject({ status: 'DONE', result: '{"hello":"Ada"}\n' });
+    expect(await dispatch(node('agent', 'index.js'), hello, { params: { name: 'Bo' } })).toMatchObject({ status: 'DONE', result: '{"hello":"Bo"}' });
+  });
+
+  it('runs 4 one-second calls in parallel on one node in well under 4 s', async () => {
+    const bundle = await c.push('sleep', await fixture('sleep'));
+    const runtime: Runtime = { ...python('exec', 'sh main.sh') };
+    // Warm the function's image once so the figure is about parallel runs, not the first build.
+    c.api.dispatch(c.nodeId, c.call({ callId: 'par-warm', function: 'sleeper', ...bundle, runtime }));
+    await c.api.finished('par-warm', 1, 60_000);
+    const started = Date.now();
+    for (let i = 0; i < 4; i++) c.api.dispatch(c.nodeId, c.call({ callId: `par-${i}`, function: 'sleeper', ...bundle, runtime }));
+    const done = await Promise.all([0, 1, 2, 3].map((i) => c.api.finished(`par-${i}`, 1, 60_000)));
+    const elapsed = Date.now() - started;
+    expect(done.map((d) => content(d).status)).toEqual(['DONE', 'DONE', 'DONE', 'DONE']);
+    expect(elapsed).toBeLessThan(3_000);
+  });
+
+  it('kills a call at its timeout and removes its container', async () => {
+    const out = await dispatch(python('agent', 'main.py'), await fixture('slow'), { timeoutMs: 1_000, params: { seconds: 30 } });
+    expect(out).toMatchObject({ status: 'TIMEOUT', error: { code: 'TIMEOUT' } });
+  });
+
+  it('stops a memory hog with a clear error', async () => {
+    const out = await dispatch(python('exec', 'python3 main.py'), await fixture('memory-hog'), { memoryMb: 64 });
+    expect(out.status).toBe('ERROR');
+    expect(out.error?.code).toBe('MEMORY_LIMIT');
+    expect(out.error?.message).toContain('64 MiB');
+  });
+
+  it('reports a non-zero exit as ERROR and keeps stderr', async () => {
+    const out = await dispatch(python('exec', 'sh main.sh'), await fixture('exit-1'));
+    expect(out).toMatchObject({ status: 'ERROR', error: { code: 'FUNCTION_ERROR' }, logs: { stdout: 'partial output\n', stderr: 'something went wrong\n' } });
+    expect(out.error?.message).toContain('exited with code 1');
+  });
+
+  it('reports a raised exception from an agent call with its traceback', async () => {
+    const out = await dispatch(python('agent', 'main.py'), await fixture('throws'), { params: { x: 1 } });
+    expect(out).toMatchObject({ status: 'ERROR', error: { code: 'FUNCTION_ERROR' }, logs: { stdout: 'about to fail\n' } });
+    expect(out.error?.message).toContain('ValueError');
+    expect(out.logs.stderr).toContain('Traceback');
+  });
+
+  it('cuts output over the cap and marks it truncated', async () => {
+    const out = await dispatch(python('exec', 'sh main.sh'), await fixture('big-output'));
+    expect(out.status).toBe('DONE');
+    expect(out.logs.truncated).toBe(true);
+    expect(out.result.length).toBe(65_536);
+  });
+
+  it('fetches a bundle once per node and reuses the warm container', async () => {
+    const bundle = await c.push('ok', await fixture('ok'));
+    const runtime = python('agent', 'main.py');
+    for (const callId of ['cache-1', 'cache-2']) {
+      c.api.dispatch(c.nodeId, c.call({ callId, function: 'cached', ...bundle, runtime, params: { callId } }));
+      expect(content(await c.api.finished(callId, 1, 60_000))).toMatchObject({ status: 'DONE', result: `{"echo":{"callId":"${callId}"}}` });
+    }
+    expect(c.worker.logs.filter((l) => l['msg'] === 'bundle cached' && l['sha256'] === bundle.sha256)).toHaveLength(1);
+    const second = c.api.received.find((m) => m.msgType === 'finished' && m.content.callId === 'cache-2');
+    expect((second?.content as { timings: { initMs: number } }).timings.initMs).toBeLessThan(50);
+  });
+
+  it('fails a call whose bundle is not in the registry with a clear code and keeps serving', async () => {
+    c.api.dispatch(c.nodeId, c.call({ callId: 'no-bundle', sha256: 'f'.repeat(64), size: 10, runtime: python('exec', 'python3 main.py') }));
+    const failed = await c.api.finished('no-bundle');
+    expect(failed.msgType).toBe('failed');
+    expect(content(failed).code).toBe('BUNDLE_UNAVAILABLE');
+    expect((await dispatch(python('agent', 'main.py'), await fixture('ok'), { params: 1 })).status).toBe('DONE');
+  });
+
+  it('reports a miniworker killed mid-call as retryable and leaves no container behind', async () => {
+    const bundle = await c.push('slow', await fixture('slow'));
+    c.api.dispatch(c.nodeId, c.call({ callId: 'victim', function: 'victim', ...bundle, runtime: python('agent', 'main.py'), params: { seconds: 30 } }));
+    await c.api.waitFor((m) => m.msgType === 'started' && m.content.callId === 'victim', 'victim started', 60_000);
+    await waitUntil(() => c.worker.logs.some((l) => l['msg'] === 'call started' && l['callId'] === 'victim'), 'the miniworker logs the call');
+    const pid = c.worker.logs.find((l) => l['msg'] === 'call started' && l['callId'] === 'victim')!['pid'] as number;
+    process.kill(pid, 'SIGKILL');
+    const failed = await c.api.finished('victim');
+    expect(failed.msgType).toBe('failed');
+    expect(content(failed)).toMatchObject({ code: 'MINIWORKER_DIED', retryable: true });
+    await waitUntil(
+      async () => (await docker.listContainers({ all: true, filters: { label: ['ferry.call=victim'] } })).length === 0,
+      'the dead miniworker\'s container is removed',
+    );
+    expect((await dispatch(python('agent', 'main.py'), await fixture('ok'), { params: 2 })).status).toBe('DONE');
+  });
+});
+
+describe('worker start-up', () => {
+  it('removes containers an earlier run of its node left behind', async () => {
+    const nodeId = `orphan-${Math.random().toString(36).slice(2, 8)}`;
+    const leftover = await docker.createContainer({ Image: 'pythonruntime', Cmd: ['sleep', '600'], Labels: { 'ferry.node': nodeId } });
+    await leftover.start();
+    const c = await startWorkerCluster({ FERRY_DRIVER: 'docker', FERRY_NODE_ID: nodeId, FERRY_MAX_CONTAINERS: '1' });
+    try {
+      expect(await containersOf(nodeId)).toBe(0);
+      expect(c.worker.logs.some((l) => l['msg'] === 'removed containers left by an earlier run' && l['removed'] === 1)).toBe(true);
+    } finally {
+      await c.close();
+      await leftover.remove({ force: true }).catch(() => undefined);
+    }
+  });
+});
