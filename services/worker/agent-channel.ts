@@ -33,6 +33,7 @@ export class AgentChannel {
   private readyState: { ok: boolean; error?: string } | undefined;
   private current: { callId: string; sink: ProgressSink; resolve: (r: AgentResult) => void; reject: (e: Error) => void } | undefined;
   private closedError: Error | undefined;
+  private loadWaiter: { resolve: (r: { ok: boolean; error?: string }) => void; reject: (e: Error) => void } | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -79,6 +80,16 @@ export class AgentChannel {
     return new Promise<AgentResult>((resolve, reject) => {
       this.current = { callId, sink, resolve, reject };
       sock.write(JSON.stringify({ type: 'call', callId, params: params ?? null }) + '\n');
+    });
+  }
+
+  /** Asks an agent started without a handler (runtime-wide container) to load one from its code dir. */
+  load(handler: string): Promise<{ ok: boolean; error?: string }> {
+    const sock = this.sock;
+    if (this.closedError || !sock) return Promise.reject(this.closedError ?? new Error('agent not connected'));
+    return new Promise((resolve, reject) => {
+      this.loadWaiter = { resolve, reject };
+      sock.write(JSON.stringify({ type: 'load', handler }) + '\n');
     });
   }
 
@@ -130,6 +141,12 @@ export class AgentChannel {
       this.readyWaiter = undefined;
       return;
     }
+    if (msg.type === 'loaded') {
+      const err = msg['error'] as { message?: unknown } | undefined;
+      this.loadWaiter?.resolve(msg.ok === true ? { ok: true } : { ok: false, error: String(err?.message ?? 'handler failed to load') });
+      this.loadWaiter = undefined;
+      return;
+    }
     const current = this.current;
     if (!current || msg.callId !== current.callId) return;
     switch (msg.type) {
@@ -162,6 +179,8 @@ export class AgentChannel {
 
   private fail(err: Error): void {
     this.closedError ??= err;
+    this.loadWaiter?.reject(err);
+    this.loadWaiter = undefined;
     const current = this.current;
     this.current = undefined;
     current?.reject(err);

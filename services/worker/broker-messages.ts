@@ -20,6 +20,8 @@ const callRef = { callId: z.string(), attempt: z.number().int() };
 export const brokerToMiniworkerSchemas = {
   task: z.object({ task: dispatchSchema, prepared: preparedSchema, queuedMs: z.number() }),
   cancel: z.object(callRef),
+  /** Preload `runtime`: start a sandbox of this runtime holding no function yet. */
+  warm: z.object({ runtime: runtimeOnWireSchema }),
   stop: z.object({}).passthrough(),
 } as const;
 

@@ -10,8 +10,9 @@ import type { DriverKind, WarmContainer, WorkerToApi } from '../../shared/protoc
 import { Outbox } from '../../shared/transport/outbox.js';
 import { miniworkerToBrokerSchemas } from './broker-messages.js';
 import { CallErrorCode, type CallTask } from './call-task.js';
-import type { Driver, PreparedFunction } from './drivers/driver.js';
+import { fitsRuntimeSandbox, runtimeKey, type Driver, type PreparedFunction, type RuntimeSpec } from './drivers/driver.js';
 
+const WARM_RETRY_MS = 30_000;
 const miniworkerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'miniworker.js');
 
 export interface BrokerOptions {
@@ -28,6 +29,8 @@ export interface BrokerOptions {
   log: Logger;
   /** Reports for the api (started, progress, finished, failed). */
   report: (msg: WorkerToApi) => void;
+  /** A runtime ran here for the first time (to remember across restarts). */
+  onRuntimesChanged?: (runtimes: RuntimeSpec[]) => void;
 }
 
 interface Queued {
@@ -44,6 +47,8 @@ interface Miniworker {
   warm: string | null;
   /** Sandbox identity ({@link PreparedFunction.key}) of its warm sandbox. */
   key: string | null;
+  /** The runtime key it was asked to warm, until its next ready. */
+  warming: string | null;
   /** Runtime of the function its sandbox is warm for. */
   runtime: string;
   lastUsed: number;
@@ -62,6 +67,10 @@ export class Broker {
   private readonly workers = new Map<string, Miniworker>();
   private readonly queue: Queued[] = [];
   private memoryInUseMb = 0;
+  /** Runtimes this node has run (preload `runtime` keeps one empty sandbox of each warm). */
+  private readonly knownRuntimes = new Map<string, RuntimeSpec>();
+  /** When warming a runtime last failed: it is not retried for a while (a missing image stays missing). */
+  private readonly warmFailedAt = new Map<string, number>();
   private state: 'new' | 'running' | 'stopping' = 'new';
   private endpoint = '';
 
@@ -79,8 +88,23 @@ export class Broker {
 
   /** Queues a prepared call; it runs as soon as a miniworker and memory are free. */
   submit(task: CallTask, prepared: PreparedFunction, receivedAt: number): void {
+    const rtKey = runtimeKey(prepared.runtime);
+    if (!this.knownRuntimes.has(rtKey)) {
+      this.knownRuntimes.set(rtKey, prepared.runtime);
+      this.opts.onRuntimesChanged?.(this.runtimes);
+    }
     this.queue.push({ task, prepared, receivedAt });
     this.assign();
+  }
+
+  /** Runtimes to keep warm from the start (remembered from an earlier run). */
+  rememberRuntimes(runtimes: RuntimeSpec[]): void {
+    for (const rt of runtimes) this.knownRuntimes.set(runtimeKey(rt), rt);
+    this.assign();
+  }
+
+  get runtimes(): RuntimeSpec[] {
+    return [...this.knownRuntimes.values()];
   }
 
   /** Calls running or queued here, for a reconnecting hello. */
@@ -99,7 +123,7 @@ export class Broker {
 
   warmContainers(): WarmContainer[] {
     return [...this.workers.values()]
-      .filter((w) => w.warm !== null)
+      .filter((w) => w.key !== null)
       .map((w) => ({ runtime: w.runtime, fn: w.warm, busy: w.task !== null }));
   }
 
@@ -152,7 +176,7 @@ export class Broker {
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
-    const w: Miniworker = { id, proc, idle: false, warm: null, key: null, runtime: '', lastUsed: 0, task: null };
+    const w: Miniworker = { id, proc, idle: false, warm: null, key: null, warming: null, runtime: '', lastUsed: 0, task: null };
     this.workers.set(id, w);
     proc.once('exit', (code, signal) => void this.onExit(w, code, signal));
   }
@@ -198,6 +222,8 @@ export class Broker {
         w.idle = true;
         w.warm = msg.content.warm;
         w.key = msg.content.key;
+        if (w.warming !== null && w.key !== w.warming) this.warmFailedAt.set(w.warming, Date.now());
+        w.warming = null;
         if (w.task) {
           this.release(w.task);
           w.task = null;
@@ -242,6 +268,7 @@ export class Broker {
       if (idle.length === 0) return;
       const pick =
         idle.find((w) => w.key === next.prepared.key) ??
+        (fitsRuntimeSandbox(next.prepared) ? idle.find((w) => w.key === runtimeKey(next.prepared.runtime)) : undefined) ??
         idle.find((w) => w.key === null) ??
         idle.sort((a, b) => a.lastUsed - b.lastUsed)[0]!;
       this.queue.shift();
@@ -251,6 +278,22 @@ export class Broker {
       pick.lastUsed = Date.now();
       this.memoryInUseMb += next.task.memoryMb;
       this.send(pick.id, 'task', { task: next.task, prepared: next.prepared, queuedMs: pick.lastUsed - next.receivedAt });
+    }
+    if (this.opts.preload === 'runtime') this.warmRuntimes();
+  }
+
+  /** Gives each known runtime one empty warm sandbox, using only miniworkers that hold nothing. */
+  private warmRuntimes(): void {
+    for (const [key, runtime] of this.knownRuntimes) {
+      const workers = [...this.workers.values()];
+      if (workers.some((w) => w.key === key || w.warming === key)) continue;
+      if (Date.now() - (this.warmFailedAt.get(key) ?? 0) < WARM_RETRY_MS) continue;
+      const empty = workers.find((w) => w.idle && w.key === null);
+      if (!empty) return;
+      empty.idle = false;
+      empty.warming = key;
+      empty.runtime = runtime.name;
+      this.send(empty.id, 'warm', { runtime });
     }
   }
 

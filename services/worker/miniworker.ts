@@ -6,7 +6,7 @@ import { Outbox } from '../../shared/transport/outbox.js';
 import { brokerToMiniworkerSchemas } from './broker-messages.js';
 import type { CallTask } from './call-task.js';
 import { createDriver } from './drivers/create-driver.js';
-import type { PreparedFunction, Sandbox } from './drivers/driver.js';
+import { fitsRuntimeSandbox, runtimeKey, type PreparedFunction, type RuntimeSpec, type Sandbox, type SandboxOptions } from './drivers/driver.js';
 
 /**
  * A miniworker process: owns at most one sandbox (container) at a time and runs one call at a
@@ -39,7 +39,16 @@ const driver = await createDriver(settings.driver, settings.nodeId, settings.dir
 let sandbox: Sandbox | null = null;
 let idleTimer: NodeJS.Timeout | undefined;
 let current = null as CallTask | null;
-let warm: { fn: string; key: string } | null = null;
+let warm: { fn: string | null; key: string } | null = null;
+
+const sandboxOptions = (reuse: boolean): SandboxOptions => ({
+  nodeId: settings.nodeId,
+  ownerId: id,
+  socketDir: settings.socketDir,
+  outputCapBytes: settings.outputCapBytes,
+  pidsLimit: settings.pidsLimit,
+  reuse,
+});
 
 function sayReady(): void {
   send('ready', { warm: sandbox && warm ? warm.fn : null, key: sandbox && warm ? warm.key : null });
@@ -56,19 +65,17 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
   current = task;
   const ref = { callId: task.callId, attempt: task.attempt };
   try {
-    if (sandbox && (!sandbox.alive || sandbox.key !== prepared.key)) await dropSandbox();
+    const adoptable = sandbox?.alive && sandbox.key === runtimeKey(prepared.runtime) && fitsRuntimeSandbox(prepared);
+    if (sandbox && !adoptable && (!sandbox.alive || sandbox.key !== prepared.key)) await dropSandbox();
+    if (sandbox && adoptable) {
+      await sandbox.adopt(prepared, task);
+      log.debug({ callId: task.callId, fn: prepared.warmKey }, 'function moved into a warm runtime sandbox');
+    }
     warm = { fn: prepared.warmKey, key: prepared.key };
     const reuse = settings.preload !== 'none';
     const initStart = performance.now();
     const fresh = sandbox === null;
-    sandbox ??= await driver.createSandbox(prepared, task, {
-      nodeId: settings.nodeId,
-      ownerId: id,
-      socketDir: settings.socketDir,
-      outputCapBytes: settings.outputCapBytes,
-      pidsLimit: settings.pidsLimit,
-      reuse,
-    });
+    sandbox ??= await driver.createSandbox(prepared, task, sandboxOptions(reuse));
     const createMs = performance.now() - initStart;
     send('started', { ...ref, startedAt: Date.now() });
     log.debug({ callId: task.callId, attempt: task.attempt }, 'call started');
@@ -95,6 +102,19 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
   sayReady();
 }
 
+/** Preload `runtime`: a sandbox of `runtime` waits, empty, for the first call of any of its functions. */
+async function warmRuntime(runtime: RuntimeSpec): Promise<void> {
+  if (!sandbox && !current) {
+    try {
+      sandbox = await driver.createRuntimeSandbox(runtime, sandboxOptions(true));
+      warm = { fn: null, key: sandbox.key };
+    } catch (err) {
+      log.warn({ err, runtime: runtime.name }, 'could not warm a runtime sandbox');
+    }
+  }
+  sayReady();
+}
+
 async function stop(): Promise<void> {
   clearTimeout(idleTimer);
   await dropSandbox().catch(() => undefined);
@@ -116,6 +136,9 @@ for await (const frames of sock) {
           break;
         }
         void runTask(msg.content.task, msg.content.prepared);
+        break;
+      case 'warm':
+        void warmRuntime(msg.content.runtime);
         break;
       case 'cancel':
         if (current?.callId === msg.content.callId) await dropSandbox();

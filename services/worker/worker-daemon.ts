@@ -1,14 +1,15 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RegistryClient } from '../../shared/clients/registry-client.js';
 import type { ClientConfig, WorkerConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
-import type { Dispatch } from '../../shared/protocol/worker-messages.js';
+import { runtimeOnWireSchema, type Dispatch } from '../../shared/protocol/worker-messages.js';
 import { ApiLink } from './api-link.js';
 import { Broker } from './broker.js';
 import { BundleCache } from './bundle-cache.js';
 import { CallErrorCode } from './call-task.js';
 import { chooseDriver } from './drivers/create-driver.js';
+import type { RuntimeSpec } from './drivers/driver.js';
 import { FunctionPreparer, PrepareError } from './function-preparer.js';
 
 export interface WorkerDaemon {
@@ -31,6 +32,7 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
   const registry = new RegistryClient(client);
   const bundles = new BundleCache(config.dir, registry, log.child({ module: 'bundle-cache' }));
   await bundles.init();
+  const runtimesFile = path.join(config.dir, 'runtimes.json');
   const preparer = new FunctionPreparer(driver, bundles, log.child({ module: 'preparer' }));
 
   let link: ApiLink | undefined;
@@ -46,8 +48,12 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
     pidsLimit: config.pidsLimit,
     log: log.child({ module: 'broker' }),
     report: (msg) => link?.send(msg),
+    onRuntimesChanged: (runtimes) => {
+      writeFile(runtimesFile, JSON.stringify(runtimes)).catch((err: unknown) => log.warn({ err }, 'could not remember runtimes'));
+    },
   });
   await broker.start();
+  broker.rememberRuntimes(await readRuntimes(runtimesFile));
 
   const preparing = new Set<string>();
   const dispatch = (task: Dispatch): void => {
@@ -110,4 +116,14 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
         await registry.close();
       })()),
   };
+}
+
+/** Runtimes this node ran before a restart; anything unreadable is forgotten, not fatal. */
+async function readRuntimes(file: string): Promise<RuntimeSpec[]> {
+  try {
+    const parsed = runtimeOnWireSchema.array().safeParse(JSON.parse(await readFile(file, 'utf8')));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
 }

@@ -165,3 +165,40 @@ describe('worker start-up', () => {
     }
   });
 });
+
+describe('preload policies', () => {
+  it('runtime: keeps an empty sandbox of a runtime warm and moves a never-seen function into it', async () => {
+    const c = await startWorkerCluster({ FERRY_DRIVER: 'docker', FERRY_PRELOAD: 'runtime', FERRY_MAX_CONTAINERS: '2' });
+    try {
+      const runtime = python('agent', 'main.py');
+      const first = await c.push('ok', await fixture('ok'));
+      c.api.dispatch(c.nodeId, c.call({ callId: 'rt-1', function: 'first', ...first, runtime, params: 1 }));
+      expect(content(await c.api.finished('rt-1', 1, 60_000)).status).toBe('DONE');
+      await c.api.waitFor(
+        (m) => m.msgType === 'heartbeat' && m.content.warm.some((w) => w.runtime === 'pythonruntime' && w.fn === null && !w.busy),
+        'a heartbeat listing an empty warm pythonruntime sandbox',
+      );
+
+      const other = await c.push('ok2', { 'main.py': 'def main(params, ctx=None):\n    return "fresh"\n' });
+      c.api.dispatch(c.nodeId, c.call({ callId: 'rt-2', function: 'never-seen', ...other, runtime }));
+      expect(content(await c.api.finished('rt-2', 1, 60_000))).toMatchObject({ status: 'DONE', result: 'fresh' });
+      expect(c.worker.logs.some((l) => l['msg'] === 'function moved into a warm runtime sandbox' && l['callId'] === 'rt-2')).toBe(true);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('none: a fresh container per call, removed after', async () => {
+    const c = await startWorkerCluster({ FERRY_DRIVER: 'docker', FERRY_PRELOAD: 'none', FERRY_MAX_CONTAINERS: '1' });
+    try {
+      const b = await c.push('ok', await fixture('ok'));
+      for (const callId of ['none-1', 'none-2']) {
+        c.api.dispatch(c.nodeId, c.call({ callId, ...b, runtime: python('exec', 'python3 main.py'), params: callId }));
+        expect(content(await c.api.finished(callId, 1, 60_000))).toMatchObject({ status: 'DONE', result: `{"echo": "${callId}"}\n` });
+        await waitUntil(async () => (await containersOf(c.nodeId)) === 0, `the container of ${callId} is removed`);
+      }
+    } finally {
+      await c.close();
+    }
+  });
+});

@@ -71,12 +71,30 @@ async function main() {
 
   let handler = null;
   let loadError = null;
-  try {
-    handler = await loadHandler(process.env.FERRY_CODE_DIR || '/ws', process.env.FERRY_HANDLER || 'index.js');
-    send({ type: 'ready', ok: true, pid: process.pid });
-  } catch (err) {
-    loadError = { code: 'HANDLER_LOAD_FAILED', message: String((err && err.message) || err) };
-    send({ type: 'ready', ok: false, error: loadError });
+  const codeDir = process.env.FERRY_CODE_DIR || '/ws';
+  const run = process.env.FERRY_HANDLER || '';
+  if (!run) {
+    loadError = { code: 'HANDLER_NOT_LOADED', message: 'no function loaded yet' };
+    send({ type: 'ready', ok: true, loaded: false, pid: process.pid });
+  } else {
+    try {
+      handler = await loadHandler(codeDir, run);
+      send({ type: 'ready', ok: true, pid: process.pid });
+    } catch (err) {
+      loadError = { code: 'HANDLER_LOAD_FAILED', message: String((err && err.message) || err) };
+      send({ type: 'ready', ok: false, error: loadError });
+    }
+  }
+
+  async function load(msg) {
+    try {
+      handler = await loadHandler(codeDir, String(msg.handler || 'index.js'));
+      loadError = null;
+      send({ type: 'loaded', ok: true });
+    } catch (err) {
+      loadError = { code: 'HANDLER_LOAD_FAILED', message: String((err && err.message) || err) };
+      send({ type: 'loaded', ok: false, error: loadError });
+    }
   }
 
   const realOut = process.stdout.write.bind(process.stdout);
@@ -130,7 +148,11 @@ async function main() {
   async function drain() {
     if (busy) return;
     busy = true;
-    while (queue.length > 0) await runCall(queue.shift());
+    while (queue.length > 0) {
+      const msg = queue.shift();
+      if (msg.type === 'load') await load(msg);
+      else await runCall(msg);
+    }
     busy = false;
   }
 
@@ -150,7 +172,7 @@ async function main() {
         realErr('ferry agent: unreadable line ignored\n');
         continue;
       }
-      if (msg.type !== 'call') {
+      if (msg.type !== 'call' && msg.type !== 'load') {
         realErr(`ferry agent: unknown message type ${JSON.stringify(msg.type)} ignored\n`);
         continue;
       }

@@ -121,6 +121,15 @@ def as_result(value):
 
 def serve(channel, handler, takes_ctx, load_error):
     for msg in channel.messages():
+        if msg.get("type") == "load":
+            try:
+                handler, takes_ctx = load_handler(os.environ.get("FERRY_CODE_DIR", "/ws"), str(msg.get("handler") or "main.py"))
+                load_error = None
+                channel.send({"type": "loaded", "ok": True})
+            except BaseException as exc:
+                load_error = {"code": "HANDLER_LOAD_FAILED", "message": "%s: %s" % (type(exc).__name__, exc)}
+                channel.send({"type": "loaded", "ok": False, "error": load_error})
+            continue
         if msg.get("type") != "call":
             print("ferry agent: unknown message type %r ignored" % msg.get("type"), file=sys.__stderr__)
             continue
@@ -150,8 +159,14 @@ def serve(channel, handler, takes_ctx, load_error):
 def main():
     channel = Channel(os.environ["FERRY_AGENT_SOCKET"])
     handler, takes_ctx, load_error = None, False, None
+    run = os.environ.get("FERRY_HANDLER", "")
+    if not run:
+        load_error = {"code": "HANDLER_NOT_LOADED", "message": "no function loaded yet"}
+        channel.send({"type": "ready", "ok": True, "loaded": False, "pid": os.getpid()})
+        serve(channel, None, False, load_error)
+        return
     try:
-        handler, takes_ctx = load_handler(os.environ.get("FERRY_CODE_DIR", "/ws"), os.environ.get("FERRY_HANDLER", "main.py"))
+        handler, takes_ctx = load_handler(os.environ.get("FERRY_CODE_DIR", "/ws"), run)
         channel.send({"type": "ready", "ok": True, "pid": os.getpid()})
     except BaseException as exc:
         load_error = {"code": "HANDLER_LOAD_FAILED", "message": "%s: %s" % (type(exc).__name__, exc)}

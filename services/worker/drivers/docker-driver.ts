@@ -7,7 +7,7 @@ import { FerryError, ErrorCode } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { CallTask } from '../call-task.js';
 import { DockerSandbox } from './docker-sandbox.js';
-import type { Driver, PreparedFunction, Sandbox, SandboxOptions } from './driver.js';
+import type { Driver, PreparedFunction, RuntimeSpec, Sandbox, SandboxOptions } from './driver.js';
 
 export const Label = {
   node: 'ferry.node',
@@ -101,6 +101,10 @@ export class DockerDriver implements Driver {
     return DockerSandbox.create(this.docker, prepared, task, options);
   }
 
+  async createRuntimeSandbox(runtime: RuntimeSpec, options: SandboxOptions): Promise<Sandbox> {
+    return DockerSandbox.createForRuntime(this.docker, runtime, options);
+  }
+
   async removeLeftovers(nodeId: string, ownerId?: string): Promise<number> {
     const filters = { label: [`${Label.node}=${nodeId}`, ...(ownerId ? [`${Label.owner}=${ownerId}`] : [])] };
     const leftovers = await this.docker.listContainers({ all: true, filters });
@@ -119,7 +123,7 @@ export class DockerDriver implements Driver {
 }
 
 /** The unpacked code as a tar stream whose entries sit under `targetPath` inside the container. */
-async function codeArchive(codeDir: string, targetPath: string): Promise<NodeJS.ReadableStream> {
+export async function codeArchive(codeDir: string, targetPath: string): Promise<NodeJS.ReadableStream> {
   const entries = await readdir(codeDir);
   const prefix = targetPath.replace(/^\/+/, '').replace(/\/+$/, '');
   const pack = tar.c({ cwd: codeDir, portable: true, prefix: prefix === '' ? undefined : prefix }, entries.length > 0 ? entries : ['.']);

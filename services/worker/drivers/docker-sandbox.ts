@@ -13,14 +13,17 @@ import {
   type CallTask,
   type ProgressSink,
 } from '../call-task.js';
-import { Label } from './docker-driver.js';
-import type { PreparedFunction, Sandbox, SandboxOptions } from './driver.js';
+import { codeArchive, Label } from './docker-driver.js';
+import { runtimeKey, type PreparedFunction, type RuntimeSpec, type Sandbox, type SandboxOptions } from './driver.js';
 import { oomKillCount } from './oom-kills.js';
 
 const MiB = 1024 * 1024;
 /** Keeps a warm exec container alive doing nothing until it is removed. */
 const IDLE_CMD = ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done'];
 const AGENT_SOCKET_IN_CONTAINER = '/run/ferry';
+/** Memory of a runtime-wide container until a function moves in and brings its own limit. */
+const RUNTIME_SANDBOX_MEMORY_MB = 256;
+const AGENT_START_TIMEOUT_MS = 30_000;
 
 /**
  * One container run by one miniworker. Three shapes, by protocol and preload:
@@ -39,17 +42,49 @@ export class DockerSandbox implements Sandbox {
   private constructor(
     private readonly docker: Docker,
     private readonly container: Docker.Container,
-    readonly key: string,
-    private readonly prepared: PreparedFunction,
+    public key: string,
+    private readonly runtime: RuntimeSpec,
     private readonly options: SandboxOptions,
     private readonly mode: 'exec-once' | 'exec-reuse' | 'agent',
     private readonly channel: AgentChannel | null,
     private readonly socketDir: string | null,
   ) {}
 
-  static async create(docker: Docker, prepared: PreparedFunction, task: CallTask, options: SandboxOptions): Promise<DockerSandbox> {
+  /** A container from the function's image, for `task`. */
+  static create(docker: Docker, prepared: PreparedFunction, task: CallTask, options: SandboxOptions): Promise<DockerSandbox> {
     const rt = prepared.runtime;
     const mode = rt.protocol === 'agent' ? 'agent' : options.reuse ? 'exec-reuse' : 'exec-once';
+    return DockerSandbox.start(docker, options, mode, {
+      image: prepared.artifact,
+      key: prepared.key,
+      runtime: rt,
+      labels: { [Label.fn]: prepared.warmKey, [Label.call]: task.callId },
+      handler: rt.run,
+      memoryMb: task.memoryMb,
+      params: task.params,
+    });
+  }
+
+  /** A container from the runtime's image holding no function yet (preload `runtime`). */
+  static createForRuntime(docker: Docker, runtime: RuntimeSpec, options: SandboxOptions): Promise<DockerSandbox> {
+    return DockerSandbox.start(docker, options, runtime.protocol === 'agent' ? 'agent' : 'exec-reuse', {
+      image: runtime.image,
+      key: runtimeKey(runtime),
+      runtime,
+      labels: { [Label.fn]: '', [Label.call]: '' },
+      handler: '',
+      memoryMb: RUNTIME_SANDBOX_MEMORY_MB,
+      params: null,
+    });
+  }
+
+  private static async start(
+    docker: Docker,
+    options: SandboxOptions,
+    mode: 'exec-once' | 'exec-reuse' | 'agent',
+    spec: { image: string; key: string; runtime: RuntimeSpec; labels: Record<string, string>; handler: string; memoryMb: number; params: unknown },
+  ): Promise<DockerSandbox> {
+    const rt = spec.runtime;
     const env = [`FERRY_CODE_DIR=${rt.path}`, `FERRY_OUTPUT_CAP_BYTES=${options.outputCapBytes}`];
     let channel: AgentChannel | null = null;
     let socketDir: string | null = null;
@@ -60,28 +95,23 @@ export class DockerSandbox implements Sandbox {
       await mkdir(socketDir, { recursive: true });
       channel = await AgentChannel.listen(path.join(socketDir, 'agent.sock'));
       binds.push(`${socketDir}:${AGENT_SOCKET_IN_CONTAINER}`);
-      env.push(`FERRY_AGENT_SOCKET=${AGENT_SOCKET_IN_CONTAINER}/agent.sock`, `FERRY_HANDLER=${rt.run}`);
+      env.push(`FERRY_AGENT_SOCKET=${AGENT_SOCKET_IN_CONTAINER}/agent.sock`, `FERRY_HANDLER=${spec.handler}`);
       cmd = ['/opt/ferry/agent/start'];
     } else if (mode === 'exec-reuse') {
       cmd = IDLE_CMD;
     } else {
-      env.push(`FERRY_PARAMS=${JSON.stringify(task.params ?? null)}`);
+      env.push(`FERRY_PARAMS=${JSON.stringify(spec.params ?? null)}`);
       cmd = ['sh', '-c', rt.run];
     }
-    const memory = task.memoryMb * MiB;
+    const memory = spec.memoryMb * MiB;
     let container: Docker.Container;
     try {
       container = await docker.createContainer({
-        Image: prepared.artifact,
+        Image: spec.image,
         Cmd: cmd,
         Env: env,
         WorkingDir: rt.path,
-        Labels: {
-          [Label.node]: options.nodeId,
-          [Label.owner]: options.ownerId,
-          [Label.fn]: prepared.warmKey,
-          [Label.call]: task.callId,
-        },
+        Labels: { [Label.node]: options.nodeId, [Label.owner]: options.ownerId, ...spec.labels },
         OpenStdin: mode === 'exec-once',
         StdinOnce: mode === 'exec-once',
         AttachStdin: mode === 'exec-once',
@@ -103,7 +133,7 @@ export class DockerSandbox implements Sandbox {
       if (socketDir) await rm(socketDir, { recursive: true, force: true });
       throw err;
     }
-    const sandbox = new DockerSandbox(docker, container, prepared.key, prepared, options, mode, channel, socketDir);
+    const sandbox = new DockerSandbox(docker, container, spec.key, rt, options, mode, channel, socketDir);
     if (mode !== 'exec-once') {
       try {
         await container.start();
@@ -114,6 +144,18 @@ export class DockerSandbox implements Sandbox {
       }
     }
     return sandbox;
+  }
+
+  async adopt(prepared: PreparedFunction, task: CallTask): Promise<void> {
+    const memory = task.memoryMb * MiB;
+    await this.container.update({ Memory: memory, MemorySwap: memory });
+    await this.container.putArchive(await codeArchive(prepared.codeDir, prepared.runtime.path), { path: '/' });
+    if (this.channel) {
+      await this.channel.ready(AGENT_START_TIMEOUT_MS);
+      const loaded = await this.channel.load(prepared.runtime.run);
+      if (!loaded.ok) this.alive = false; // calls still answer the load error; the next call gets a fresh sandbox
+    }
+    this.key = prepared.key;
   }
 
   async run(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
@@ -156,9 +198,9 @@ export class DockerSandbox implements Sandbox {
   private async runExec(task: CallTask): Promise<CallOutcome> {
     const initStart = performance.now();
     const exec = await this.container.exec({
-      Cmd: ['sh', '-c', this.prepared.runtime.run],
+      Cmd: ['sh', '-c', this.runtime.run],
       Env: [`FERRY_PARAMS=${JSON.stringify(task.params ?? null)}`],
-      WorkingDir: this.prepared.runtime.path,
+      WorkingDir: this.runtime.path,
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DriverKind, Dispatch } from '../../../shared/protocol/worker-messages.js';
 import type { CallOutcome, CallTask, ProgressSink } from '../call-task.js';
 
@@ -19,10 +20,22 @@ export interface PreparedFunction {
   artifact: string;
 }
 
+/** Key of a runtime-wide warm sandbox (preload `runtime`): ready for any function of `runtime`. */
+export function runtimeKey(runtime: RuntimeSpec): string {
+  return `runtime:${runtime.name}#${createHash('sha256').update(JSON.stringify(runtime)).digest('hex').slice(0, 12)}`;
+}
+
+/** A function can move into a runtime-wide sandbox only when it has no dependencies step. */
+export function fitsRuntimeSandbox(prepared: PreparedFunction): boolean {
+  return prepared.runtime.dependencies.trim() === '';
+}
+
 /** One container (or process sandbox) owned by one miniworker; runs one call at a time. */
 export interface Sandbox {
-  /** The {@link PreparedFunction.key} it was made for. */
+  /** The {@link PreparedFunction.key} it was made for, or a {@link runtimeKey} while runtime-wide. */
   readonly key: string;
+  /** Moves a function's code into a runtime-wide sandbox, which then belongs to that function. */
+  adopt(prepared: PreparedFunction, task: CallTask): Promise<void>;
   /** False once the sandbox can no longer run calls (killed at a timeout, crashed). */
   readonly alive: boolean;
   run(task: CallTask, sink: ProgressSink): Promise<CallOutcome>;
@@ -50,6 +63,8 @@ export interface Driver {
   prepare(task: CallTask, codeDir: string): Promise<PreparedFunction>;
   /** Done in a miniworker. */
   createSandbox(prepared: PreparedFunction, task: CallTask, options: SandboxOptions): Promise<Sandbox>;
+  /** A warm sandbox of `runtime` holding no function yet (preload `runtime`). */
+  createRuntimeSandbox(runtime: RuntimeSpec, options: SandboxOptions): Promise<Sandbox>;
   /** Removes sandboxes a dead owner (or a previous run of this node) left behind; returns how many. */
   removeLeftovers(nodeId: string, ownerId?: string): Promise<number>;
 }

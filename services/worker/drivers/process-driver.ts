@@ -92,6 +92,11 @@ export class ProcessDriver implements Driver {
     return ProcessSandbox.create(prepared, task, options, this.bwrap);
   }
 
+  async createRuntimeSandbox(runtime: RuntimeSpec, options: SandboxOptions): Promise<Sandbox> {
+    if (runtime.protocol === 'agent' && !agentCommand(runtime)) throw new Error(`no agent for runtime image ${runtime.image}`);
+    return ProcessSandbox.createForRuntime(runtime, options, this.bwrap);
+  }
+
   /** Process sandboxes die with their miniworker; only temp folders can be left. */
   async removeLeftovers(nodeId: string, ownerId?: string): Promise<number> {
     if (ownerId === undefined && nodeId === this.nodeId) await rm(path.join(this.dir, 'sandboxes'), { recursive: true, force: true });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { AgentChannel, callAgent } from '../agent-channel.js';
 import { CappedOutput } from '../capped-output.js';
 import { exitedNonZero, outOfMemory, timedOut, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
-import type { PreparedFunction, Sandbox, SandboxOptions } from './driver.js';
+import { runtimeKey, type PreparedFunction, type RuntimeSpec, type Sandbox, type SandboxOptions } from './driver.js';
 import { agentCommand } from './process-driver.js';
 import { treeRssBytes } from './process-tree.js';
 
@@ -22,20 +22,46 @@ export class ProcessSandbox implements Sandbox {
   private channel: AgentChannel | null = null;
 
   private constructor(
-    readonly key: string,
-    private readonly prepared: PreparedFunction,
+    public key: string,
+    private readonly runtime: RuntimeSpec,
     private readonly options: SandboxOptions,
     private readonly workDir: string,
     private readonly bwrap: boolean,
   ) {}
 
-  static async create(prepared: PreparedFunction, task: CallTask, options: SandboxOptions, bwrap: boolean): Promise<ProcessSandbox> {
+  static create(prepared: PreparedFunction, _task: CallTask, options: SandboxOptions, bwrap: boolean): Promise<ProcessSandbox> {
+    return ProcessSandbox.start(prepared.key, prepared.runtime, prepared.artifact, prepared.runtime.run, options, bwrap);
+  }
+
+  /** A sandbox of `runtime` with an empty folder and, for agent runtimes, an agent with no handler yet. */
+  static createForRuntime(runtime: RuntimeSpec, options: SandboxOptions, bwrap: boolean): Promise<ProcessSandbox> {
+    return ProcessSandbox.start(runtimeKey(runtime), runtime, null, '', options, bwrap);
+  }
+
+  private static async start(
+    key: string,
+    runtime: RuntimeSpec,
+    codeFrom: string | null,
+    handler: string,
+    options: SandboxOptions,
+    bwrap: boolean,
+  ): Promise<ProcessSandbox> {
     await mkdir(options.socketDir, { recursive: true });
     const workDir = await mkdtemp(path.join(os.tmpdir(), 'ferry-sandbox-'));
-    await cp(prepared.artifact, workDir, { recursive: true });
-    const sandbox = new ProcessSandbox(prepared.key, prepared, options, workDir, bwrap);
-    if (prepared.runtime.protocol === 'agent') await sandbox.startAgent();
+    if (codeFrom) await cp(codeFrom, workDir, { recursive: true });
+    const sandbox = new ProcessSandbox(key, runtime, options, workDir, bwrap);
+    if (runtime.protocol === 'agent') await sandbox.startAgent(handler);
     return sandbox;
+  }
+
+  async adopt(prepared: PreparedFunction): Promise<void> {
+    await cp(prepared.artifact, this.workDir, { recursive: true });
+    if (this.channel) {
+      await this.channel.ready(30_000);
+      const loaded = await this.channel.load(prepared.runtime.run);
+      if (!loaded.ok) this.alive = false;
+    }
+    this.key = prepared.key;
   }
 
   async run(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
@@ -68,14 +94,14 @@ export class ProcessSandbox implements Sandbox {
     });
   }
 
-  private async startAgent(): Promise<void> {
-    const argv = agentCommand(this.prepared.runtime);
-    if (!argv) throw new Error(`no agent for runtime image ${this.prepared.runtime.image}`);
+  private async startAgent(handler: string): Promise<void> {
+    const argv = agentCommand(this.runtime);
+    if (!argv) throw new Error(`no agent for runtime image ${this.runtime.image}`);
     const socketPath = path.join(this.options.socketDir, `${path.basename(this.workDir)}.sock`);
     this.channel = await AgentChannel.listen(socketPath);
     this.agent = this.spawn(argv, {
       FERRY_AGENT_SOCKET: socketPath,
-      FERRY_HANDLER: this.prepared.runtime.run,
+      FERRY_HANDLER: handler,
       FERRY_OUTPUT_CAP_BYTES: String(this.options.outputCapBytes),
     });
     this.agent.stdout?.resume();
@@ -100,7 +126,7 @@ export class ProcessSandbox implements Sandbox {
   private async runExec(task: CallTask): Promise<CallOutcome> {
     const params = JSON.stringify(task.params ?? null);
     const runStart = performance.now();
-    const child = this.spawn(['sh', '-c', this.prepared.runtime.run], { FERRY_PARAMS: params });
+    const child = this.spawn(['sh', '-c', this.runtime.run], { FERRY_PARAMS: params });
     const stdout = new CappedOutput(this.options.outputCapBytes);
     const stderr = new CappedOutput(this.options.outputCapBytes);
     child.stdout?.on('data', (d: Buffer) => stdout.push(d));
