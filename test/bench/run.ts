@@ -2,6 +2,7 @@ import { spawnDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { benchDb } from './db-bench.js';
 import { benchRegistry } from './registry-bench.js';
+import { benchWorker } from './worker-bench.js';
 
 /**
  * `npm run bench`: starts real daemons in a temp dir and prints figures. Never fails on time.
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
     const db1 = await benchDb(db.endpoint, Math.min(pairs, 10_000), 1);
     const db64 = await benchDb(db.endpoint, pairs, 64);
     const reg = await benchRegistry(registry.endpoint, registry.proc.pid, dir, (quick ? 20 : 100) * 1024 * 1024);
+    const node = await benchWorker(quick);
 
     const figures = {
       db_pairs_per_s_1_in_flight: Math.round(db1.pairsPerSec),
@@ -40,6 +42,15 @@ async function main(): Promise<void> {
       bundle_push_mb_per_s: Math.round(reg.pushMbPerSec),
       bundle_pull_mb_per_s: Math.round(reg.pullMbPerSec),
       registry_peak_rss_mib: reg.registryPeakRssMib === null ? null : Math.round(reg.registryPeakRssMib),
+      node_warm_agent_p50_ms: node.warmAgentP50Ms,
+      node_warm_agent_p99_ms: node.warmAgentP99Ms,
+      node_warm_agent_run_p50_ms: node.warmAgentRunP50Ms,
+      node_warm_exec_ms: node.warmExecMs,
+      bare_docker_exec_ms: node.bareDockerExecMs,
+      exec_ratio_vs_docker_exec: node.execRatio,
+      node_cold_ms: node.coldMs,
+      bare_docker_run_ms: node.bareDockerRunMs,
+      cold_ratio_vs_docker_run: node.coldRatio,
     };
     if (json) {
       process.stdout.write(JSON.stringify(figures) + '\n');
@@ -51,6 +62,10 @@ async function main(): Promise<void> {
         [`registry push MB/s (${reg.bytes / 1024 / 1024} MiB bundle)`, String(figures.bundle_push_mb_per_s)],
         [`registry pull MB/s (${reg.bytes / 1024 / 1024} MiB bundle)`, String(figures.bundle_pull_mb_per_s)],
         ['registry peak RSS MiB', String(figures.registry_peak_rss_mib ?? 'n/a')],
+        ['node: warm agent call p50 / p99 ms (dispatch → finished, no-op python)', `${node.warmAgentP50Ms} / ${node.warmAgentP99Ms}`],
+        ['node: of which the agent round trip (runMs) p50 ms', String(node.warmAgentRunP50Ms)],
+        ['node: warm exec call ms / bare docker exec ms / ratio', `${node.warmExecMs} / ${node.bareDockerExecMs} / ${node.execRatio}`],
+        ['node: cold call ms (preload none) / bare docker run --rm ms / ratio', `${node.coldMs} / ${node.bareDockerRunMs} / ${node.coldRatio}`],
       ];
       const width = Math.max(...rows.map(([k]) => k.length));
       process.stdout.write(`Ferry benchmarks${quick ? ' (quick)' : ''}\n`);
