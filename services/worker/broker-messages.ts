@@ -44,7 +44,7 @@ export const miniworkerToBrokerSchemas = {
     metrics: z.record(z.string(), z.number()).optional(),
     log: z.string().optional(),
   }),
-  finished: z.object({ ...callRef, outcome: outcomeSchema }),
+  finished: z.object({ ...callRef, startedAt: z.number(), outcome: outcomeSchema }),
   /** The sandbox could not be made at all (image build failed, engine error). */
   failed: z.object({ ...callRef, code: z.string(), message: z.string(), retryable: z.boolean() }),
 } as const;

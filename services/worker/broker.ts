@@ -237,13 +237,14 @@ export class Broker {
         this.opts.report({ msgType: 'progress', content: msg.content });
         return;
       case 'finished': {
-        const { callId, attempt, outcome } = msg.content;
+        const { callId, attempt, startedAt, outcome } = msg.content;
         const queuedMs = w.task ? Math.max(0, w.lastUsed - w.task.receivedAt) : 0;
         this.opts.report({
           msgType: 'finished',
           content: {
             callId,
             attempt,
+            startedAt,
             status: outcome.status,
             result: outcome.result,
             error: outcome.error,

@@ -14,6 +14,7 @@ import { fitsRuntimeSandbox, runtimeKey, type PreparedFunction, type RuntimeSpec
  * Configured by its broker through env (FERRY_MINIWORKER_*).
  */
 setLoggerName('miniworker');
+const STARTED_AFTER_MS = 5;
 const env = process.env;
 const id = env['FERRY_MINIWORKER_ID'] ?? 'mw';
 const log = rootLogger().child({ miniworker: id });
@@ -77,14 +78,18 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
     const fresh = sandbox === null;
     sandbox ??= await driver.createSandbox(prepared, task, sandboxOptions(reuse));
     const createMs = performance.now() - initStart;
-    send('started', { ...ref, startedAt: Date.now() });
+    // A call that ends quickly needs no separate `started`: its `finished` says both. Only a call
+    // still running after STARTED_AFTER_MS is reported started, keeping the warm path to one report.
+    const startedAt = Date.now();
+    const startedTimer = setTimeout(() => send('started', { ...ref, startedAt }), STARTED_AFTER_MS);
     log.debug({ callId: task.callId, attempt: task.attempt }, 'call started');
     const outcome = await sandbox.run(task, {
       progress: (progress) => send('progress', { ...ref, progress }),
       metrics: (metrics) => send('progress', { ...ref, metrics }),
       log: (line) => send('progress', { ...ref, log: line.slice(0, 64 * 1024) }),
     });
-    send('finished', { ...ref, outcome: { ...outcome, initMs: outcome.initMs + (fresh ? createMs : 0) } });
+    clearTimeout(startedTimer);
+    send('finished', { ...ref, startedAt, outcome: { ...outcome, initMs: outcome.initMs + (fresh ? createMs : 0) } });
     if (!reuse || !sandbox.alive) await dropSandbox();
   } catch (err) {
     const ferr = toFerryError(err);

@@ -65,8 +65,10 @@ export const workerToApiSchemas = {
     metrics: z.record(z.string(), z.number()).optional(),
     log: z.string().max(64 * 1024).optional(),
   }),
+  /** Also stands for `started` when the call ended before a `started` was worth sending. */
   finished: z.object({
     ...callRef,
+    startedAt: z.number(),
     status: z.enum(['DONE', 'ERROR', 'TIMEOUT']),
     result: z.string(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
