@@ -1,15 +1,10 @@
 #!/usr/bin/env bash
-# Makes sure a Docker engine answers on this host: installs Debian's docker.io (and debootstrap,
-# which builds Ferry's runtime images without a container registry) when missing, and starts
+# Makes sure a Docker engine answers on this host: installs Debian's docker.io, and debootstrap
+# (which builds Ferry's runtime images without a container registry), when missing, and starts
 # dockerd in the background when no engine answers. Idempotent; safe to run on every start.
 set -euo pipefail
 
 log() { printf '[ensure-docker] %s\n' "$*" >&2; }
-
-if docker info >/dev/null 2>&1; then
-  log "Docker engine answers"
-  exit 0
-fi
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
