@@ -25,7 +25,10 @@ export interface WorkerDaemon {
 export async function startWorkerDaemon(config: WorkerConfig, client: ClientConfig, log: Logger): Promise<WorkerDaemon> {
   await mkdir(path.join(config.dir, 'sock'), { recursive: true });
   const driver = await chooseDriver(config.driver, config.nodeId, config.dir, log);
-  log.info({ driver: driver.kind, nodeId: config.nodeId }, driver.kind === 'docker' ? 'using the Docker driver' : 'no Docker engine answers: using the process driver');
+  log.info(
+    { driver: driver.kind, isolation: driver.isolation, nodeId: config.nodeId },
+    driver.kind === 'docker' ? `using the Docker driver: ${driver.isolation}` : `using the process driver: ${driver.isolation}`,
+  );
   const orphans = await driver.removeLeftovers(config.nodeId);
   if (orphans > 0) log.info({ removed: orphans }, 'removed containers left by an earlier run');
 

@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dispatch } from '../../shared/protocol/worker-messages.js';
@@ -132,6 +134,21 @@ describe('worker with the Docker driver (real daemons, real containers)', () => 
     expect((await dispatch(python('agent', 'main.py'), await fixture('ok'), { params: 1 })).status).toBe('DONE');
   });
 
+  it('gives calls no network: only a loopback interface', async () => {
+    expect(await dispatch(python('exec', "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"), await fixture('ok'))).toMatchObject({ status: 'DONE', result: 'lo\n' });
+  });
+
+  it('fails a call whose bundle bytes do not match their hash, and keeps serving', async () => {
+    const b = await c.push('tampered', { ...(await fixture('ok')), 'unique.txt': 'never pushed before' });
+    // Corrupt the registry's stored copy: the worker must notice, not run it.
+    await writeFile(path.join(c.dir, 'registry', b.sha256.slice(0, 2), b.sha256), 'tampered bytes');
+    c.api.dispatch(c.nodeId, c.call({ callId: 'tampered', function: 'tampered', ...b, runtime: python('exec', 'python3 main.py') }));
+    const failed = await c.api.finished('tampered');
+    expect(failed.msgType).toBe('failed');
+    expect(content(failed).code).toBe('BUNDLE_HASH_MISMATCH');
+    expect((await dispatch(python('agent', 'main.py'), await fixture('ok'), { params: 3 })).status).toBe('DONE');
+  });
+
   it('reports a miniworker killed mid-call as retryable and leaves no container behind', async () => {
     const bundle = await c.push('slow', await fixture('slow'));
     c.api.dispatch(c.nodeId, c.call({ callId: 'victim', function: 'victim', ...bundle, runtime: python('agent', 'main.py'), params: { seconds: 30 } }));
@@ -188,6 +205,19 @@ describe('preload policies', () => {
     }
   });
 
+  it('function: an idle warm container is removed after the keep-alive', async () => {
+    const c = await startWorkerCluster({ FERRY_DRIVER: 'docker', FERRY_PRELOAD: 'function', FERRY_KEEP_ALIVE_MS: '1000', FERRY_MAX_CONTAINERS: '1' });
+    try {
+      const b = await c.push('ok', await fixture('ok'));
+      c.api.dispatch(c.nodeId, c.call({ callId: 'ka-1', ...b, runtime: python('agent', 'main.py') }));
+      expect(content(await c.api.finished('ka-1', 1, 60_000)).status).toBe('DONE');
+      expect(await containersOf(c.nodeId)).toBe(1);
+      await waitUntil(async () => (await containersOf(c.nodeId)) === 0, 'the idle container is removed after its keep-alive', 15_000);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('none: a fresh container per call, removed after', async () => {
     const c = await startWorkerCluster({ FERRY_DRIVER: 'docker', FERRY_PRELOAD: 'none', FERRY_MAX_CONTAINERS: '1' });
     try {
@@ -197,6 +227,26 @@ describe('preload policies', () => {
         expect(content(await c.api.finished(callId, 1, 60_000))).toMatchObject({ status: 'DONE', result: `{"echo": "${callId}"}\n` });
         await waitUntil(async () => (await containersOf(c.nodeId)) === 0, `the container of ${callId} is removed`);
       }
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('worker link to the api', () => {
+  it('reconnects after the api falls silent and resends a result the api never acknowledged', async () => {
+    const c = await startWorkerCluster({ FERRY_DRIVER: 'docker', FERRY_MAX_CONTAINERS: '1' });
+    try {
+      await c.api.waitFor((m) => m.msgType === 'hello', 'hello');
+      const b = await c.push('slow', await fixture('slow'));
+      c.api.dispatch(c.nodeId, c.call({ callId: 'during-outage', ...b, runtime: python('agent', 'main.py'), params: { seconds: 2 } }));
+      c.api.answering = false; // the api goes silent: heartbeats stop, reports are not heard
+      const hellosBefore = c.api.received.filter((m) => m.msgType === 'hello').length;
+      await waitUntil(() => c.worker.logs.some((l) => l['msg'] === 'api silent, reconnecting'), 'the worker notices the silence', 15_000);
+      c.api.answering = true;
+      const done = await c.api.finished('during-outage', 1, 30_000);
+      expect(content(done).status).toBe('DONE');
+      expect(c.api.received.filter((m) => m.msgType === 'hello').length).toBeGreaterThan(hellosBefore);
     } finally {
       await c.close();
     }

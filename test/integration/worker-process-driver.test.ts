@@ -21,7 +21,7 @@ describe('worker with the process driver (real daemons, host python3 and node)',
   it('says which driver it uses at start and in its hello', async () => {
     const hello = await c.api.waitFor((m) => m.msgType === 'hello', 'hello');
     expect(hello.content).toMatchObject({ nodeId: c.nodeId, driver: 'process', capacity: { maxContainers: 4 } });
-    expect(c.worker.logs.some((l) => l['driver'] === 'process' && String(l['msg']).includes('process driver'))).toBe(true);
+    expect(c.worker.logs.some((l) => l['driver'] === 'process' && l['isolation'] === 'processes inside bubblewrap')).toBe(true);
   });
 
   it('runs an exec call: params on stdin, stdout is the result', async () => {
@@ -60,5 +60,19 @@ describe('worker with the process driver (real daemons, host python3 and node)',
     const fail = await c.api.finished('p-fail');
     expect(fail.content).toMatchObject({ status: 'ERROR', error: { code: 'FUNCTION_ERROR' }, logs: { stdout: 'partial\n', stderr: 'it broke\n' } });
     expect((fail.content as { error: { message: string } }).error.message).toContain('it broke');
+  });
+});
+
+describe('process driver isolation', () => {
+  it('gives calls no network: only a loopback interface inside bubblewrap', async () => {
+    const c = await startWorkerCluster({ FERRY_DRIVER: 'process' });
+    try {
+      const b = await c.push('net', { 'net.sh': "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '" });
+      c.api.dispatch(c.nodeId, c.call({ callId: 'net', ...b, runtime: rt('exec', 'shell', 'sh net.sh') }));
+      const net = await c.api.finished('net');
+      expect(net.content).toMatchObject({ status: 'DONE', result: 'lo\n' });
+    } finally {
+      await c.close();
+    }
   });
 });

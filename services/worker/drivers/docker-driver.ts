@@ -26,6 +26,7 @@ const FN_REPO = 'ferry-fn';
  */
 export class DockerDriver implements Driver {
   readonly kind = 'docker' as const;
+  readonly isolation = 'Docker containers';
 
   constructor(
     readonly docker: Docker,

@@ -57,6 +57,8 @@ export interface SandboxOptions {
 
 export interface Driver {
   readonly kind: DriverKind;
+  /** One phrase for the start-up log line: how this node isolates calls. */
+  readonly isolation: string;
   /** Images (or runtimes) this node can run, for the hello. */
   listImages(): Promise<string[]>;
   /** Done once per function version per node, in the worker daemon. */

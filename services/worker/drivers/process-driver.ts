@@ -40,6 +40,7 @@ export function agentCommand(runtime: RuntimeSpec): string[] | null {
 export class ProcessDriver implements Driver {
   readonly kind = 'process' as const;
   readonly bwrap: boolean;
+  readonly isolation: string;
 
   constructor(
     private readonly nodeId: string,
@@ -47,6 +48,7 @@ export class ProcessDriver implements Driver {
     private readonly log: Logger,
   ) {
     this.bwrap = spawnSync('bwrap', ['--version']).status === 0;
+    this.isolation = this.bwrap ? 'processes inside bubblewrap' : 'plain processes (install bubblewrap to isolate them)';
   }
 
   async listImages(): Promise<string[]> {
