@@ -1,10 +1,9 @@
 import { Dealer } from 'zeromq';
-import { toFerryError } from '../../shared/errors.js';
 import { rootLogger, setLoggerName } from '../../shared/logger.js';
 import { decodeEvent, encodeEvent } from '../../shared/protocol/envelope.js';
 import { Outbox } from '../../shared/transport/outbox.js';
 import { brokerToMiniworkerSchemas } from './broker-messages.js';
-import type { CallTask } from './call-task.js';
+import { CallErrorCode, type CallTask } from './call-task.js';
 import { createDriver } from './drivers/create-driver.js';
 import { fitsRuntimeSandbox, runtimeKey, type PreparedFunction, type RuntimeSpec, type Sandbox, type SandboxOptions } from './drivers/driver.js';
 
@@ -66,6 +65,7 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
   current = task;
   const ref = { callId: task.callId, attempt: task.attempt };
   try {
+    const initStart = performance.now();
     const adoptable = sandbox?.alive && sandbox.key === runtimeKey(prepared.runtime) && fitsRuntimeSandbox(prepared);
     if (sandbox && !adoptable && (!sandbox.alive || sandbox.key !== prepared.key)) await dropSandbox();
     if (sandbox && adoptable) {
@@ -74,8 +74,7 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
     }
     warm = { fn: prepared.warmKey, key: prepared.key };
     const reuse = settings.preload !== 'none';
-    const initStart = performance.now();
-    const fresh = sandbox === null;
+    const cold = sandbox === null || adoptable === true;
     sandbox ??= await driver.createSandbox(prepared, task, sandboxOptions(reuse));
     const createMs = performance.now() - initStart;
     // A call that ends quickly needs no separate `started`: its `finished` says both. Only a call
@@ -89,12 +88,12 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
       log: (line) => send('progress', { ...ref, log: line.slice(0, 64 * 1024) }),
     });
     clearTimeout(startedTimer);
-    send('finished', { ...ref, startedAt, outcome: { ...outcome, initMs: outcome.initMs + (fresh ? createMs : 0) } });
+    send('finished', { ...ref, startedAt, outcome: { ...outcome, initMs: outcome.initMs + (cold ? createMs : 0) } });
     if (!reuse || !sandbox.alive) await dropSandbox();
   } catch (err) {
-    const ferr = toFerryError(err);
     log.error({ err, callId: task.callId }, 'call could not run');
-    send('failed', { ...ref, code: ferr.code, message: ferr.message === 'internal error' ? String(err) : ferr.message, retryable: true });
+    const message = err instanceof Error ? err.message : String(err);
+    send('failed', { ...ref, code: CallErrorCode.SANDBOX_FAILED, message: `the call's sandbox failed: ${message}`, retryable: true });
     await dropSandbox().catch(() => undefined);
   } finally {
     current = null;
