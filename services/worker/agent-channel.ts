@@ -29,7 +29,7 @@ const MAX_LINE_BYTES = 8 * 1024 * 1024;
 export class AgentChannel {
   private sock: Socket | undefined;
   private buffered = '';
-  private readyWaiter: { resolve: (r: { ok: boolean; error?: string }) => void } | undefined;
+  private readyWaiter: { resolve: (r: { ok: boolean; error?: string }) => void; reject: (e: Error) => void } | undefined;
   private readyState: { ok: boolean; error?: string } | undefined;
   private current: { callId: string; sink: ProgressSink; resolve: (r: AgentResult) => void; reject: (e: Error) => void } | undefined;
   private closedError: Error | undefined;
@@ -68,6 +68,10 @@ export class AgentChannel {
           clearTimeout(timer);
           resolve(r);
         },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       };
     });
   }
@@ -91,6 +95,11 @@ export class AgentChannel {
       this.loadWaiter = { resolve, reject };
       sock.write(JSON.stringify({ type: 'load', handler }) + '\n');
     });
+  }
+
+  /** The agent's process is gone (it exited before or during a call): fail whatever waits on it. */
+  abandon(reason: string): void {
+    this.fail(new Error(reason));
   }
 
   async close(): Promise<void> {
@@ -181,6 +190,8 @@ export class AgentChannel {
     this.closedError ??= err;
     this.loadWaiter?.reject(err);
     this.loadWaiter = undefined;
+    this.readyWaiter?.reject(err);
+    this.readyWaiter = undefined;
     const current = this.current;
     this.current = undefined;
     current?.reject(err);

@@ -138,6 +138,13 @@ export class DockerSandbox implements Sandbox {
       try {
         await container.start();
         sandbox.initPid = (await container.inspect()).State.Pid || null;
+        if (channel) {
+          // An agent that dies (bad image, crash at start) is noticed now, not at the ready timeout.
+          container.wait().then(
+            (r: { StatusCode?: number }) => channel.abandon(`the runtime agent's container exited with code ${r.StatusCode ?? '?'}`),
+            () => undefined,
+          );
+        }
       } catch (err) {
         await sandbox.destroy();
         throw err;

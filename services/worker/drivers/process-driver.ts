@@ -26,9 +26,15 @@ const runtimesDir = (() => {
 })();
 
 /** The agent command for a runtime image on a host with no containers, by the image's language. */
-export function agentCommand(runtime: RuntimeSpec): string[] | null {
-  if (/python/i.test(runtime.image)) return ['python3', '-u', path.join(runtimesDir, 'python', 'agent', 'agent.py')];
-  if (/node/i.test(runtime.image)) return [process.execPath, path.join(runtimesDir, 'node', 'agent', 'agent.cjs')];
+export function agentCommand(runtime: RuntimeSpec): { argv: string[]; dir: string } | null {
+  if (/python/i.test(runtime.image)) {
+    const dir = path.join(runtimesDir, 'python', 'agent');
+    return { argv: ['python3', '-u', path.join(dir, 'agent.py')], dir };
+  }
+  if (/node/i.test(runtime.image)) {
+    const dir = path.join(runtimesDir, 'node', 'agent');
+    return { argv: [process.execPath, path.join(dir, 'agent.cjs')], dir };
+  }
   return null;
 }
 

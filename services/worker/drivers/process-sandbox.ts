@@ -75,17 +75,20 @@ export class ProcessSandbox implements Sandbox {
     await rm(this.workDir, { recursive: true, force: true });
   }
 
-  private command(argv: string[]): string[] {
+  /** `argv` inside bubblewrap when present: host read-only, private /tmp, no network. */
+  private command(argv: string[], readOnly: string[]): string[] {
     if (!this.bwrap) return argv;
     return [
       'bwrap', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp',
+      // Mounted after the private /tmp, so folders that live under /tmp stay visible.
+      ...readOnly.flatMap((dir) => ['--ro-bind', dir, dir]),
       '--bind', this.workDir, this.workDir, '--bind', this.options.socketDir, this.options.socketDir,
       '--unshare-all', '--die-with-parent', '--new-session', '--chdir', this.workDir, ...argv,
     ];
   }
 
-  private spawn(argv: string[], env: Record<string, string>): ChildProcess {
-    const [cmd, ...args] = this.command(argv);
+  private spawn(argv: string[], env: Record<string, string>, readOnly: string[] = []): ChildProcess {
+    const [cmd, ...args] = this.command(argv, readOnly);
     return spawn(cmd!, args, {
       cwd: this.workDir,
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: this.workDir, FERRY_CODE_DIR: this.workDir, ...env },
@@ -95,19 +98,23 @@ export class ProcessSandbox implements Sandbox {
   }
 
   private async startAgent(handler: string): Promise<void> {
-    const argv = agentCommand(this.runtime);
-    if (!argv) throw new Error(`no agent for runtime image ${this.runtime.image}`);
+    const agent = agentCommand(this.runtime);
+    if (!agent) throw new Error(`no agent for runtime image ${this.runtime.image}`);
     const socketPath = path.join(this.options.socketDir, `${path.basename(this.workDir)}.sock`);
-    this.channel = await AgentChannel.listen(socketPath);
-    this.agent = this.spawn(argv, {
-      FERRY_AGENT_SOCKET: socketPath,
-      FERRY_HANDLER: handler,
-      FERRY_OUTPUT_CAP_BYTES: String(this.options.outputCapBytes),
-    });
-    this.agent.stdout?.resume();
-    this.agent.stderr?.resume();
-    this.agent.once('exit', () => {
+    const channel = await AgentChannel.listen(socketPath);
+    this.channel = channel;
+    const child = this.spawn(
+      agent.argv,
+      { FERRY_AGENT_SOCKET: socketPath, FERRY_HANDLER: handler, FERRY_OUTPUT_CAP_BYTES: String(this.options.outputCapBytes) },
+      [agent.dir],
+    );
+    this.agent = child;
+    const stderr = new CappedOutput(4096);
+    child.stdout?.resume();
+    child.stderr?.on('data', (d: Buffer) => stderr.push(d));
+    child.once('exit', (code, signal) => {
       this.alive = false;
+      channel.abandon(`the runtime agent exited (${signal ?? `code ${code}`}): ${stderr.text().trim().slice(-500)}`);
     });
   }
 
