@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { RegistryClient } from '../../shared/clients/registry-client.js';
 
@@ -25,7 +25,7 @@ async function writeRandomFile(file: string, bytes: number): Promise<void> {
 async function peakRssMib(pid: number | undefined): Promise<number | null> {
   if (pid === undefined) return null;
   try {
-    const status = await (await open(`/proc/${pid}/status`)).readFile('utf8');
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
     const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
     return kb === undefined ? null : Number(kb) / 1024;
   } catch {
