@@ -36,6 +36,15 @@ const envSchema = z.object({
   FERRY_DRIVER: z.enum(['auto', 'docker', 'process']).default('auto'),
   FERRY_OUTPUT_CAP_BYTES: intFrom(1024).default(1024 * 1024),
   FERRY_PIDS_LIMIT: intFrom(8).default(256),
+  FERRY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  FERRY_HTTP_PORT: intFrom(0).default(3000),
+  FERRY_QUEUE_MAX: intFrom(1).default(10_000),
+  FERRY_MAX_UPLOAD_BYTES: intFrom(1).default(256 * MiB),
+  FERRY_MAX_BUNDLE_ENTRIES: intFrom(1).default(10_000),
+  FERRY_MAX_UNPACKED_BYTES: intFrom(1).default(1024 * MiB),
+  FERRY_DEFAULT_TIMEOUT_MS: intFrom(1).default(60_000),
+  FERRY_DEFAULT_MEMORY_MB: intFrom(16).default(256),
+  FERRY_MAX_ATTEMPTS: intFrom(1).default(3),
 });
 
 export interface DbConfig {
@@ -86,8 +95,27 @@ export interface WorkerConfig {
   pidsLimit: number;
 }
 
+export interface ApiConfig {
+  httpHost: string;
+  /** 0 picks a free port (tests). */
+  httpPort: number;
+  /** Where workers connect (ROUTER). */
+  workersBind: string;
+  /** Calls waiting for capacity; past it invoke answers 429. */
+  queueMax: number;
+  maxUploadBytes: number;
+  maxBundleEntries: number;
+  maxUnpackedBytes: number;
+  /** Limits of a function pushed without its own. */
+  defaultTimeoutMs: number;
+  defaultMemoryMb: number;
+  /** A call whose node is lost is tried at most this many times in all. */
+  maxAttempts: number;
+}
+
 export interface FerryConfig {
   dataDir: string;
+  api: ApiConfig;
   db: DbConfig;
   registry: RegistryConfig;
   client: ClientConfig;
@@ -127,6 +155,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       requestRetries: e.FERRY_REQUEST_RETRIES,
     },
     workersBind: e.FERRY_WORKERS_BIND,
+    api: {
+      httpHost: e.FERRY_HTTP_HOST,
+      httpPort: e.FERRY_HTTP_PORT,
+      workersBind: e.FERRY_WORKERS_BIND,
+      queueMax: e.FERRY_QUEUE_MAX,
+      maxUploadBytes: e.FERRY_MAX_UPLOAD_BYTES,
+      maxBundleEntries: e.FERRY_MAX_BUNDLE_ENTRIES,
+      maxUnpackedBytes: e.FERRY_MAX_UNPACKED_BYTES,
+      defaultTimeoutMs: e.FERRY_DEFAULT_TIMEOUT_MS,
+      defaultMemoryMb: e.FERRY_DEFAULT_MEMORY_MB,
+      maxAttempts: e.FERRY_MAX_ATTEMPTS,
+    },
     worker: {
       nodeId: e.FERRY_NODE_ID,
       apiAddr: e.FERRY_WORKERS_ADDR,

@@ -13,6 +13,7 @@ export const ErrorCode = {
   HASH_MISMATCH: 'HASH_MISMATCH',
   BUNDLE_TOO_LARGE: 'BUNDLE_TOO_LARGE',
   TRUNCATED: 'TRUNCATED',
+  QUEUE_FULL: 'QUEUE_FULL',
   TIMEOUT: 'TIMEOUT',
   UNAVAILABLE: 'UNAVAILABLE',
   CLOSED: 'CLOSED',
@@ -32,6 +33,7 @@ export const httpStatusByCode: Record<ErrorCode, number> = {
   HASH_MISMATCH: 400,
   BUNDLE_TOO_LARGE: 413,
   TRUNCATED: 400,
+  QUEUE_FULL: 429,
   TIMEOUT: 504,
   UNAVAILABLE: 503,
   CLOSED: 503,
@@ -40,6 +42,7 @@ export const httpStatusByCode: Record<ErrorCode, number> = {
 
 /** Codes whose failure may succeed when the same request is sent again. */
 const retryableByDefault: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCode.QUEUE_FULL,
   ErrorCode.TIMEOUT,
   ErrorCode.UNAVAILABLE,
 ]);

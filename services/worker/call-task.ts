@@ -37,6 +37,11 @@ export const CallErrorCode = {
   MINIWORKER_DIED: 'MINIWORKER_DIED',
 } as const;
 
+/** An exec function's result: its stdout, less the one newline `print` ends it with. */
+export function execResult(stdout: string): string {
+  return stdout.endsWith('\n') ? stdout.slice(0, stdout.endsWith('\r\n') ? -2 : -1) : stdout;
+}
+
 /** A call that ended without a result from the function. */
 export function failedOutcome(
   code: string,

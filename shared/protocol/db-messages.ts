@@ -36,9 +36,13 @@ const callPatchSchema = z
     metrics: z.record(z.string(), z.number()).nullable(),
     startedAt: z.number().nullable(),
     finishedAt: z.number().nullable(),
+    timings: z.object({ queuedMs: z.number(), initMs: z.number(), runMs: z.number() }).nullable(),
   })
   .partial()
   .strict();
+
+/** Fields an updateCall may set. */
+export type CallPatch = z.input<typeof callPatchSchema>;
 
 export const dbRequestSchemas = {
   ping: empty,
@@ -51,6 +55,8 @@ export const dbRequestSchemas = {
     runtime: nameSchema,
     sha256: sha256Schema,
     size: z.number().int().min(0),
+    timeoutMs: z.number().int().min(1).max(24 * 3600_000).default(60_000),
+    memoryMb: z.number().int().min(16).max(65_536).default(256),
   }),
   getFunction: functionRefSchema,
   listFunctions: empty,

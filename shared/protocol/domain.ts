@@ -40,6 +40,10 @@ export interface FunctionVersion {
   version: number;
   sha256: string;
   size: number;
+  /** A call of this version is killed after this long. */
+  timeoutMs: number;
+  /** Memory limit of one call, MiB. */
+  memoryMb: number;
   createdAt: number;
 }
 
@@ -85,4 +89,6 @@ export interface Call {
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /** Where a finished call's time went on its node, in ms. */
+  timings?: { queuedMs: number; initMs: number; runMs: number } | null;
 }

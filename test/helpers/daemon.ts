@@ -22,6 +22,8 @@ export interface DaemonProcess {
   endpoint: string;
   /** Every JSON log line the daemon has written so far. */
   logs: Record<string, unknown>[];
+  /** The `listening` line itself (the api's has its `url`). */
+  ready: Record<string, unknown>;
   /** Sends `signal` and resolves once the process has exited. */
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -61,6 +63,7 @@ export function spawnDaemon(name: string, env: Record<string, string>, timeoutMs
           proc,
           endpoint: entry['endpoint'],
           logs,
+          ready: entry,
           kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
             if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
             await exited;

@@ -64,7 +64,7 @@ describe('worker with the Docker driver (real daemons, real containers)', () => 
 
   it('runs the node example in both protocols', async () => {
     const hello = await example('node/hello');
-    expect(await dispatch(node('exec', 'node index.js'), hello, { params: { name: 'Ada' } })).toMatchObject({ status: 'DONE', result: '{"hello":"Ada"}\n' });
+    expect(await dispatch(node('exec', 'node index.js'), hello, { params: { name: 'Ada' } })).toMatchObject({ status: 'DONE', result: '{"hello":"Ada"}' });
     expect(await dispatch(node('agent', 'index.js'), hello, { params: { name: 'Bo' } })).toMatchObject({ status: 'DONE', result: '{"hello":"Bo"}' });
   });
 
@@ -111,7 +111,7 @@ describe('worker with the Docker driver (real daemons, real containers)', () => 
     const out = await dispatch(python('exec', 'sh main.sh'), await fixture('big-output'));
     expect(out.status).toBe('DONE');
     expect(out.logs.truncated).toBe(true);
-    expect(out.result.length).toBe(65_536);
+    expect(out.logs.stdout.length).toBe(65_536);
   });
 
   it('fetches a bundle once per node and reuses the warm container', async () => {
@@ -135,7 +135,7 @@ describe('worker with the Docker driver (real daemons, real containers)', () => 
   });
 
   it('gives calls no network: only a loopback interface', async () => {
-    expect(await dispatch(python('exec', "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"), await fixture('ok'))).toMatchObject({ status: 'DONE', result: 'lo\n' });
+    expect(await dispatch(python('exec', "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"), await fixture('ok'))).toMatchObject({ status: 'DONE', result: 'lo' });
   });
 
   it('fails a call whose bundle bytes do not match their hash, and keeps serving', async () => {
@@ -224,7 +224,7 @@ describe('preload policies', () => {
       const b = await c.push('ok', await fixture('ok'));
       for (const callId of ['none-1', 'none-2']) {
         c.api.dispatch(c.nodeId, c.call({ callId, ...b, runtime: python('exec', 'python3 main.py'), params: callId }));
-        expect(content(await c.api.finished(callId, 1, 60_000))).toMatchObject({ status: 'DONE', result: `{"echo": "${callId}"}\n` });
+        expect(content(await c.api.finished(callId, 1, 60_000))).toMatchObject({ status: 'DONE', result: `{"echo": "${callId}"}` });
         await waitUntil(async () => (await containersOf(c.nodeId)) === 0, `the container of ${callId} is removed`);
       }
     } finally {

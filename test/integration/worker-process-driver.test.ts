@@ -70,7 +70,7 @@ describe('process driver isolation', () => {
       const b = await c.push('net', { 'net.sh': "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '" });
       c.api.dispatch(c.nodeId, c.call({ callId: 'net', ...b, runtime: rt('exec', 'shell', 'sh net.sh') }));
       const net = await c.api.finished('net');
-      expect(net.content).toMatchObject({ status: 'DONE', result: 'lo\n' });
+      expect(net.content).toMatchObject({ status: 'DONE', result: 'lo' });
     } finally {
       await c.close();
     }

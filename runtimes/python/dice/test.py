@@ -25,4 +25,4 @@ def main(params, ctx=None):
 
 if __name__ == "__main__":
     raw = sys.stdin.read() or os.environ.get("FERRY_PARAMS", "null")
-    print(json.dumps(main(json.loads(raw) if raw.strip() else None)))
+    print(json.dumps(main(json.loads(raw) if raw.strip() else None), separators=(",", ":")))

@@ -6,6 +6,7 @@ import { nanoid } from 'nanoid';
 import { AgentChannel, callAgent } from '../agent-channel.js';
 import { CappedOutput } from '../capped-output.js';
 import {
+  execResult,
   exitedNonZero,
   outOfMemory,
   timedOut as timedOutOutcome,
@@ -286,7 +287,7 @@ export class DockerSandbox implements Sandbox {
   ): Promise<CallOutcome> {
     const logs = { stdout: out.stdout.text(), stderr: out.stderr.text(), truncated: out.stdout.truncated || out.stderr.truncated };
     if (timedOut) return { ...timedOutOutcome(task, initMs, runMs), logs };
-    if (exitCode === 0) return { status: 'DONE', result: logs.stdout, error: null, logs, initMs, runMs };
+    if (exitCode === 0) return { status: 'DONE', result: execResult(logs.stdout), error: null, logs, initMs, runMs };
     if (exitCode === 137 && (oomKilled || (await this.oomKilled()))) {
       this.alive = false;
       return { ...outOfMemory(task, initMs, runMs), logs };

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { AgentChannel, callAgent } from '../agent-channel.js';
 import { CappedOutput } from '../capped-output.js';
-import { exitedNonZero, outOfMemory, timedOut, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
+import { execResult, exitedNonZero, outOfMemory, timedOut, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
 import { runtimeKey, type PreparedFunction, type RuntimeSpec, type Sandbox, type SandboxOptions } from './driver.js';
 import { agentCommand } from './process-driver.js';
 import { treeRssBytes } from './process-tree.js';
@@ -147,7 +147,7 @@ export class ProcessSandbox implements Sandbox {
     const logs = { stdout: stdout.text(), stderr: stderr.text(), truncated: stdout.truncated || stderr.truncated };
     const verdict = guard.verdict(0, runMs);
     if (verdict) return { ...verdict, logs };
-    if (code === 0) return { status: 'DONE', result: logs.stdout, error: null, logs, initMs: 0, runMs };
+    if (code === 0) return { status: 'DONE', result: execResult(logs.stdout), error: null, logs, initMs: 0, runMs };
     return exitedNonZero(code ?? 'by signal', logs, 0, runMs);
   }
 

@@ -1,0 +1,54 @@
+import { mkdir, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { createDbClient } from '../../shared/clients/db-client.js';
+import { RegistryClient } from '../../shared/clients/registry-client.js';
+import type { FerryConfig } from '../../shared/config.js';
+import type { Logger } from '../../shared/logger.js';
+import { CatalogCache } from './catalog-cache.js';
+import { createApp } from './http/app.js';
+import { Scheduler } from './scheduler.js';
+
+export interface ApiDaemon {
+  url: string;
+  workersEndpoint: string;
+  close(): Promise<void>;
+}
+
+/** The api: HTTP in front, the scheduler behind, the DB and registry as its clients. */
+export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<ApiDaemon> {
+  const uploadDir = path.join(config.dataDir, 'api-uploads');
+  await rm(uploadDir, { recursive: true, force: true });
+  await mkdir(uploadDir, { recursive: true });
+  const db = createDbClient(config.client);
+  const registry = new RegistryClient(config.client);
+  const catalog = new CatalogCache(db);
+  const scheduler = new Scheduler({ config: config.api, db, catalog, log: log.child({ module: 'scheduler' }) });
+  const workersEndpoint = await scheduler.start();
+  const app = createApp({ config: config.api, db, registry, catalog, scheduler, uploadDir, log: log.child({ module: 'http' }) });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.api.httpPort, config.api.httpHost, () => resolve(s));
+    s.once('error', reject);
+  });
+  server.keepAliveTimeout = 65_000;
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.api.httpPort;
+  const url = `http://${config.api.httpHost}:${port}`;
+  log.info({ url, endpoint: workersEndpoint }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    workersEndpoint,
+    close: () =>
+      (closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await scheduler.close();
+        await db.close();
+        await registry.close();
+      })()),
+  };
+}

@@ -1,0 +1,17 @@
+import type { DbClient } from '../../../shared/clients/db-client.js';
+import type { RegistryClient } from '../../../shared/clients/registry-client.js';
+import type { ApiConfig } from '../../../shared/config.js';
+import type { Logger } from '../../../shared/logger.js';
+import type { CatalogCache } from '../catalog-cache.js';
+import type { Scheduler } from '../scheduler.js';
+
+/** What the HTTP routes work with. */
+export interface ApiDeps {
+  config: ApiConfig;
+  db: DbClient;
+  registry: RegistryClient;
+  catalog: CatalogCache;
+  scheduler: Scheduler;
+  uploadDir: string;
+  log: Logger;
+}

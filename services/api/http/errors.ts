@@ -1,0 +1,36 @@
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import multer from 'multer';
+import { ErrorCode, FerryError, httpStatusByCode } from '../../../shared/errors.js';
+import type { Logger } from '../../../shared/logger.js';
+
+/** Every HTTP error is `{ "error": { "code", "message" } }` with the status of its code. */
+export function sendError(res: Response, err: FerryError): void {
+  if (err.code === ErrorCode.QUEUE_FULL) res.set('Retry-After', '1');
+  res.status(httpStatusByCode[err.code]).json({ error: { code: err.code, message: err.message } });
+}
+
+export const notFoundRoute: RequestHandler = (req, res) => {
+  sendError(res, new FerryError(ErrorCode.NOT_FOUND, `no route ${req.method} ${req.path}`));
+};
+
+/** The last handler: maps anything thrown to a typed JSON error; never a stack trace. */
+export function errorHandler(log: Logger, maxUploadBytes: number): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    if (res.headersSent) return;
+    if (err instanceof FerryError) return sendError(res, err);
+    if (err instanceof multer.MulterError) {
+      if (err.code === 'LIMIT_FILE_SIZE') {
+        return sendError(res, new FerryError(ErrorCode.BUNDLE_TOO_LARGE, `upload exceeds the ${maxUploadBytes}-byte limit`));
+      }
+      return sendError(res, new FerryError(ErrorCode.BAD_REQUEST, `bad upload: ${err.message}${err.field ? ` (field "${err.field}")` : ''}`));
+    }
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e.type === 'entity.parse.failed') return sendError(res, new FerryError(ErrorCode.BAD_REQUEST, 'request body is not valid JSON'));
+    if (e.type === 'entity.too.large') return sendError(res, new FerryError(ErrorCode.BUNDLE_TOO_LARGE, 'request body too large'));
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      return sendError(res, new FerryError(ErrorCode.BAD_REQUEST, e.message ?? 'bad request'));
+    }
+    log.error({ err, method: req.method, path: req.path }, 'request failed');
+    sendError(res, new FerryError(ErrorCode.INTERNAL, 'internal error'));
+  };
+}

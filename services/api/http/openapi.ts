@@ -1,0 +1,155 @@
+/**
+ * The OpenAPI document of the /v1 surface and /healthz. A test checks that it lists exactly the
+ * routes the app serves.
+ */
+const json = (schema: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } });
+const ok = (schema: string, description = 'OK') => ({ description, content: json(schema) });
+const errors = {
+  '400': { description: 'Bad request', content: json('Error') },
+  '404': { description: 'Not found', content: json('Error') },
+};
+const nameParam = (name: string, description: string) => ({ name, in: 'path', required: true, schema: { type: 'string' }, description });
+
+export const openapi = {
+  openapi: '3.0.3',
+  info: { title: 'Ferry', version: '1.0.0', description: 'Ferry Function-as-a-Service cluster: runtimes, functions, calls, nodes.' },
+  paths: {
+    '/healthz': { get: { summary: 'Liveness and readiness of the api and the daemons it uses', responses: { '200': ok('Health'), '503': ok('Health', 'Degraded') } } },
+    '/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3 document' } } } },
+    '/v1/runtimes': {
+      get: { summary: 'List runtimes', responses: { '200': ok('RuntimeList') } },
+      post: { summary: 'Register or replace a runtime (name defaults to image)', requestBody: { required: true, content: json('RuntimeSpec') }, responses: { '201': ok('Runtime'), ...errors } },
+    },
+    '/v1/runtimes/{name}': {
+      get: { summary: 'One runtime', parameters: [nameParam('name', 'runtime name')], responses: { '200': ok('Runtime'), ...errors } },
+      delete: { summary: 'Delete a runtime no function uses', parameters: [nameParam('name', 'runtime name')], responses: { '200': { description: 'Deleted' }, ...errors, '409': { description: 'In use', content: json('Error') } } },
+    },
+    '/v1/functions': { get: { summary: 'Latest version of every function', responses: { '200': ok('FunctionList') } } },
+    '/v1/functions/{name}': {
+      post: {
+        summary: 'Push a new version: multipart field `module` (tar.gz, code at its root) and field `runtime`',
+        parameters: [nameParam('name', 'function name')],
+        requestBody: {
+          required: true,
+          content: {
+            'multipart/form-data': {
+              schema: {
+                type: 'object',
+                required: ['module', 'runtime'],
+                properties: {
+                  module: { type: 'string', format: 'binary' },
+                  runtime: { type: 'string' },
+                  timeoutMs: { type: 'integer' },
+                  memoryMb: { type: 'integer' },
+                },
+              },
+            },
+          },
+        },
+        responses: { '201': ok('FunctionVersion'), ...errors, '413': { description: 'Upload too large', content: json('Error') } },
+      },
+      get: { summary: 'A function: `name` (latest) or `name@version`', parameters: [nameParam('name', 'name or name@version')], responses: { '200': ok('FunctionVersion'), ...errors } },
+      delete: { summary: 'Delete every version', parameters: [nameParam('name', 'function name')], responses: { '200': { description: 'Deleted' }, ...errors } },
+    },
+    '/v1/functions/{name}/versions': { get: { summary: 'Every version of a function', parameters: [nameParam('name', 'function name')], responses: { '200': ok('FunctionVersionList'), ...errors } } },
+    '/v1/functions/{name}/invoke': {
+      post: {
+        summary: 'Invoke; the JSON body is the params. Async (202 + id) unless wait=true',
+        parameters: [
+          nameParam('name', 'name or name@version'),
+          { name: 'wait', in: 'query', schema: { type: 'boolean' }, description: 'wait for the result, bounded by the function timeout' },
+          { name: 'timeoutMs', in: 'query', schema: { type: 'integer' }, description: 'wait at most this long' },
+          { name: 'sessionId', in: 'query', schema: { type: 'string' }, description: 'group the call into a session' },
+        ],
+        requestBody: { content: { 'application/json': { schema: {} } } },
+        responses: { '200': ok('Call', 'Finished (wait=true)'), '202': ok('CallRef', 'Accepted'), ...errors, '429': { description: 'Queue full; see Retry-After', content: json('Error') } },
+      },
+    },
+    '/v1/calls': {
+      get: {
+        summary: 'Calls, newest first, cursor-paginated',
+        parameters: ['funcName', 'status', 'sessionId', 'cursor'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })).concat([{ name: 'limit', in: 'query', schema: { type: 'integer' } } as never]),
+        responses: { '200': ok('CallPage'), ...errors },
+      },
+    },
+    '/v1/calls/{id}': { get: { summary: 'A call by id or callNum', parameters: [nameParam('id', 'call id or callNum')], responses: { '200': ok('Call'), ...errors } } },
+    '/v1/calls/{id}/logs': { get: { summary: "A call's stdout and stderr", parameters: [nameParam('id', 'call id or callNum')], responses: { '200': ok('CallLogs'), ...errors } } },
+    '/v1/calls/{id}/cancel': { post: { summary: 'Cancel an unfinished call', parameters: [nameParam('id', 'call id or callNum')], responses: { '200': ok('Call'), ...errors, '409': { description: 'Already ended', content: json('Error') } } } },
+    '/v1/nodes': { get: { summary: 'Worker nodes: capacity, running calls, warm containers, heartbeat age', responses: { '200': ok('NodeList') } } },
+    '/v1/nodes/{nodeId}': { get: { summary: 'One node', parameters: [nameParam('nodeId', 'node id')], responses: { '200': ok('Node'), ...errors } } },
+  },
+  components: {
+    schemas: {
+      Error: { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } } },
+      RuntimeSpec: {
+        type: 'object',
+        required: ['image', 'run'],
+        properties: {
+          name: { type: 'string' },
+          image: { type: 'string' },
+          path: { type: 'string', default: '/ws' },
+          dependencies: { type: 'string' },
+          run: { type: 'string' },
+          protocol: { type: 'string', enum: ['exec', 'agent'], default: 'exec' },
+        },
+      },
+      Runtime: { allOf: [{ $ref: '#/components/schemas/RuntimeSpec' }, { type: 'object', properties: { createdAt: { type: 'integer' } } }] },
+      RuntimeList: { type: 'object', properties: { runtimes: { type: 'array', items: { $ref: '#/components/schemas/Runtime' } } } },
+      FunctionVersion: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          runtime: { type: 'string' },
+          version: { type: 'integer' },
+          sha256: { type: 'string' },
+          size: { type: 'integer' },
+          timeoutMs: { type: 'integer' },
+          memoryMb: { type: 'integer' },
+          createdAt: { type: 'integer' },
+        },
+      },
+      FunctionList: { type: 'object', properties: { functions: { type: 'array', items: { $ref: '#/components/schemas/FunctionVersion' } } } },
+      FunctionVersionList: { type: 'object', properties: { versions: { type: 'array', items: { $ref: '#/components/schemas/FunctionVersion' } } } },
+      CallRef: { type: 'object', properties: { id: { type: 'string' }, callNum: { type: 'integer' }, status: { type: 'string' } } },
+      CallLogs: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' }, stdout: { type: 'string' }, stderr: { type: 'string' }, truncated: { type: 'boolean' } } },
+      Call: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          callNum: { type: 'integer' },
+          funcName: { type: 'string' },
+          version: { type: 'integer' },
+          params: {},
+          status: { type: 'string', enum: ['PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'] },
+          result: { type: 'string' },
+          error: { type: 'object', nullable: true, properties: { code: { type: 'string' }, message: { type: 'string' } } },
+          logs: { $ref: '#/components/schemas/CallLogs' },
+          attempt: { type: 'integer' },
+          workerId: { type: 'string', nullable: true },
+          sessionId: { type: 'string', nullable: true },
+          progress: { type: 'number', nullable: true },
+          metrics: { type: 'object', nullable: true, additionalProperties: { type: 'number' } },
+          createdAt: { type: 'integer' },
+          startedAt: { type: 'integer', nullable: true },
+          finishedAt: { type: 'integer', nullable: true },
+        },
+      },
+      CallPage: { type: 'object', properties: { calls: { type: 'array', items: { $ref: '#/components/schemas/Call' } }, nextCursor: { type: 'string', nullable: true } } },
+      Node: {
+        type: 'object',
+        properties: {
+          nodeId: { type: 'string' },
+          driver: { type: 'string', enum: ['docker', 'process'] },
+          capacity: { type: 'object', properties: { maxContainers: { type: 'integer' }, memoryMb: { type: 'integer' } } },
+          running: { type: 'integer' },
+          warm: { type: 'array', items: { type: 'object', properties: { runtime: { type: 'string' }, fn: { type: 'string', nullable: true }, busy: { type: 'boolean' } } } },
+          images: { type: 'array', items: { type: 'string' } },
+          lastHeartbeatAgoMs: { type: 'integer' },
+          connectedAt: { type: 'integer' },
+        },
+      },
+      NodeList: { type: 'object', properties: { nodes: { type: 'array', items: { $ref: '#/components/schemas/Node' } } } },
+      Health: { type: 'object', properties: { status: { type: 'string' }, db: { type: 'string' }, registry: { type: 'string' }, nodes: { type: 'integer' }, queued: { type: 'integer' }, running: { type: 'integer' } } },
+    },
+  },
+} as const;

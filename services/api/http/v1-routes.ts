@@ -1,0 +1,125 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { BadRequestError, NotFoundError } from '../../../shared/errors.js';
+import { callStatusSchema, nameSchema, type Call } from '../../../shared/protocol/domain.js';
+import type { ApiDeps } from './deps.js';
+import { bundleUpload, pushFunction } from './function-push.js';
+import { registerRuntime } from './runtime-register.js';
+
+const listQuery = z.object({
+  funcName: nameSchema.optional(),
+  status: callStatusSchema.optional(),
+  sessionId: nameSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  cursor: z.string().regex(/^\d{1,16}$/, 'must be the nextCursor of a previous page').optional(),
+});
+
+const invokeQuery = z.object({
+  wait: z.enum(['true', 'false', '1', '0']).optional(),
+  timeoutMs: z.coerce.number().int().min(1).optional(),
+  sessionId: nameSchema.optional(),
+});
+
+const pushFields = z.object({
+  runtime: nameSchema,
+  timeoutMs: z.coerce.number().int().min(1).max(24 * 3600_000).optional(),
+  memoryMb: z.coerce.number().int().min(16).max(65_536).optional(),
+});
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value ?? {});
+  if (!r.success) throw new BadRequestError(`bad ${what}: ${r.error.issues.map((i) => `${i.path.join('.') || what}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+const param = (req: Request, name: string): string => String(req.params[name]);
+
+/** A call by nanoid, or by callNum when the path segment is all digits. */
+async function findCall(deps: ApiDeps, ref: string): Promise<Call> {
+  return /^\d+$/.test(ref) ? deps.db.call('getCall', { callNum: Number(ref) }) : deps.db.call('getCall', { id: ref });
+}
+
+/** The versioned REST surface under /v1 (documented in /v1/openapi.json). */
+export function v1Routes(deps: ApiDeps): Router {
+  const r = Router();
+
+  r.get('/runtimes', async (_req, res) => {
+    res.json({ runtimes: await deps.db.call('listRuntimes', {}) });
+  });
+  r.post('/runtimes', async (req, res) => {
+    res.status(201).json(await registerRuntime(deps, req.body));
+  });
+  r.get('/runtimes/:name', async (req, res) => {
+    res.json(await deps.db.call('getRuntime', { name: param(req, 'name') }));
+  });
+  r.delete('/runtimes/:name', async (req, res) => {
+    await deps.db.call('deleteRuntime', { name: param(req, 'name') });
+    deps.catalog.forgetRuntime(param(req, 'name'));
+    res.json({ deleted: true });
+  });
+
+  r.get('/functions', async (_req, res) => {
+    res.json({ functions: await deps.db.call('listFunctions', {}) });
+  });
+  r.post('/functions/:name', bundleUpload(deps), async (req, res) => {
+    const fields = parse(pushFields, req.body, 'fields');
+    res.status(201).json(await pushFunction(deps, { name: param(req, 'name'), file: req.file, ...fields }));
+  });
+  r.get('/functions/:name', async (req, res) => {
+    res.json(await deps.db.call('getFunction', { name: param(req, 'name') }));
+  });
+  r.get('/functions/:name/versions', async (req, res) => {
+    res.json({ versions: await deps.db.call('listFunctionVersions', { name: param(req, 'name') }) });
+  });
+  r.delete('/functions/:name', async (req, res) => {
+    const out = await deps.db.call('deleteFunction', { name: param(req, 'name') });
+    deps.catalog.forgetFunction(param(req, 'name'));
+    res.json(out);
+  });
+
+  /**
+   * The request body is the params. Async by default (202 + id); `?wait=true` answers with the
+   * finished call, or 202 + id if it is still running when the function's timeout (or the
+   * `timeoutMs` asked for) is up.
+   */
+  r.post('/functions/:name/invoke', async (req, res) => {
+    const q = parse(invokeQuery, req.query, 'query');
+    const wait = q.wait === 'true' || q.wait === '1';
+    const { call, ended } = await deps.scheduler.invoke(param(req, 'name'), req.body ?? null, {
+      ...(q.sessionId ? { sessionId: q.sessionId } : {}),
+      ...(wait ? { wait: { maxMs: q.timeoutMs ?? Number.MAX_SAFE_INTEGER } } : {}),
+    });
+    const finished = ended ? await ended : null;
+    if (finished) {
+      res.status(200).json(finished);
+      return;
+    }
+    res.status(202).location(`/v1/calls/${call.id}`).json({ id: call.id, callNum: call.callNum, status: call.status });
+  });
+
+  r.get('/calls', async (req, res) => {
+    res.json(await deps.db.call('listCalls', parse(listQuery, req.query, 'query')));
+  });
+  r.get('/calls/:id', async (req, res) => {
+    res.json(await findCall(deps, param(req, 'id')));
+  });
+  r.get('/calls/:id/logs', async (req, res) => {
+    const call = await findCall(deps, param(req, 'id'));
+    res.json({ id: call.id, status: call.status, ...(call.logs ?? { stdout: '', stderr: '', truncated: false }) });
+  });
+  r.post('/calls/:id/cancel', async (req, res) => {
+    const call = await findCall(deps, param(req, 'id'));
+    res.json(await deps.scheduler.cancel(call.id));
+  });
+
+  r.get('/nodes', (_req, res) => {
+    res.json({ nodes: deps.scheduler.nodes.list().map((n) => deps.scheduler.nodes.view(n)) });
+  });
+  r.get('/nodes/:nodeId', (req, res) => {
+    const node = deps.scheduler.nodes.get(param(req, 'nodeId'));
+    if (!node) throw new NotFoundError(`node "${param(req, 'nodeId')}"`);
+    res.json(deps.scheduler.nodes.view(node));
+  });
+
+  return r;
+}

@@ -1,0 +1,72 @@
+import type { DaemonProcess } from './daemon.js';
+import { spawnDaemon } from './daemon.js';
+import { makeTempDir } from './temp.js';
+
+export interface Cluster {
+  dir: string;
+  url: string;
+  db: DaemonProcess;
+  registry: DaemonProcess;
+  api: DaemonProcess;
+  workers: Map<string, DaemonProcess>;
+  /** Environment every daemon of this cluster shares (endpoints resolved). */
+  env: Record<string, string>;
+  startWorker(nodeId: string, extra?: Record<string, string>): Promise<DaemonProcess>;
+  restart(name: 'db' | 'api'): Promise<DaemonProcess>;
+  close(): Promise<void>;
+}
+
+/**
+ * A whole Ferry cluster as real processes on loopback: db, registry, api (HTTP on a free port)
+ * and any number of workers, sharing one temp data dir.
+ */
+export async function startCluster(options: { workers?: string[]; workerEnv?: Record<string, string>; apiEnv?: Record<string, string> } = {}): Promise<Cluster> {
+  const { dir, cleanup } = await makeTempDir('ferry-cluster-');
+  const base = { FERRY_DATA_DIR: dir };
+  const db = await spawnDaemon('db', { ...base, FERRY_DB_BIND: 'tcp://127.0.0.1:*' });
+  const registry = await spawnDaemon('registry', { ...base, FERRY_REGISTRY_BIND: 'tcp://127.0.0.1:*' });
+  const env: Record<string, string> = { ...base, FERRY_DB_ADDR: db.endpoint, FERRY_REGISTRY_ADDR: registry.endpoint };
+  const apiEnv = { ...env, FERRY_HTTP_PORT: '0', FERRY_WORKERS_BIND: 'tcp://127.0.0.1:*', ...options.apiEnv };
+  let api = await spawnDaemon('api', apiEnv);
+  env['FERRY_WORKERS_ADDR'] = api.endpoint;
+  const workers = new Map<string, DaemonProcess>();
+  const cluster: Cluster = {
+    dir,
+    url: String(api.ready['url']),
+    db,
+    registry,
+    api,
+    workers,
+    env,
+    startWorker: async (nodeId, extra = {}) => {
+      const w = await spawnDaemon('worker', { ...env, FERRY_NODE_ID: nodeId, FERRY_DRIVER: 'docker', ...options.workerEnv, ...extra });
+      workers.set(nodeId, w);
+      return w;
+    },
+    restart: async (name) => {
+      if (name === 'db') {
+        await cluster.db.kill('SIGKILL');
+        // Same data dir, same endpoint: clients reconnect on their own.
+        cluster.db = await spawnDaemon('db', { ...base, FERRY_DB_BIND: cluster.db.endpoint });
+        return cluster.db;
+      }
+      await cluster.api.kill('SIGKILL');
+      cluster.api = await spawnDaemon('api', {
+        ...apiEnv,
+        FERRY_HTTP_PORT: new URL(cluster.url).port,
+        FERRY_WORKERS_BIND: env['FERRY_WORKERS_ADDR']!,
+      });
+      api = cluster.api;
+      return cluster.api;
+    },
+    close: async () => {
+      for (const w of workers.values()) await w.kill();
+      await cluster.api.kill();
+      await registry.kill();
+      await cluster.db.kill();
+      await cleanup();
+    },
+  };
+  for (const nodeId of options.workers ?? []) await cluster.startWorker(nodeId);
+  return cluster;
+}
