@@ -1,0 +1,41 @@
+import { readFile } from 'node:fs/promises';
+
+export interface HttpReply<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+/** fetch with a JSON body (when given) and the reply parsed as JSON when it is JSON. */
+export async function http<T = unknown>(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpReply<T>> {
+  const res = await fetch(url, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T, text };
+}
+
+/** POSTs a file as multipart field `module` (what `curl -F module=@file` sends), plus fields. */
+export async function upload<T = unknown>(url: string, file: string, fields: Record<string, string> = {}): Promise<HttpReply<T>> {
+  const form = new FormData();
+  form.set('module', new Blob([await readFile(file)]), 'bundle.tar.gz');
+  for (const [k, v] of Object.entries(fields)) form.set(k, v);
+  const res = await fetch(url, { method: 'POST', body: form });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T, text };
+}
