@@ -126,6 +126,15 @@ async function stop(): Promise<void> {
   process.exit(0);
 }
 process.on('SIGTERM', () => void stop());
+// A worker daemon killed outright cannot stop its miniworkers: they notice they were orphaned
+// and clean up their container themselves.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) {
+    log.warn({ parent }, 'worker daemon gone, stopping');
+    void stop();
+  }
+}, 1_000).unref();
 process.on('SIGINT', () => undefined); // the broker stops us; Ctrl-C on the group must not
 
 sayReady();
