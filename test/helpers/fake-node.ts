@@ -1,0 +1,81 @@
+import { Dealer } from 'zeromq';
+import { decodeEvent, encodeEvent } from '../../shared/protocol/envelope.js';
+import { apiToWorkerSchemas, type ApiToWorker, type Dispatch } from '../../shared/protocol/worker-messages.js';
+import { Outbox } from '../../shared/transport/outbox.js';
+
+/**
+ * A worker node played by the test over a real DEALER speaking the real protocol, for the cases
+ * a real worker will not produce on cue: a node that falls silent mid-call and then reports late.
+ */
+export class FakeNode {
+  readonly dispatches: Dispatch[] = [];
+  private readonly sock: Dealer;
+  private readonly outbox: Outbox;
+  private timer: NodeJS.Timeout | undefined;
+  private waiters: ((d: Dispatch) => void)[] = [];
+
+  constructor(readonly nodeId: string, endpoint: string) {
+    this.sock = new Dealer({ routingId: nodeId, linger: 0 });
+    this.sock.connect(endpoint);
+    this.outbox = new Outbox((frames) => this.sock.send(frames));
+    void this.loop();
+  }
+
+  join(maxContainers = 1): void {
+    this.send('hello', { nodeId: this.nodeId, driver: 'process', capacity: { maxContainers, memoryMb: 1024 }, images: [], warm: [], running: [] });
+    this.timer = setInterval(() => this.send('heartbeat', { running: 0, warm: [] }), 1_000);
+  }
+
+  /** Stops heartbeating: the api will declare this node lost. */
+  fallSilent(): void {
+    clearInterval(this.timer);
+  }
+
+  nextDispatch(timeoutMs = 30_000): Promise<Dispatch> {
+    const seen = this.dispatches.shift();
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${this.nodeId}: no dispatch within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push((d) => {
+        clearTimeout(t);
+        resolve(d);
+      });
+    });
+  }
+
+  finish(d: Pick<Dispatch, 'callId' | 'attempt'>, result: string): void {
+    this.send('finished', {
+      callId: d.callId,
+      attempt: d.attempt,
+      startedAt: Date.now(),
+      status: 'DONE',
+      result,
+      error: null,
+      logs: { stdout: result, stderr: '', truncated: false },
+      timings: { queuedMs: 0, initMs: 0, runMs: 1 },
+    });
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.sock.close();
+  }
+
+  private send(msgType: string, content: unknown): void {
+    void this.outbox.send(encodeEvent(msgType, content)).catch(() => undefined);
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      for await (const frames of this.sock) {
+        const msg = decodeEvent(frames, apiToWorkerSchemas) as ApiToWorker;
+        if (msg.msgType !== 'dispatch') continue;
+        const waiter = this.waiters.shift();
+        if (waiter) waiter(msg.content);
+        else this.dispatches.push(msg.content);
+      }
+    } catch {
+      // closed
+    }
+  }
+}
