@@ -22,6 +22,8 @@ export class ChildDaemon {
   private restarts = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   endpoint = '';
+  /** The api's HTTP address, from its `listening` line. */
+  url: string | undefined;
 
   constructor(private readonly opts: ChildDaemonOptions) {}
 
@@ -34,8 +36,8 @@ export class ChildDaemon {
       createInterface({ input: proc.stdout! }).on('line', (line) => {
         process.stdout.write(line + '\n');
         if (this.state === 'starting' && line.includes('"msg":"listening"')) {
-          const m = /"endpoint":"([^"]+)"/.exec(line) ?? /"url":"([^"]+)"/.exec(line);
-          this.endpoint = m?.[1] ?? '';
+          this.endpoint = /"endpoint":"([^"]+)"/.exec(line)?.[1] ?? '';
+          this.url = /"url":"([^"]+)"/.exec(line)?.[1];
           this.state = 'running';
           this.restarts = 0;
           resolve(this.endpoint);

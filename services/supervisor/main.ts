@@ -3,17 +3,20 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../../shared/config.js';
 import { rootLogger, setLoggerName } from '../../shared/logger.js';
 import { ChildDaemon } from './child-daemon.js';
+import { prepareHost } from './prepare-host.js';
 
 /**
- * `npm start`: a one-node Ferry cluster on this machine, each daemon its own process, all
- * stopped together on Ctrl-C.
+ * `npm start`: a one-node Ferry cluster on this machine — db, registry, api and one worker, each
+ * its own process — stopped together, worker first, on Ctrl-C.
  */
 setLoggerName('supervisor');
 const log = rootLogger();
 const servicesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const repoDir = path.resolve(servicesDir, '..', '..');
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const containers = await prepareHost(repoDir, log);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     FERRY_DATA_DIR: config.dataDir,
@@ -21,8 +24,11 @@ async function main(): Promise<void> {
     FERRY_DB_ADDR: config.client.dbAddr,
     FERRY_REGISTRY_BIND: config.registry.bind,
     FERRY_REGISTRY_ADDR: config.client.registryAddr,
+    FERRY_WORKERS_BIND: config.api.workersBind,
+    FERRY_WORKERS_ADDR: config.worker.apiAddr,
+    FERRY_DRIVER: containers ? config.worker.driver : 'process',
   };
-  const daemons = ['db', 'registry'].map(
+  const daemons = ['db', 'registry', 'api', 'worker'].map(
     (name) => new ChildDaemon({ name, script: path.join(servicesDir, name, 'main.js'), env, log }),
   );
 
@@ -31,7 +37,7 @@ async function main(): Promise<void> {
     (stopping ??= (async () => {
       log.info({ signal }, 'stopping the cluster');
       for (const d of daemons) d.expectExit();
-      // Reverse start order: clients go before the daemons they use.
+      // Reverse start order: the worker removes its containers, clients go before their servers.
       for (const d of [...daemons].reverse()) await d.stop().catch((err: unknown) => log.error({ err }, 'stop failed'));
       log.info('cluster stopped');
     })());
@@ -44,11 +50,16 @@ async function main(): Promise<void> {
     await stopAll('start failed');
     throw err;
   }
-  const [db, registry] = daemons;
+  const [db, registry, api] = daemons;
+  const url = api?.url ?? `http://${config.api.httpHost}:${config.api.httpPort}`;
   process.stderr.write(
-    `\nFerry is up (data in ${config.dataDir}).\n` +
-      `  db        ${db?.endpoint}\n` +
-      `  registry  ${registry?.endpoint}\n` +
+    `\nFerry is up: ${url}  (data in ${config.dataDir}; functions run ${containers ? 'in Docker containers' : 'as processes'})\n` +
+      `  db ${db?.endpoint}   registry ${registry?.endpoint}   workers connect to ${config.worker.apiAddr}\n\n` +
+      `Try:\n` +
+      `  curl -H "Content-Type: application/json" -X POST --data '{"image":"pythonruntime","path":"/ws","dependencies":"pip3 install -r requirements.txt","run":"python3 test.py"}' ${url}/registerRuntime\n` +
+      `  tar -C runtimes/python/dice -czf /tmp/python.tar.gz . && curl -X POST -F module=@/tmp/python.tar.gz ${url}/registerFunction/pythonruntime/dice\n` +
+      `  curl -H "Content-Type: application/json" -X POST --data '{"funcName":"dice","params":{"roll":"4d6"}}' ${url}/invokeFunction\n` +
+      `  curl ${url}/call/1\n\n` +
       `Press Ctrl-C to stop.\n\n`,
   );
 }
