@@ -39,6 +39,8 @@ export interface RpcServerOptions<S extends Schemas, R extends { [K in keyof S]:
   dedupeEntries?: number;
 }
 
+const CLOSE_GRACE_MS = 5_000;
+
 interface Remembered {
   reply: Promise<Buffer[]>;
   cacheable: boolean;
@@ -90,7 +92,13 @@ export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }>
     if (this.state === 'stopped') return;
     const wasRunning = this.state === 'running';
     this.state = 'stopped';
-    if (wasRunning) await Promise.allSettled([...this.inFlight]);
+    if (wasRunning) {
+      // Answers in progress get a bounded grace: a stop must not hang on a stuck request.
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)));
+      await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
+      clearTimeout(timer);
+    }
     this.sock.close();
     await this.loop;
   }
