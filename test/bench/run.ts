@@ -2,6 +2,7 @@ import { spawnDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { benchDb } from './db-bench.js';
 import { benchRegistry } from './registry-bench.js';
+import { benchEndToEnd } from './e2e-bench.js';
 import { benchWorker } from './worker-bench.js';
 
 /**
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     const db64 = await benchDb(db.endpoint, pairs, 64);
     const reg = await benchRegistry(registry.endpoint, registry.proc.pid, dir, (quick ? 20 : 100) * 1024 * 1024);
     const node = await benchWorker(quick);
+    const e2e = await benchEndToEnd(quick);
 
     const figures = {
       db_pairs_per_s_1_in_flight: Math.round(db1.pairsPerSec),
@@ -51,6 +53,10 @@ async function main(): Promise<void> {
       node_cold_ms: node.coldMs,
       bare_docker_run_ms: node.bareDockerRunMs,
       cold_ratio_vs_docker_run: node.coldRatio,
+      warm_p50_ms: e2e.p50Ms,
+      warm_p99_ms: e2e.p99Ms,
+      warm_calls_per_s: e2e.callsPerSec[64] ?? null,
+      warm_calls_per_s_16_clients: e2e.callsPerSec[16] ?? null,
     };
     if (json) {
       process.stdout.write(JSON.stringify(figures) + '\n');
@@ -66,6 +72,8 @@ async function main(): Promise<void> {
         ['node: of which the agent round trip (runMs) p50 ms', String(node.warmAgentRunP50Ms)],
         ['node: warm exec call ms / bare docker exec ms / ratio', `${node.warmExecMs} / ${node.bareDockerExecMs} / ${node.execRatio}`],
         ['node: cold call ms (preload none) / bare docker run --rm ms / ratio', `${node.coldMs} / ${node.bareDockerRunMs} / ${node.coldRatio}`],
+        ['end to end: HTTP sync invoke of a warm no-op agent, p50 / p99 ms (1 client)', `${e2e.p50Ms} / ${e2e.p99Ms}`],
+        ['end to end: calls/s with 16 / 64 clients in flight', `${e2e.callsPerSec[16]} / ${e2e.callsPerSec[64]}`],
       ];
       const width = Math.max(...rows.map(([k]) => k.length));
       process.stdout.write(`Ferry benchmarks${quick ? ' (quick)' : ''}\n`);

@@ -20,9 +20,11 @@ export interface Cluster {
  * A whole Ferry cluster as real processes on loopback: db, registry, api (HTTP on a free port)
  * and any number of workers, sharing one temp data dir.
  */
-export async function startCluster(options: { workers?: string[]; workerEnv?: Record<string, string>; apiEnv?: Record<string, string> } = {}): Promise<Cluster> {
+export async function startCluster(
+  options: { workers?: string[]; workerEnv?: Record<string, string>; apiEnv?: Record<string, string>; logLevel?: string } = {},
+): Promise<Cluster> {
   const { dir, cleanup } = await makeTempDir('ferry-cluster-');
-  const base = { FERRY_DATA_DIR: dir };
+  const base: Record<string, string> = { FERRY_DATA_DIR: dir, ...(options.logLevel ? { FERRY_LOG_LEVEL: options.logLevel } : {}) };
   const db = await spawnDaemon('db', { ...base, FERRY_DB_BIND: 'tcp://127.0.0.1:*' });
   const registry = await spawnDaemon('registry', { ...base, FERRY_REGISTRY_BIND: 'tcp://127.0.0.1:*' });
   const env: Record<string, string> = { ...base, FERRY_DB_ADDR: db.endpoint, FERRY_REGISTRY_ADDR: registry.endpoint };
