@@ -25,11 +25,24 @@ export async function startCluster(
 ): Promise<Cluster> {
   const { dir, cleanup } = await makeTempDir('ferry-cluster-');
   const base: Record<string, string> = { FERRY_DATA_DIR: dir, ...(options.logLevel ? { FERRY_LOG_LEVEL: options.logLevel } : {}) };
-  const db = await spawnDaemon('db', { ...base, FERRY_DB_BIND: 'tcp://127.0.0.1:*' });
-  const registry = await spawnDaemon('registry', { ...base, FERRY_REGISTRY_BIND: 'tcp://127.0.0.1:*' });
+  const started: DaemonProcess[] = [];
+  // A daemon that fails to start must not leave the ones before it running.
+  const spawn = async (name: string, env: Record<string, string>): Promise<DaemonProcess> => {
+    try {
+      const d = await spawnDaemon(name, env);
+      started.push(d);
+      return d;
+    } catch (err) {
+      for (const d of started.reverse()) await d.kill();
+      await cleanup();
+      throw err;
+    }
+  };
+  const db = await spawn('db', { ...base, FERRY_DB_BIND: 'tcp://127.0.0.1:*' });
+  const registry = await spawn('registry', { ...base, FERRY_REGISTRY_BIND: 'tcp://127.0.0.1:*' });
   const env: Record<string, string> = { ...base, FERRY_DB_ADDR: db.endpoint, FERRY_REGISTRY_ADDR: registry.endpoint };
   const apiEnv = { ...env, FERRY_HTTP_PORT: '0', FERRY_WORKERS_BIND: 'tcp://127.0.0.1:*', ...options.apiEnv };
-  let api = await spawnDaemon('api', apiEnv);
+  let api = await spawn('api', apiEnv);
   env['FERRY_WORKERS_ADDR'] = api.endpoint;
   const workers = new Map<string, DaemonProcess>();
   const cluster: Cluster = {

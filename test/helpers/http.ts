@@ -14,14 +14,7 @@ export async function http<T = unknown>(method: string, url: string, body?: unkn
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: res.status, headers: res.headers, body: parsed as T, text };
+  return reply<T>(res);
 }
 
 /** POSTs a file as multipart field `module` (what `curl -F module=@file` sends), plus fields. */
@@ -29,13 +22,16 @@ export async function upload<T = unknown>(url: string, file: string, fields: Rec
   const form = new FormData();
   form.set('module', new Blob([await readFile(file)]), 'bundle.tar.gz');
   for (const [k, v] of Object.entries(fields)) form.set(k, v);
-  const res = await fetch(url, { method: 'POST', body: form });
+  return reply<T>(await fetch(url, { method: 'POST', body: form }));
+}
+
+async function reply<T>(res: Response): Promise<HttpReply<T>> {
   const text = await res.text();
   let parsed: unknown = text;
   try {
     parsed = JSON.parse(text);
   } catch {
-    // not JSON
+    // not JSON: keep the text
   }
   return { status: res.status, headers: res.headers, body: parsed as T, text };
 }
