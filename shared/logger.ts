@@ -9,10 +9,13 @@ let root: Logger | undefined;
  * `info`). Daemons name themselves once with {@link setLoggerName}; modules take a child.
  */
 export function rootLogger(): Logger {
-  root ??= pino({
-    level: process.env['FERRY_LOG_LEVEL'] ?? 'info',
-    base: { pid: process.pid },
-  });
+  root ??= pino(
+    {
+      level: process.env['FERRY_LOG_LEVEL'] ?? 'info',
+      base: { pid: process.pid },
+    },
+    stdoutDestination(),
+  );
   return root;
 }
 
@@ -24,4 +27,15 @@ export function setLoggerName(daemon: string): void {
 /** One child logger per module: `const log = moduleLogger('db.store')`. */
 export function moduleLogger(module: string): Logger {
   return rootLogger().child({ module });
+}
+
+/**
+ * Log lines to stdout, dropped rather than retried when nobody reads them: a daemon whose
+ * supervisor died must go on serving, and stop when told, instead of waiting forever on a full
+ * pipe (the default retries a blocked write without end).
+ */
+function stdoutDestination(): pino.DestinationStream {
+  const dest = pino.destination({ fd: 1, sync: true, retryEAGAIN: () => false });
+  dest.on('error', () => undefined);
+  return dest;
 }

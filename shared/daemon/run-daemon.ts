@@ -1,6 +1,9 @@
 import { ConfigError, loadConfig, type FerryConfig } from '../config.js';
 import { rootLogger, setLoggerName, type Logger } from '../logger.js';
 
+/** Past this, a stopping daemon exits anyway. */
+const STOP_TIMEOUT_MS = 20_000;
+
 export interface RunningDaemon {
   close(): Promise<void>;
 }
@@ -15,18 +18,30 @@ export function runDaemon(name: string, start: (config: FerryConfig, log: Logger
   let daemon: RunningDaemon | undefined;
   let stopping = false;
 
+  // A daemon whose log reader went away (its supervisor died) must still stop: writes to a
+  // closed stdout fail with EPIPE, which must neither throw out of the signal handler nor linger.
+  process.stdout.on('error', () => undefined);
+  const say = (fn: () => void): void => {
+    try {
+      fn();
+    } catch {
+      // logging is best effort while stopping
+    }
+  };
+
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'stopping');
+    setTimeout(() => process.exit(1), STOP_TIMEOUT_MS).unref();
+    say(() => log.info({ signal }, 'stopping'));
     const closing = daemon ? daemon.close() : Promise.resolve();
     closing.then(
       () => {
-        log.info('stopped');
+        say(() => log.info('stopped'));
         process.exit(0);
       },
       (err: unknown) => {
-        log.error({ err }, 'stop failed');
+        say(() => log.error({ err }, 'stop failed'));
         process.exit(1);
       },
     );

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Dealer, Router } from 'zeromq';
 import { z } from 'zod';
@@ -151,10 +152,12 @@ describe('request/reply transport (real sockets)', () => {
   });
 
   it('gets answers from a server that binds after the client connected', async () => {
-    const probe = new Router();
-    await probe.bind('tcp://127.0.0.1:*');
-    const endpoint = probe.lastEndpoint!;
-    probe.close();
+    // A free port from the OS (released synchronously, unlike a ZeroMQ socket's).
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const endpoint = `tcp://127.0.0.1:${port}`;
     const c = client(endpoint, 5_000);
     const answer = c.call('echo', { value: 'late' });
     const server = new RpcServer<typeof schemas, Replies>({
