@@ -1,0 +1,97 @@
+import type { Command } from 'commander';
+import ora from 'ora';
+import type { CallPage } from '../../../shared/protocol/db-messages.js';
+import type { Call } from '../../../shared/protocol/domain.js';
+import type { ApiClient } from '../api-client.js';
+import { callPath, FINISHED, finish, showCall, showCalls } from '../call-view.js';
+import { usage } from '../cli-error.js';
+import { client, globals } from '../context.js';
+
+const STATUSES = ['PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'];
+const POLL_MS = 250;
+
+/** Polls a call until it has ended, with a spinner on a terminal. */
+export async function waitForCall(api: ApiClient, ref: string, quiet: boolean): Promise<Call> {
+  const spinner = quiet || !process.stderr.isTTY ? null : ora({ text: `waiting for call ${ref}`, stream: process.stderr }).start();
+  try {
+    for (;;) {
+      const call = await api.get<Call>(callPath(ref));
+      if (FINISHED.has(call.status)) {
+        spinner?.stop();
+        return call;
+      }
+      if (spinner) spinner.text = `call ${call.callNum} is ${call.status}${call.progress !== null ? ` (${Math.round(call.progress * 100)}%)` : ''}`;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  } catch (err) {
+    spinner?.fail();
+    throw err;
+  }
+}
+
+export function registerCallCommands(program: Command): void {
+  program
+    .command('calls')
+    .description('list calls, newest first')
+    .option('--fn <name>', 'only calls of this function')
+    .option('--status <status>', `only calls in this status (${STATUSES.join(', ')})`)
+    .option('--session <id>', 'only calls of this session')
+    .option('--limit <n>', 'how many', '20')
+    .option('--follow', 'keep printing new calls as they arrive (Ctrl-C to stop)')
+    .addHelpText('after', '\nExamples:\n  ferry calls --fn dice --status ERROR\n  ferry calls --follow\n  ferry calls --json | jq .calls[0].result')
+    .action(async (opts: { fn?: string; status?: string; session?: string; limit: string; follow?: boolean }, cmd: Command) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw usage('--limit must be a whole number from 1 to 1000');
+      if (opts.status && !STATUSES.includes(opts.status.toUpperCase())) throw usage(`--status must be one of ${STATUSES.join(', ')}`);
+      const q = new URLSearchParams({ limit: String(limit) });
+      if (opts.fn) q.set('funcName', opts.fn);
+      if (opts.status) q.set('status', opts.status.toUpperCase());
+      if (opts.session) q.set('sessionId', opts.session);
+      const api = client(cmd);
+      const { json } = globals(cmd);
+      const page = await api.get<CallPage>(`/v1/calls?${q}`);
+      showCalls(json, page.calls, { nextCursor: page.nextCursor });
+      if (!opts.follow) return;
+      let newest = page.calls[0]?.callNum ?? 0;
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 1_000));
+        const fresh = (await api.get<CallPage>(`/v1/calls?${q}`)).calls.filter((c) => c.callNum > newest).reverse();
+        for (const c of fresh) {
+          process.stdout.write(json ? JSON.stringify(c) + '\n' : `${c.callNum}\t${c.id}\t${c.funcName}@${c.version}\t${c.status}\n`);
+          newest = Math.max(newest, c.callNum);
+        }
+      }
+    });
+
+  program
+    .command('call <ref>')
+    .description('show one call (its id or callNum)')
+    .addHelpText('after', '\nExamples:\n  ferry call 12\n  ferry call V1StGXR8_Z5jdHi6B-myT --json')
+    .action(async (ref: string, _opts: unknown, cmd: Command) => {
+      showCall(globals(cmd).json, await client(cmd).get<Call>(callPath(ref)));
+    });
+
+  program
+    .command('logs <ref>')
+    .description("print a call's stdout and stderr")
+    .addHelpText('after', '\nExample:\n  ferry logs 12')
+    .action(async (ref: string, _opts: unknown, cmd: Command) => {
+      const logs = await client(cmd).get<{ stdout: string; stderr: string; truncated: boolean }>(`${callPath(ref)}/logs`);
+      if (globals(cmd).json) {
+        process.stdout.write(JSON.stringify(logs, null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(logs.stdout);
+      process.stderr.write(logs.stderr);
+      if (logs.truncated) process.stderr.write('[output was cut at the node\'s cap]\n');
+    });
+
+  program
+    .command('wait <ref>')
+    .description('wait until a call ends; exit 0 if it is DONE, 1 otherwise')
+    .addHelpText('after', '\nExample:\n  id=$(ferry invoke dice --async) && ferry wait "$id"')
+    .action(async (ref: string, _opts: unknown, cmd: Command) => {
+      const { json } = globals(cmd);
+      finish(json, await waitForCall(client(cmd), ref, json));
+    });
+}

@@ -1,0 +1,51 @@
+import { Command, CommanderError } from 'commander';
+import { CliError, Exit } from './cli-error.js';
+import { registerCallCommands } from './commands/calls.js';
+import { registerCatalogCommands } from './commands/catalog.js';
+import { registerClusterCommands } from './commands/cluster.js';
+import { registerCompletion } from './commands/completion.js';
+import { registerInvoke } from './commands/invoke.js';
+import { DEFAULT_URL } from './context.js';
+
+/** `ferry`: the command-line client of a Ferry cluster, over its HTTP API. */
+const program = new Command('ferry')
+  .description('Ferry: functions as a service. Deploy code, invoke it, read the call store.')
+  .version('0.1.0')
+  .option('--url <url>', `the cluster's HTTP address (env FERRY_URL, default ${DEFAULT_URL})`)
+  .option('--json', 'machine-readable output')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride()
+  .addHelpText(
+    'after',
+    `
+Examples:
+  ferry up                                                  # a local one-node cluster
+  ferry runtime add pythonruntime --deps "pip3 install -r requirements.txt" --run "python3 test.py"
+  ferry fn deploy runtimes/python/dice --name dice --runtime pythonruntime
+  ferry invoke dice -p roll=4d6
+  ferry calls --fn dice
+  ferry logs 1`,
+  );
+
+registerClusterCommands(program);
+registerCatalogCommands(program);
+registerInvoke(program);
+registerCallCommands(program);
+registerCompletion(program);
+const everyCommand = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(everyCommand)];
+for (const cmd of everyCommand(program)) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and version print and exit 0; everything else commander refuses is a usage error.
+    process.exit(err.exitCode === 0 ? Exit.OK : Exit.USAGE);
+  }
+  if (err instanceof CliError) {
+    process.stderr.write(`ferry: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  process.stderr.write(`ferry: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(Exit.FAILED);
+}
