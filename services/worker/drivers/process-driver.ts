@@ -29,7 +29,7 @@ const runtimesDir = (() => {
 export function agentCommand(runtime: RuntimeSpec): { argv: string[]; dir: string } | null {
   if (/python/i.test(runtime.image)) {
     const dir = path.join(runtimesDir, 'python', 'agent');
-    return { argv: ['python3', '-u', path.join(dir, 'agent.py')], dir };
+    return { argv: ['python3', '-B', '-u', path.join(dir, 'agent.py')], dir };
   }
   if (/node/i.test(runtime.image)) {
     const dir = path.join(runtimesDir, 'node', 'agent');
