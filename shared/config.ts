@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { issuesText } from './protocol/issues-text.js';
 
 /**
  * Ferry's configuration in three steps: environment variables (all optional) → defaults with
@@ -135,8 +136,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ConfigError(`bad configuration: ${problems}`);
+    throw new ConfigError(`bad configuration: ${issuesText(parsed.error, 'environment')}`);
   }
   const e = parsed.data;
   const dataDir = path.resolve(e.FERRY_DATA_DIR);

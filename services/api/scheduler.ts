@@ -393,16 +393,12 @@ export class Scheduler {
       try {
         const { fn, runtime } = await this.opts.catalog.resolve(`${call.funcName}@${call.version}`);
         const q: Queued = { callId: call.id, attempt: call.attempt, fn, runtime, params: call.params };
-        await this.requeueRecovered(q, call);
+        // Bumping the attempt fences off any run of the old attempt we did not hear about.
+        await this.requeue(q, call.status === 'RUNNING' ? 'the api restarted while it ran' : 'the api restarted');
       } catch (err) {
         this.opts.log.error({ err, callId: call.id }, 'could not carry on a call');
       }
     }
-  }
-
-  private async requeueRecovered(q: Queued, call: Call): Promise<void> {
-    // Bumping the attempt fences off any run of the old attempt we did not hear about.
-    await this.requeue(q, call.status === 'RUNNING' ? 'the api restarted while it ran' : 'the api restarted');
   }
 
   private current(callId: string, attempt: number, nodeId: string): boolean {

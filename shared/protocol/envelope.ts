@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr';
 import type { z } from 'zod';
+import { issuesText } from './issues-text.js';
 import { ErrorCode, FerryError, type WireError } from '../errors.js';
 
 /**
@@ -115,8 +116,7 @@ export function validateContent<S extends Record<string, z.ZodType>>(
   }
   const parsed = (schemas[msgType] as z.ZodType).safeParse(content ?? {});
   if (!parsed.success) {
-    const why = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || 'content'}: ${i.message}`).join('; ');
-    throw new FerryError(ErrorCode.BAD_REQUEST, `bad ${msgType} ${kind}: ${why}`);
+    throw new FerryError(ErrorCode.BAD_REQUEST, `bad ${msgType} ${kind}: ${issuesText(parsed.error, 'content')}`);
   }
   return parsed.data;
 }

@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { BadRequestError, NotFoundError } from '../../../shared/errors.js';
 import { callStatusSchema, nameSchema, type Call } from '../../../shared/protocol/domain.js';
+import { issuesText } from '../../../shared/protocol/issues-text.js';
 import type { ApiDeps } from './deps.js';
 import { bundleUpload, pushFunction } from './function-push.js';
 import { registerRuntime } from './runtime-register.js';
@@ -28,7 +29,7 @@ const pushFields = z.object({
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value ?? {});
-  if (!r.success) throw new BadRequestError(`bad ${what}: ${r.error.issues.map((i) => `${i.path.join('.') || what}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw new BadRequestError(`bad ${what}: ${issuesText(r.error, what)}`);
   return r.data;
 }
 
