@@ -13,6 +13,7 @@ const preparedSchema = z.object({
   runtime: runtimeOnWireSchema,
   codeDir: z.string(),
   artifact: z.string(),
+  codeInArtifact: z.boolean(),
 });
 
 const callRef = { callId: z.string(), attempt: z.number().int() };

@@ -44,14 +44,28 @@ export class FunctionPreparer {
           const code = ferr.code === ErrorCode.HASH_MISMATCH ? CallErrorCode.BUNDLE_HASH_MISMATCH : CallErrorCode.BUNDLE_UNAVAILABLE;
           throw new PrepareError(code, ferr.message, ferr.retryable || code === CallErrorCode.BUNDLE_UNAVAILABLE);
         });
-        const made = await this.driver.prepare(task, codeDir).catch((err: unknown) => {
+        // The sandbox key names code and runtime, not the artifact: a sandbox made from the quick
+        // form stays warm for the function once its image is baked.
+        const digest = createHash('sha256').update(JSON.stringify([task.sha256, task.runtime])).digest('hex').slice(0, 12);
+        const withKey = (made: PreparedFunction): PreparedFunction => ({ ...made, key: `${made.warmKey}#${digest}` });
+        const full = this.driver.prepare(task, codeDir).then(withKey, (err: unknown) => {
           const ferr = toFerryError(err);
           if (ferr.code === ErrorCode.NOT_FOUND) throw new PrepareError(CallErrorCode.IMAGE_MISSING, ferr.message, true);
           if (ferr.code === ErrorCode.BAD_REQUEST) throw new PrepareError(CallErrorCode.DEPENDENCIES_FAILED, ferr.message, false);
           throw new PrepareError(CallErrorCode.SANDBOX_FAILED, String(err instanceof Error ? err.message : err), true);
         });
-        const digest = createHash('sha256').update(JSON.stringify([made.artifact, made.runtime])).digest('hex').slice(0, 12);
-        const prepared = { ...made, key: `${made.warmKey}#${digest}` };
+        const quick = await this.driver.quickPrepare(task, codeDir).catch(() => null);
+        if (quick) {
+          // Run now from the runtime image; the baked image takes over when it is ready.
+          full.then(
+            (baked) => this.done.set(key, baked),
+            (err: unknown) => this.log.warn({ err, fn: quick.warmKey }, 'function image not built; calls keep copying the code in'),
+          );
+          const prepared = withKey(quick);
+          if (!this.done.has(key)) this.done.set(key, prepared);
+          return prepared;
+        }
+        const prepared = await full;
         this.done.set(key, prepared);
         return prepared;
       })().finally(() => this.inFlight.delete(key));

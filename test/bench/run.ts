@@ -1,91 +1,142 @@
 import { spawnDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { bullmqContender } from './bullmq-contender.js';
+import { sideBySide } from './contenders.js';
 import { benchDb } from './db-bench.js';
-import { benchRegistry } from './registry-bench.js';
-import { benchEndToEnd } from './e2e-bench.js';
+import { backlogThroughput, bundleFigures, firstCallWithRuntimePreload, startFerryBench } from './ferry-bench.js';
+import { startRedis } from './redis-server.js';
+import { round } from './stats.js';
 import { benchWorker } from './worker-bench.js';
 
 /**
- * `npm run bench`: starts real daemons in a temp dir and prints figures. Never fails on time.
- * Flags: --quick (short run), --json (one JSON object on stdout instead of the table).
+ * `npm run bench`: Ferry side by side with bare Docker and with a BullMQ job queue, on this
+ * machine, in one run. Never fails on time. Flags: --quick (a short smoke run), --json (one JSON
+ * object on stdout instead of the table).
  */
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
 const json = args.has('--json');
+const say = (line: string): void => {
+  process.stderr.write(`[bench] ${line}\n`);
+};
 
-async function main(): Promise<void> {
+async function storeFigures(): Promise<{ db_pairs_per_s_64_in_flight: number }> {
   const { dir, cleanup } = await makeTempDir('ferry-bench-');
-  const daemons: DaemonProcess[] = [];
+  let db: DaemonProcess | undefined;
   try {
-    const env = {
-      FERRY_DATA_DIR: dir,
-      FERRY_DB_BIND: 'tcp://127.0.0.1:*',
-      FERRY_REGISTRY_BIND: 'tcp://127.0.0.1:*',
-      FERRY_LOG_LEVEL: 'warn',
-    };
-    const db = await spawnDaemon('db', { ...env, FERRY_LOG_LEVEL: 'info' });
-    daemons.push(db);
-    const registry = await spawnDaemon('registry', { ...env, FERRY_LOG_LEVEL: 'info' });
-    daemons.push(registry);
-
-    const pairs = quick ? 5_000 : 50_000;
-    await benchDb(db.endpoint, 1_000, 16); // warm-up
-    const db1 = await benchDb(db.endpoint, Math.min(pairs, 10_000), 1);
-    const db64 = await benchDb(db.endpoint, pairs, 64);
-    const reg = await benchRegistry(registry.endpoint, registry.proc.pid, dir, (quick ? 20 : 100) * 1024 * 1024);
-    const node = await benchWorker(quick);
-    const e2e = await benchEndToEnd(quick);
-
-    const figures = {
-      db_pairs_per_s_1_in_flight: Math.round(db1.pairsPerSec),
-      db_pairs_per_s_64_in_flight: Math.round(db64.pairsPerSec),
-      db_ops_per_s_64_in_flight: Math.round(db64.opsPerSec),
-      bundle_bytes: reg.bytes,
-      bundle_push_mb_per_s: Math.round(reg.pushMbPerSec),
-      bundle_pull_mb_per_s: Math.round(reg.pullMbPerSec),
-      registry_peak_rss_mib: reg.registryPeakRssMib === null ? null : Math.round(reg.registryPeakRssMib),
-      node_warm_agent_p50_ms: node.warmAgentP50Ms,
-      node_warm_agent_p99_ms: node.warmAgentP99Ms,
-      node_warm_agent_run_p50_ms: node.warmAgentRunP50Ms,
-      node_warm_exec_ms: node.warmExecMs,
-      bare_docker_exec_ms: node.bareDockerExecMs,
-      exec_ratio_vs_docker_exec: node.execRatio,
-      node_cold_ms: node.coldMs,
-      bare_docker_run_ms: node.bareDockerRunMs,
-      cold_ratio_vs_docker_run: node.coldRatio,
-      warm_p50_ms: e2e.p50Ms,
-      warm_p99_ms: e2e.p99Ms,
-      warm_calls_per_s: e2e.callsPerSec[64] ?? null,
-      warm_calls_per_s_16_clients: e2e.callsPerSec[16] ?? null,
-    };
-    if (json) {
-      process.stdout.write(JSON.stringify(figures) + '\n');
-    } else {
-      const rows: [string, string][] = [
-        ['DB createCall+updateCall pairs/s, 1 in flight', String(figures.db_pairs_per_s_1_in_flight)],
-        ['DB createCall+updateCall pairs/s, 64 in flight', String(figures.db_pairs_per_s_64_in_flight)],
-        ['DB ops/s, 64 in flight', String(figures.db_ops_per_s_64_in_flight)],
-        [`registry push MB/s (${reg.bytes / 1024 / 1024} MiB bundle)`, String(figures.bundle_push_mb_per_s)],
-        [`registry pull MB/s (${reg.bytes / 1024 / 1024} MiB bundle)`, String(figures.bundle_pull_mb_per_s)],
-        ['registry peak RSS MiB', String(figures.registry_peak_rss_mib ?? 'n/a')],
-        ['node: warm agent call p50 / p99 ms (dispatch → finished, no-op python)', `${node.warmAgentP50Ms} / ${node.warmAgentP99Ms}`],
-        ['node: of which the agent round trip (runMs) p50 ms', String(node.warmAgentRunP50Ms)],
-        ['node: warm exec call ms / bare docker exec ms / ratio', `${node.warmExecMs} / ${node.bareDockerExecMs} / ${node.execRatio}`],
-        ['node: cold call ms (preload none) / bare docker run --rm ms / ratio', `${node.coldMs} / ${node.bareDockerRunMs} / ${node.coldRatio}`],
-        ['end to end: HTTP sync invoke of a warm no-op agent, p50 / p99 ms (1 client)', `${e2e.p50Ms} / ${e2e.p99Ms}`],
-        ['end to end: calls/s with 16 / 64 clients in flight', `${e2e.callsPerSec[16]} / ${e2e.callsPerSec[64]}`],
-      ];
-      const width = Math.max(...rows.map(([k]) => k.length));
-      process.stdout.write(`Ferry benchmarks${quick ? ' (quick)' : ''}\n`);
-      for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v}\n`);
-    }
+    db = await spawnDaemon('db', { FERRY_DATA_DIR: dir, FERRY_DB_BIND: 'tcp://127.0.0.1:*', FERRY_LOG_LEVEL: 'info' });
+    await benchDb(db.endpoint, 1_000, 16);
+    const pairs = await benchDb(db.endpoint, quick ? 5_000 : 30_000, 64);
+    return { db_pairs_per_s_64_in_flight: Math.round(pairs.pairsPerSec) };
   } finally {
-    for (const d of daemons.reverse()) await d.kill('SIGTERM');
+    await db?.kill();
     await cleanup();
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+async function main(): Promise<void> {
+  const started = Date.now();
+  say('call store');
+  const store = await storeFigures();
+
+  say('node-level: warm agent, warm exec vs docker exec, cold vs docker run');
+  const node = await benchWorker(quick);
+
+  say('starting a cluster and Redis for the side-by-side runs');
+  const ferry = await startFerryBench();
+  const redis = await startRedis();
+  const bull = await bullmqContender(redis.port);
+  try {
+    say('warm calls and BullMQ jobs, alternating');
+    const side = await sideBySide([ferry.python, ferry.node, bull.contender], {
+      rounds: quick ? 3 : 10,
+      perRound: quick ? 100 : 300,
+      clients: [16, 64],
+      total: quick ? 1_000 : 5_000,
+    });
+    const py = side.get(ferry.python.name)!;
+    const js = side.get(ferry.node.name)!;
+    const bq = side.get('bullmq')!;
+
+    say('first call of a never-seen function with preload runtime');
+    const firstCall = await firstCallWithRuntimePreload(ferry);
+    say('backlog');
+    const backlog = await backlogThroughput(ferry, quick ? 1_000 : 10_000);
+    say('bundle');
+    const bundle = await bundleFigures(ferry, quick ? 20 : 100);
+
+    const figures = {
+      warm_p50_ms: py.latency.p50Ms,
+      warm_p99_ms: py.latency.p99Ms,
+      warm_calls_per_s: py.perSec[64]!,
+      warm_calls_per_s_16: py.perSec[16]!,
+      warm_node_p50_ms: js.latency.p50Ms,
+      warm_node_p99_ms: js.latency.p99Ms,
+      warm_node_calls_per_s: js.perSec[64]!,
+      bullmq_p50_ms: bq.latency.p50Ms,
+      bullmq_p99_ms: bq.latency.p99Ms,
+      bullmq_jobs_per_s: bq.perSec[64]!,
+      bullmq_jobs_per_s_16: bq.perSec[16]!,
+      ratio_p50_ferry_over_bullmq: round(py.latency.p50Ms / bq.latency.p50Ms),
+      ratio_p99_ferry_over_bullmq: round(py.latency.p99Ms / bq.latency.p99Ms),
+      ratio_per_s_ferry_over_bullmq: round(py.perSec[64]! / bq.perSec[64]!),
+      cold_ratio_vs_docker_run: node.coldRatio,
+      cold_ms: node.coldMs,
+      docker_run_ms: node.bareDockerRunMs,
+      exec_ratio_vs_docker_exec: node.execRatio,
+      exec_ms: node.warmExecMs,
+      docker_exec_ms: node.bareDockerExecMs,
+      node_warm_agent_p50_ms: node.warmAgentP50Ms,
+      node_agent_round_trip_p50_ms: node.warmAgentRunP50Ms,
+      runtime_preload_first_call_ms: firstCall,
+      bundle_bytes: bundle.bytes,
+      bundle_push_mb_per_s: bundle.pushMbPerSec,
+      bundle_pull_mb_per_s: bundle.pullMbPerSec,
+      registry_peak_rss_mib: bundle.registryPeakRssMib,
+      worker_peak_rss_mib: bundle.workerPeakRssMib,
+      backlog_calls_per_s: backlog,
+      backlog_throughput_ratio: round(backlog / py.perSec[64]!),
+      ...store,
+      seconds: Math.round((Date.now() - started) / 1000),
+    };
+    if (json) {
+      process.stdout.write(JSON.stringify(figures) + '\n');
+      return;
+    }
+    const f = figures;
+    const rows: [string, string, string][] = [
+      ['warm call p50 / p99 ms (python agent, HTTP sync, 1 client)', `${f.warm_p50_ms} / ${f.warm_p99_ms}`, 'p50 ≤ BullMQ p50, p99 ≤ 5'],
+      ['warm call p50 / p99 ms (node agent)', `${f.warm_node_p50_ms} / ${f.warm_node_p99_ms}`, ''],
+      ['BullMQ job p50 / p99 ms (add + waitUntilFinished)', `${f.bullmq_p50_ms} / ${f.bullmq_p99_ms}`, ''],
+      ['Ferry / BullMQ p50, p99', `${f.ratio_p50_ferry_over_bullmq}, ${f.ratio_p99_ferry_over_bullmq}`, '≤ 1'],
+      ['warm calls/s, 16 / 64 clients (python)', `${f.warm_calls_per_s_16} / ${f.warm_calls_per_s}`, '≥ 1.2 × BullMQ'],
+      ['warm calls/s, 64 clients (node)', `${f.warm_node_calls_per_s}`, ''],
+      ['BullMQ jobs/s, 16 / 64 in flight', `${f.bullmq_jobs_per_s_16} / ${f.bullmq_jobs_per_s}`, ''],
+      ['Ferry / BullMQ calls per second (64)', `${f.ratio_per_s_ferry_over_bullmq}`, '≥ 1.2'],
+      ['cold call ms / bare docker run --rm ms / ratio', `${f.cold_ms} / ${f.docker_run_ms} / ${f.cold_ratio_vs_docker_run}`, '≤ 1.1'],
+      ['warm exec call ms / bare docker exec ms / ratio', `${f.exec_ms} / ${f.docker_exec_ms} / ${f.exec_ratio_vs_docker_exec}`, '≤ 1.2'],
+      ['node-level warm agent call p50 ms / agent round trip p50 ms', `${f.node_warm_agent_p50_ms} / ${f.node_agent_round_trip_p50_ms}`, 'overhead ≤ 1'],
+      ['first call of a never-seen function, preload runtime (ms)', `${f.runtime_preload_first_call_ms}`, '≤ 100'],
+      [`bundle push / pull MB/s (${Math.round(f.bundle_bytes / 1024 / 1024)} MiB)`, `${f.bundle_push_mb_per_s} / ${f.bundle_pull_mb_per_s}`, '≥ 300'],
+      ['peak RSS MiB: registry / worker', `${f.registry_peak_rss_mib} / ${f.worker_peak_rss_mib}`, ''],
+      ['backlog calls/s / ratio to an empty queue', `${f.backlog_calls_per_s} / ${f.backlog_throughput_ratio}`, '≥ 0.9'],
+      ['DB createCall+updateCall pairs/s (64 in flight)', `${f.db_pairs_per_s_64_in_flight}`, ''],
+    ];
+    const w = Math.max(...rows.map(([k]) => k.length));
+    const v = Math.max(...rows.map(([, x]) => x.length));
+    process.stdout.write(`Ferry benchmarks${quick ? ' (quick)' : ''}, ${new Date().toISOString().slice(0, 10)}, ${f.seconds} s\n`);
+    for (const [k, x, target] of rows) process.stdout.write(`  ${k.padEnd(w)}  ${x.padEnd(v)}  ${target}\n`);
+  } finally {
+    await bull.close();
+    await redis.stop();
+    await ferry.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -57,7 +57,7 @@ export class DockerDriver implements Driver {
       .digest('hex')
       .slice(0, 24);
     const image = `${FN_REPO}:${key}`;
-    const prepared: PreparedFunction = { warmKey: `${task.function}@${task.version}`, key: '', runtime: rt, codeDir, artifact: image };
+    const prepared: PreparedFunction = { warmKey: `${task.function}@${task.version}`, key: '', runtime: rt, codeDir, artifact: image, codeInArtifact: true };
     if (await this.imageExists(image)) return prepared;
     if (!(await this.imageExists(rt.image))) {
       throw new FerryError(ErrorCode.NOT_FOUND, `runtime image "${rt.image}" is not on node ${this.nodeId}`, { retryable: true });
@@ -96,6 +96,13 @@ export class DockerDriver implements Driver {
     } finally {
       await build.remove({ force: true }).catch(() => undefined);
     }
+  }
+
+  /** With no dependencies step, the runtime image plus a copy of the code runs the function at once. */
+  async quickPrepare(task: CallTask, codeDir: string): Promise<PreparedFunction | null> {
+    const rt = task.runtime;
+    if (rt.dependencies.trim() !== '' || !(await this.imageExists(rt.image))) return null;
+    return { warmKey: `${task.function}@${task.version}`, key: '', runtime: rt, codeDir, artifact: rt.image, codeInArtifact: false };
   }
 
   async createSandbox(prepared: PreparedFunction, task: CallTask, options: SandboxOptions): Promise<Sandbox> {

@@ -59,6 +59,7 @@ export class DockerSandbox implements Sandbox {
       image: prepared.artifact,
       key: prepared.key,
       runtime: rt,
+      code: prepared.codeInArtifact ? null : prepared.codeDir,
       labels: { [Label.fn]: prepared.warmKey, [Label.call]: task.callId },
       handler: rt.run,
       memoryMb: task.memoryMb,
@@ -72,6 +73,7 @@ export class DockerSandbox implements Sandbox {
       image: runtime.image,
       key: runtimeKey(runtime),
       runtime,
+      code: null,
       labels: { [Label.fn]: '', [Label.call]: '' },
       handler: '',
       memoryMb: RUNTIME_SANDBOX_MEMORY_MB,
@@ -83,7 +85,17 @@ export class DockerSandbox implements Sandbox {
     docker: Docker,
     options: SandboxOptions,
     mode: 'exec-once' | 'exec-reuse' | 'agent',
-    spec: { image: string; key: string; runtime: RuntimeSpec; labels: Record<string, string>; handler: string; memoryMb: number; params: unknown },
+    spec: {
+      image: string;
+      key: string;
+      runtime: RuntimeSpec;
+      /** Code to copy in before start, when the image does not hold it. */
+      code: string | null;
+      labels: Record<string, string>;
+      handler: string;
+      memoryMb: number;
+      params: unknown;
+    },
   ): Promise<DockerSandbox> {
     const rt = spec.runtime;
     const env = [`FERRY_CODE_DIR=${rt.path}`, `FERRY_OUTPUT_CAP_BYTES=${options.outputCapBytes}`];
@@ -135,6 +147,14 @@ export class DockerSandbox implements Sandbox {
       throw err;
     }
     const sandbox = new DockerSandbox(docker, container, spec.key, rt, options, mode, channel, socketDir);
+    if (spec.code !== null) {
+      try {
+        await container.putArchive(await codeArchive(spec.code, rt.path), { path: '/' });
+      } catch (err) {
+        await sandbox.destroy();
+        throw err;
+      }
+    }
     if (mode !== 'exec-once') {
       try {
         await container.start();

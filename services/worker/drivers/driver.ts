@@ -18,6 +18,8 @@ export interface PreparedFunction {
   codeDir: string;
   /** Docker: the image holding code and dependencies. Process: the folder holding them. */
   artifact: string;
+  /** False while the artifact is the bare runtime image: the code is copied into each new sandbox. */
+  codeInArtifact: boolean;
 }
 
 /** Key of a runtime-wide warm sandbox (preload `runtime`): ready for any function of `runtime`. */
@@ -63,6 +65,11 @@ export interface Driver {
   listImages(): Promise<string[]>;
   /** Done once per function version per node, in the worker daemon. */
   prepare(task: CallTask, codeDir: string): Promise<PreparedFunction>;
+  /**
+   * A way to run the function right away, before {@link prepare} has finished its slow step, or
+   * null when there is none (a dependencies step must run first).
+   */
+  quickPrepare(task: CallTask, codeDir: string): Promise<PreparedFunction | null>;
   /** Done in a miniworker. */
   createSandbox(prepared: PreparedFunction, task: CallTask, options: SandboxOptions): Promise<Sandbox>;
   /** A warm sandbox of `runtime` holding no function yet (preload `runtime`). */

@@ -68,10 +68,10 @@ export class ProcessDriver implements Driver {
     if (rt.protocol === 'agent' && !agentCommand(rt)) {
       throw new FerryError(ErrorCode.NOT_FOUND, `no agent for runtime image "${rt.image}" on this process-driver node`);
     }
-    if (deps === '') return { warmKey, key: '', runtime: rt, codeDir, artifact: codeDir };
+    if (deps === '') return { warmKey, key: '', runtime: rt, codeDir, artifact: codeDir, codeInArtifact: true };
     const key = createHash('sha256').update(JSON.stringify([deps, task.sha256])).digest('hex').slice(0, 24);
     const artifact = path.join(this.dir, 'prepared', key);
-    if (await pathExists(artifact)) return { warmKey, key: '', runtime: rt, codeDir, artifact };
+    if (await pathExists(artifact)) return { warmKey, key: '', runtime: rt, codeDir, artifact, codeInArtifact: true };
     const building = `${artifact}.building`;
     await rm(building, { recursive: true, force: true });
     await mkdir(path.dirname(artifact), { recursive: true });
@@ -93,7 +93,12 @@ export class ProcessDriver implements Driver {
     await cp(building, artifact, { recursive: true });
     await rm(building, { recursive: true, force: true });
     this.log.info({ fn: warmKey, artifact }, 'function prepared');
-    return { warmKey, key: '', runtime: rt, codeDir, artifact };
+    return { warmKey, key: '', runtime: rt, codeDir, artifact, codeInArtifact: true };
+  }
+
+  /** Preparing without a dependencies step is already instant here. */
+  async quickPrepare(): Promise<PreparedFunction | null> {
+    return null;
   }
 
   async createSandbox(prepared: PreparedFunction, task: CallTask, options: SandboxOptions): Promise<Sandbox> {

@@ -1,0 +1,63 @@
+import { percentile, round } from './stats.js';
+
+/** Something that runs one no-op unit of work end to end (a Ferry call, a BullMQ job). */
+export interface Contender {
+  name: string;
+  /** A fresh client (its own connection); the returned function does one unit and resolves when done. */
+  client(): Promise<() => Promise<void>>;
+}
+
+export interface LatencyFigures {
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** Sequential round trips with one client. */
+export async function latencies(c: Contender, n: number, into: number[] = []): Promise<number[]> {
+  const one = await c.client();
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    await one();
+    into.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return into;
+}
+
+export function summarize(ms: number[]): LatencyFigures {
+  return { p50Ms: round(percentile(ms, 50), 3), p99Ms: round(percentile(ms, 99), 3) };
+}
+
+/** Units per second with `clients` in flight, `total` units in all. */
+export async function throughput(c: Contender, clients: number, total: number): Promise<number> {
+  const fns = await Promise.all(Array.from({ length: clients }, () => c.client()));
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    fns.map(async (one) => {
+      while (next < total) {
+        next += 1;
+        await one();
+      }
+    }),
+  );
+  return Math.round(total / (Number(process.hrtime.bigint() - start) / 1e9));
+}
+
+/**
+ * Measures contenders side by side: latency rounds and throughput runs alternate between them,
+ * so drift of a noisy machine hits each the same.
+ */
+export async function sideBySide(
+  contenders: Contender[],
+  opts: { rounds: number; perRound: number; clients: number[]; total: number },
+): Promise<Map<string, { latency: LatencyFigures; perSec: Record<number, number> }>> {
+  const lat = new Map(contenders.map((c) => [c.name, [] as number[]]));
+  for (let r = 0; r < opts.rounds; r++) {
+    for (const c of contenders) await latencies(c, opts.perRound, lat.get(c.name));
+  }
+  const perSec = new Map(contenders.map((c) => [c.name, {} as Record<number, number>]));
+  for (const clients of opts.clients) {
+    for (const c of contenders) perSec.get(c.name)![clients] = await throughput(c, clients, opts.total);
+  }
+  return new Map(contenders.map((c) => [c.name, { latency: summarize(lat.get(c.name)!), perSec: perSec.get(c.name)! }]));
+}

@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import * as tar from 'tar';
+import { makeBundle } from '../helpers/bundles.js';
+import { startCluster, type Cluster } from '../helpers/cluster.js';
+import { upload } from '../helpers/http.js';
+import type { Contender } from './contenders.js';
+import { round, timeMs } from './stats.js';
+
+const MiB = 1024 * 1024;
+const NOOP = { python: 'def main(params, ctx=None):\n    return ""\n', node: 'exports.handler = async () => "";\n' };
+
+export interface FerryBench {
+  cluster: Cluster;
+  python: Contender;
+  node: Contender;
+  close(): Promise<void>;
+}
+
+/** One keep-alive connection per client posting sync invokes, as a load generator holds. */
+function invoker(url: URL, fn: string): Contender {
+  const path_ = `/v1/functions/${fn}/invoke?wait=true`;
+  return {
+    name: `ferry-${fn}`,
+    client: async () => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      return () =>
+        new Promise<void>((resolve, reject) => {
+          const req = http.request(
+            { host: url.hostname, port: url.port, path: path_, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': 2 } },
+            (res) => {
+              res.resume();
+              res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`invoke answered ${res.statusCode}`))));
+            },
+          );
+          req.on('error', reject);
+          req.end('{}');
+        });
+    },
+  };
+}
+
+async function post(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+/**
+ * A real one-node cluster (Docker driver, preload `runtime`) with no-op functions in warm agent
+ * containers for Python and Node.
+ */
+export async function startFerryBench(): Promise<FerryBench> {
+  const cluster = await startCluster({
+    workers: ['bench-node'],
+    logLevel: 'info',
+    workerEnv: { FERRY_MAX_CONTAINERS: '4', FERRY_PRELOAD: 'runtime' },
+    apiEnv: { FERRY_QUEUE_MAX: '50000' },
+  });
+  for (const [rt, image, run] of [['py', 'pythonruntime', 'main.py'], ['js', 'noderuntime', 'index.js']] as const) {
+    await post(`${cluster.url}/v1/runtimes`, { name: rt, image, path: '/ws', run, protocol: 'agent' });
+  }
+  const py = await makeBundle(cluster.dir, 'noop-py', { 'main.py': NOOP.python });
+  await upload(`${cluster.url}/v1/functions/noop-py`, py.file, { runtime: 'py' });
+  const js = await makeBundle(cluster.dir, 'noop-js', { 'index.js': NOOP.node });
+  await upload(`${cluster.url}/v1/functions/noop-js`, js.file, { runtime: 'js' });
+  const url = new URL(cluster.url);
+  const bench: FerryBench = { cluster, python: invoker(url, 'noop-py'), node: invoker(url, 'noop-js'), close: () => cluster.close() };
+  for (const c of [bench.python, bench.node]) {
+    const one = await c.client();
+    for (let i = 0; i < 200; i++) await one();
+  }
+  return bench;
+}
+
+/** First call of a never-seen function while an empty sandbox of its runtime is warm: ms, HTTP in → result out. */
+export async function firstCallWithRuntimePreload(b: FerryBench): Promise<number> {
+  const name = `fresh-${Date.now()}`;
+  const bundle = await makeBundle(b.cluster.dir, name, { 'main.py': 'def main(params, ctx=None):\n    return "first"\n' });
+  await upload(`${b.cluster.url}/v1/functions/${name}`, bundle.file, { runtime: 'py' });
+  // The node keeps one empty python sandbox once it has room: wait until it reports one.
+  for (let i = 0; i < 100; i++) {
+    const nodes = (await (await fetch(`${b.cluster.url}/v1/nodes`)).json()) as { nodes: { warm: { runtime: string; fn: string | null; busy: boolean }[] }[] };
+    if (nodes.nodes[0]?.warm.some((w) => w.runtime === 'py' && w.fn === null && !w.busy)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  let result = '';
+  const ms = await timeMs(async () => {
+    result = String((await post(`${b.cluster.url}/v1/functions/${name}/invoke?wait=true`, {})).json['result']);
+  });
+  if (result !== 'first') throw new Error(`fresh function answered ${result}`);
+  return round(ms);
+}
+
+/**
+ * Backlog: `n` calls submitted at once (64 submitters) and drained, against the same calls run
+ * with an empty queue; returns calls/s of the backlog.
+ */
+export async function backlogThroughput(b: FerryBench, n: number): Promise<number> {
+  const url = new URL(b.cluster.url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const submit = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ host: url.hostname, port: url.port, path: '/v1/functions/noop-py/invoke', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': 2 } }, (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 202 ? resolve() : reject(new Error(`async invoke answered ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end('{}');
+    });
+  const start = process.hrtime.bigint();
+  let next = 0;
+  await Promise.all(Array.from({ length: 64 }, async () => {
+    while (next < n) {
+      next += 1;
+      await submit();
+    }
+  }));
+  for (;;) {
+    const health = (await (await fetch(`${b.cluster.url}/healthz`)).json()) as { queued: number; running: number };
+    if (health.queued === 0 && health.running === 0) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  agent.destroy();
+  return Math.round(n / (Number(process.hrtime.bigint() - start) / 1e9));
+}
+
+export interface BundleFigures {
+  bytes: number;
+  pushMbPerSec: number;
+  pullMbPerSec: number;
+  registryPeakRssMib: number;
+  workerPeakRssMib: number;
+}
+
+async function peakRssMib(pid: number | undefined): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
+}
+
+/** A bundle of `mib` MiB of random bytes: pushed over HTTP (api → registry), pulled by the worker on its first call. */
+export async function bundleFigures(b: FerryBench, mib: number): Promise<BundleFigures> {
+  const dir = path.join(b.cluster.dir, 'big-bundle');
+  await mkdir(dir, { recursive: true });
+  const fh = await open(path.join(dir, 'blob.bin'), 'w');
+  for (let i = 0; i < mib; i++) await fh.write(randomBytes(MiB));
+  await fh.close();
+  await writeFile(path.join(dir, 'main.py'), 'def main(params, ctx=None):\n    return "big"\n');
+  const file = path.join(b.cluster.dir, 'big.tar.gz');
+  await tar.c({ gzip: { level: 1 }, file, cwd: dir, portable: true }, ['main.py', 'blob.bin']);
+  const size = (await readFile(file)).length;
+  const pushMs = await timeMs(() => upload(`${b.cluster.url}/v1/functions/big`, file, { runtime: 'py' }));
+  await post(`${b.cluster.url}/v1/functions/big/invoke?wait=true`, {});
+  const cached = b.cluster.workers.get('bench-node')!.logs.find((l) => l['msg'] === 'bundle cached' && l['size'] === size);
+  await rm(dir, { recursive: true, force: true });
+  return {
+    bytes: size,
+    pushMbPerSec: round(size / MiB / (pushMs / 1000), 1),
+    pullMbPerSec: cached ? round(size / MiB / (Number(cached['ms']) / 1000), 1) : NaN,
+    registryPeakRssMib: await peakRssMib(b.cluster.registry.proc.pid),
+    workerPeakRssMib: await peakRssMib(b.cluster.workers.get('bench-node')!.proc.pid),
+  };
+}
