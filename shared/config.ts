@@ -46,6 +46,7 @@ const envSchema = z.object({
   FERRY_DEFAULT_TIMEOUT_MS: intFrom(1).default(60_000),
   FERRY_DEFAULT_MEMORY_MB: intFrom(16).default(256),
   FERRY_MAX_ATTEMPTS: intFrom(1).default(3),
+  FERRY_DISPATCH_AHEAD: intFrom(0).default(1),
 });
 
 export interface DbConfig {
@@ -112,6 +113,11 @@ export interface ApiConfig {
   defaultMemoryMb: number;
   /** A call whose node is lost is tried at most this many times in all. */
   maxAttempts: number;
+  /**
+   * Calls per container a node is sent beyond those it can run at once; they wait in its broker,
+   * so a container that finishes starts the next call without a round trip to the api.
+   */
+  dispatchAhead: number;
 }
 
 export interface FerryConfig {
@@ -166,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       defaultTimeoutMs: e.FERRY_DEFAULT_TIMEOUT_MS,
       defaultMemoryMb: e.FERRY_DEFAULT_MEMORY_MB,
       maxAttempts: e.FERRY_MAX_ATTEMPTS,
+      dispatchAhead: e.FERRY_DISPATCH_AHEAD,
     },
     worker: {
       nodeId: e.FERRY_NODE_ID,

@@ -16,6 +16,8 @@ export interface NodeState {
   warm: WarmContainer[];
   /** Calls the api has sent there and not yet seen end: its load as the scheduler counts it. */
   assigned: Set<string>;
+  /** Calls the node has reported ended whose end is not stored yet: no load, still the node's. */
+  settling: Set<string>;
   lastSeen: number;
   connectedAt: number;
 }
@@ -39,7 +41,14 @@ export interface NodeView {
 export class NodeRegistry {
   private readonly nodes = new Map<string, NodeState>();
 
-  constructor(private readonly intervalMs = HEARTBEAT_INTERVAL_MS) {}
+  /**
+   * @param intervalMs heartbeat interval
+   * @param dispatchAhead calls per container a node may hold beyond those it runs
+   */
+  constructor(
+    private readonly intervalMs = HEARTBEAT_INTERVAL_MS,
+    private readonly dispatchAhead = 0,
+  ) {}
 
   hello(nodeId: string, content: WorkerToApiContent<'hello'>): NodeState {
     const known = this.nodes.get(nodeId);
@@ -50,6 +59,7 @@ export class NodeRegistry {
       images: content.images,
       warm: content.warm,
       assigned: known?.assigned ?? new Set(),
+      settling: known?.settling ?? new Set(),
       lastSeen: Date.now(),
       connectedAt: known?.connectedAt ?? Date.now(),
     };
@@ -90,13 +100,15 @@ export class NodeRegistry {
 
   /**
    * Where a call of `fn` (`name@version`) should go: a node with an idle warm container for it
-   * and room, else the least-loaded node with room, else none.
+   * and room, else the least-loaded node with room, else none. A node's room is its containers
+   * plus `dispatchAhead` waiting calls per container; a node with free containers is less loaded
+   * than one whose calls would wait.
    */
   place(fn: string): NodeState | undefined {
     let best: NodeState | undefined;
     let bestLoad = Infinity;
     for (const node of this.nodes.values()) {
-      const free = node.capacity.maxContainers - node.assigned.size;
+      const free = node.capacity.maxContainers * (1 + this.dispatchAhead) - node.assigned.size;
       if (free <= 0) continue;
       const warmIdle = node.warm.filter((w) => w.fn === fn && !w.busy).length;
       // Warm containers count as negative load, so a warm node wins until it is busy.

@@ -67,7 +67,7 @@ export class Scheduler {
 
   constructor(private readonly opts: SchedulerOptions) {
     this.heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
-    this.nodes = new NodeRegistry(this.heartbeatMs);
+    this.nodes = new NodeRegistry(this.heartbeatMs, opts.config.dispatchAhead);
     this.channel = new WorkerChannel(opts.log.child({ module: 'worker-channel' }), (nodeId, msg) => this.onWorkerMessage(nodeId, msg));
   }
 
@@ -259,6 +259,14 @@ export class Scheduler {
       this.channel.send(nodeId, 'ack', { callId, attempt });
       return;
     }
+    if (flight) {
+      // The node's container is free now: its next call need not wait for the DB write.
+      const node = this.nodes.get(nodeId);
+      if (node?.assigned.delete(callId)) {
+        node.settling.add(callId);
+        this.pump();
+      }
+    }
     try {
       // Without an in-flight entry (an api restart) the DB's compare-and-set is the fence.
       const call = await this.opts.db.call('updateCall', {
@@ -320,7 +328,9 @@ export class Scheduler {
 
   private release(flight: InFlight): void {
     if (this.inFlight.get(flight.callId) === flight) this.inFlight.delete(flight.callId);
-    this.nodes.get(flight.nodeId)?.assigned.delete(flight.callId);
+    const node = this.nodes.get(flight.nodeId);
+    node?.assigned.delete(flight.callId);
+    node?.settling.delete(flight.callId);
     this.progressWrittenAt.delete(flight.callId);
     this.pump();
   }
@@ -358,8 +368,9 @@ export class Scheduler {
   private tick(): void {
     for (const node of this.nodes.list()) this.channel.send(node.nodeId, 'heartbeat', {});
     for (const dead of this.nodes.expire()) {
-      this.opts.log.error({ nodeId: dead.nodeId, calls: dead.assigned.size }, 'node lost');
-      for (const callId of dead.assigned) {
+      this.opts.log.error({ nodeId: dead.nodeId, calls: dead.assigned.size + dead.settling.size }, 'node lost');
+      // A settling call's end never reached the DB: the node that held it is gone, so it runs again.
+      for (const callId of [...dead.assigned, ...dead.settling]) {
         const flight = this.inFlight.get(callId);
         if (!flight) continue;
         this.inFlight.delete(callId);

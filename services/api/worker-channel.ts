@@ -3,6 +3,7 @@ import type { Logger } from '../../shared/logger.js';
 import { decodeEvent, encodeEvent } from '../../shared/protocol/envelope.js';
 import { workerToApiSchemas, type ApiToWorker, type WorkerToApi } from '../../shared/protocol/worker-messages.js';
 import { Outbox } from '../../shared/transport/outbox.js';
+import { unbatchOrLog } from '../../shared/transport/unbatch-or-log.js';
 
 /**
  * The api's ROUTER for workers: each worker's DEALER routing id is its node id, so a dispatch is
@@ -10,7 +11,7 @@ import { Outbox } from '../../shared/transport/outbox.js';
  */
 export class WorkerChannel {
   private readonly sock = new Router({ linger: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000 });
-  private readonly outbox = new Outbox((frames) => this.sock.send(frames));
+  private readonly outbox = new Outbox((frames) => this.sock.send(frames), { routed: true });
   private closed = false;
   endpoint = '';
 
@@ -43,11 +44,13 @@ export class WorkerChannel {
     for await (const [id, ...frames] of this.sock) {
       if (!id) continue;
       const nodeId = id.toString();
-      try {
-        const msg = decodeEvent(frames, workerToApiSchemas) as WorkerToApi;
-        this.onMessage(nodeId, msg);
-      } catch (err) {
-        this.log.warn({ err, nodeId }, 'bad message from worker dropped');
+      for (const message of unbatchOrLog(frames, this.log)) {
+        try {
+          const msg = decodeEvent(message, workerToApiSchemas) as WorkerToApi;
+          this.onMessage(nodeId, msg);
+        } catch (err) {
+          this.log.warn({ err, nodeId }, 'bad message from worker dropped');
+        }
       }
     }
   }

@@ -10,6 +10,7 @@ import {
   type WorkerToApiContent,
 } from '../../shared/protocol/worker-messages.js';
 import { Outbox } from '../../shared/transport/outbox.js';
+import { unbatchOrLog } from '../../shared/transport/unbatch-or-log.js';
 
 export interface ApiLinkOptions {
   nodeId: string;
@@ -127,7 +128,7 @@ export class ApiLink {
   }
 
   private async receiveLoop(sock: Dealer): Promise<void> {
-    for await (const frames of sock) {
+    for await (const batch of sock) {
       if (this.sock !== sock) return;
       this.lastHeard = Date.now();
       if (!this.connected) {
@@ -135,27 +136,31 @@ export class ApiLink {
         this.backoffMs = 1_000;
         this.opts.log.info({ apiAddr: this.opts.apiAddr }, 'connected to api');
       }
-      try {
-        const msg = decodeEvent(frames, apiToWorkerSchemas);
-        switch (msg.msgType) {
-          case 'heartbeat':
-            break;
-          case 'reconnect':
-            void this.sayHello();
-            break;
-          case 'ack':
-            this.unacked.delete(`${msg.content.callId}/${msg.content.attempt}`);
-            break;
-          case 'dispatch':
-            this.opts.onMessage({ msgType: 'dispatch', content: msg.content });
-            break;
-          case 'cancel':
-            this.opts.onMessage({ msgType: 'cancel', content: msg.content });
-            break;
-        }
-      } catch (err) {
-        this.opts.log.warn({ err }, 'bad message from api dropped');
+      for (const frames of unbatchOrLog(batch, this.opts.log)) this.onMessage(frames);
+    }
+  }
+
+  private onMessage(frames: Buffer[]): void {
+    try {
+      const msg = decodeEvent(frames, apiToWorkerSchemas);
+      switch (msg.msgType) {
+        case 'heartbeat':
+          break;
+        case 'reconnect':
+          void this.sayHello();
+          break;
+        case 'ack':
+          this.unacked.delete(`${msg.content.callId}/${msg.content.attempt}`);
+          break;
+        case 'dispatch':
+          this.opts.onMessage({ msgType: 'dispatch', content: msg.content });
+          break;
+        case 'cancel':
+          this.opts.onMessage({ msgType: 'cancel', content: msg.content });
+          break;
       }
+    } catch (err) {
+      this.opts.log.warn({ err }, 'bad message from api dropped');
     }
   }
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../../shared/logger.js';
 import { decodeEvent, encodeEvent } from '../../shared/protocol/envelope.js';
 import type { DriverKind, WarmContainer, WorkerToApi } from '../../shared/protocol/worker-messages.js';
 import { Outbox } from '../../shared/transport/outbox.js';
+import { unbatchOrLog } from '../../shared/transport/unbatch-or-log.js';
 import { miniworkerToBrokerSchemas } from './broker-messages.js';
 import { CallErrorCode, type CallTask } from './call-task.js';
 import { fitsRuntimeSandbox, runtimeKey, type Driver, type PreparedFunction, type RuntimeSpec } from './drivers/driver.js';
@@ -63,7 +64,7 @@ interface Miniworker {
  */
 export class Broker {
   private readonly sock = new Router({ linger: 0 });
-  private readonly outbox = new Outbox((frames) => this.sock.send(frames));
+  private readonly outbox = new Outbox((frames) => this.sock.send(frames), { routed: true });
   private readonly workers = new Map<string, Miniworker>();
   private readonly queue: Queued[] = [];
   private memoryInUseMb = 0;
@@ -207,10 +208,12 @@ export class Broker {
     for await (const [identity, ...frames] of this.sock) {
       const w = identity ? this.workers.get(identity.toString()) : undefined;
       if (!w) continue;
-      try {
-        this.onMessage(w, frames);
-      } catch (err) {
-        this.opts.log.warn({ err, miniworker: w.id }, 'bad message from miniworker dropped');
+      for (const message of unbatchOrLog(frames, this.opts.log)) {
+        try {
+          this.onMessage(w, message);
+        } catch (err) {
+          this.opts.log.warn({ err, miniworker: w.id }, 'bad message from miniworker dropped');
+        }
       }
     }
   }

@@ -2,6 +2,7 @@ import { Dealer } from 'zeromq';
 import { rootLogger, setLoggerName } from '../../shared/logger.js';
 import { decodeEvent, encodeEvent } from '../../shared/protocol/envelope.js';
 import { Outbox } from '../../shared/transport/outbox.js';
+import { unbatchOrLog } from '../../shared/transport/unbatch-or-log.js';
 import { brokerToMiniworkerSchemas } from './broker-messages.js';
 import { CallErrorCode, type CallTask } from './call-task.js';
 import { createDriver } from './drivers/create-driver.js';
@@ -138,7 +139,11 @@ setInterval(() => {
 process.on('SIGINT', () => undefined); // the broker stops us; Ctrl-C on the group must not
 
 sayReady();
-for await (const frames of sock) {
+for await (const batch of sock) {
+  for (const frames of unbatchOrLog(batch, log)) await onBrokerMessage(frames);
+}
+
+async function onBrokerMessage(frames: Buffer[]): Promise<void> {
   try {
     const msg = decodeEvent(frames, brokerToMiniworkerSchemas);
     switch (msg.msgType) {

@@ -3,6 +3,7 @@ import { Dealer } from 'zeromq';
 import { ErrorCode, FerryError, TimeoutError, fromWire } from '../errors.js';
 import { decodeFrames, encodeFrames, parseReply } from '../protocol/envelope.js';
 import type { Logger } from '../logger.js';
+import { unbatchOrLog } from './unbatch-or-log.js';
 import { Outbox } from './outbox.js';
 
 export interface RpcClientOptions {
@@ -126,20 +127,26 @@ export class RpcClient<Req extends { [K in keyof Res]: unknown }, Res extends ob
 
   private async receiveLoop(): Promise<void> {
     for await (const frames of this.sock) {
-      try {
-        const { body, bulk } = decodeFrames(frames);
-        const reply = parseReply(body);
-        const entry = this.settle(reply.id);
-        if (!entry) {
-          // A late answer to a request that already timed out, or a second answer to a resend.
-          this.opts.log.debug({ requestId: reply.id }, 'reply for no pending request dropped');
-          continue;
+      for (const message of unbatchOrLog(frames, this.opts.log)) {
+        try {
+          this.onReply(message);
+        } catch (err) {
+          this.opts.log.warn({ err }, 'malformed reply dropped');
         }
-        if (reply.ok) entry.resolve({ content: reply.content, bulk });
-        else entry.reject(fromWire(reply.error));
-      } catch (err) {
-        this.opts.log.warn({ err }, 'malformed reply dropped');
       }
     }
+  }
+
+  private onReply(frames: Buffer[]): void {
+    const { body, bulk } = decodeFrames(frames);
+    const reply = parseReply(body);
+    const entry = this.settle(reply.id);
+    if (!entry) {
+      // A late answer to a request that already timed out, or a second answer to a resend.
+      this.opts.log.debug({ requestId: reply.id }, 'reply for no pending request dropped');
+      return;
+    }
+    if (reply.ok) entry.resolve({ content: reply.content, bulk });
+    else entry.reject(fromWire(reply.error));
   }
 }

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { ErrorCode, toFerryError } from '../errors.js';
 import { decodeFrames, encodeFrames, parseRequest, validateContent, type ReplyEnvelope } from '../protocol/envelope.js';
 import type { Logger } from '../logger.js';
+import { unbatchOrLog } from './unbatch-or-log.js';
 import { Outbox } from './outbox.js';
 
 /** A reply that carries bulk frames after its body (a bundle, for instance). */
@@ -68,7 +69,7 @@ export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }>
       sendHighWaterMark: 100_000,
       receiveHighWaterMark: 100_000,
     });
-    this.outbox = new Outbox((frames) => this.sock.send(frames));
+    this.outbox = new Outbox((frames) => this.sock.send(frames), { routed: true });
   }
 
   /** The endpoint actually bound (resolves `*` ports). */
@@ -106,11 +107,13 @@ export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }>
   private async receiveLoop(): Promise<void> {
     for await (const [identity, ...frames] of this.sock) {
       if (identity === undefined) continue;
-      const done = this.handle(identity, frames).catch((err: unknown) => {
-        this.opts.log.error({ err }, 'request handling failed');
-      });
-      this.inFlight.add(done);
-      void done.finally(() => this.inFlight.delete(done));
+      for (const message of unbatchOrLog(frames, this.opts.log)) {
+        const done = this.handle(identity, message).catch((err: unknown) => {
+          this.opts.log.error({ err }, 'request handling failed');
+        });
+        this.inFlight.add(done);
+        void done.finally(() => this.inFlight.delete(done));
+      }
     }
   }
 

@@ -34,8 +34,8 @@ export interface DaemonProcess {
  */
 export function spawnDaemon(name: string, env: Record<string, string>, timeoutMs = 15_000): Promise<DaemonProcess> {
   const script = path.join(root, 'dist', 'services', name, 'main.js');
-  // Profiling a daemon under test: FERRY_NODE_ARGS="--cpu-prof --cpu-prof-dir=…" in its env.
-  const nodeArgs = (env['FERRY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  // Profiling daemons under test: FERRY_NODE_ARGS="--cpu-prof --cpu-prof-dir=…" in its env or the runner's.
+  const nodeArgs = (env['FERRY_NODE_ARGS'] ?? process.env['FERRY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const proc = spawn(process.execPath, [...nodeArgs, script], {
     env: { ...process.env, FERRY_LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,5 @@
 import { Router } from 'zeromq';
+import { unbatch } from '../../shared/protocol/batch.js';
 import { decodeEvent, encodeEvent } from '../../shared/protocol/envelope.js';
 import { workerToApiSchemas, type Dispatch, type WorkerToApi } from '../../shared/protocol/worker-messages.js';
 import { Outbox } from '../../shared/transport/outbox.js';
@@ -13,7 +14,7 @@ export type Received = WorkerToApi & { nodeId: string; at: number };
 export class FakeApi {
   readonly received: Received[] = [];
   private readonly sock = new Router({ linger: 0 });
-  private readonly outbox = new Outbox((frames) => this.sock.send(frames));
+  private readonly outbox = new Outbox((frames) => this.sock.send(frames), { routed: true });
   private readonly nodes = new Set<string>();
   private readonly waiters: { pred: (m: Received) => boolean; resolve: (m: Received) => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -74,25 +75,29 @@ export class FakeApi {
 
   private async loop(): Promise<void> {
     try {
-      for await (const [id, ...frames] of this.sock) {
+      for await (const [id, ...batch] of this.sock) {
         if (!id || !this.answering) continue;
         const nodeId = id.toString();
         this.nodes.add(nodeId);
-        const msg = decodeEvent(frames, workerToApiSchemas) as WorkerToApi;
-        const entry = { ...msg, nodeId, at: Date.now() } as Received;
-        this.received.push(entry);
-        if (msg.msgType === 'finished' || msg.msgType === 'failed') {
-          this.send(nodeId, 'ack', { callId: msg.content.callId, attempt: msg.content.attempt });
-        }
-        for (const w of [...this.waiters]) {
-          if (w.pred(entry)) {
-            this.waiters.splice(this.waiters.indexOf(w), 1);
-            w.resolve(entry);
-          }
-        }
+        for (const frames of unbatch(batch)) this.onMessage(nodeId, frames);
       }
     } catch {
       // socket closed
+    }
+  }
+
+  private onMessage(nodeId: string, frames: Buffer[]): void {
+    const msg = decodeEvent(frames, workerToApiSchemas) as WorkerToApi;
+    const entry = { ...msg, nodeId, at: Date.now() } as Received;
+    this.received.push(entry);
+    if (msg.msgType === 'finished' || msg.msgType === 'failed') {
+      this.send(nodeId, 'ack', { callId: msg.content.callId, attempt: msg.content.attempt });
+    }
+    for (const w of [...this.waiters]) {
+      if (w.pred(entry)) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        w.resolve(entry);
+      }
     }
   }
 }

@@ -1,4 +1,5 @@
 import { Dealer } from 'zeromq';
+import { unbatch } from '../../shared/protocol/batch.js';
 import { decodeEvent, encodeEvent } from '../../shared/protocol/envelope.js';
 import { apiToWorkerSchemas, type ApiToWorker, type Dispatch } from '../../shared/protocol/worker-messages.js';
 import { Outbox } from '../../shared/transport/outbox.js';
@@ -67,12 +68,14 @@ export class FakeNode {
 
   private async loop(): Promise<void> {
     try {
-      for await (const frames of this.sock) {
-        const msg = decodeEvent(frames, apiToWorkerSchemas) as ApiToWorker;
-        if (msg.msgType !== 'dispatch') continue;
-        const waiter = this.waiters.shift();
-        if (waiter) waiter(msg.content);
-        else this.dispatches.push(msg.content);
+      for await (const batch of this.sock) {
+        for (const frames of unbatch(batch)) {
+          const msg = decodeEvent(frames, apiToWorkerSchemas) as ApiToWorker;
+          if (msg.msgType !== 'dispatch') continue;
+          const waiter = this.waiters.shift();
+          if (waiter) waiter(msg.content);
+          else this.dispatches.push(msg.content);
+        }
       }
     } catch {
       // closed
