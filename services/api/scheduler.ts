@@ -21,10 +21,15 @@ interface Queued {
   fn: FunctionVersion;
   runtime: Runtime;
   params: unknown;
+  /** The call as the DB created it; a sync call is dispatched while this is still being written. */
+  created: Promise<Call>;
 }
 
 interface InFlight extends Queued {
   nodeId: string;
+  /** Latest progress and metrics reported, for an answer given before the DB has them. */
+  progress?: number;
+  metrics?: Record<string, number>;
 }
 
 const FINAL: ReadonlySet<CallStatus> = new Set<CallStatus>(['DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED']);
@@ -107,18 +112,47 @@ export class Scheduler {
       throw new FerryError(ErrorCode.QUEUE_FULL, `every node is busy and ${this.queue.length} calls are already waiting`);
     }
     const { fn, runtime } = await this.opts.catalog.resolve(ref);
-    const call = await this.opts.db.call('createCall', {
-      id: nanoid(),
+    const id = nanoid();
+    const created = this.opts.db.call('createCall', {
+      id,
       funcName: fn.name,
       version: fn.version,
       params: params ?? null,
       ...(options.sessionId ? { sessionId: options.sessionId } : {}),
     });
-    // The waiter is in place before the call can be dispatched, so no end can slip past it.
-    const ended = options.wait ? this.waitForEnd(call.id, Math.min(options.wait.maxMs, fn.timeoutMs + 5_000)) : null;
-    this.queue.push({ callId: call.id, attempt: call.attempt, fn, runtime, params: call.params });
+    const queued: Queued = { callId: id, attempt: 1, fn, runtime, params: params ?? null, created };
+    if (!options.wait) {
+      // An async call is accepted once it is durable, and only an accepted call runs.
+      const call = await created;
+      this.enqueue(queued);
+      return { call, ended: null };
+    }
+    // A sync caller hears nothing until the end, so the call runs while its create is written;
+    // its reports wait for the create (see onFinal). If the create fails the caller gets the error.
+    const ended = this.waitForEnd(id, Math.min(options.wait.maxMs, fn.timeoutMs + 5_000));
+    this.enqueue(queued);
+    try {
+      return { call: await created, ended };
+    } catch (err) {
+      this.forget(id);
+      throw err;
+    }
+  }
+
+  private enqueue(q: Queued): void {
+    this.queue.push(q);
     this.pump();
-    return { call, ended };
+  }
+
+  /** Drops a call whose create failed: it was never accepted. */
+  private forget(callId: string): void {
+    const queuedAt = this.queue.findIndex((q) => q.callId === callId);
+    if (queuedAt >= 0) this.queue.splice(queuedAt, 1);
+    const flight = this.inFlight.get(callId);
+    if (flight) {
+      this.release(flight);
+      this.channel.send(flight.nodeId, 'cancel', { callId, attempt: flight.attempt });
+    }
   }
 
   /** Resolves with the call once it has ended, or with null after `timeoutMs`. */
@@ -200,7 +234,7 @@ export class Scheduler {
         void this.opts.catalog
           .resolve(`${found.funcName}@${found.version}`)
           .then(({ fn, runtime }) => {
-            const flight: InFlight = { callId, attempt, fn, runtime, params: found.params, nodeId };
+            const flight: InFlight = { callId, attempt, fn, runtime, params: found.params, nodeId, created: Promise.resolve(found) };
             this.inFlight.set(callId, flight);
             node.assigned.add(callId);
           })
@@ -211,7 +245,8 @@ export class Scheduler {
   }
 
   private async onStarted(nodeId: string, content: WorkerToApiContent<'started'>): Promise<void> {
-    if (!this.current(content.callId, content.attempt, nodeId)) return;
+    const flight = this.current(content.callId, content.attempt, nodeId);
+    if (!flight || !(await isStored(flight))) return;
     await this.opts.db
       .call('updateCall', {
         id: content.callId,
@@ -225,10 +260,11 @@ export class Scheduler {
     const flight = this.inFlight.get(content.callId);
     if (!flight || flight.attempt !== content.attempt) return;
     const set: CallPatch = {};
-    if (content.progress !== undefined) set.progress = content.progress;
-    if (content.metrics !== undefined) set.metrics = content.metrics;
+    if (content.progress !== undefined) set.progress = flight.progress = content.progress;
+    if (content.metrics !== undefined) set.metrics = flight.metrics = content.metrics;
     const now = Date.now();
     if (Object.keys(set).length === 0 || now - (this.progressWrittenAt.get(content.callId) ?? 0) < PROGRESS_WRITE_MS) return;
+    if (!(await isStored(flight))) return;
     this.progressWrittenAt.set(content.callId, now);
     await this.opts.db
       .call('updateCall', { id: content.callId, expect: { status: UNFINISHED, attempt: content.attempt }, set })
@@ -240,7 +276,7 @@ export class Scheduler {
     const flight = this.inFlight.get(callId);
     if (content.retryable && flight && flight.attempt === attempt && flight.nodeId === nodeId) {
       this.release(flight);
-      await this.requeue(flight, `${content.code}: ${content.message}`);
+      if (await isStored(flight)) await this.requeue(flight, `${content.code}: ${content.message}`);
       this.channel.send(nodeId, 'ack', { callId, attempt });
       return;
     }
@@ -259,6 +295,7 @@ export class Scheduler {
       this.channel.send(nodeId, 'ack', { callId, attempt });
       return;
     }
+    let created: Call | undefined;
     if (flight) {
       // The node's container is free now: its next call need not wait for the DB write.
       const node = this.nodes.get(nodeId);
@@ -266,17 +303,31 @@ export class Scheduler {
         node.settling.add(callId);
         this.pump();
       }
+      created = await flight.created.catch(() => undefined);
+      if (!created) {
+        // Never stored, so never accepted: the caller was told so; nothing to record.
+        this.release(flight);
+        this.channel.send(nodeId, 'ack', { callId, attempt });
+        return;
+      }
     }
     try {
       // Without an in-flight entry (an api restart) the DB's compare-and-set is the fence.
-      const call = await this.opts.db.call('updateCall', {
+      const stored = this.opts.db.call('updateCall', {
         id: callId,
         expect: { status: UNFINISHED, attempt },
         set: { workerId: nodeId, ...set },
       });
+      const owned = flight !== undefined && created !== undefined && this.inFlight.get(callId) === flight;
+      if (owned) {
+        // This process owns the call's state and the write above is already on its way, so the
+        // caller hears the end now; the DB answers any later read of the call after this write.
+        this.ended(endedCall(created!, flight!, nodeId, set));
+      }
+      const call = await stored;
       if (flight) this.release(flight);
       this.recovering.delete(callId);
-      this.ended(call);
+      if (!owned) this.ended(call);
     } catch (err) {
       if (!(err instanceof FerryError) || (err.code !== ErrorCode.CONFLICT && err.code !== ErrorCode.NOT_FOUND)) {
         // The DB did not answer: no ack, so the worker sends the result again.
@@ -403,7 +454,7 @@ export class Scheduler {
     for (const call of calls) {
       try {
         const { fn, runtime } = await this.opts.catalog.resolve(`${call.funcName}@${call.version}`);
-        const q: Queued = { callId: call.id, attempt: call.attempt, fn, runtime, params: call.params };
+        const q: Queued = { callId: call.id, attempt: call.attempt, fn, runtime, params: call.params, created: Promise.resolve(call) };
         // Bumping the attempt fences off any run of the old attempt we did not hear about.
         await this.requeue(q, call.status === 'RUNNING' ? 'the api restarted while it ran' : 'the api restarted');
       } catch (err) {
@@ -412,11 +463,11 @@ export class Scheduler {
     }
   }
 
-  private current(callId: string, attempt: number, nodeId: string): boolean {
+  private current(callId: string, attempt: number, nodeId: string): InFlight | undefined {
     const flight = this.inFlight.get(callId);
-    if (flight && flight.attempt === attempt && flight.nodeId === nodeId) return true;
+    if (flight && flight.attempt === attempt && flight.nodeId === nodeId) return flight;
     this.opts.log.warn({ callId, attempt, nodeId }, 'stale report dropped');
-    return false;
+    return undefined;
   }
 
   private stale(err: unknown, callId: string, what: string): void {
@@ -432,6 +483,26 @@ export class Scheduler {
     if (!set) return;
     for (const resolve of [...set]) resolve(call);
   }
+}
+
+/** False when the call's create failed: it was never accepted, so there is nothing to update. */
+async function isStored(flight: Queued): Promise<boolean> {
+  return flight.created.then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The ended call as the DB will hold it once `set` is written. */
+function endedCall(created: Call, flight: InFlight, nodeId: string, set: CallPatch): Call {
+  return {
+    ...created,
+    attempt: flight.attempt,
+    workerId: nodeId,
+    ...(flight.progress !== undefined ? { progress: flight.progress } : {}),
+    ...(flight.metrics !== undefined ? { metrics: flight.metrics } : {}),
+    ...set,
+  } as Call;
 }
 
 function finishedPatch(content: WorkerToApiContent<'finished'>): CallPatch {

@@ -99,6 +99,16 @@ export class Calls {
     });
   }
 
+  /**
+   * A call as of every write that reached the DB before this read (the api answers a sync call
+   * while its final write is on its way here, and a read that follows must see that write).
+   */
+  async read(ref: { id: string } | { callNum: number }): Promise<Call> {
+    const id = 'id' in ref ? ref.id : await this.store.get<string>(keys.byNum(ref.callNum));
+    if (id !== undefined) await this.store.lock.idle(id);
+    return this.get(ref);
+  }
+
   async get(ref: { id: string } | { callNum: number }): Promise<Call> {
     const id = 'id' in ref ? ref.id : await this.store.get<string>(keys.byNum(ref.callNum));
     const call = id === undefined ? undefined : await this.load(id);
@@ -111,6 +121,8 @@ export class Calls {
    * below it, so calls created while a client pages never shift or repeat what it sees.
    */
   async list(query: DbParsedContent['listCalls']): Promise<CallPage> {
+    // Writes that arrived before this list are in it (see read()).
+    await this.store.lock.idle();
     const prefix =
       query.sessionId !== undefined
         ? keys.bySessionPrefix(query.sessionId)

@@ -21,7 +21,7 @@ export function dbHandlers(store: Store): Handlers<typeof dbRequestSchemas, DbRe
     deleteFunction: ({ name }) => catalog.deleteFunction(name),
     createCall: (spec) => calls.create(spec),
     updateCall: (req) => calls.update(req),
-    getCall: (ref) => calls.get(ref),
+    getCall: (ref) => calls.read(ref),
     listCalls: (query) => calls.list(query),
     getCounters: async () => ({
       lastCallNum: store.counters.lastCallNum,

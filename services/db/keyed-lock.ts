@@ -15,4 +15,13 @@ export class KeyedLock {
     });
     return next;
   }
+
+  /**
+   * Resolves once the work queued so far on `key` (on every key, without one) has finished,
+   * without queueing anything itself: a read that waits on it sees every write that came before.
+   */
+  idle(key?: string): Promise<void> {
+    const tails = key === undefined ? [...this.tails.values()] : [this.tails.get(key)];
+    return Promise.all(tails).then(() => undefined);
+  }
 }
