@@ -44,6 +44,18 @@ describe('/v1 (real cluster)', () => {
     expect(logs.body).toMatchObject({ id: call.id, status: 'DONE', stdout: '', stderr: '', truncated: false });
   });
 
+  it('shows a sync call ended to every read that follows its answer', async () => {
+    // The answer goes out while the end is still being written: reads must not see it PENDING.
+    for (let i = 0; i < 20; i++) {
+      const sync = await http<Call>('POST', `${c.url}/v1/functions/echo/invoke?wait=true`, { i });
+      expect(sync.body.status).toBe('DONE');
+      expect((await http<Call>('GET', `${c.url}/v1/calls/${sync.body.id}`)).body).toMatchObject({ status: 'DONE', result: sync.body.result });
+      expect((await http<Call>('GET', `${c.url}/v1/calls/${sync.body.callNum}`)).body.status).toBe('DONE');
+      const page = await http<{ calls: Call[] }>('GET', `${c.url}/v1/calls?funcName=echo&limit=1`);
+      expect(page.body.calls[0]).toMatchObject({ id: sync.body.id, status: 'DONE' });
+    }
+  });
+
   it('returns the call id when a sync call outlasts the wait', async () => {
     const slow = await makeBundle(c.dir, 'slow', await fixture('slow'));
     expect((await upload(`${c.url}/v1/functions/slow`, slow.file, { runtime: 'py-agent' })).status).toBe(201);

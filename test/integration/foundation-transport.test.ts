@@ -4,6 +4,7 @@ import { Dealer, Router } from 'zeromq';
 import { z } from 'zod';
 import { ErrorCode, FerryError, fromWire, httpStatusByCode } from '../../shared/errors.js';
 import { moduleLogger } from '../../shared/logger.js';
+import { BATCH_HEADER, packBatch, unbatch } from '../../shared/protocol/batch.js';
 import { decodeFrames, encodeFrames, parseReply, parseRequest } from '../../shared/protocol/envelope.js';
 import { RpcClient } from '../../shared/transport/rpc-client.js';
 import { BulkReply, RpcServer } from '../../shared/transport/rpc-server.js';
@@ -77,6 +78,19 @@ describe('protocol envelopes', () => {
     expect(() => parseRequest({ msgType: 'x' })).toThrow(expect.objectContaining({ code: 'BAD_FRAME' }));
   });
 
+  it('packs messages into one batch and unpacks them in order; a lone message is its own batch', () => {
+    const a = encodeFrames({ id: 'a', msgType: 'echo', content: {} });
+    const b = encodeFrames({ id: 'b', msgType: 'blob', content: {} }, [Buffer.from('bulk')]);
+    expect(unbatch(packBatch([a, b]))).toEqual([a, b]);
+    expect(unbatch(a)).toEqual([a]);
+    const header = Buffer.from(BATCH_HEADER);
+    const counts = (...n: number[]): Buffer => Buffer.from(new Uint32Array(n).buffer);
+    expect(() => unbatch([header])).toThrow(expect.objectContaining({ code: 'BAD_FRAME' }));
+    expect(() => unbatch([header, counts(3), ...a])).toThrow(expect.objectContaining({ code: 'BAD_FRAME' }));
+    expect(() => unbatch([header, counts(1), ...a])).toThrow(expect.objectContaining({ code: 'BAD_FRAME' }));
+    expect(() => unbatch([header, counts(0, 2), ...a])).toThrow(expect.objectContaining({ code: 'BAD_FRAME' }));
+  });
+
   it('maps every error code to an HTTP status and rebuilds unknown codes as INTERNAL', () => {
     for (const code of Object.values(ErrorCode)) expect(httpStatusByCode[code]).toBeGreaterThanOrEqual(400);
     expect(fromWire({ code: 'FROM_THE_FUTURE' as never, message: 'm', retryable: true }).code).toBe('INTERNAL');
@@ -91,6 +105,35 @@ describe('request/reply transport (real sockets)', () => {
     const replies = await Promise.all(Array.from({ length: 1_000 }, (_, i) => c.call('echo', { value: i, delayMs: (i * 7) % 5 })));
     expect(replies.map((r) => r.value)).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
     expect(c.inFlight).toBe(0);
+  });
+
+  it('sends requests made in one turn as one batch, answered as one batch', async () => {
+    // A bare ROUTER in place of the server shows what travels on the wire.
+    const router = new Router({ linger: 0 });
+    await router.bind('tcp://127.0.0.1:*');
+    cleanups.push(() => router.close());
+    const c = client(router.lastEndpoint!, 5_000);
+    const answers = Promise.all(Array.from({ length: 300 }, (_, i) => c.call('echo', { value: i })));
+    const [identity, ...frames] = await router.receive();
+    expect(frames[0]!.toString()).toBe(BATCH_HEADER);
+    // 256 to a batch at most: the rest follow in a second message.
+    const requests = unbatch(frames).map((m) => parseRequest(decodeFrames(m).body));
+    const [, ...rest] = await router.receive();
+    requests.push(...unbatch(rest).map((m) => parseRequest(decodeFrames(m).body)));
+    expect(requests.map((r) => (r.content as { value: number }).value)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    const replies = requests.map((r) => encodeFrames({ id: r.id, ok: true, content: { value: (r.content as { value: number }).value } }));
+    await router.send([identity!, ...packBatch(replies)]);
+    expect((await answers).map((a) => a.value)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+  });
+
+  it('drops a malformed batch and keeps serving', async () => {
+    const { server } = await startServer();
+    const raw = new Dealer({ linger: 0 });
+    raw.connect(server.endpoint);
+    cleanups.push(() => raw.close());
+    await raw.send([Buffer.from(BATCH_HEADER), Buffer.from([1, 2, 3])]);
+    await raw.send(packBatch([encodeFrames({ id: 'after-bad-batch', msgType: 'count', content: {} })]));
+    expect(parseReply(decodeFrames(await raw.receive()).body)).toEqual({ id: 'after-bad-batch', ok: true, content: { n: 1 } });
   });
 
   it('carries typed errors; an unexpected error leaks no detail', async () => {
