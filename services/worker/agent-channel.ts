@@ -19,6 +19,19 @@ interface AgentMessage {
   [key: string]: unknown;
 }
 
+/** What an agent can do beyond the base protocol, as it lists in its `ready` (runtimes/AGENT-PROTOCOL.md). */
+export const AgentFeature = {
+  /** `load` may name a folder whose content the agent copies into its code folder first. */
+  loadFrom: 'load-from',
+} as const;
+
+/** The agent's `ready`: whether its handler loaded, and the features it announced. */
+export interface AgentReady {
+  ok: boolean;
+  error?: string;
+  features?: string[];
+}
+
 /** Longest line accepted from an agent; output is capped agent-side well below this. */
 const MAX_LINE_BYTES = 8 * 1024 * 1024;
 
@@ -29,8 +42,8 @@ const MAX_LINE_BYTES = 8 * 1024 * 1024;
 export class AgentChannel {
   private sock: Socket | undefined;
   private buffered = '';
-  private readyWaiter: { resolve: (r: { ok: boolean; error?: string }) => void; reject: (e: Error) => void } | undefined;
-  private readyState: { ok: boolean; error?: string } | undefined;
+  private readyWaiter: { resolve: (r: AgentReady) => void; reject: (e: Error) => void } | undefined;
+  private readyState: AgentReady | undefined;
   private current: { callId: string; sink: ProgressSink; resolve: (r: AgentResult) => void; reject: (e: Error) => void } | undefined;
   private closedError: Error | undefined;
   private loadWaiter: { resolve: (r: { ok: boolean; error?: string }) => void; reject: (e: Error) => void } | undefined;
@@ -55,7 +68,7 @@ export class AgentChannel {
   }
 
   /** Resolves once the agent has connected and loaded its handler (or failed to). */
-  ready(timeoutMs: number): Promise<{ ok: boolean; error?: string }> {
+  ready(timeoutMs: number): Promise<AgentReady> {
     if (this.readyState) return Promise.resolve(this.readyState);
     if (this.closedError) return Promise.reject(this.closedError);
     return new Promise((resolve, reject) => {
@@ -87,13 +100,17 @@ export class AgentChannel {
     });
   }
 
-  /** Asks an agent started without a handler (runtime-wide container) to load one from its code dir. */
-  load(handler: string): Promise<{ ok: boolean; error?: string }> {
+  /**
+   * Asks an agent started without a handler (runtime-wide container) to load one from its code
+   * dir, after copying in the content of `from` (a folder it sees) when given; only for an agent
+   * that announced {@link AgentFeature.loadFrom}.
+   */
+  load(handler: string, from?: string): Promise<{ ok: boolean; error?: string }> {
     const sock = this.sock;
     if (this.closedError || !sock) return Promise.reject(this.closedError ?? new Error('agent not connected'));
     return new Promise((resolve, reject) => {
       this.loadWaiter = { resolve, reject };
-      sock.write(JSON.stringify({ type: 'load', handler }) + '\n');
+      sock.write(JSON.stringify({ type: 'load', handler, ...(from === undefined ? {} : { from }) }) + '\n');
     });
   }
 
@@ -145,7 +162,8 @@ export class AgentChannel {
     }
     if (msg.type === 'ready') {
       const err = msg['error'] as { message?: unknown } | undefined;
-      this.readyState = msg.ok === true ? { ok: true } : { ok: false, error: String(err?.message ?? 'handler failed to load') };
+      const features = Array.isArray(msg['features']) ? msg['features'].filter((f): f is string => typeof f === 'string') : [];
+      this.readyState = msg.ok === true ? { ok: true, features } : { ok: false, error: String(err?.message ?? 'handler failed to load'), features };
       this.readyWaiter?.resolve(this.readyState);
       this.readyWaiter = undefined;
       return;

@@ -14,6 +14,11 @@ import { CallErrorCode, type CallTask } from './call-task.js';
 import { fitsRuntimeSandbox, runtimeKey, type Driver, type PreparedFunction, type RuntimeSpec } from './drivers/driver.js';
 
 const WARM_RETRY_MS = 30_000;
+/**
+ * How long a function's sandbox must have idled before it may give way to an empty runtime
+ * sandbox: a node under load would otherwise trade containers back and forth between calls.
+ */
+const YIELD_TO_RUNTIME_AFTER_IDLE_MS = 1_000;
 const miniworkerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'miniworker.js');
 
 export interface BrokerOptions {
@@ -53,6 +58,8 @@ interface Miniworker {
   /** Runtime of the function its sandbox is warm for. */
   runtime: string;
   lastUsed: number;
+  /** When it last said ready. */
+  idleSince: number;
   task: Queued | null;
 }
 
@@ -74,6 +81,10 @@ export class Broker {
   private readonly warmFailedAt = new Map<string, number>();
   private state: 'new' | 'running' | 'stopping' = 'new';
   private endpoint = '';
+  /** Looks again for a sandbox to give way to a runtime once one has idled long enough. */
+  private warmTimer: NodeJS.Timeout | undefined;
+  /** What the api was last told about warm sandboxes (see {@link announceWarm}). */
+  private announcedWarm = '';
 
   constructor(private readonly opts: BrokerOptions) {}
 
@@ -142,6 +153,7 @@ export class Broker {
   async close(): Promise<void> {
     if (this.state === 'stopping') return;
     this.state = 'stopping';
+    clearTimeout(this.warmTimer);
     const exits = [...this.workers.values()].map(
       (w) =>
         new Promise<void>((resolve) => {
@@ -177,7 +189,7 @@ export class Broker {
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
-    const w: Miniworker = { id, proc, idle: false, warm: null, key: null, warming: null, runtime: '', lastUsed: 0, task: null };
+    const w: Miniworker = { id, proc, idle: false, warm: null, key: null, warming: null, runtime: '', lastUsed: 0, idleSince: 0, task: null };
     this.workers.set(id, w);
     proc.once('exit', (code, signal) => void this.onExit(w, code, signal));
   }
@@ -223,6 +235,7 @@ export class Broker {
     switch (msg.msgType) {
       case 'ready':
         w.idle = true;
+        w.idleSince = Date.now();
         w.warm = msg.content.warm;
         w.key = msg.content.key;
         if (w.warming !== null && w.key !== w.warming) this.warmFailedAt.set(w.warming, Date.now());
@@ -263,7 +276,11 @@ export class Broker {
     }
   }
 
-  /** Hands queued calls to idle miniworkers: warm for the function first, then empty, then least recently used. */
+  /**
+   * Hands queued calls to idle miniworkers: warm for the function first, then an empty sandbox of
+   * its runtime, then one holding nothing, then the least recently used — a function's sandbox
+   * before another runtime's empty one, which the next never-seen function of that runtime wants.
+   */
   private assign(): void {
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
@@ -274,7 +291,8 @@ export class Broker {
         idle.find((w) => w.key === next.prepared.key) ??
         (fitsRuntimeSandbox(next.prepared) ? idle.find((w) => w.key === runtimeKey(next.prepared.runtime)) : undefined) ??
         idle.find((w) => w.key === null) ??
-        idle.sort((a, b) => a.lastUsed - b.lastUsed)[0]!;
+        leastRecentlyUsed(idle.filter((w) => !this.holdsEmptyRuntime(w))) ??
+        leastRecentlyUsed(idle)!;
       this.queue.shift();
       pick.idle = false;
       pick.task = next;
@@ -284,21 +302,68 @@ export class Broker {
       this.send(pick.id, 'task', { task: next.task, prepared: next.prepared, queuedMs: pick.lastUsed - next.receivedAt });
     }
     if (this.opts.preload === 'runtime') this.warmRuntimes();
+    this.announceWarm();
   }
 
-  /** Gives each known runtime one empty warm sandbox, using only miniworkers that hold nothing. */
+  /**
+   * Tells the api at once, not at the next heartbeat (up to a second later), when an empty
+   * runtime sandbox is taken or ready, or a function's sandbox comes or goes: it places calls by
+   * warm sandboxes, and a never-seen function sent on a stale view would start a container cold.
+   * Busy flags are left to the heartbeat, so a node under steady load sends nothing more.
+   */
+  private announceWarm(): void {
+    const workers = [...this.workers.values()];
+    const empties = workers.filter((w) => w.idle && this.holdsEmptyRuntime(w)).map((w) => w.runtime);
+    const fns = workers.flatMap((w) => (w.key !== null && w.warm !== null ? [w.warm] : []));
+    const view = JSON.stringify([empties.sort(), fns.sort()]);
+    if (view === this.announcedWarm) return;
+    this.announcedWarm = view;
+    this.opts.report({ msgType: 'heartbeat', content: { running: this.running, warm: this.warmContainers() } });
+  }
+
+  /**
+   * Gives each known runtime one empty warm sandbox: on a miniworker holding nothing, else in
+   * place of an idle function sandbox (see {@link yieldingWorker}), so that a function moving in
+   * is followed by a new empty sandbox and the next never-seen function is fast too.
+   */
   private warmRuntimes(): void {
     for (const [key, runtime] of this.knownRuntimes) {
       const workers = [...this.workers.values()];
       if (workers.some((w) => w.key === key || w.warming === key)) continue;
       if (Date.now() - (this.warmFailedAt.get(key) ?? 0) < WARM_RETRY_MS) continue;
-      const empty = workers.find((w) => w.idle && w.key === null);
-      if (!empty) return;
-      empty.idle = false;
-      empty.warming = key;
-      empty.runtime = runtime.name;
-      this.send(empty.id, 'warm', { runtime });
+      const host = workers.find((w) => w.idle && w.key === null) ?? this.yieldingWorker(workers);
+      if (!host) return;
+      host.idle = false;
+      host.warming = key;
+      host.runtime = runtime.name;
+      this.send(host.id, 'warm', { runtime });
     }
+  }
+
+  /**
+   * The idle function sandbox that gives way to an empty runtime sandbox: the least recently used
+   * one that has idled {@link YIELD_TO_RUNTIME_AFTER_IDLE_MS}, on a node with no call waiting, and
+   * never the last miniworker left for functions. When one will be old enough later, looks again then.
+   */
+  private yieldingWorker(workers: Miniworker[]): Miniworker | undefined {
+    if (this.queue.length > 0) return undefined;
+    const empties = workers.filter((w) => w.warming !== null || this.holdsEmptyRuntime(w)).length;
+    if (empties + 1 >= this.opts.size) return undefined;
+    const now = Date.now();
+    const held = workers.filter((w) => w.idle && w.key !== null && !this.holdsEmptyRuntime(w)).sort((a, b) => a.lastUsed - b.lastUsed);
+    const ripe = held.find((w) => now - w.idleSince >= YIELD_TO_RUNTIME_AFTER_IDLE_MS);
+    if (ripe || held.length === 0 || this.warmTimer) return ripe;
+    const wait = Math.min(...held.map((w) => w.idleSince + YIELD_TO_RUNTIME_AFTER_IDLE_MS - now));
+    this.warmTimer = setTimeout(() => {
+      this.warmTimer = undefined;
+      if (this.state === 'running') this.assign();
+    }, Math.max(1, wait));
+    this.warmTimer.unref();
+    return undefined;
+  }
+
+  private holdsEmptyRuntime(w: Miniworker): boolean {
+    return w.key !== null && this.knownRuntimes.has(w.key);
   }
 
   private release(q: Queued): void {
@@ -310,4 +375,8 @@ export class Broker {
       this.opts.log.error({ err, miniworker: id }, 'send to miniworker failed');
     });
   }
+}
+
+function leastRecentlyUsed(workers: Miniworker[]): Miniworker | undefined {
+  return [...workers].sort((a, b) => a.lastUsed - b.lastUsed)[0];
 }

@@ -71,7 +71,8 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
     if (sandbox && !adoptable && (!sandbox.alive || sandbox.key !== prepared.key)) await dropSandbox();
     if (sandbox && adoptable) {
       await sandbox.adopt(prepared, task);
-      log.debug({ callId: task.callId, fn: prepared.warmKey }, 'function moved into a warm runtime sandbox');
+      const ms = Math.round(performance.now() - initStart);
+      log.debug({ callId: task.callId, fn: prepared.warmKey, ms }, 'function moved into a warm runtime sandbox');
     }
     warm = { fn: prepared.warmKey, key: prepared.key };
     const reuse = settings.preload !== 'none';
@@ -107,8 +108,16 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
   sayReady();
 }
 
-/** Preload `runtime`: a sandbox of `runtime` waits, empty, for the first call of any of its functions. */
+/**
+ * Preload `runtime`: a sandbox of `runtime` waits, empty, for the first call of any of its
+ * functions. An idle function sandbox held here gives way first (the broker chose it to).
+ */
 async function warmRuntime(runtime: RuntimeSpec): Promise<void> {
+  if (sandbox && !current && sandbox.key !== runtimeKey(runtime)) {
+    clearTimeout(idleTimer);
+    log.info({ fn: warm?.fn, runtime: runtime.name }, 'idle sandbox gives way to an empty runtime sandbox');
+    await dropSandbox().catch((err: unknown) => log.warn({ err }, 'could not remove an idle sandbox'));
+  }
   if (!sandbox && !current) {
     try {
       sandbox = await driver.createRuntimeSandbox(runtime, sandboxOptions(true));

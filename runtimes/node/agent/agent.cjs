@@ -1,11 +1,25 @@
 'use strict';
 // Ferry's Node agent: loads a function's handler once and serves calls over a Unix socket.
 // Speaks runtimes/AGENT-PROTOCOL.md: JSON lines both ways, one call at a time. No dependencies.
+const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 
 const CAP = Number(process.env.FERRY_OUTPUT_CAP_BYTES || 1048576);
+// What this agent does beyond the base protocol, announced in `ready` (see AGENT-PROTOCOL.md).
+const FEATURES = ['load-from'];
+
+/** Copies a folder's files and folders into `to`, modes kept (fs.cp is still experimental in Node 20). */
+function copyTree(from, to) {
+  fs.mkdirSync(to, { recursive: true });
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    const src = path.join(from, entry.name);
+    const dst = path.join(to, entry.name);
+    if (entry.isDirectory()) copyTree(src, dst);
+    else if (entry.isFile()) fs.copyFileSync(src, dst);
+  }
+}
 
 function capped() {
   const parts = [];
@@ -75,19 +89,21 @@ async function main() {
   const run = process.env.FERRY_HANDLER || '';
   if (!run) {
     loadError = { code: 'HANDLER_NOT_LOADED', message: 'no function loaded yet' };
-    send({ type: 'ready', ok: true, loaded: false, pid: process.pid });
+    send({ type: 'ready', ok: true, loaded: false, pid: process.pid, features: FEATURES });
   } else {
     try {
       handler = await loadHandler(codeDir, run);
-      send({ type: 'ready', ok: true, pid: process.pid });
+      send({ type: 'ready', ok: true, pid: process.pid, features: FEATURES });
     } catch (err) {
       loadError = { code: 'HANDLER_LOAD_FAILED', message: String((err && err.message) || err) };
-      send({ type: 'ready', ok: false, error: loadError });
+      send({ type: 'ready', ok: false, error: loadError, features: FEATURES });
     }
   }
 
   async function load(msg) {
     try {
+      // The node staged the code in a read-only folder: a copy here is far cheaper than a `docker cp`.
+      if (msg.from) copyTree(String(msg.from), codeDir);
       handler = await loadHandler(codeDir, String(msg.handler || 'index.js'));
       loadError = null;
       send({ type: 'loaded', ok: true });

@@ -7,11 +7,14 @@ import inspect
 import io
 import json
 import os
+import shutil
 import socket
 import sys
 import traceback
 
 CAP = int(os.environ.get("FERRY_OUTPUT_CAP_BYTES", "1048576"))
+# What this agent does beyond the base protocol, announced in `ready` (see AGENT-PROTOCOL.md).
+FEATURES = ["load-from"]
 
 
 class CappedText(io.TextIOBase):
@@ -122,8 +125,12 @@ def as_result(value):
 def serve(channel, handler, takes_ctx, load_error):
     for msg in channel.messages():
         if msg.get("type") == "load":
+            code_dir = os.environ.get("FERRY_CODE_DIR", "/ws")
             try:
-                handler, takes_ctx = load_handler(os.environ.get("FERRY_CODE_DIR", "/ws"), str(msg.get("handler") or "main.py"))
+                if msg.get("from"):
+                    # The node staged the code in a read-only folder: a copy here is far cheaper than a `docker cp`.
+                    shutil.copytree(str(msg["from"]), code_dir, dirs_exist_ok=True, copy_function=shutil.copy)
+                handler, takes_ctx = load_handler(code_dir, str(msg.get("handler") or "main.py"))
                 load_error = None
                 channel.send({"type": "loaded", "ok": True})
             except BaseException as exc:
@@ -162,15 +169,15 @@ def main():
     run = os.environ.get("FERRY_HANDLER", "")
     if not run:
         load_error = {"code": "HANDLER_NOT_LOADED", "message": "no function loaded yet"}
-        channel.send({"type": "ready", "ok": True, "loaded": False, "pid": os.getpid()})
+        channel.send({"type": "ready", "ok": True, "loaded": False, "pid": os.getpid(), "features": FEATURES})
         serve(channel, None, False, load_error)
         return
     try:
         handler, takes_ctx = load_handler(os.environ.get("FERRY_CODE_DIR", "/ws"), run)
-        channel.send({"type": "ready", "ok": True, "pid": os.getpid()})
+        channel.send({"type": "ready", "ok": True, "pid": os.getpid(), "features": FEATURES})
     except BaseException as exc:
         load_error = {"code": "HANDLER_LOAD_FAILED", "message": "%s: %s" % (type(exc).__name__, exc)}
-        channel.send({"type": "ready", "ok": False, "error": load_error})
+        channel.send({"type": "ready", "ok": False, "error": load_error, "features": FEATURES})
     serve(channel, handler, takes_ctx, load_error)
 
 

@@ -18,6 +18,8 @@ export const Label = {
 } as const;
 
 const FN_REPO = 'ferry-fn';
+/** How long a runtime image seen on the engine is trusted to still be there without asking again. */
+const RUNTIME_IMAGE_SEEN_MS = 60_000;
 
 /**
  * Runs functions in Docker containers. `prepare` bakes a function version's code and the result
@@ -27,6 +29,8 @@ const FN_REPO = 'ferry-fn';
 export class DockerDriver implements Driver {
   readonly kind = 'docker' as const;
   readonly isolation = 'Docker containers';
+  /** Runtime images found on the engine, and when: a quick prepare need not ask each time. */
+  private readonly runtimeImagesSeen = new Map<string, number>();
 
   constructor(
     readonly docker: Docker,
@@ -101,7 +105,11 @@ export class DockerDriver implements Driver {
   /** With no dependencies step, the runtime image plus a copy of the code runs the function at once. */
   async quickPrepare(task: CallTask, codeDir: string): Promise<PreparedFunction | null> {
     const rt = task.runtime;
-    if (rt.dependencies.trim() !== '' || !(await this.imageExists(rt.image))) return null;
+    if (rt.dependencies.trim() !== '') return null;
+    if (Date.now() - (this.runtimeImagesSeen.get(rt.image) ?? -Infinity) > RUNTIME_IMAGE_SEEN_MS) {
+      if (!(await this.imageExists(rt.image))) return null;
+      this.runtimeImagesSeen.set(rt.image, Date.now());
+    }
     return { warmKey: `${task.function}@${task.version}`, key: '', runtime: rt, codeDir, artifact: rt.image, codeInArtifact: false };
   }
 
