@@ -51,6 +51,8 @@ export async function sideBySide(
   contenders: Contender[],
   opts: { rounds: number; perRound: number; clients: number[]; total: number },
 ): Promise<Map<string, { latency: LatencyFigures; perSec: Record<number, number> }>> {
+  // Untimed: every contender's code paths hot and, for Ferry, a warm container per client slot.
+  for (const c of contenders) await throughput(c, Math.max(...opts.clients), Math.min(opts.total, 2_000));
   const lat = new Map(contenders.map((c) => [c.name, [] as number[]]));
   for (let r = 0; r < opts.rounds; r++) {
     for (const c of contenders) await latencies(c, opts.perRound, lat.get(c.name));

@@ -21,6 +21,12 @@ const FN_REPO = 'ferry-fn';
 /** How long a runtime image seen on the engine is trusted to still be there without asking again. */
 const RUNTIME_IMAGE_SEEN_MS = 60_000;
 
+/** The image a function version is baked into: named by everything that goes into it. */
+export function functionImage(rt: Pick<RuntimeSpec, 'image' | 'path' | 'dependencies'>, sha256: string): string {
+  const key = createHash('sha256').update(JSON.stringify([rt.image, rt.path, rt.dependencies, sha256])).digest('hex').slice(0, 24);
+  return `${FN_REPO}:${key}`;
+}
+
 /**
  * Runs functions in Docker containers. `prepare` bakes a function version's code and the result
  * of its `dependencies` command into an image `ferry-fn:<key>` once per node, where the key hashes
@@ -56,11 +62,8 @@ export class DockerDriver implements Driver {
 
   async prepare(task: CallTask, codeDir: string): Promise<PreparedFunction> {
     const rt = task.runtime;
-    const key = createHash('sha256')
-      .update(JSON.stringify([rt.image, rt.path, rt.dependencies, task.sha256]))
-      .digest('hex')
-      .slice(0, 24);
-    const image = `${FN_REPO}:${key}`;
+    const image = functionImage(rt, task.sha256);
+    const key = image.slice(FN_REPO.length + 1);
     const prepared: PreparedFunction = { warmKey: `${task.function}@${task.version}`, key: '', runtime: rt, codeDir, artifact: image, codeInArtifact: true };
     if (await this.imageExists(image)) return prepared;
     if (!(await this.imageExists(rt.image))) {
