@@ -113,24 +113,29 @@ export class Scheduler {
     }
     const { fn, runtime } = await this.opts.catalog.resolve(ref);
     const id = nanoid();
-    const created = this.opts.db.call('createCall', {
-      id,
-      funcName: fn.name,
-      version: fn.version,
-      params: params ?? null,
-      ...(options.sessionId ? { sessionId: options.sessionId } : {}),
-    });
-    const queued: Queued = { callId: id, attempt: 1, fn, runtime, params: params ?? null, created };
+    const create = (): Promise<Call> =>
+      this.opts.db.call('createCall', {
+        id,
+        funcName: fn.name,
+        version: fn.version,
+        params: params ?? null,
+        ...(options.sessionId ? { sessionId: options.sessionId } : {}),
+      });
     if (!options.wait) {
       // An async call is accepted once it is durable, and only an accepted call runs.
+      const created = create();
       const call = await created;
-      this.enqueue(queued);
+      this.enqueue({ callId: id, attempt: 1, fn, runtime, params: params ?? null, created });
       return { call, ended: null };
     }
     // A sync caller hears nothing until the end, so the call runs while its create is written;
     // its reports wait for the create (see onFinal). If the create fails the caller gets the error.
+    // The dispatch is queued before the create so it leaves first.
+    let adopt!: (create: Promise<Call>) => void;
+    const created = new Promise<Call>((resolve) => (adopt = resolve));
     const ended = this.waitForEnd(id, Math.min(options.wait.maxMs, fn.timeoutMs + 5_000));
-    this.enqueue(queued);
+    this.enqueue({ callId: id, attempt: 1, fn, runtime, params: params ?? null, created });
+    adopt(create());
     try {
       return { call: await created, ended };
     } catch (err) {
