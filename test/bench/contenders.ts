@@ -1,4 +1,4 @@
-import { percentile, round } from './stats.js';
+import { median, percentile, round } from './stats.js';
 
 /** Something that runs one no-op unit of work end to end (a Ferry call, a BullMQ job). */
 export interface Contender {
@@ -57,9 +57,16 @@ export async function sideBySide(
   for (let r = 0; r < opts.rounds; r++) {
     for (const c of contenders) await latencies(c, opts.perRound, lat.get(c.name));
   }
-  const perSec = new Map(contenders.map((c) => [c.name, {} as Record<number, number>]));
-  for (const clients of opts.clients) {
-    for (const c of contenders) perSec.get(c.name)![clients] = await throughput(c, clients, opts.total);
+  // Throughput too in alternating rounds, the median round kept: one slow spell of a noisy
+  // machine moves one round, not the figure.
+  const rates = new Map(contenders.map((c) => [c.name, new Map(opts.clients.map((n) => [n, [] as number[]]))]));
+  for (let r = 0; r < opts.rounds; r++) {
+    for (const clients of opts.clients) {
+      for (const c of contenders) rates.get(c.name)!.get(clients)!.push(await throughput(c, clients, Math.ceil(opts.total / opts.rounds)));
+    }
   }
+  const perSec = new Map(
+    contenders.map((c) => [c.name, Object.fromEntries(opts.clients.map((n) => [n, Math.round(median(rates.get(c.name)!.get(n)!))]))]),
+  );
   return new Map(contenders.map((c) => [c.name, { latency: summarize(lat.get(c.name)!), perSec: perSec.get(c.name)! }]));
 }

@@ -52,7 +52,7 @@ async function main(): Promise<void> {
       rounds: quick ? 3 : 10,
       perRound: quick ? 100 : 300,
       clients: [16, 64],
-      total: quick ? 1_000 : 5_000,
+      total: quick ? 1_000 : 20_000,
     });
     const py = side.get(ferry.python.name)!;
     const js = side.get(ferry.node.name)!;
