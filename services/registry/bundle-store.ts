@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { nanoid } from 'nanoid';
-import { ErrorCode, FerryError, NotFoundError } from '../../shared/errors.js';
+import { BadRequestError, ErrorCode, FerryError, NotFoundError } from '../../shared/errors.js';
 import { BUNDLE_CHUNK_BYTES } from '../../shared/protocol/registry-messages.js';
+import { BundleWriter } from './bundle-writer.js';
 
 /**
  * Bundles on disk, addressed by sha256: `<dir>/<first two hex>/<sha256>`. A bundle is written to
@@ -16,7 +16,7 @@ export class BundleStore {
 
   private constructor(
     private readonly dir: string,
-    private readonly maxBundleBytes: number,
+    readonly maxBundleBytes: number,
   ) {
     this.tmpDir = path.join(dir, 'tmp');
   }
@@ -34,41 +34,43 @@ export class BundleStore {
     if (declaredSize > this.maxBundleBytes) throw this.tooLarge(declaredSize);
     const received = chunks.reduce((n, c) => n + c.length, 0);
     if (received > this.maxBundleBytes) throw this.tooLarge(received);
-    if (received < declaredSize) {
-      throw new FerryError(ErrorCode.TRUNCATED, `bundle truncated: ${received} of ${declaredSize} bytes arrived`);
-    }
-    if (received > declaredSize) {
-      throw new FerryError(ErrorCode.BAD_REQUEST, `bundle larger than declared: ${received} bytes, declared ${declaredSize}`);
-    }
-
-    const tmp = path.join(this.tmpDir, nanoid());
-    const hash = createHash('sha256');
-    const fh = await open(tmp, 'w');
+    const writer = await this.newWriter();
     try {
-      for (const chunk of chunks) {
-        hash.update(chunk);
-        await fh.write(chunk);
-      }
-      await fh.sync();
+      await writer.append(chunks);
+      return await this.commit(writer, sha256, declaredSize);
     } finally {
-      await fh.close();
+      await writer.discard();
     }
-    const got = hash.digest('hex');
-    if (got !== sha256) {
-      await rm(tmp, { force: true });
-      throw new FerryError(ErrorCode.HASH_MISMATCH, `bundle bytes hash to ${got}, not ${sha256}`);
+  }
+
+  /** A temp file for a bundle arriving in parts; hand it to {@link commit} or discard it. */
+  newWriter(): Promise<BundleWriter> {
+    return BundleWriter.create(path.join(this.tmpDir, nanoid()));
+  }
+
+  /**
+   * Checks what `writer` holds against the declared size and sha256 and moves it into place.
+   * Throws TRUNCATED, BAD_REQUEST (more bytes than declared) or HASH_MISMATCH. The caller
+   * discards the writer either way (a no-op once it has been moved).
+   */
+  async commit(writer: BundleWriter, sha256: string, declaredSize: number): Promise<{ stored: boolean }> {
+    if (declaredSize > this.maxBundleBytes) throw this.tooLarge(declaredSize);
+    if (writer.size < declaredSize) {
+      throw new FerryError(ErrorCode.TRUNCATED, `bundle truncated: ${writer.size} of ${declaredSize} bytes arrived`);
     }
+    if (writer.size > declaredSize) {
+      throw new BadRequestError(`bundle larger than declared: ${writer.size} bytes, declared ${declaredSize}`);
+    }
+    const got = await writer.finish();
+    if (got.sha256 !== sha256) throw new FerryError(ErrorCode.HASH_MISMATCH, `bundle bytes hash to ${got.sha256}, not ${sha256}`);
+    if ((await this.size(sha256)) !== null) return { stored: false };
     const final = this.pathOf(sha256);
-    if (await this.size(sha256) !== null) {
-      await rm(tmp, { force: true });
-      return { stored: false };
-    }
     await mkdir(path.dirname(final), { recursive: true });
-    await rename(tmp, final);
+    await rename(writer.file, final);
     return { stored: true };
   }
 
-  /** Reads a bundle as chunk frames. Throws NOT_FOUND. */
+  /** Reads a whole bundle as chunk frames (held in memory at once: prefer {@link readPart}). Throws NOT_FOUND. */
   async read(sha256: string): Promise<{ size: number; chunks: Buffer[] }> {
     const size = await this.size(sha256);
     if (size === null) throw new NotFoundError(`bundle ${sha256}`);
@@ -77,6 +79,34 @@ export class BundleStore {
       chunks.push(chunk as Buffer);
     }
     return { size, chunks };
+  }
+
+  /**
+   * Up to `length` bytes of a bundle from `offset` (fewer at its end), with the bundle's size.
+   * Throws NOT_FOUND, or BAD_REQUEST for an offset past the end.
+   */
+  async readPart(sha256: string, offset: number, length: number): Promise<{ size: number; bytes: Buffer }> {
+    let fh;
+    try {
+      fh = await open(this.pathOf(sha256), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`bundle ${sha256}`);
+      throw err;
+    }
+    try {
+      const { size } = await fh.stat();
+      if (offset > size) throw new BadRequestError(`offset ${offset} is past the end of bundle ${sha256} (${size} bytes)`);
+      const bytes = Buffer.allocUnsafe(Math.min(length, size - offset));
+      let filled = 0;
+      while (filled < bytes.length) {
+        const { bytesRead } = await fh.read(bytes, filled, bytes.length - filled, offset + filled);
+        if (bytesRead === 0) break; // cannot happen to a bundle in place (never rewritten), but never spin
+        filled += bytesRead;
+      }
+      return { size, bytes: filled === bytes.length ? bytes : bytes.subarray(0, filled) };
+    } finally {
+      await fh.close();
+    }
   }
 
   /** Size in bytes, or null when the bundle is not stored. */
@@ -95,11 +125,11 @@ export class BundleStore {
     return existed;
   }
 
-  private pathOf(sha256: string): string {
-    return path.join(this.dir, sha256.slice(0, 2), sha256);
+  tooLarge(bytes: number): FerryError {
+    return new FerryError(ErrorCode.BUNDLE_TOO_LARGE, `bundle of ${bytes} bytes exceeds the ${this.maxBundleBytes}-byte limit`);
   }
 
-  private tooLarge(bytes: number): FerryError {
-    return new FerryError(ErrorCode.BUNDLE_TOO_LARGE, `bundle of ${bytes} bytes exceeds the ${this.maxBundleBytes}-byte limit`);
+  private pathOf(sha256: string): string {
+    return path.join(this.dir, sha256.slice(0, 2), sha256);
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../../shared/logger.js';
 import { registryRequestSchemas, type RegistryReplyContent } from '../../shared/protocol/registry-messages.js';
 import { BulkReply, RpcServer } from '../../shared/transport/rpc-server.js';
 import { BundleStore } from './bundle-store.js';
+import { BundleUploads } from './bundle-uploads.js';
 
 export interface RegistryDaemon {
   endpoint: string;
@@ -12,11 +13,12 @@ export interface RegistryDaemon {
 /** Serves the bundle store on a ROUTER socket. */
 export async function startRegistryDaemon(config: RegistryConfig, log: Logger): Promise<RegistryDaemon> {
   const bundles = await BundleStore.open(config.dir, config.maxBundleBytes);
+  const uploads = new BundleUploads(bundles, log.child({ module: 'registry.uploads' }));
   const server = new RpcServer<typeof registryRequestSchemas, RegistryReplyContent>({
     bind: config.bind,
     schemas: registryRequestSchemas,
     log: log.child({ module: 'registry.server' }),
-    // Frames are 1 MiB chunks; anything far larger is not a Ferry client and is cut off by ZeroMQ.
+    // Parts are a few MiB at most; anything far larger is not a Ferry client and is cut off by ZeroMQ.
     maxFrameBytes: 64 * 1024 * 1024,
     handlers: {
       ping: async () => ({ now: Date.now() }),
@@ -25,9 +27,20 @@ export async function startRegistryDaemon(config: RegistryConfig, log: Logger): 
         ctx.log.info({ sha256, size, stored }, 'bundle put');
         return { sha256, size, stored };
       },
+      putPart: async ({ uploadId, offset }, ctx) => ({ received: await uploads.part(uploadId, offset, ctx.bulk) }),
+      putCommit: async ({ uploadId, sha256, size }, ctx) => {
+        const { stored } = await uploads.commit(uploadId, sha256, size);
+        ctx.log.info({ sha256, size, stored }, 'bundle put');
+        return { sha256, size, stored };
+      },
+      putAbort: async ({ uploadId }) => ({ aborted: await uploads.abort(uploadId) }),
       getBundle: async ({ sha256 }) => {
         const { size, chunks } = await bundles.read(sha256);
         return new BulkReply({ sha256, size }, chunks);
+      },
+      getPart: async ({ sha256, offset, length }) => {
+        const { size, bytes } = await bundles.readPart(sha256, offset, length);
+        return new BulkReply({ sha256, size, offset }, [bytes]);
       },
       hasBundle: async ({ sha256 }) => {
         const size = await bundles.size(sha256);
@@ -38,5 +51,14 @@ export async function startRegistryDaemon(config: RegistryConfig, log: Logger): 
   });
   const endpoint = await server.start();
   log.info({ endpoint, dir: config.dir, maxBundleBytes: config.maxBundleBytes }, 'listening');
-  return { endpoint, close: () => server.close() };
+  return {
+    endpoint,
+    close: async () => {
+      try {
+        await server.close();
+      } finally {
+        await uploads.close(); // their temp files go even when the server's close failed
+      }
+    },
+  };
 }

@@ -2,6 +2,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { nanoid } from 'nanoid';
 import * as tar from 'tar';
+import { TarFeed } from './tar-feed.js';
 import type { RegistryClient } from '../../shared/clients/registry-client.js';
 import { ErrorCode, FerryError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
@@ -46,19 +47,12 @@ export class BundleCache {
     const final = path.join(this.codeDir, sha256);
     if (await pathExists(final)) return final;
     const started = Date.now();
-    const archive = path.join(this.tmpDir, `${sha256}.tgz`);
     const unpacked = path.join(this.tmpDir, `${sha256}-${nanoid(6)}`);
     try {
-      await this.registry.getToFile(sha256, archive, size);
       await mkdir(unpacked);
-      // The api checked entries on upload; unpack defensively anyway (no links, no escaping paths).
-      await tar.x({
-        file: archive,
-        cwd: unpacked,
-        strict: true,
-        preservePaths: false,
-        filter: (_p, entry) => 'type' in entry && (entry.type === 'File' || entry.type === 'Directory'),
-      });
+      // Unpacked while it downloads, into a temp folder that only becomes the cache entry once
+      // the whole bundle's sha256 has checked out; a bad bundle's files are removed unseen.
+      await this.fetchUnpacked(sha256, unpacked);
       await rename(unpacked, final);
       this.log.info({ sha256, size, ms: Date.now() - started }, 'bundle cached');
       return final;
@@ -69,9 +63,42 @@ export class BundleCache {
         throw new FerryError(err.code, `bundle ${sha256} unavailable: ${err.message}`, { retryable: err.retryable });
       }
       throw new FerryError(ErrorCode.BAD_REQUEST, `bundle ${sha256} could not be unpacked: ${String(err)}`);
-    } finally {
-      await rm(archive, { force: true });
     }
   }
-}
 
+  /** Streams the bundle from the registry through the unpacker; settles once both are done. */
+  private async fetchUnpacked(sha256: string, dir: string): Promise<void> {
+    // The api checked entries on upload; unpack defensively anyway (no links, no escaping paths).
+    const unpack = new tar.Unpack({
+      cwd: dir,
+      strict: true,
+      preservePaths: false,
+      filter: (_p, entry) => 'type' in entry && (entry.type === 'File' || entry.type === 'Directory'),
+    });
+    let unpackError: Error | null = null;
+    // An inflater failure ends the unpacker too, so waiting for it below cannot hang.
+    const feed = new TarFeed(unpack, (err) => unpack.abort(err));
+    const unpacked = new Promise<void>((resolve) => {
+      unpack.on('close', resolve);
+      unpack.on('error', (err: Error) => {
+        unpackError ??= err;
+        feed.destroy();
+        resolve();
+      });
+    });
+    try {
+      await this.registry.download(sha256, async (bytes) => {
+        if (unpackError) throw unpackError;
+        await feed.write(bytes);
+      });
+    } catch (err) {
+      feed.destroy();
+      unpack.abort(err instanceof Error ? err : new Error(String(err)));
+      await unpacked;
+      throw err;
+    }
+    feed.end();
+    await unpacked;
+    if (unpackError) throw unpackError;
+  }
+}

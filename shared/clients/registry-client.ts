@@ -1,17 +1,13 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import type { ClientConfig } from '../config.js';
-import { ErrorCode, FerryError } from '../errors.js';
-import { moduleLogger } from '../logger.js';
-import {
-  BUNDLE_CHUNK_BYTES,
-  type RegistryReplyContent,
-  type RegistryRequestContent,
-} from '../protocol/registry-messages.js';
+import { moduleLogger, type Logger } from '../logger.js';
+import { BUNDLE_CHUNK_BYTES, type RegistryReplyContent, type RegistryRequestContent } from '../protocol/registry-messages.js';
 import { RpcClient } from '../transport/rpc-client.js';
+import { downloadBundle } from './bundle-download.js';
+import { BundleUpload } from './bundle-upload.js';
 
-/** Generous per-MiB allowance on top of the base timeout for bundle transfers. */
+/** Generous per-MiB allowance on top of the base timeout for whole-bundle requests (one message, or a commit's fsync). */
 const TRANSFER_MS_PER_MIB = 200;
 
 export interface BundleInfo {
@@ -20,59 +16,71 @@ export interface BundleInfo {
 }
 
 /**
- * Client of the registry daemon. Bundles move as 1 MiB frames read from and written to files,
- * so each side holds a bundle in memory at most once and never as one contiguous buffer.
+ * Client of the registry daemon. Bundles move in parts of a few MiB, several in flight, streamed
+ * from and to their source and sink, so each side holds only the parts in flight, never a bundle.
  */
 export class RegistryClient {
   readonly rpc: RpcClient<RegistryRequestContent, RegistryReplyContent>;
+  private readonly log: Logger;
 
   constructor(private readonly config: Pick<ClientConfig, 'registryAddr' | 'requestTimeoutMs' | 'requestRetries'>) {
+    this.log = moduleLogger('registry-client');
     this.rpc = new RpcClient<RegistryRequestContent, RegistryReplyContent>({
       endpoint: config.registryAddr,
       timeoutMs: config.requestTimeoutMs,
       retries: config.requestRetries,
-      log: moduleLogger('registry-client'),
+      log: this.log,
     });
   }
 
-  /** Reads a file as frames, hashing as it goes, and stores it. Resolves with its sha256 and size. */
-  async putFile(file: string): Promise<BundleInfo & { stored: boolean }> {
-    const { chunks, sha256, size } = await readChunks(file);
-    return this.rpc.call('putBundle', { sha256, size }, { bulk: chunks, timeoutMs: this.transferTimeout(size) });
+  /**
+   * A new upload: write the bundle's bytes to it, then commit (or abort). Nothing is stored before
+   * the commit, and then only if the sha256 and size hashed here match what the registry got.
+   */
+  upload(): BundleUpload {
+    return new BundleUpload(this.rpc, { partMs: this.config.requestTimeoutMs, commitMs: (bytes) => this.transferTimeout(bytes) }, this.log);
   }
 
-  /** Stores frames already in memory (tests and small bundles); `sha256` is what the registry must verify. */
+  /** Streams a file to the registry, hashing it on the way. Resolves with its sha256 and size. */
+  async putFile(file: string): Promise<BundleInfo & { stored: boolean }> {
+    const upload = this.upload();
+    try {
+      for await (const chunk of createReadStream(file, { highWaterMark: BUNDLE_CHUNK_BYTES })) await upload.write(chunk as Buffer);
+      return await upload.commit();
+    } finally {
+      await upload.abort(); // a no-op once committed
+    }
+  }
+
+  /** Stores frames already in memory in one message (tests and small bundles); `sha256` is what the registry must verify. */
   async putChunks(chunks: Buffer[], sha256: string, size: number): Promise<BundleInfo & { stored: boolean }> {
     return this.rpc.call('putBundle', { sha256, size }, { bulk: chunks, timeoutMs: this.transferTimeout(size) });
   }
 
   /**
+   * Streams bundle `sha256` to `sink` in order (see {@link downloadBundle}): the bytes are verified
+   * only when this resolves. Throws NOT_FOUND when the registry lacks it and HASH_MISMATCH when
+   * the bytes are wrong.
+   */
+  download(sha256: string, sink: (bytes: Buffer) => Promise<void> | void): Promise<BundleInfo> {
+    return downloadBundle(this.rpc, sha256, sink, this.config.requestTimeoutMs);
+  }
+
+  /**
    * Fetches a bundle into `dest` (temp file + rename), verifying its sha256 on the way.
    * Throws NOT_FOUND when the registry lacks it and HASH_MISMATCH when the bytes are wrong.
+   * `expectedSize` is accepted for callers of the whole-bundle era and no longer needed.
    */
-  async getToFile(sha256: string, dest: string, expectedSize?: number): Promise<BundleInfo> {
-    const { content, bulk } = await this.rpc.callWithBulk(
-      'getBundle',
-      { sha256 },
-      { timeoutMs: this.transferTimeout(expectedSize ?? 256 * 1024 * 1024) },
-    );
+  async getToFile(sha256: string, dest: string, _expectedSize?: number): Promise<BundleInfo> {
     const tmp = `${dest}.${process.pid}.${Date.now()}.part`;
-    const hash = createHash('sha256');
     const fh = await open(tmp, 'w');
-    let size = 0;
     try {
-      for (const chunk of bulk) {
-        hash.update(chunk);
-        size += chunk.length;
-        await fh.write(chunk);
-      }
+      const info = await this.download(sha256, async (bytes) => {
+        await fh.write(bytes);
+      });
       await fh.close();
-      const got = hash.digest('hex');
-      if (got !== sha256 || size !== content.size) {
-        throw new FerryError(ErrorCode.HASH_MISMATCH, `bundle ${sha256} arrived with sha256 ${got} (${size} bytes)`);
-      }
       await rename(tmp, dest);
-      return { sha256, size };
+      return info;
     } catch (err) {
       await fh.close().catch(() => undefined);
       await rm(tmp, { force: true });
@@ -95,18 +103,4 @@ export class RegistryClient {
   private transferTimeout(bytes: number): number {
     return this.config.requestTimeoutMs + Math.ceil(bytes / (1024 * 1024)) * TRANSFER_MS_PER_MIB;
   }
-}
-
-/** Reads `file` into chunk frames and hashes it in one pass. */
-export async function readChunks(file: string): Promise<{ chunks: Buffer[]; sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: BUNDLE_CHUNK_BYTES })) {
-    const buf = chunk as Buffer;
-    hash.update(buf);
-    chunks.push(buf);
-    size += buf.length;
-  }
-  return { chunks, sha256: hash.digest('hex'), size };
 }

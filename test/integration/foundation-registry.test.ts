@@ -84,6 +84,44 @@ describe('registry daemon (real process)', () => {
     expect(await registry.putChunks(chunks, sha, bytes.length)).toMatchObject({ stored: true });
   });
 
+  it('takes a bundle part by part: a wrong hash, an abort or an upload past the cap stores nothing', async () => {
+    const bytes = randomBytes(5 * MiB);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const up = registry.upload();
+    for (let i = 0; i < 5; i++) await up.write(bytes.subarray(i * MiB, (i + 1) * MiB));
+    expect(await up.commit()).toEqual({ sha256: sha, size: 5 * MiB, stored: true });
+    const got: Buffer[] = [];
+    expect(await registry.download(sha, (b) => void got.push(Buffer.from(b)))).toMatchObject({ sha256: sha, size: 5 * MiB });
+    expect(Buffer.concat(got).equals(bytes)).toBe(true);
+
+    const aborted = registry.upload();
+    await aborted.write(randomBytes(3 * MiB));
+    await aborted.abort();
+    await expect(aborted.write(randomBytes(10))).rejects.toMatchObject({ code: 'CLOSED' });
+
+    const raw = rawPeer(daemon.endpoint);
+    try {
+      const part = (id: string, uploadId: string, offset: number, b: Buffer): Buffer[] =>
+        encodeFrames({ id, msgType: 'putPart', content: { uploadId, offset } }, [b]);
+      expect(await raw.ask(part('p1', 'wrong-hash-1', 0, Buffer.from('hello')))).toBe('ok');
+      const commit = { uploadId: 'wrong-hash-1', sha256: 'f'.repeat(64), size: 5 };
+      expect(await raw.ask(encodeFrames({ id: 'p2', msgType: 'putCommit', content: commit }))).toBe('HASH_MISMATCH');
+      expect(await raw.ask(part('p3', 'wrong-hash-1', 5, Buffer.from('more')))).toBe('NOT_FOUND');
+    } finally {
+      raw.close();
+    }
+
+    const big = registry.upload();
+    const tooBig = (async () => {
+      for (let i = 0; i < 152; i++) await big.write(randomBytes(MiB));
+      return big.commit();
+    })();
+    await expect(tooBig).rejects.toMatchObject({ code: 'BUNDLE_TOO_LARGE' });
+    await big.abort();
+    expect((await registry.has('f'.repeat(64))).exists).toBe(false);
+    expect(await readdir(path.join(dir, 'registry', 'tmp'))).toEqual([]);
+  });
+
   it('answers malformed frames and unknown messages with typed errors and keeps serving', async () => {
     const raw = rawPeer(daemon.endpoint);
     const ask = raw.ask;

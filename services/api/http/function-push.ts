@@ -1,13 +1,16 @@
-import { rm } from 'node:fs/promises';
 import multer from 'multer';
 import { BadRequestError } from '../../../shared/errors.js';
 import { nameSchema, type FunctionVersion } from '../../../shared/protocol/domain.js';
-import { checkBundle } from './bundle-check.js';
+import { BundleStorage, stagedBundleOf } from './bundle-storage.js';
 import type { ApiDeps } from './deps.js';
 
-/** multer for one tar.gz in field `module`, spooled to disk, capped at the upload limit. */
+/**
+ * multer for one tar.gz in field `module`, capped at the upload limit, streamed to the registry
+ * and checked as it arrives (see {@link BundleStorage}) rather than spooled to disk first.
+ */
 export function bundleUpload(deps: ApiDeps): ReturnType<multer.Multer['single']> {
-  return multer({ dest: deps.uploadDir, limits: { fileSize: deps.config.maxUploadBytes, files: 1, fields: 20 } }).single('module');
+  const storage = new BundleStorage(deps.registry, { maxEntries: deps.config.maxBundleEntries, maxUnpackedBytes: deps.config.maxUnpackedBytes });
+  return multer({ storage, limits: { fileSize: deps.config.maxUploadBytes, files: 1, fields: 20 } }).single('module');
 }
 
 export interface PushRequest {
@@ -19,18 +22,19 @@ export interface PushRequest {
 }
 
 /**
- * A new version of a function: the runtime must exist, the tarball is checked, streamed to the
- * registry (which verifies its hash), and only then recorded. The spooled upload is always removed.
+ * A new version of a function: the runtime must exist, the tarball must have passed its check,
+ * the registry must have verified its hash and stored it, and only then is it recorded. An
+ * upload that is not stored is always dropped.
  */
 export async function pushFunction(deps: ApiDeps, req: PushRequest): Promise<FunctionVersion> {
+  const staged = stagedBundleOf(req.file);
   try {
     if (!nameSchema.safeParse(req.name).success) {
       throw new BadRequestError(`bad function name "${req.name.slice(0, 140)}": letters, digits, ".", "_" and "-", starting with a letter or digit`);
     }
-    if (!req.file) throw new BadRequestError('no bundle: send the tar.gz as multipart field "module"');
+    if (!staged) throw new BadRequestError('no bundle: send the tar.gz as multipart field "module"');
     await deps.catalog.runtime(req.runtime);
-    await checkBundle(req.file.path, { maxEntries: deps.config.maxBundleEntries, maxUnpackedBytes: deps.config.maxUnpackedBytes });
-    const { sha256, size } = await deps.registry.putFile(req.file.path);
+    const { sha256, size } = await staged.commit();
     const fn = await deps.db.call('putFunction', {
       name: req.name,
       runtime: req.runtime,
@@ -43,6 +47,6 @@ export async function pushFunction(deps: ApiDeps, req: PushRequest): Promise<Fun
     deps.log.info({ fn: `${fn.name}@${fn.version}`, sha256, size }, 'function pushed');
     return fn;
   } finally {
-    if (req.file) await rm(req.file.path, { force: true });
+    await staged?.abort(); // a no-op once committed
   }
 }

@@ -1,0 +1,117 @@
+import type { Readable } from 'node:stream';
+import type { Request } from 'express';
+import type multer from 'multer';
+import type { BundleUpload } from '../../../shared/clients/bundle-upload.js';
+import type { RegistryClient } from '../../../shared/clients/registry-client.js';
+import { BundleCheck, type BundleLimits } from './bundle-check.js';
+
+/** Where multer's file record keeps its staged bundle (a symbol: never serialized, never a field name). */
+const STAGED = Symbol('ferry.stagedBundle');
+
+/**
+ * An uploaded bundle that was streamed to the registry and checked while it arrived. The registry
+ * holds it as an open upload: nothing is stored until {@link commit}, which gives the check's
+ * verdict first, so a bad bundle is refused and never stored.
+ */
+export class StagedBundle {
+  constructor(
+    private readonly upload: BundleUpload,
+    private readonly check: BundleCheck,
+  ) {}
+
+  /**
+   * Stores the bundle. Throws BAD_REQUEST when the check refused it, else the upload's failure
+   * (BUNDLE_TOO_LARGE, TIMEOUT…) or the registry's TRUNCATED / HASH_MISMATCH.
+   */
+  async commit(): Promise<{ sha256: string; size: number; stored: boolean }> {
+    await this.check.result();
+    return this.upload.commit();
+  }
+
+  /** Drops the upload on the registry. Idempotent; a no-op once committed. */
+  abort(): Promise<void> {
+    this.check.abandon();
+    return this.upload.abort();
+  }
+}
+
+/** The staged bundle of a file record that {@link BundleStorage} received. */
+export function stagedBundleOf(file: Express.Multer.File | undefined): StagedBundle | undefined {
+  return file ? (file as Express.Multer.File & { [STAGED]?: StagedBundle })[STAGED] : undefined;
+}
+
+/**
+ * multer storage that spools nothing: each uploaded bundle goes on to the registry part by part
+ * and through the bundle check in the same pass, the registry's acknowledgements holding the
+ * request back when it is behind, so the api holds a few MiB of a bundle at a time. The upload
+ * is dropped if the request ends without a commit.
+ */
+export class BundleStorage implements multer.StorageEngine {
+  constructor(
+    private readonly registry: RegistryClient,
+    private readonly limits: BundleLimits,
+  ) {}
+
+  _handleFile(req: Request, file: Express.Multer.File, callback: (error?: unknown, info?: Partial<Express.Multer.File>) => void): void {
+    const upload = this.registry.upload();
+    const check = new BundleCheck(this.limits);
+    const staged = new StagedBundle(upload, check);
+    // Whatever happens to the request (an error before the push, a client gone), the upload goes.
+    req.res?.once('close', () => void staged.abort());
+    receive(file.stream, upload, check).then(
+      (size) => {
+        const info: Partial<Express.Multer.File> & { [STAGED]: StagedBundle } = { size, [STAGED]: staged };
+        callback(null, info);
+      },
+      (err: unknown) => {
+        void staged.abort();
+        callback(err);
+      },
+    );
+  }
+
+  _removeFile(_req: Request, file: Express.Multer.File, callback: (error: Error | null) => void): void {
+    const staged = stagedBundleOf(file);
+    if (!staged) return callback(null);
+    staged.abort().then(
+      () => callback(null),
+      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+    );
+  }
+}
+
+/** Pieces handed on together: the HTTP body arrives in 16–64 KiB ones, each a cost per hop downstream. */
+const PIECE_BYTES = 1024 * 1024;
+
+/**
+ * Hands every byte to the check and the upload, gathered into 1 MiB pieces first: one copy here
+ * spares ZeroMQ, the registry and the check's inflater a round of work per small piece. The
+ * upload's window holds the request back when the registry is behind. Resolves with the byte count.
+ */
+async function receive(stream: Readable, upload: BundleUpload, check: BundleCheck): Promise<number> {
+  let size = 0;
+  let piece: Buffer[] = [];
+  let pieceBytes = 0;
+  const handOn = async (): Promise<void> => {
+    const bytes = piece.length === 1 ? piece[0]! : Buffer.concat(piece, pieceBytes);
+    piece = [];
+    pieceBytes = 0;
+    if (check.refused) {
+      // Refused: the rest is only read to finish the request; the registry has no use for it.
+      if (upload.error === null) void upload.abort();
+      return;
+    }
+    check.write(bytes);
+    // A failed upload keeps its error for the commit; the check still sees every byte.
+    if (upload.error === null) await upload.write(bytes).catch(() => undefined);
+  };
+  for await (const chunk of stream) {
+    const bytes = chunk as Buffer;
+    size += bytes.length;
+    piece.push(bytes);
+    pieceBytes += bytes.length;
+    if (pieceBytes >= PIECE_BYTES) await handOn();
+  }
+  if (pieceBytes > 0) await handOn();
+  return size;
+}
