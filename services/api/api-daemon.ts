@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { createDbClient } from '../../shared/clients/db-client.js';
@@ -17,15 +17,14 @@ export interface ApiDaemon {
 
 /** The api: HTTP in front, the scheduler behind, the DB and registry as its clients. */
 export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<ApiDaemon> {
-  const uploadDir = path.join(config.dataDir, 'api-uploads');
-  await rm(uploadDir, { recursive: true, force: true });
-  await mkdir(uploadDir, { recursive: true });
+  // Uploads stream to the registry now; an older release spooled them here.
+  await rm(path.join(config.dataDir, 'api-uploads'), { recursive: true, force: true });
   const db = createDbClient(config.client);
   const registry = new RegistryClient(config.client);
   const catalog = new CatalogCache(db);
   const scheduler = new Scheduler({ config: config.api, db, catalog, log: log.child({ module: 'scheduler' }) });
   const workersEndpoint = await scheduler.start();
-  const app = createApp({ config: config.api, db, registry, catalog, scheduler, uploadDir, log: log.child({ module: 'http' }) });
+  const app = createApp({ config: config.api, db, registry, catalog, scheduler, log: log.child({ module: 'http' }) });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.api.httpPort, config.api.httpHost, () => resolve(s));
     s.once('error', reject);

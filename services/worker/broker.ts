@@ -11,6 +11,7 @@ import { Outbox } from '../../shared/transport/outbox.js';
 import { unbatchOrLog } from '../../shared/transport/unbatch-or-log.js';
 import { miniworkerToBrokerSchemas } from './broker-messages.js';
 import { CallErrorCode, type CallTask } from './call-task.js';
+import { SandboxCosts } from './sandbox-costs.js';
 import { fitsRuntimeSandbox, runtimeKey, type Driver, type PreparedFunction, type RuntimeSpec } from './drivers/driver.js';
 
 const WARM_RETRY_MS = 30_000;
@@ -75,6 +76,7 @@ export class Broker {
   private readonly workers = new Map<string, Miniworker>();
   private readonly queue: Queued[] = [];
   private memoryInUseMb = 0;
+  private readonly costs = new SandboxCosts();
   /** Runtimes this node has run (preload `runtime` keeps one empty sandbox of each warm). */
   private readonly knownRuntimes = new Map<string, RuntimeSpec>();
   /** When warming a runtime last failed: it is not retried for a while (a missing image stays missing). */
@@ -255,6 +257,7 @@ export class Broker {
       case 'finished': {
         const { callId, attempt, startedAt, outcome } = msg.content;
         const queuedMs = w.task ? Math.max(0, w.lastUsed - w.task.receivedAt) : 0;
+        if (w.task) this.costs.record(w.task.prepared.key, outcome.runMs, outcome.initMs);
         this.opts.report({
           msgType: 'finished',
           content: {
@@ -277,23 +280,28 @@ export class Broker {
   }
 
   /**
-   * Hands queued calls to idle miniworkers: warm for the function first, then an empty sandbox of
-   * its runtime, then one holding nothing, then the least recently used — a function's sandbox
-   * before another runtime's empty one, which the next never-seen function of that runtime wants.
+   * Hands queued calls to idle miniworkers, in order per function: a sandbox warm for the function
+   * first, else a start elsewhere ({@link startPick}) unless one of its busy sandboxes will serve
+   * it sooner, in which case calls of other functions behind it may go first.
    */
   private assign(): void {
-    while (this.queue.length > 0) {
-      const next = this.queue[0]!;
-      if (this.memoryInUseMb > 0 && this.memoryInUseMb + next.task.memoryMb > this.opts.memoryMb) return;
-      const idle = [...this.workers.values()].filter((w) => w.idle);
-      if (idle.length === 0) return;
-      const pick =
-        idle.find((w) => w.key === next.prepared.key) ??
-        (fitsRuntimeSandbox(next.prepared) ? idle.find((w) => w.key === runtimeKey(next.prepared.runtime)) : undefined) ??
-        idle.find((w) => w.key === null) ??
-        leastRecentlyUsed(idle.filter((w) => !this.holdsEmptyRuntime(w))) ??
-        leastRecentlyUsed(idle)!;
-      this.queue.shift();
+    const workers = [...this.workers.values()];
+    // Calls of each function left waiting in this pass for one of its busy sandboxes.
+    const waiting = new Map<string, number>();
+    for (let i = 0; i < this.queue.length; ) {
+      const next = this.queue[i]!;
+      if (this.memoryInUseMb > 0 && this.memoryInUseMb + next.task.memoryMb > this.opts.memoryMb) break;
+      const idle = workers.filter((w) => w.idle);
+      if (idle.length === 0) break;
+      const key = next.prepared.key;
+      const pick = idle.find((w) => w.key === key) ?? this.startPick(next, idle, workers, (waiting.get(key) ?? 0) + 1);
+      if (!pick) {
+        // Sooner on one of its own busy sandboxes: later calls of other functions go first.
+        waiting.set(key, (waiting.get(key) ?? 0) + 1);
+        i += 1;
+        continue;
+      }
+      this.queue.splice(i, 1);
       pick.idle = false;
       pick.task = next;
       pick.runtime = next.prepared.runtime.name;
@@ -301,8 +309,25 @@ export class Broker {
       this.memoryInUseMb += next.task.memoryMb;
       this.send(pick.id, 'task', { task: next.task, prepared: next.prepared, queuedMs: pick.lastUsed - next.receivedAt });
     }
+    this.costs.settle(new Set(this.queue.map((q) => q.prepared.key)));
     if (this.opts.preload === 'runtime') this.warmRuntimes();
     this.announceWarm();
+  }
+
+  /**
+   * Where a call with no idle warm sandbox starts: an empty sandbox of its runtime, else one
+   * holding nothing, else the least recently used (a function's sandbox before another runtime's
+   * empty one) — or nowhere yet, when one of its busy sandboxes will be free sooner than a start.
+   */
+  private startPick(next: Queued, idle: Miniworker[], workers: Miniworker[], position: number): Miniworker | undefined {
+    const busy = workers.filter((w) => w.task?.prepared.key === next.prepared.key).length;
+    if (this.costs.shouldWait(next.prepared.key, busy, position)) return undefined;
+    return (
+      (fitsRuntimeSandbox(next.prepared) ? idle.find((w) => w.key === runtimeKey(next.prepared.runtime)) : undefined) ??
+      idle.find((w) => w.key === null) ??
+      leastRecentlyUsed(idle.filter((w) => !this.holdsEmptyRuntime(w))) ??
+      leastRecentlyUsed(idle)
+    );
   }
 
   /**

@@ -183,6 +183,33 @@ describe('worker start-up', () => {
   });
 });
 
+describe('sandbox choice', () => {
+  it('a burst of a fast function waits for its own warm sandbox instead of taking another function\'s', async () => {
+    const c = await startWorkerCluster({ FERRY_DRIVER: 'docker', FERRY_PRELOAD: 'function', FERRY_MAX_CONTAINERS: '2' });
+    try {
+      const runtime = python('agent', 'main.py');
+      const fns = { a: await c.push('a', await fixture('ok')), b: await c.push('b', { 'main.py': 'def main(params, ctx=None):\n    return "b"\n' }) };
+      let n = 0;
+      const send = (fn: 'a' | 'b'): string => {
+        const callId = `choice-${fn}-${++n}`;
+        c.api.dispatch(c.nodeId, c.call({ callId, function: fn, ...fns[fn], runtime }));
+        return callId;
+      };
+      const finished = async (callId: string): Promise<{ status: string; timings: { initMs: number } }> =>
+        (await c.api.finished(callId, 1, 60_000)).content as never;
+      // One warm sandbox each; a few calls of a, so the node knows how long a runs.
+      for (const fn of ['a', 'b', 'a', 'a'] as const) expect((await finished(send(fn))).status).toBe('DONE');
+
+      const burst = Array.from({ length: 20 }, () => send('a'));
+      for (const callId of burst) expect((await finished(callId)).status).toBe('DONE');
+      // b's sandbox stayed b's: its next call starts no container.
+      expect((await finished(send('b'))).timings.initMs).toBeLessThan(50);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe('preload policies', () => {
   it('runtime: keeps an empty sandbox of a runtime warm and moves a never-seen function into it', async () => {
     const c = await startWorkerCluster({ FERRY_DRIVER: 'docker', FERRY_PRELOAD: 'runtime', FERRY_MAX_CONTAINERS: '2' });

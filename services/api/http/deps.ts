@@ -12,6 +12,5 @@ export interface ApiDeps {
   registry: RegistryClient;
   catalog: CatalogCache;
   scheduler: Scheduler;
-  uploadDir: string;
   log: Logger;
 }
