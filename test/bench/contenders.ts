@@ -5,6 +5,8 @@ export interface Contender {
   name: string;
   /** A fresh client (its own connection); the returned function does one unit and resolves when done. */
   client(): Promise<() => Promise<void>>;
+  /** Resolves once background work the warm-up set off is over (for Ferry: image bakes, sandbox starts). */
+  settle?(): Promise<void>;
 }
 
 export interface LatencyFigures {
@@ -53,6 +55,7 @@ export async function sideBySide(
 ): Promise<Map<string, { latency: LatencyFigures; perSec: Record<number, number> }>> {
   // Untimed: every contender's code paths hot and, for Ferry, a warm container per client slot.
   for (const c of contenders) await throughput(c, Math.max(...opts.clients), Math.min(opts.total, 2_000));
+  for (const c of contenders) await c.settle?.();
   const lat = new Map(contenders.map((c) => [c.name, [] as number[]]));
   for (let r = 0; r < opts.rounds; r++) {
     for (const c of contenders) await latencies(c, opts.perRound, lat.get(c.name));

@@ -5,9 +5,11 @@ import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as tar from 'tar';
+import { functionImage } from '../../services/worker/drivers/docker-driver.js';
 import { makeBundle } from '../helpers/bundles.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { upload } from '../helpers/http.js';
+import { waitUntil } from '../helpers/temp.js';
 import type { Contender } from './contenders.js';
 import { round, timeMs } from './stats.js';
 
@@ -70,12 +72,47 @@ export async function startFerryBench(): Promise<FerryBench> {
   const js = await makeBundle(cluster.dir, 'noop-js', { 'index.js': NOOP.node });
   await upload(`${cluster.url}/v1/functions/noop-js`, js.file, { runtime: 'js' });
   const url = new URL(cluster.url);
-  const bench: FerryBench = { cluster, python: invoker(url, 'noop-py'), node: invoker(url, 'noop-js'), close: () => cluster.close() };
+  const images = [
+    functionImage({ image: 'pythonruntime', path: '/ws', dependencies: '' }, py.sha256),
+    functionImage({ image: 'noderuntime', path: '/ws', dependencies: '' }, js.sha256),
+  ];
+  const settle = (): Promise<void> => nodeSettled(cluster, images);
+  const bench: FerryBench = {
+    cluster,
+    python: { ...invoker(url, 'noop-py'), settle },
+    node: { ...invoker(url, 'noop-js'), settle },
+    close: () => cluster.close(),
+  };
   for (const c of [bench.python, bench.node]) {
     const one = await c.client();
     for (let i = 0; i < 200; i++) await one();
   }
   return bench;
+}
+
+/**
+ * Waits until the bench node is quiet: the functions' `images` are baked (a bake follows a
+ * function's first call by a few seconds) and its warm sandboxes have not changed for two seconds
+ * (no container starting or giving way). Warm figures measured earlier would carry that work.
+ */
+async function nodeSettled(cluster: Cluster, images: string[]): Promise<void> {
+  const baked = async (image: string): Promise<boolean> => exec('docker', ['image', 'inspect', image]).then(() => true, () => false);
+  await waitUntil(async () => (await Promise.all(images.map(baked))).every(Boolean), `${images.join(', ')} are baked`, 120_000);
+  const warmView = async (): Promise<string> => JSON.stringify((await (await fetch(`${cluster.url}/v1/nodes`)).json()) as unknown);
+  let last = '';
+  let stableSince = Date.now();
+  await waitUntil(
+    async () => {
+      const view = (await warmView()).replace(/"lastHeartbeatAgoMs":\d+/g, '');
+      if (view !== last) {
+        last = view;
+        stableSince = Date.now();
+      }
+      return Date.now() - stableSince >= 2_000;
+    },
+    'the bench node is quiet',
+    120_000,
+  );
 }
 
 /** First call of a never-seen function while an empty sandbox of its runtime is warm: ms, HTTP in → result out. */
