@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import path from 'node:path';
 import { createDbClient } from '../../shared/clients/db-client.js';
 import { RegistryClient } from '../../shared/clients/registry-client.js';
@@ -7,6 +7,7 @@ import type { FerryConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import { CatalogCache } from './catalog-cache.js';
 import { createApp } from './http/app.js';
+import { fastInvoke } from './http/fast-invoke.js';
 import { Scheduler } from './scheduler.js';
 
 export interface ApiDaemon {
@@ -24,10 +25,15 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const catalog = new CatalogCache(db);
   const scheduler = new Scheduler({ config: config.api, db, catalog, log: log.child({ module: 'scheduler' }) });
   const workersEndpoint = await scheduler.start();
-  const app = createApp({ config: config.api, db, registry, catalog, scheduler, log: log.child({ module: 'http' }) });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.api.httpPort, config.api.httpHost, () => resolve(s));
-    s.once('error', reject);
+  const deps = { config: config.api, db, registry, catalog, scheduler, log: log.child({ module: 'http' }) };
+  const app = createApp(deps);
+  const fast = fastInvoke(deps);
+  const server = createServer((req, res) => {
+    if (!fast(req, res)) app(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.api.httpPort, config.api.httpHost, () => resolve());
   });
   server.keepAliveTimeout = 65_000;
   const address = server.address();

@@ -56,6 +56,25 @@ describe('/v1 (real cluster)', () => {
     }
   });
 
+  it('answers invoke errors as every route does: bad JSON 400, unknown function 404, bad query 400, oversize 413', async () => {
+    const bad = await http('POST', `${c.url}/v1/functions/echo/invoke`, '{"a": ', { 'x-request-id': 'req-42' });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toEqual({ error: { code: 'BAD_REQUEST', message: 'request body is not valid JSON' } });
+    expect(bad.headers.get('x-request-id')).toBe('req-42');
+    const missing = await http('POST', `${c.url}/v1/functions/nope/invoke`, {});
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    expect((await http('POST', `${c.url}/v1/functions/echo/invoke?wait=maybe`, {})).body).toMatchObject({ error: { code: 'BAD_REQUEST' } });
+    const big = await http('POST', `${c.url}/v1/functions/echo/invoke`, JSON.stringify({ pad: 'x'.repeat(9 * 1024 * 1024) }));
+    expect(big.status).toBe(413);
+    expect(big.body).toMatchObject({ error: { code: 'BUNDLE_TOO_LARGE' } });
+    // A body of another type takes the general route: the call runs with no params.
+    const text = await http<Call>('POST', `${c.url}/v1/functions/echo/invoke?wait=true`, 'plain words', { 'content-type': 'text/plain' });
+    expect(text.body).toMatchObject({ status: 'DONE', result: '{"echo":null}' });
+    const empty = await http<Call>('POST', `${c.url}/v1/functions/echo/invoke?wait=true`, '');
+    expect(empty.body).toMatchObject({ status: 'DONE', result: '{"echo":{}}' });
+  });
+
   it('returns the call id when a sync call outlasts the wait', async () => {
     const slow = await makeBundle(c.dir, 'slow', await fixture('slow'));
     expect((await upload(`${c.url}/v1/functions/slow`, slow.file, { runtime: 'py-agent' })).status).toBe(201);
@@ -165,6 +184,9 @@ describe('a full queue', () => {
       expect(full.status).toBe(429);
       expect(full.headers.get('retry-after')).toBe('1');
       expect(full.body).toMatchObject({ error: { code: 'QUEUE_FULL' } });
+      const fullV1 = await http('POST', `${c.url}/v1/functions/echo/invoke`, 3);
+      expect(fullV1.status).toBe(429);
+      expect(fullV1.headers.get('retry-after')).toBe('1');
       // The queued calls run, in order, once a node joins.
       await c.startWorker('late-node');
       for (const n of [1, 2]) {

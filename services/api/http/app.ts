@@ -4,6 +4,7 @@ import type { ApiDeps } from './deps.js';
 import { errorHandler, notFoundRoute } from './errors.js';
 import { legacyRoutes } from './legacy-routes.js';
 import { openapi } from './openapi.js';
+import { JSON_BODY_LIMIT_BYTES } from './parse.js';
 import { v1Routes } from './v1-routes.js';
 
 /** The api's HTTP app: the original routes at the root, the versioned surface under /v1. */
@@ -17,7 +18,7 @@ export function createApp(deps: ApiDeps): Express {
     res.set('x-request-id', id);
     next();
   });
-  app.use(express.json({ limit: '8mb', strict: false }));
+  app.use(express.json({ limit: JSON_BODY_LIMIT_BYTES, strict: false }));
 
   app.get('/healthz', async (_req, res) => {
     const [db, registry] = await Promise.all([

@@ -1,10 +1,11 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { BadRequestError, NotFoundError } from '../../../shared/errors.js';
+import { NotFoundError } from '../../../shared/errors.js';
 import { callStatusSchema, nameSchema, type Call } from '../../../shared/protocol/domain.js';
-import { issuesText } from '../../../shared/protocol/issues-text.js';
 import type { ApiDeps } from './deps.js';
 import { bundleUpload, pushFunction } from './function-push.js';
+import { invokeFunction } from './invoke.js';
+import { parse } from './parse.js';
 import { registerRuntime } from './runtime-register.js';
 
 const listQuery = z.object({
@@ -15,23 +16,11 @@ const listQuery = z.object({
   cursor: z.string().regex(/^\d{1,16}$/, 'must be the nextCursor of a previous page').optional(),
 });
 
-const invokeQuery = z.object({
-  wait: z.enum(['true', 'false', '1', '0']).optional(),
-  timeoutMs: z.coerce.number().int().min(1).optional(),
-  sessionId: nameSchema.optional(),
-});
-
 const pushFields = z.object({
   runtime: nameSchema,
   timeoutMs: z.coerce.number().int().min(1).max(24 * 3600_000).optional(),
   memoryMb: z.coerce.number().int().min(16).max(65_536).optional(),
 });
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) throw new BadRequestError(`bad ${what}: ${issuesText(r.error, what)}`);
-  return r.data;
-}
 
 const param = (req: Request, name: string): string => String(req.params[name]);
 
@@ -78,24 +67,11 @@ export function v1Routes(deps: ApiDeps): Router {
     res.json(out);
   });
 
-  /**
-   * The request body is the params. Async by default (202 + id); `?wait=true` answers with the
-   * finished call, or 202 + id if it is still running when the function's timeout (or the
-   * `timeoutMs` asked for) is up.
-   */
   r.post('/functions/:name/invoke', async (req, res) => {
-    const q = parse(invokeQuery, req.query, 'query');
-    const wait = q.wait === 'true' || q.wait === '1';
-    const { call, ended } = await deps.scheduler.invoke(param(req, 'name'), req.body ?? null, {
-      ...(q.sessionId ? { sessionId: q.sessionId } : {}),
-      ...(wait ? { wait: { maxMs: q.timeoutMs ?? Number.MAX_SAFE_INTEGER } } : {}),
-    });
-    const finished = ended ? await ended : null;
-    if (finished) {
-      res.status(200).json(finished);
-      return;
-    }
-    res.status(202).location(`/v1/calls/${call.id}`).json({ id: call.id, callNum: call.callNum, status: call.status });
+    // Requests with a JSON body are answered by fastInvoke before they reach express.
+    const answer = await invokeFunction(deps, param(req, 'name'), req.query, req.body);
+    if (answer.location) res.location(answer.location);
+    res.status(answer.status).json(answer.body);
   });
 
   r.get('/calls', async (req, res) => {
