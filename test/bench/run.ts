@@ -1,7 +1,7 @@
 import { spawnDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { bullmqContender } from './bullmq-contender.js';
-import { sideBySide } from './contenders.js';
+import { sideBySide, throughput } from './contenders.js';
 import { benchDb } from './db-bench.js';
 import { backlogThroughput, bundleFigures, firstCallWithRuntimePreload, startFerryBench } from './ferry-bench.js';
 import { startRedis } from './redis-server.js';
@@ -61,6 +61,8 @@ async function main(): Promise<void> {
     say('first call of a never-seen function with preload runtime');
     const firstCall = await firstCallWithRuntimePreload(ferry);
     say('backlog');
+    // The empty-queue rate measured right before, so drift of the machine does not enter the ratio.
+    const emptyQueue = await throughput(ferry.python, 64, quick ? 1_000 : 5_000);
     const backlog = await backlogThroughput(ferry, quick ? 1_000 : 10_000);
     say('bundle');
     const bundle = await bundleFigures(ferry, quick ? 20 : 100);
@@ -95,7 +97,8 @@ async function main(): Promise<void> {
       registry_peak_rss_mib: bundle.registryPeakRssMib,
       worker_peak_rss_mib: bundle.workerPeakRssMib,
       backlog_calls_per_s: backlog,
-      backlog_throughput_ratio: round(backlog / py.perSec[64]!),
+      backlog_empty_queue_calls_per_s: emptyQueue,
+      backlog_throughput_ratio: round(backlog / emptyQueue),
       ...store,
       seconds: Math.round((Date.now() - started) / 1000),
     };
@@ -119,7 +122,7 @@ async function main(): Promise<void> {
       ['first call of a never-seen function, preload runtime (ms)', `${f.runtime_preload_first_call_ms}`, '≤ 100'],
       [`bundle push / pull MB/s (${Math.round(f.bundle_bytes / 1024 / 1024)} MiB)`, `${f.bundle_push_mb_per_s} / ${f.bundle_pull_mb_per_s}`, '≥ 300'],
       ['peak RSS MiB: registry / worker', `${f.registry_peak_rss_mib} / ${f.worker_peak_rss_mib}`, ''],
-      ['backlog calls/s / ratio to an empty queue', `${f.backlog_calls_per_s} / ${f.backlog_throughput_ratio}`, '≥ 0.9'],
+      ['backlog calls/s / empty queue calls/s / ratio', `${f.backlog_calls_per_s} / ${f.backlog_empty_queue_calls_per_s} / ${f.backlog_throughput_ratio}`, '≥ 0.9'],
       ['DB createCall+updateCall pairs/s (64 in flight)', `${f.db_pairs_per_s_64_in_flight}`, ''],
     ];
     const w = Math.max(...rows.map(([k]) => k.length));
