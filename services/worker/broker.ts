@@ -85,6 +85,8 @@ export class Broker {
   private endpoint = '';
   /** Looks again for a sandbox to give way to a runtime once one has idled long enough. */
   private warmTimer: NodeJS.Timeout | undefined;
+  /** Looks again at calls left waiting for a busy sandbox of their function. */
+  private waitTimer: NodeJS.Timeout | undefined;
   /** What the api was last told about warm sandboxes (see {@link announceWarm}). */
   private announcedWarm = '';
 
@@ -156,6 +158,7 @@ export class Broker {
     if (this.state === 'stopping') return;
     this.state = 'stopping';
     clearTimeout(this.warmTimer);
+    clearTimeout(this.waitTimer);
     const exits = [...this.workers.values()].map(
       (w) =>
         new Promise<void>((resolve) => {
@@ -310,6 +313,15 @@ export class Broker {
       this.send(pick.id, 'task', { task: next.task, prepared: next.prepared, queuedMs: pick.lastUsed - next.receivedAt });
     }
     this.costs.settle(new Set(this.queue.map((q) => q.prepared.key)));
+    if (waiting.size > 0 && !this.waitTimer) {
+      // Nothing else may wake the broker (a call that hangs frees nothing): look again once a
+      // start would have been sooner, when a waiting call goes to a new sandbox.
+      this.waitTimer = setTimeout(() => {
+        this.waitTimer = undefined;
+        if (this.state === 'running') this.assign();
+      }, this.costs.startEstimateMs + 1);
+      this.waitTimer.unref();
+    }
     if (this.opts.preload === 'runtime') this.warmRuntimes();
     this.announceWarm();
   }

@@ -19,6 +19,11 @@ export class SandboxCosts {
   /** Since when calls of a function have been waiting for its busy sandboxes, without a break. */
   private readonly waitingSince = new Map<string, number>();
 
+  /** What a sandbox start costs here, as measured (ms). */
+  get startEstimateMs(): number {
+    return Math.round(this.startMs);
+  }
+
   /** A finished call of sandbox `key`: its run time, and its init time (a start when long). */
   record(key: string, runMs: number, initMs: number): void {
     const known = this.runMs.get(key);

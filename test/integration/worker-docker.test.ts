@@ -208,6 +208,30 @@ describe('sandbox choice', () => {
       await c.close();
     }
   });
+
+  it('a call waiting for its function\'s busy sandbox gets a new one when that call hangs', async () => {
+    const c = await startWorkerCluster({ FERRY_DRIVER: 'docker', FERRY_PRELOAD: 'function', FERRY_MAX_CONTAINERS: '2' });
+    try {
+      const runtime = python('agent', 'main.py');
+      const slow = await c.push('slow', await fixture('slow'));
+      const send = (callId: string, seconds: number): void => {
+        c.api.dispatch(c.nodeId, c.call({ callId, function: 'sometimes-slow', ...slow, runtime, params: { seconds } }));
+      };
+      // Quick calls first: the node learns the function usually takes no time at all.
+      for (const id of ['quick-1', 'quick-2', 'quick-3']) {
+        send(id, 0);
+        expect(content(await c.api.finished(id, 1, 60_000)).status).toBe('DONE');
+      }
+      send('hangs', 20);
+      await c.api.waitFor((m) => m.msgType === 'started' && m.content.callId === 'hangs', 'the long call started');
+      const sentAt = Date.now();
+      send('behind', 0);
+      expect(content(await c.api.finished('behind', 1, 60_000)).status).toBe('DONE');
+      expect(Date.now() - sentAt).toBeLessThan(5_000);
+    } finally {
+      await c.close();
+    }
+  });
 });
 
 describe('preload policies', () => {
