@@ -16,8 +16,6 @@ export interface NodeState {
   warm: WarmContainer[];
   /** Calls the api has sent there and not yet seen end: its load as the scheduler counts it. */
   assigned: Set<string>;
-  /** Calls the node has reported ended whose end is not stored yet: no load, still the node's. */
-  settling: Set<string>;
   lastSeen: number;
   connectedAt: number;
 }
@@ -59,7 +57,6 @@ export class NodeRegistry {
       images: content.images,
       warm: content.warm,
       assigned: known?.assigned ?? new Set(),
-      settling: known?.settling ?? new Set(),
       lastSeen: Date.now(),
       connectedAt: known?.connectedAt ?? Date.now(),
     };

@@ -139,7 +139,7 @@ export class Scheduler {
     try {
       return { call: await created, ended };
     } catch (err) {
-      this.forget(id);
+      this.withdraw(id); // never stored, so never accepted
       throw err;
     }
   }
@@ -149,8 +149,8 @@ export class Scheduler {
     this.pump();
   }
 
-  /** Drops a call whose create failed: it was never accepted. */
-  private forget(callId: string): void {
+  /** Takes a call back: out of the queue, or its node told to stop it. */
+  private withdraw(callId: string): void {
     const queuedAt = this.queue.findIndex((q) => q.callId === callId);
     if (queuedAt >= 0) this.queue.splice(queuedAt, 1);
     const flight = this.inFlight.get(callId);
@@ -179,15 +179,9 @@ export class Scheduler {
 
   /** Cancels an unfinished call: dropped from the queue, or its node told to stop it. */
   async cancel(callId: string): Promise<Call> {
-    const queuedAt = this.queue.findIndex((q) => q.callId === callId);
-    if (queuedAt >= 0) this.queue.splice(queuedAt, 1);
-    const flight = this.inFlight.get(callId);
     const call = await this.opts.db.call('getCall', { id: callId });
     if (FINAL.has(call.status)) throw new FerryError(ErrorCode.CONFLICT, `call ${callId} has already ended (${call.status})`);
-    if (flight) {
-      this.release(flight);
-      this.channel.send(flight.nodeId, 'cancel', { callId, attempt: flight.attempt });
-    }
+    this.withdraw(callId);
     const ended = await this.opts.db.call('updateCall', {
       id: callId,
       expect: { status: UNFINISHED, attempt: call.attempt },
@@ -302,12 +296,9 @@ export class Scheduler {
     }
     let created: Call | undefined;
     if (flight) {
-      // The node's container is free now: its next call need not wait for the DB write.
-      const node = this.nodes.get(nodeId);
-      if (node?.assigned.delete(callId)) {
-        node.settling.add(callId);
-        this.pump();
-      }
+      // The node's container is free now: its next call need not wait for the DB write (the
+      // call stays in flight, so a loss of the node before then still requeues it).
+      if (this.nodes.get(nodeId)?.assigned.delete(callId)) this.pump();
       created = await flight.created.catch(() => undefined);
       if (!created) {
         // Never stored, so never accepted: the caller was told so; nothing to record.
@@ -323,16 +314,14 @@ export class Scheduler {
         expect: { status: UNFINISHED, attempt },
         set: { workerId: nodeId, ...set },
       });
-      const owned = flight !== undefined && created !== undefined && this.inFlight.get(callId) === flight;
-      if (owned) {
-        // This process owns the call's state and the write above is already on its way, so the
-        // caller hears the end now; the DB answers any later read of the call after this write.
-        this.ended(endedCall(created!, flight!, nodeId, set));
-      }
+      // This process owns the call's state and the write above is already on its way, so the
+      // caller hears the end now; the DB answers any later read of the call after this write.
+      const early = flight && created && this.inFlight.get(callId) === flight ? endedCall(created, flight, nodeId, set) : null;
+      if (early) this.ended(early);
       const call = await stored;
       if (flight) this.release(flight);
       this.recovering.delete(callId);
-      if (!owned) this.ended(call);
+      if (!early) this.ended(call);
     } catch (err) {
       if (!(err instanceof FerryError) || (err.code !== ErrorCode.CONFLICT && err.code !== ErrorCode.NOT_FOUND)) {
         // The DB did not answer: no ack, so the worker sends the result again.
@@ -384,9 +373,7 @@ export class Scheduler {
 
   private release(flight: InFlight): void {
     if (this.inFlight.get(flight.callId) === flight) this.inFlight.delete(flight.callId);
-    const node = this.nodes.get(flight.nodeId);
-    node?.assigned.delete(flight.callId);
-    node?.settling.delete(flight.callId);
+    this.nodes.get(flight.nodeId)?.assigned.delete(flight.callId);
     this.progressWrittenAt.delete(flight.callId);
     this.pump();
   }
@@ -424,12 +411,11 @@ export class Scheduler {
   private tick(): void {
     for (const node of this.nodes.list()) this.channel.send(node.nodeId, 'heartbeat', {});
     for (const dead of this.nodes.expire()) {
-      this.opts.log.error({ nodeId: dead.nodeId, calls: dead.assigned.size + dead.settling.size }, 'node lost');
-      // A settling call's end never reached the DB: the node that held it is gone, so it runs again.
-      for (const callId of [...dead.assigned, ...dead.settling]) {
-        const flight = this.inFlight.get(callId);
-        if (!flight) continue;
-        this.inFlight.delete(callId);
+      // Every call still in flight there, those whose end is reported but not yet stored included.
+      const lost = [...this.inFlight.values()].filter((f) => f.nodeId === dead.nodeId);
+      this.opts.log.error({ nodeId: dead.nodeId, calls: lost.length }, 'node lost');
+      for (const flight of lost) {
+        this.inFlight.delete(flight.callId);
         void this.requeue(flight, `node ${dead.nodeId} lost`);
       }
     }

@@ -5,6 +5,8 @@ import { keys, padCallNum } from './keys.js';
 import type { Store } from './store.js';
 import type { BatchOp } from './write-queue.js';
 
+type CallRef = { id: string } | { callNum: number };
+
 /**
  * The call store. A call record and all of its index entries change in one atomic batch, and
  * updates are compare-and-set so a stale writer (an old attempt, a lost worker) loses.
@@ -103,14 +105,13 @@ export class Calls {
    * A call as of every write that reached the DB before this read (the api answers a sync call
    * while its final write is on its way here, and a read that follows must see that write).
    */
-  async read(ref: { id: string } | { callNum: number }): Promise<Call> {
-    const id = 'id' in ref ? ref.id : await this.store.get<string>(keys.byNum(ref.callNum));
-    if (id !== undefined) await this.store.lock.idle(id);
-    return this.get(ref);
+  read(ref: CallRef): Promise<Call> {
+    return this.get(ref, { afterWrites: true });
   }
 
-  async get(ref: { id: string } | { callNum: number }): Promise<Call> {
+  async get(ref: CallRef, options: { afterWrites?: boolean } = {}): Promise<Call> {
     const id = 'id' in ref ? ref.id : await this.store.get<string>(keys.byNum(ref.callNum));
+    if (id !== undefined && options.afterWrites) await this.store.lock.idle(id);
     const call = id === undefined ? undefined : await this.load(id);
     if (!call) throw new NotFoundError('id' in ref ? `call "${ref.id}"` : `call number ${ref.callNum}`);
     return call;

@@ -83,10 +83,8 @@ export class Broker {
   private readonly warmFailedAt = new Map<string, number>();
   private state: 'new' | 'running' | 'stopping' = 'new';
   private endpoint = '';
-  /** Looks again for a sandbox to give way to a runtime once one has idled long enough. */
-  private warmTimer: NodeJS.Timeout | undefined;
-  /** Looks again at calls left waiting for a busy sandbox of their function. */
-  private waitTimer: NodeJS.Timeout | undefined;
+  /** A later look at the queue (a sandbox idle long enough to give way, a call waiting for a busy one). */
+  private recheck: { timer: NodeJS.Timeout; at: number } | undefined;
   /** What the api was last told about warm sandboxes (see {@link announceWarm}). */
   private announcedWarm = '';
 
@@ -157,8 +155,7 @@ export class Broker {
   async close(): Promise<void> {
     if (this.state === 'stopping') return;
     this.state = 'stopping';
-    clearTimeout(this.warmTimer);
-    clearTimeout(this.waitTimer);
+    clearTimeout(this.recheck?.timer);
     const exits = [...this.workers.values()].map(
       (w) =>
         new Promise<void>((resolve) => {
@@ -312,16 +309,10 @@ export class Broker {
       this.memoryInUseMb += next.task.memoryMb;
       this.send(pick.id, 'task', { task: next.task, prepared: next.prepared, queuedMs: pick.lastUsed - next.receivedAt });
     }
-    this.costs.settle(new Set(this.queue.map((q) => q.prepared.key)));
-    if (waiting.size > 0 && !this.waitTimer) {
-      // Nothing else may wake the broker (a call that hangs frees nothing): look again once a
-      // start would have been sooner, when a waiting call goes to a new sandbox.
-      this.waitTimer = setTimeout(() => {
-        this.waitTimer = undefined;
-        if (this.state === 'running') this.assign();
-      }, this.costs.startEstimateMs + 1);
-      this.waitTimer.unref();
-    }
+    if (this.costs.backlogged) this.costs.settle(new Set(this.queue.map((q) => q.prepared.key)));
+    // Nothing else may wake the broker (a call that hangs frees nothing): look again once a start
+    // would have been sooner, when a waiting call goes to a new sandbox.
+    if (waiting.size > 0) this.assignIn(this.costs.startEstimateMs + 1);
     if (this.opts.preload === 'runtime') this.warmRuntimes();
     this.announceWarm();
   }
@@ -389,14 +380,22 @@ export class Broker {
     const now = Date.now();
     const held = workers.filter((w) => w.idle && w.key !== null && !this.holdsEmptyRuntime(w)).sort((a, b) => a.lastUsed - b.lastUsed);
     const ripe = held.find((w) => now - w.idleSince >= YIELD_TO_RUNTIME_AFTER_IDLE_MS);
-    if (ripe || held.length === 0 || this.warmTimer) return ripe;
-    const wait = Math.min(...held.map((w) => w.idleSince + YIELD_TO_RUNTIME_AFTER_IDLE_MS - now));
-    this.warmTimer = setTimeout(() => {
-      this.warmTimer = undefined;
-      if (this.state === 'running') this.assign();
-    }, Math.max(1, wait));
-    this.warmTimer.unref();
+    if (ripe || held.length === 0) return ripe;
+    this.assignIn(Math.min(...held.map((w) => w.idleSince + YIELD_TO_RUNTIME_AFTER_IDLE_MS - now)));
     return undefined;
+  }
+
+  /** Runs {@link assign} again in `delayMs`, or sooner if another look is already due sooner. */
+  private assignIn(delayMs: number): void {
+    const at = Date.now() + delayMs;
+    if (this.recheck && this.recheck.at <= at) return;
+    clearTimeout(this.recheck?.timer);
+    const timer = setTimeout(() => {
+      this.recheck = undefined;
+      if (this.state === 'running') this.assign();
+    }, Math.max(1, delayMs));
+    timer.unref();
+    this.recheck = { timer, at };
   }
 
   private holdsEmptyRuntime(w: Miniworker): boolean {

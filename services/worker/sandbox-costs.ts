@@ -53,6 +53,11 @@ export class SandboxCosts {
     return true;
   }
 
+  /** Some function's calls are waiting for its busy sandboxes. */
+  get backlogged(): boolean {
+    return this.waitingSince.size > 0;
+  }
+
   /** The functions with calls still queued: any other has caught up with its backlog. */
   settle(queued: ReadonlySet<string>): void {
     for (const key of this.waitingSince.keys()) if (!queued.has(key)) this.waitingSince.delete(key);

@@ -4,9 +4,17 @@ import { ErrorCode, FerryError, httpStatusByCode } from '../../../shared/errors.
 import type { Logger } from '../../../shared/logger.js';
 
 /** Every HTTP error is `{ "error": { "code", "message" } }` with the status of its code. */
+export function errorReply(err: FerryError): { status: number; headers: Record<string, string>; body: unknown } {
+  return {
+    status: httpStatusByCode[err.code],
+    headers: err.code === ErrorCode.QUEUE_FULL ? { 'Retry-After': '1' } : {},
+    body: { error: { code: err.code, message: err.message } },
+  };
+}
+
 export function sendError(res: Response, err: FerryError): void {
-  if (err.code === ErrorCode.QUEUE_FULL) res.set('Retry-After', '1');
-  res.status(httpStatusByCode[err.code]).json({ error: { code: err.code, message: err.message } });
+  const reply = errorReply(err);
+  res.set(reply.headers).status(reply.status).json(reply.body);
 }
 
 export const notFoundRoute: RequestHandler = (req, res) => {

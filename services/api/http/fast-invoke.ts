@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
 import { nanoid } from 'nanoid';
-import { ErrorCode, FerryError, httpStatusByCode } from '../../../shared/errors.js';
+import { ErrorCode, FerryError } from '../../../shared/errors.js';
 import type { ApiDeps } from './deps.js';
+import { errorReply } from './errors.js';
 import { invokeFunction } from './invoke.js';
 import { JSON_BODY_LIMIT_BYTES } from './parse.js';
 
@@ -36,10 +37,9 @@ export function fastInvoke(deps: ApiDeps): (req: IncomingMessage, res: ServerRes
         send(res, answer.status, answer.body, requestId, answer.location ? { location: answer.location } : {});
       })
       .catch((err: unknown) => {
-        const ferr = err instanceof FerryError ? err : new FerryError(ErrorCode.INTERNAL, 'internal error');
         if (!(err instanceof FerryError)) deps.log.error({ err, path: req.url }, 'request failed');
-        const extra: Record<string, string> = ferr.code === ErrorCode.QUEUE_FULL ? { 'retry-after': '1' } : {};
-        if (!res.headersSent) send(res, httpStatusByCode[ferr.code], { error: { code: ferr.code, message: ferr.message } }, requestId, extra);
+        const reply = errorReply(err instanceof FerryError ? err : new FerryError(ErrorCode.INTERNAL, 'internal error'));
+        if (!res.headersSent) send(res, reply.status, reply.body, requestId, reply.headers);
       });
     return true;
   };
