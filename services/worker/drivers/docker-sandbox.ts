@@ -3,7 +3,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { nanoid } from 'nanoid';
-import { AgentChannel, AgentFeature, callAgent } from '../agent-channel.js';
+import { AgentChannel, AgentFeature, callAgent } from '../miniworker/agent-channel.js';
 import { CappedOutput } from '../capped-output.js';
 import {
   execResult,

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { AgentChannel, callAgent } from '../agent-channel.js';
+import { AgentChannel, callAgent } from '../miniworker/agent-channel.js';
 import { CappedOutput } from '../capped-output.js';
 import { execResult, exitedNonZero, outOfMemory, timedOut, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
 import { runtimeKey, type PreparedFunction, type RuntimeSpec, type Sandbox, type SandboxOptions } from './driver.js';

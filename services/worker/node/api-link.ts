@@ -1,6 +1,6 @@
 import { Dealer } from 'zeromq';
-import type { Logger } from '../../shared/logger.js';
-import { decodeEvent, encodeEvent } from '../../shared/protocol/envelope.js';
+import type { Logger } from '../../../shared/logger.js';
+import { decodeEvent, encodeEvent } from '../../../shared/protocol/envelope.js';
 import {
   HEARTBEAT_INTERVAL_MS,
   HEARTBEAT_LIVENESS,
@@ -8,9 +8,9 @@ import {
   type ApiToWorker,
   type WorkerToApi,
   type WorkerToApiContent,
-} from '../../shared/protocol/worker-messages.js';
-import { Outbox } from '../../shared/transport/outbox.js';
-import { unbatchOrLog } from '../../shared/transport/unbatch-or-log.js';
+} from '../../../shared/protocol/worker-messages.js';
+import { Outbox } from '../../../shared/transport/outbox.js';
+import { unbatchOrLog } from '../../../shared/transport/unbatch-or-log.js';
 
 export interface ApiLinkOptions {
   nodeId: string;

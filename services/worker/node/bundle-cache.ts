@@ -3,10 +3,10 @@ import path from 'node:path';
 import { nanoid } from 'nanoid';
 import * as tar from 'tar';
 import { TarFeed } from './tar-feed.js';
-import type { RegistryClient } from '../../shared/clients/registry-client.js';
-import { ErrorCode, FerryError } from '../../shared/errors.js';
-import type { Logger } from '../../shared/logger.js';
-import { pathExists } from './path-exists.js';
+import type { RegistryClient } from '../../../shared/clients/registry-client.js';
+import { ErrorCode, FerryError } from '../../../shared/errors.js';
+import type { Logger } from '../../../shared/logger.js';
+import { pathExists } from '../path-exists.js';
 
 /**
  * The node's bundle cache: each bundle is fetched from the registry once per node (concurrent

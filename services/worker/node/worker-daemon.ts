@@ -1,15 +1,15 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { RegistryClient } from '../../shared/clients/registry-client.js';
-import type { ClientConfig, WorkerConfig } from '../../shared/config.js';
-import type { Logger } from '../../shared/logger.js';
-import { runtimeOnWireSchema, type Dispatch } from '../../shared/protocol/worker-messages.js';
+import { RegistryClient } from '../../../shared/clients/registry-client.js';
+import type { ClientConfig, WorkerConfig } from '../../../shared/config.js';
+import type { Logger } from '../../../shared/logger.js';
+import { runtimeOnWireSchema, type Dispatch } from '../../../shared/protocol/worker-messages.js';
 import { ApiLink } from './api-link.js';
 import { Broker } from './broker.js';
 import { BundleCache } from './bundle-cache.js';
-import { CallErrorCode } from './call-task.js';
-import { chooseDriver } from './drivers/create-driver.js';
-import type { RuntimeSpec } from './drivers/driver.js';
+import { CallErrorCode } from '../call-task.js';
+import { chooseDriver } from '../drivers/create-driver.js';
+import type { RuntimeSpec } from '../drivers/driver.js';
 import { FunctionPreparer, PrepareError } from './function-preparer.js';
 
 export interface WorkerDaemon {

@@ -1,12 +1,12 @@
 import { Dealer } from 'zeromq';
-import { rootLogger, setLoggerName } from '../../shared/logger.js';
-import { decodeEvent, encodeEvent } from '../../shared/protocol/envelope.js';
-import { Outbox } from '../../shared/transport/outbox.js';
-import { unbatchOrLog } from '../../shared/transport/unbatch-or-log.js';
-import { brokerToMiniworkerSchemas } from './broker-messages.js';
-import { CallErrorCode, type CallTask } from './call-task.js';
-import { createDriver } from './drivers/create-driver.js';
-import { fitsRuntimeSandbox, runtimeKey, type PreparedFunction, type RuntimeSpec, type Sandbox, type SandboxOptions } from './drivers/driver.js';
+import { rootLogger, setLoggerName } from '../../../shared/logger.js';
+import { decodeEvent, encodeEvent } from '../../../shared/protocol/envelope.js';
+import { Outbox } from '../../../shared/transport/outbox.js';
+import { unbatchOrLog } from '../../../shared/transport/unbatch-or-log.js';
+import { brokerToMiniworkerSchemas } from '../broker-messages.js';
+import { CallErrorCode, type CallTask } from '../call-task.js';
+import { createDriver } from '../drivers/create-driver.js';
+import { fitsRuntimeSandbox, runtimeKey, type PreparedFunction, type RuntimeSpec, type Sandbox, type SandboxOptions } from '../drivers/driver.js';
 
 /**
  * A miniworker process: owns at most one sandbox (container) at a time and runs one call at a

@@ -3,16 +3,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nanoid } from 'nanoid';
 import { Router } from 'zeromq';
-import type { PreloadPolicy } from '../../shared/config.js';
-import type { Logger } from '../../shared/logger.js';
-import { decodeEvent, encodeEvent } from '../../shared/protocol/envelope.js';
-import type { DriverKind, WarmContainer, WorkerToApi } from '../../shared/protocol/worker-messages.js';
-import { Outbox } from '../../shared/transport/outbox.js';
-import { unbatchOrLog } from '../../shared/transport/unbatch-or-log.js';
-import { miniworkerToBrokerSchemas } from './broker-messages.js';
-import { CallErrorCode, type CallTask } from './call-task.js';
+import type { PreloadPolicy } from '../../../shared/config.js';
+import type { Logger } from '../../../shared/logger.js';
+import { decodeEvent, encodeEvent } from '../../../shared/protocol/envelope.js';
+import type { DriverKind, WarmContainer, WorkerToApi } from '../../../shared/protocol/worker-messages.js';
+import { Outbox } from '../../../shared/transport/outbox.js';
+import { unbatchOrLog } from '../../../shared/transport/unbatch-or-log.js';
+import { miniworkerToBrokerSchemas } from '../broker-messages.js';
+import { CallErrorCode, type CallTask } from '../call-task.js';
 import { SandboxCosts } from './sandbox-costs.js';
-import { fitsRuntimeSandbox, runtimeKey, type Driver, type PreparedFunction, type RuntimeSpec } from './drivers/driver.js';
+import { fitsRuntimeSandbox, runtimeKey, type Driver, type PreparedFunction, type RuntimeSpec } from '../drivers/driver.js';
 
 const WARM_RETRY_MS = 30_000;
 /**
@@ -20,7 +20,7 @@ const WARM_RETRY_MS = 30_000;
  * sandbox: a node under load would otherwise trade containers back and forth between calls.
  */
 const YIELD_TO_RUNTIME_AFTER_IDLE_MS = 1_000;
-const miniworkerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'miniworker.js');
+const miniworkerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'miniworker', 'main.js');
 
 export interface BrokerOptions {
   nodeId: string;

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, toFerryError } from '../../shared/errors.js';
-import type { Logger } from '../../shared/logger.js';
+import { ErrorCode, toFerryError } from '../../../shared/errors.js';
+import type { Logger } from '../../../shared/logger.js';
 import type { BundleCache } from './bundle-cache.js';
-import { CallErrorCode, type CallTask } from './call-task.js';
-import type { Driver, PreparedFunction } from './drivers/driver.js';
+import { CallErrorCode, type CallTask } from '../call-task.js';
+import type { Driver, PreparedFunction } from '../drivers/driver.js';
 
 /**
  * How long a function's image bake waits after its quick form was handed out. The bake (Docker:

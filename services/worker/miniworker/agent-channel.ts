@@ -1,6 +1,6 @@
 import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { CallErrorCode, failedOutcome, type CallOutcome, type CallTask, type ProgressSink } from './call-task.js';
+import { CallErrorCode, failedOutcome, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
 
 /** What an agent answers for one call (runtimes/AGENT-PROTOCOL.md). */
 export interface AgentResult {
