@@ -9,6 +9,8 @@ import {
 
 export interface NodeState {
   nodeId: string;
+  /** The node's worker process, new at each of its starts. */
+  incarnation: string;
   driver: DriverKind;
   capacity: NodeCapacity;
   images: string[];
@@ -52,6 +54,7 @@ export class NodeRegistry {
     const known = this.nodes.get(nodeId);
     const node: NodeState = {
       nodeId,
+      incarnation: content.incarnation,
       driver: content.driver,
       capacity: content.capacity,
       images: content.images,

@@ -1,3 +1,4 @@
+import type { Progress } from '../../shared/protocol/call-outcome.js';
 import type { Call } from '../../shared/protocol/domain.js';
 import { CliError, Exit } from './cli-error.js';
 import { ago, duration, show } from './output.js';
@@ -32,7 +33,7 @@ export function showCall(json: boolean, c: Call): void {
     ['created', new Date(c.createdAt).toISOString()],
     ['took', duration(c.startedAt, c.finishedAt)],
   ];
-  if (c.progress !== null) lines.push(['progress', `${Math.round(c.progress * 100)}%`]);
+  if (c.progress !== null) lines.push(['progress', progressText(c.progress)]);
   if (c.metrics) lines.push(['metrics', JSON.stringify(c.metrics)]);
   const width = Math.max(...lines.map(([k]) => k!.length));
   process.stdout.write(lines.map(([k, v]) => `${k!.padEnd(width)}  ${v}`).join('\n') + '\n');
@@ -45,4 +46,11 @@ export function finish(json: boolean, c: Call): never {
   if (c.status === 'DONE') process.exit(Exit.OK);
   const stderr = c.logs?.stderr ? `\n${c.logs.stderr.trimEnd()}` : '';
   throw new CliError(`call ${c.callNum} ended ${c.status}: ${c.error ? `${c.error.code}: ${c.error.message}` : 'no detail'}${json ? '' : stderr}`);
+}
+
+/** `42%` for a fraction, `3/10` for `{current, total}`, else the object as JSON. */
+export function progressText(p: Progress): string {
+  if (typeof p === 'number') return `${Math.round(p * 100)}%`;
+  if (typeof p['current'] === 'number' && typeof p['total'] === 'number') return `${p['current']}/${p['total']}`;
+  return JSON.stringify(p);
 }

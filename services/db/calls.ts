@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import type { CallPage, DbParsedContent } from '../../shared/protocol/db-messages.js';
 import { CallStatus, type Call } from '../../shared/protocol/domain.js';
+import { applyExecutionPatch } from '../../shared/protocol/execution.js';
 import { keys, padCallNum } from './keys.js';
 import type { Store } from './store.js';
 import type { BatchOp } from './write-queue.js';
@@ -57,6 +58,7 @@ export class Calls {
         createdAt: Date.now(),
         startedAt: null,
         finishedAt: null,
+        executions: [],
       };
       this.store.countStatus(null, call.status);
       const ops: BatchOp[] = [
@@ -87,6 +89,7 @@ export class Calls {
         );
       }
       const next: Call = { ...current, ...req.set };
+      if (req.execution) next.executions = applyExecutionPatch(next.id, current.executions ?? [], req.execution, Date.now());
       const ops: BatchOp[] = [{ type: 'put', key: keys.call(next.id), value: next }];
       if (next.status !== current.status) {
         ops.push(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { callLogsSchema, dispatchSchema, runtimeOnWireSchema } from '../../shared/protocol/worker-messages.js';
+import { callOutcomeSchema, metricsSchema, progressSchema } from '../../shared/protocol/call-outcome.js';
+import { dispatchSchema, runtimeOnWireSchema } from '../../shared/protocol/worker-messages.js';
 
 /**
  * The broker ↔ miniworker channel inside one node (ROUTER on ipc:// in the worker daemon, a
@@ -26,26 +27,17 @@ export const brokerToMiniworkerSchemas = {
   stop: z.object({}).passthrough(),
 } as const;
 
-export const outcomeSchema = z.object({
-  status: z.enum(['DONE', 'ERROR', 'TIMEOUT']),
-  result: z.string(),
-  error: z.object({ code: z.string(), message: z.string() }).nullable(),
-  logs: callLogsSchema,
-  initMs: z.number(),
-  runMs: z.number(),
-});
-
 export const miniworkerToBrokerSchemas = {
   /** Free for a task; `warm` names what its kept sandbox is warm for, if any. */
   ready: z.object({ warm: z.string().nullable(), key: z.string().nullable() }),
   started: z.object({ ...callRef, startedAt: z.number() }),
   progress: z.object({
     ...callRef,
-    progress: z.number().optional(),
-    metrics: z.record(z.string(), z.number()).optional(),
+    progress: progressSchema.optional(),
+    metrics: metricsSchema.optional(),
     log: z.string().optional(),
   }),
-  finished: z.object({ ...callRef, startedAt: z.number(), outcome: outcomeSchema }),
+  finished: z.object({ ...callRef, startedAt: z.number(), outcome: callOutcomeSchema }),
   /** The sandbox could not be made at all (image build failed, engine error). */
   failed: z.object({ ...callRef, code: z.string(), message: z.string(), retryable: z.boolean() }),
 } as const;

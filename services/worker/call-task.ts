@@ -1,25 +1,15 @@
+import type { CallOutcome, Metrics, Progress } from '../../shared/protocol/call-outcome.js';
 import type { Dispatch } from '../../shared/protocol/worker-messages.js';
 
 /** A call as a driver runs it: the api's dispatch as received. */
 export type CallTask = Dispatch;
 
-export type CallStatusOutcome = 'DONE' | 'ERROR' | 'TIMEOUT';
-
-/** What running a call produced. `error` is set unless the status is DONE. */
-export interface CallOutcome {
-  status: CallStatusOutcome;
-  result: string;
-  error: { code: string; message: string } | null;
-  logs: { stdout: string; stderr: string; truncated: boolean };
-  /** Time spent before the function ran (container start, code load) and running it, in ms. */
-  initMs: number;
-  runMs: number;
-}
+export type { CallOutcome };
 
 /** Reports a running call sends out while it runs (agent runtimes' SDK). */
 export interface ProgressSink {
-  progress(value: number): void;
-  metrics(values: Record<string, number>): void;
+  progress(value: Progress): void;
+  metrics(values: Metrics): void;
   log(line: string): void;
 }
 
@@ -50,7 +40,7 @@ export function failedOutcome(
   runMs: number,
   status: 'ERROR' | 'TIMEOUT' = 'ERROR',
 ): CallOutcome {
-  return { status, result: '', error: { code, message }, logs: { stdout: '', stderr: '', truncated: false }, initMs, runMs };
+  return { status, result: '', error: { code, message }, logs: { stdout: '', stderr: '', truncated: false }, timings: { initMs, runMs } };
 }
 
 export function timedOut(task: CallTask, initMs: number, runMs: number): CallOutcome {

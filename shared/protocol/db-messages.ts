@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { callErrorSchema, callLogsSchema, callOutcomeSchema, callTimingsSchema, metricsSchema, progressSchema } from './call-outcome.js';
+import { executionPatchSchema } from './execution.js';
 import {
   callStatusSchema,
   nameSchema,
@@ -24,19 +26,20 @@ export const functionRefSchema = z.object({
   version: z.number().int().min(1).optional(),
 });
 
+/** Fields an updateCall may set: every outcome field (a new one needs no change here) and the call's own. */
 const callPatchSchema = z
   .object({
+    ...callOutcomeSchema.shape,
     status: callStatusSchema,
-    result: z.string(),
-    error: z.object({ code: z.string(), message: z.string() }).nullable(),
-    logs: z.object({ stdout: z.string(), stderr: z.string(), truncated: z.boolean().optional() }).nullable(),
+    error: callErrorSchema.nullable(),
+    logs: callLogsSchema.nullable(),
+    timings: callTimingsSchema.nullable(),
     attempt: z.number().int().min(1),
     workerId: z.string().nullable(),
-    progress: z.number().min(0).max(1).nullable(),
-    metrics: z.record(z.string(), z.number()).nullable(),
+    progress: progressSchema.nullable(),
+    metrics: metricsSchema.nullable(),
     startedAt: z.number().nullable(),
     finishedAt: z.number().nullable(),
-    timings: z.object({ queuedMs: z.number(), initMs: z.number(), runMs: z.number() }).nullable(),
   })
   .partial()
   .strict();
@@ -81,6 +84,8 @@ export const dbRequestSchemas = {
       .partial()
       .default({}),
     set: callPatchSchema,
+    /** A change to one execution (added when it is the first write about that attempt), in the same write. */
+    execution: executionPatchSchema.optional(),
   }),
   getCall: z.union([z.object({ id: z.string().min(1) }), z.object({ callNum: z.number().int().min(1) })]),
   listCalls: z.object({

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { CallError, CallLogs, CallOutcome, CallTimings, Metrics, Progress } from './call-outcome.js';
+import type { Execution } from './execution.js';
 
 /** Names of runtimes and functions: safe in URLs, file names, Docker tags and DB keys. */
 export const nameSchema = z
@@ -59,36 +61,30 @@ export const CallStatus = {
 export type CallStatus = (typeof CallStatus)[keyof typeof CallStatus];
 export const callStatusSchema = z.enum(['PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED']);
 
-export interface CallError {
-  code: string;
-  message: string;
-}
-
-export interface CallLogs {
-  stdout: string;
-  stderr: string;
-  truncated?: boolean;
-}
+export type { CallError, CallLogs };
 
 /** A call and everything the call store keeps about it. Times are epoch milliseconds. */
-export interface Call {
+export interface Call extends Omit<CallOutcome, 'status' | 'error' | 'logs' | 'timings'> {
   id: string;
   callNum: number;
   funcName: string;
   version: number;
   params: unknown;
   status: CallStatus;
-  result: string;
   error: CallError | null;
   logs: CallLogs | null;
+  /** The current execution's attempt, from 1. */
   attempt: number;
   workerId: string | null;
   sessionId: string | null;
-  progress: number | null;
-  metrics: Record<string, number> | null;
+  /** The latest progress and metrics of the current execution. */
+  progress: Progress | null;
+  metrics: Metrics | null;
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
   /** Where a finished call's time went on its node, in ms. */
-  timings?: { queuedMs: number; initMs: number; runMs: number } | null;
+  timings?: CallTimings | null;
+  /** Every attempt, oldest first (absent on calls stored before executions were kept). */
+  executions?: Execution[];
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { callOutcomeSchema, metricsSchema, progressSchema } from './call-outcome.js';
 import { nameSchema, sha256Schema } from './domain.js';
 
 /**
@@ -31,21 +32,14 @@ export type NodeCapacity = z.infer<typeof nodeCapacitySchema>;
 export const driverKindSchema = z.enum(['docker', 'process']);
 export type DriverKind = z.infer<typeof driverKindSchema>;
 
-export const callLogsSchema = z.object({ stdout: z.string(), stderr: z.string(), truncated: z.boolean() });
-
-export const callTimingsSchema = z.object({
-  /** From dispatch received to a miniworker taking the call. */
-  queuedMs: z.number().min(0),
-  /** Container start, code load, dependencies: everything before the function runs. */
-  initMs: z.number().min(0),
-  /** The function's own run. */
-  runMs: z.number().min(0),
-});
-export type CallTimings = z.infer<typeof callTimingsSchema>;
-
 export const workerToApiSchemas = {
   hello: z.object({
     nodeId: nameSchema,
+    /**
+     * New at every start of the worker process: a hello with another incarnation than the last
+     * means the node's earlier process is gone, and with it every call it held.
+     */
+    incarnation: z.string().min(1).max(64),
     driver: driverKindSchema,
     capacity: nodeCapacitySchema,
     /** Images present on the node, by runtime image name. */
@@ -61,20 +55,12 @@ export const workerToApiSchemas = {
   started: z.object({ ...callRef, startedAt: z.number() }),
   progress: z.object({
     ...callRef,
-    progress: z.number().min(0).max(1).optional(),
-    metrics: z.record(z.string(), z.number()).optional(),
+    progress: progressSchema.optional(),
+    metrics: metricsSchema.optional(),
     log: z.string().max(64 * 1024).optional(),
   }),
   /** Also stands for `started` when the call ended before a `started` was worth sending. */
-  finished: z.object({
-    ...callRef,
-    startedAt: z.number(),
-    status: z.enum(['DONE', 'ERROR', 'TIMEOUT']),
-    result: z.string(),
-    error: z.object({ code: z.string(), message: z.string() }).nullable(),
-    logs: callLogsSchema,
-    timings: callTimingsSchema,
-  }),
+  finished: z.object({ ...callRef, startedAt: z.number(), outcome: callOutcomeSchema }),
   /** The node could not run the call at all; `retryable` says whether another node or attempt may. */
   failed: z.object({ ...callRef, code: z.string(), message: z.string(), retryable: z.boolean() }),
 } as const;

@@ -30,8 +30,8 @@ async function callOnce(c: WorkerCluster, d: Omit<Dispatch, 'callId'>): Promise<
   const ms = await timeMs(async () => {
     c.api.dispatch(c.nodeId, { ...d, callId });
     const m = await c.api.finished(callId, 1, 60_000);
-    if (m.msgType !== 'finished' || m.content.status !== 'DONE') throw new Error(`bench call failed: ${JSON.stringify(m.content)}`);
-    runMs = m.content.timings.runMs;
+    if (m.msgType !== 'finished' || m.content.outcome.status !== 'DONE') throw new Error(`bench call failed: ${JSON.stringify(m.content)}`);
+    runMs = m.content.outcome.timings.runMs;
   });
   return { ms, runMs };
 }

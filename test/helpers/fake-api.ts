@@ -6,6 +6,11 @@ import { Outbox } from '../../shared/transport/outbox.js';
 
 export type Received = WorkerToApi & { nodeId: string; at: number };
 
+/** A final report's fields in one object: a `finished` report's outcome beside its call ref, or a `failed` report as sent. */
+export function finalOf(m: Received): Record<string, unknown> {
+  return m.msgType === 'finished' ? { ...m.content, ...m.content.outcome } : (m.content as Record<string, unknown>);
+}
+
 /**
  * Plays the api's side of the worker channel until the API daemon exists: a real ROUTER that
  * answers heartbeats, acks final reports, and records everything workers send.

@@ -14,6 +14,8 @@ export class FakeNode {
   private readonly outbox: Outbox;
   private timer: NodeJS.Timeout | undefined;
   private waiters: ((d: Dispatch) => void)[] = [];
+  /** One per join, as a worker process has one per start. */
+  private incarnation = 0;
 
   constructor(readonly nodeId: string, endpoint: string) {
     this.sock = new Dealer({ routingId: nodeId, linger: 0 });
@@ -23,7 +25,8 @@ export class FakeNode {
   }
 
   join(maxContainers = 1): void {
-    this.send('hello', { nodeId: this.nodeId, driver: 'process', capacity: { maxContainers, memoryMb: 1024 }, images: [], warm: [], running: [] });
+    this.incarnation += 1;
+    this.send('hello', { nodeId: this.nodeId, incarnation: `fake-${this.incarnation}`, driver: 'process', capacity: { maxContainers, memoryMb: 1024 }, images: [], warm: [], running: [] });
     this.timer = setInterval(() => this.send('heartbeat', { running: 0, warm: [] }), 1_000);
   }
 
@@ -49,11 +52,7 @@ export class FakeNode {
       callId: d.callId,
       attempt: d.attempt,
       startedAt: Date.now(),
-      status: 'DONE',
-      result,
-      error: null,
-      logs: { stdout: result, stderr: '', truncated: false },
-      timings: { queuedMs: 0, initMs: 0, runMs: 1 },
+      outcome: { status: 'DONE', result, error: null, logs: { stdout: result, stderr: '', truncated: false }, timings: { queuedMs: 0, initMs: 0, runMs: 1 } },
     });
   }
 

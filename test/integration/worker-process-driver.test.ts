@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkerCluster, type WorkerCluster } from '../helpers/worker-cluster.js';
+import { finalOf } from '../helpers/fake-api.js';
 
 const runtimes = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../runtimes');
 const dice = async (): Promise<Record<string, string>> => ({
@@ -29,7 +30,7 @@ describe('worker with the process driver (real daemons, host python3 and node)',
     c.api.dispatch(c.nodeId, c.call({ callId: 'p-exec', ...b, runtime: rt('exec', 'pythonruntime', 'python3 test.py'), params: { roll: '4d6' } }));
     const done = await c.api.finished('p-exec');
     expect(done.msgType).toBe('finished');
-    const content = done.content as { status: string; result: string };
+    const content = finalOf(done) as { status: string; result: string };
     expect(content.status).toBe('DONE');
     const rolls = JSON.parse(content.result) as number[];
     expect(rolls).toHaveLength(4);
@@ -40,15 +41,15 @@ describe('worker with the process driver (real daemons, host python3 and node)',
     const b = await c.push('dice-agent', await dice());
     c.api.dispatch(c.nodeId, c.call({ callId: 'p-agent-py', ...b, runtime: rt('agent', 'pythonruntime', 'test.py'), params: { roll: '2d20' } }));
     const py = await c.api.finished('p-agent-py');
-    expect(py.content).toMatchObject({ status: 'DONE' });
-    expect(JSON.parse((py.content as { result: string }).result)).toHaveLength(2);
+    expect(finalOf(py)).toMatchObject({ status: 'DONE' });
+    expect(JSON.parse((finalOf(py) as { result: string }).result)).toHaveLength(2);
     expect(c.api.received.some((m) => m.msgType === 'progress' && m.content.callId === 'p-agent-py' && m.content.progress === 1)).toBe(true);
 
     const hello = await readFile(path.join(runtimes, 'node/hello/index.js'), 'utf8');
     const nb = await c.push('hello', { 'index.js': hello });
     c.api.dispatch(c.nodeId, c.call({ callId: 'p-agent-node', ...nb, function: 'hello', runtime: rt('agent', 'noderuntime', 'index.js'), params: { name: 'Ada' } }));
     const node = await c.api.finished('p-agent-node');
-    expect(node.content).toMatchObject({ status: 'DONE', result: '{"hello":"Ada"}' });
+    expect(finalOf(node)).toMatchObject({ status: 'DONE', result: '{"hello":"Ada"}' });
   });
 
   it('kills a call at its timeout and keeps a failing call\'s stderr', async () => {
@@ -56,10 +57,10 @@ describe('worker with the process driver (real daemons, host python3 and node)',
     c.api.dispatch(c.nodeId, c.call({ callId: 'p-slow', ...b, runtime: rt('exec', 'shell', 'sh slow.sh'), timeoutMs: 500 }));
     c.api.dispatch(c.nodeId, c.call({ callId: 'p-fail', ...b, runtime: rt('exec', 'shell', 'sh fail.sh') }));
     const slow = await c.api.finished('p-slow');
-    expect(slow.content).toMatchObject({ status: 'TIMEOUT', error: { code: 'TIMEOUT' } });
+    expect(finalOf(slow)).toMatchObject({ status: 'TIMEOUT', error: { code: 'TIMEOUT' } });
     const fail = await c.api.finished('p-fail');
-    expect(fail.content).toMatchObject({ status: 'ERROR', error: { code: 'FUNCTION_ERROR' }, logs: { stdout: 'partial\n', stderr: 'it broke\n' } });
-    expect((fail.content as { error: { message: string } }).error.message).toContain('it broke');
+    expect(finalOf(fail)).toMatchObject({ status: 'ERROR', error: { code: 'FUNCTION_ERROR' }, logs: { stdout: 'partial\n', stderr: 'it broke\n' } });
+    expect((finalOf(fail) as { error: { message: string } }).error.message).toContain('it broke');
   });
 });
 
@@ -70,7 +71,7 @@ describe('process driver isolation', () => {
       const b = await c.push('net', { 'net.sh': "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '" });
       c.api.dispatch(c.nodeId, c.call({ callId: 'net', ...b, runtime: rt('exec', 'shell', 'sh net.sh') }));
       const net = await c.api.finished('net');
-      expect(net.content).toMatchObject({ status: 'DONE', result: 'lo' });
+      expect(finalOf(net)).toMatchObject({ status: 'DONE', result: 'lo' });
     } finally {
       await c.close();
     }

@@ -139,7 +139,8 @@ async function main() {
       return true;
     };
     const ctx = {
-      progress: (value) => send({ type: 'progress', callId, value: Number(value) }),
+      // A fraction 0..1, or an object such as { current: 3, total: 10 }.
+      progress: (value) => send({ type: 'progress', callId, value: value !== null && typeof value === 'object' ? value : Number(value) }),
       metrics: (values) => send({ type: 'metrics', callId, values }),
       log: (...args) => send({ type: 'log', callId, line: args.map(String).join(' ') }),
     };

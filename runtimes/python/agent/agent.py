@@ -69,8 +69,12 @@ class Context:
         self._channel = channel
         self._call_id = call_id
 
-    def progress(self, value):
-        self._channel.send({"type": "progress", "callId": self._call_id, "value": float(value)})
+    def progress(self, value=None, **fields):
+        """A fraction 0..1 (`ctx.progress(0.4)`), or fields such as `ctx.progress(current=3, total=10)`."""
+        report = dict(value) if isinstance(value, dict) else float(value) if value is not None else {}
+        if fields:
+            report = {**(report if isinstance(report, dict) else {}), **fields}
+        self._channel.send({"type": "progress", "callId": self._call_id, "value": report})
 
     def metrics(self, values):
         self._channel.send({"type": "metrics", "callId": self._call_id, "values": dict(values)})

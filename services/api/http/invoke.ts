@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { nameSchema } from '../../../shared/protocol/domain.js';
+import { callView } from './call-view.js';
 import type { ApiDeps } from './deps.js';
 import { parse } from './parse.js';
 
@@ -28,6 +29,6 @@ export async function invokeFunction(deps: ApiDeps, ref: string, query: unknown,
     ...(wait ? { wait: { maxMs: q.timeoutMs ?? Number.MAX_SAFE_INTEGER } } : {}),
   });
   const finished = ended ? await ended : null;
-  if (finished) return { status: 200, body: finished };
+  if (finished) return { status: 200, body: callView(finished) };
   return { status: 202, location: `/v1/calls/${call.id}`, body: { id: call.id, callNum: call.callNum, status: call.status } };
 }

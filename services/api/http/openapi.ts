@@ -73,6 +73,17 @@ export const openapi = {
       },
     },
     '/v1/calls/{id}': { get: { summary: 'A call by id or callNum', parameters: [nameParam('id', 'call id or callNum')], responses: { '200': ok('Call'), ...errors } } },
+    '/v1/calls/{id}/executions': {
+      get: { summary: 'Every execution (attempt) of a call, oldest first', parameters: [nameParam('id', 'call id or callNum')], responses: { '200': ok('ExecutionList'), ...errors } },
+    },
+    '/v1/calls/{id}/events': {
+      get: {
+        summary:
+          'Server-Sent Events until the call ends: `call` (the call, first and at every status change), `progress`, `log` (lines from ctx.log), `end` (the final call), then the stream closes',
+        parameters: [nameParam('id', 'call id or callNum')],
+        responses: { '200': { description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors },
+      },
+    },
     '/v1/calls/{id}/logs': { get: { summary: "A call's stdout and stderr", parameters: [nameParam('id', 'call id or callNum')], responses: { '200': ok('CallLogs'), ...errors } } },
     '/v1/calls/{id}/cancel': { post: { summary: 'Cancel an unfinished call', parameters: [nameParam('id', 'call id or callNum')], responses: { '200': ok('Call'), ...errors, '409': { description: 'Already ended', content: json('Error') } } } },
     '/v1/nodes': { get: { summary: 'Worker nodes: capacity, running calls, warm containers, heartbeat age', responses: { '200': ok('NodeList') } } },
@@ -111,7 +122,39 @@ export const openapi = {
       FunctionList: { type: 'object', properties: { functions: { type: 'array', items: { $ref: '#/components/schemas/FunctionVersion' } } } },
       FunctionVersionList: { type: 'object', properties: { versions: { type: 'array', items: { $ref: '#/components/schemas/FunctionVersion' } } } },
       CallRef: { type: 'object', properties: { id: { type: 'string' }, callNum: { type: 'integer' }, status: { type: 'string' } } },
-      CallLogs: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' }, stdout: { type: 'string' }, stderr: { type: 'string' }, truncated: { type: 'boolean' } } },
+      CallLogs: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          status: { type: 'string' },
+          stdout: { type: 'string' },
+          stderr: { type: 'string' },
+          log: { type: 'string', description: 'lines the function reported with ctx.log (or `##ferry log` on stderr)' },
+          truncated: { type: 'boolean' },
+        },
+      },
+      Progress: {
+        nullable: true,
+        oneOf: [{ type: 'number', minimum: 0, maximum: 1 }, { type: 'object', additionalProperties: { oneOf: [{ type: 'number' }, { type: 'string' }] } }],
+        description: 'a fraction 0..1, or an object such as {"current": 3, "total": 10}',
+      },
+      Execution: {
+        type: 'object',
+        properties: {
+          executionId: { type: 'string' },
+          attempt: { type: 'integer' },
+          nodeId: { type: 'string', nullable: true },
+          state: { type: 'string', enum: ['PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'FAILED', 'LOST', 'KILLED', 'CANCELLED'] },
+          createdAt: { type: 'integer' },
+          startedAt: { type: 'integer', nullable: true },
+          updatedAt: { type: 'integer' },
+          finishedAt: { type: 'integer', nullable: true },
+          progress: { $ref: '#/components/schemas/Progress' },
+          metrics: { type: 'object', nullable: true, additionalProperties: { type: 'number' } },
+          failureReason: { type: 'object', nullable: true, properties: { code: { type: 'string' }, message: { type: 'string' } } },
+        },
+      },
+      ExecutionList: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' }, executions: { type: 'array', items: { $ref: '#/components/schemas/Execution' } } } },
       Call: {
         type: 'object',
         properties: {
@@ -127,11 +170,13 @@ export const openapi = {
           attempt: { type: 'integer' },
           workerId: { type: 'string', nullable: true },
           sessionId: { type: 'string', nullable: true },
-          progress: { type: 'number', nullable: true },
+          progress: { $ref: '#/components/schemas/Progress' },
           metrics: { type: 'object', nullable: true, additionalProperties: { type: 'number' } },
           createdAt: { type: 'integer' },
           startedAt: { type: 'integer', nullable: true },
           finishedAt: { type: 'integer', nullable: true },
+          timings: { type: 'object', nullable: true, properties: { queuedMs: { type: 'number' }, initMs: { type: 'number' }, runMs: { type: 'number' } } },
+          currentExecution: { allOf: [{ $ref: '#/components/schemas/Execution' }], nullable: true },
         },
       },
       CallPage: { type: 'object', properties: { calls: { type: 'array', items: { $ref: '#/components/schemas/Call' } }, nextCursor: { type: 'string', nullable: true } } },

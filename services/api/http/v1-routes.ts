@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { NotFoundError } from '../../../shared/errors.js';
 import { callStatusSchema, nameSchema, type Call } from '../../../shared/protocol/domain.js';
 import type { ApiDeps } from './deps.js';
+import { streamCallEvents } from './call-event-stream.js';
+import { callView } from './call-view.js';
 import { bundleUpload, pushFunction } from './function-push.js';
 import { invokeFunction } from './invoke.js';
 import { parse } from './parse.js';
@@ -75,18 +77,26 @@ export function v1Routes(deps: ApiDeps): Router {
   });
 
   r.get('/calls', async (req, res) => {
-    res.json(await deps.db.call('listCalls', parse(listQuery, req.query, 'query')));
+    const page = await deps.db.call('listCalls', parse(listQuery, req.query, 'query'));
+    res.json({ ...page, calls: page.calls.map(callView) });
   });
   r.get('/calls/:id', async (req, res) => {
-    res.json(await findCall(deps, param(req, 'id')));
+    res.json(callView(await findCall(deps, param(req, 'id'))));
+  });
+  r.get('/calls/:id/executions', async (req, res) => {
+    const call = await findCall(deps, param(req, 'id'));
+    res.json({ id: call.id, status: call.status, executions: call.executions ?? [] });
+  });
+  r.get('/calls/:id/events', async (req, res) => {
+    await streamCallEvents(deps, req, res, await findCall(deps, param(req, 'id')));
   });
   r.get('/calls/:id/logs', async (req, res) => {
     const call = await findCall(deps, param(req, 'id'));
-    res.json({ id: call.id, status: call.status, ...(call.logs ?? { stdout: '', stderr: '', truncated: false }) });
+    res.json({ id: call.id, status: call.status, stdout: '', stderr: '', log: '', truncated: false, ...call.logs });
   });
   r.post('/calls/:id/cancel', async (req, res) => {
     const call = await findCall(deps, param(req, 'id'));
-    res.json(await deps.scheduler.cancel(call.id));
+    res.json(callView(await deps.scheduler.calls.cancel(call.id)));
   });
 
   r.get('/nodes', (_req, res) => {

@@ -3,7 +3,7 @@ import ora from 'ora';
 import type { CallPage } from '../../../shared/protocol/db-messages.js';
 import type { Call } from '../../../shared/protocol/domain.js';
 import type { ApiClient } from '../api-client.js';
-import { callPath, FINISHED, finish, showCall, showCalls } from '../call-view.js';
+import { callPath, FINISHED, finish, progressText, showCall, showCalls } from '../call-view.js';
 import { usage } from '../cli-error.js';
 import { client, globals } from '../context.js';
 
@@ -20,7 +20,7 @@ export async function waitForCall(api: ApiClient, ref: string, quiet: boolean): 
         spinner?.stop();
         return call;
       }
-      if (spinner) spinner.text = `call ${call.callNum} is ${call.status}${call.progress !== null ? ` (${Math.round(call.progress * 100)}%)` : ''}`;
+      if (spinner) spinner.text = `call ${call.callNum} is ${call.status}${call.progress !== null ? ` (${progressText(call.progress)})` : ''}`;
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   } catch (err) {

@@ -1,5 +1,6 @@
 import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import { metricsSchema, progressSchema } from '../../../shared/protocol/call-outcome.js';
 import { CallErrorCode, failedOutcome, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
 
 /** What an agent answers for one call (runtimes/AGENT-PROTOCOL.md). */
@@ -177,12 +178,17 @@ export class AgentChannel {
     const current = this.current;
     if (!current || msg.callId !== current.callId) return;
     switch (msg.type) {
-      case 'progress':
-        if (typeof msg['value'] === 'number') current.sink.progress(msg['value']);
+      case 'progress': {
+        // A report the api would refuse is dropped here, where it is cheapest.
+        const value = progressSchema.safeParse(msg['value']);
+        if (value.success) current.sink.progress(value.data);
         return;
-      case 'metrics':
-        if (msg['values'] && typeof msg['values'] === 'object') current.sink.metrics(msg['values'] as Record<string, number>);
+      }
+      case 'metrics': {
+        const values = metricsSchema.safeParse(msg['values']);
+        if (values.success) current.sink.metrics(values.data);
         return;
+      }
       case 'log':
         current.sink.log(String(msg['line'] ?? ''));
         return;
@@ -242,8 +248,7 @@ export async function callAgent(
       result: r.ok ? r.result : '',
       error: r.error,
       logs: { stdout: r.stdout, stderr: r.stderr, truncated: r.truncated },
-      initMs,
-      runMs: performance.now() - runStart,
+      timings: { initMs, runMs: performance.now() - runStart },
     };
   } catch {
     const runMs = performance.now() - runStart;

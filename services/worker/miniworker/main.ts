@@ -5,6 +5,7 @@ import { Outbox } from '../../../shared/transport/outbox.js';
 import { unbatchOrLog } from '../../../shared/transport/unbatch-or-log.js';
 import { brokerToMiniworkerSchemas } from '../broker-messages.js';
 import { CallErrorCode, type CallTask } from '../call-task.js';
+import { CappedOutput } from '../capped-output.js';
 import { createDriver } from '../drivers/create-driver.js';
 import { fitsRuntimeSandbox, runtimeKey, type PreparedFunction, type RuntimeSpec, type Sandbox, type SandboxOptions } from '../drivers/driver.js';
 
@@ -84,13 +85,20 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
     const startedAt = Date.now();
     const startedTimer = setTimeout(() => send('started', { ...ref, startedAt }), STARTED_AFTER_MS);
     log.debug({ callId: task.callId, attempt: task.attempt }, 'call started');
+    // Lines the function logs go out live and are kept with the call's logs, capped like stdout.
+    const logLines = new CappedOutput(settings.outputCapBytes);
     const outcome = await sandbox.run(task, {
       progress: (progress) => send('progress', { ...ref, progress }),
       metrics: (metrics) => send('progress', { ...ref, metrics }),
-      log: (line) => send('progress', { ...ref, log: line.slice(0, 64 * 1024) }),
+      log: (line) => {
+        logLines.push(Buffer.from(line.endsWith('\n') ? line : `${line}\n`));
+        send('progress', { ...ref, log: line.slice(0, 64 * 1024) });
+      },
     });
     clearTimeout(startedTimer);
-    send('finished', { ...ref, startedAt, outcome: { ...outcome, initMs: outcome.initMs + (cold ? createMs : 0) } });
+    const logs = logLines.totalBytes > 0 ? { ...outcome.logs, log: logLines.text(), truncated: outcome.logs.truncated || logLines.truncated } : outcome.logs;
+    const timings = { ...outcome.timings, initMs: outcome.timings.initMs + (cold ? createMs : 0) };
+    send('finished', { ...ref, startedAt, outcome: { ...outcome, logs, timings } });
     if (!reuse || !sandbox.alive) await dropSandbox();
   } catch (err) {
     log.error({ err, callId: task.callId }, 'call could not run');

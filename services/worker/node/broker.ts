@@ -255,22 +255,10 @@ export class Broker {
         this.opts.report({ msgType: 'progress', content: msg.content });
         return;
       case 'finished': {
-        const { callId, attempt, startedAt, outcome } = msg.content;
+        const { outcome } = msg.content;
         const queuedMs = w.task ? Math.max(0, w.lastUsed - w.task.receivedAt) : 0;
-        if (w.task) this.costs.record(w.task.prepared.key, outcome.runMs, outcome.initMs);
-        this.opts.report({
-          msgType: 'finished',
-          content: {
-            callId,
-            attempt,
-            startedAt,
-            status: outcome.status,
-            result: outcome.result,
-            error: outcome.error,
-            logs: outcome.logs,
-            timings: { queuedMs, initMs: outcome.initMs, runMs: outcome.runMs },
-          },
-        });
+        if (w.task) this.costs.record(w.task.prepared.key, outcome.timings.runMs, outcome.timings.initMs);
+        this.opts.report({ msgType: 'finished', content: { ...msg.content, outcome: { ...outcome, timings: { ...outcome.timings, queuedMs } } } });
         return;
       }
       case 'failed':

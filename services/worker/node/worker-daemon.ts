@@ -1,4 +1,5 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { nanoid } from 'nanoid';
 import path from 'node:path';
 import { RegistryClient } from '../../../shared/clients/registry-client.js';
 import type { ClientConfig, WorkerConfig } from '../../../shared/config.js';
@@ -38,6 +39,7 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
   const runtimesFile = path.join(config.dir, 'runtimes.json');
   const preparer = new FunctionPreparer(driver, bundles, log.child({ module: 'preparer' }));
 
+  const incarnation = nanoid();
   let link: ApiLink | undefined;
   const broker = new Broker({
     nodeId: config.nodeId,
@@ -87,6 +89,7 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
     log: log.child({ module: 'api-link' }),
     hello: async () => ({
       nodeId: config.nodeId,
+      incarnation,
       driver: driver.kind,
       capacity: { maxContainers: config.maxContainers, memoryMb: config.memoryMb },
       images: await driver.listImages().catch(() => []),

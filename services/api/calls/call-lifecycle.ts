@@ -1,0 +1,400 @@
+import type { DbClient } from '../../../shared/clients/db-client.js';
+import { ErrorCode, FerryError } from '../../../shared/errors.js';
+import type { Logger } from '../../../shared/logger.js';
+import type { CallError, CallOutcome, Metrics, Progress } from '../../../shared/protocol/call-outcome.js';
+import type { CallPatch, DbRequestContent } from '../../../shared/protocol/db-messages.js';
+import type { Call, CallStatus } from '../../../shared/protocol/domain.js';
+import { applyExecutionPatch, executionId, type ExecutionPatch, type ExecutionState } from '../../../shared/protocol/execution.js';
+import type { WorkerToApiContent } from '../../../shared/protocol/worker-messages.js';
+import { CallEvents } from './call-events.js';
+import { ProgressWrites } from './progress-writes.js';
+import { isFinal, movableFrom, UNFINISHED } from './transitions.js';
+
+/** A call this process is carrying: its current execution and what is known of it in memory. */
+interface LiveCall {
+  callId: string;
+  /** The current execution. */
+  attempt: number;
+  /** Where the current execution was sent; null while it waits in the queue. */
+  nodeId: string | null;
+  dispatchedAt: number | null;
+  /** The stored create (null for a call this process found stored); a sync call runs while it is being written. */
+  created: Promise<Call | null>;
+  /** The call as of the last write answered, once the create is stored. */
+  stored: Call | null;
+  /** Writes about the call sent and not yet answered. */
+  writing: number;
+  progress?: Progress;
+  metrics?: Metrics;
+}
+
+export interface LifecycleOptions {
+  db: DbClient;
+  log: Logger;
+  /** Tries of a call whose node is lost or could not run it. */
+  maxAttempts: number;
+  /** Progress and metrics of one call are written at most this often (the latest always is). */
+  progressWriteMs?: number;
+}
+
+type CallRef = { callId: string; attempt: number };
+
+/**
+ * The one owner of call state. It alone writes a call's status, checks each move against the
+ * state machine ({@link movableFrom}, enforced by the store's compare-and-set), fences every
+ * report from a node by execution (attempt and node), keeps one record per execution, and emits
+ * an event for each change ({@link events}). Queueing, placement and node liveness are the
+ * scheduler's; it tells this module what it did (dispatched, a node lost) and listens.
+ */
+export class CallLifecycle {
+  readonly events = new CallEvents();
+  private readonly live = new Map<string, LiveCall>();
+  private readonly progressWrites: ProgressWrites;
+
+  constructor(private readonly opts: LifecycleOptions) {
+    this.progressWrites = new ProgressWrites(opts.progressWriteMs ?? 1_000, (callId) => this.writeProgress(callId));
+  }
+
+  /** Calls this process carries (queued or on a node). */
+  get carried(): number {
+    return this.live.size;
+  }
+
+  /**
+   * Stores a new PENDING call. `beforeWrite` runs once the call is known here and before its
+   * create is sent, so a sync call can be dispatched first; its reports wait for the create.
+   * If the create fails the call was never accepted: it is forgotten and the error thrown.
+   */
+  async create(spec: DbRequestContent['createCall'], beforeWrite?: () => void): Promise<Call> {
+    let store!: (created: Promise<Call>) => void;
+    const created = new Promise<Call>((resolve) => (store = resolve));
+    const live: LiveCall = { callId: spec.id, attempt: 1, nodeId: null, dispatchedAt: null, created, stored: null, writing: 0 };
+    this.live.set(spec.id, live);
+    created.catch(() => undefined);
+    beforeWrite?.();
+    store(this.opts.db.call('createCall', spec));
+    try {
+      const call = await created;
+      live.stored ??= call;
+      this.events.emit(call.id, { type: 'status', call, from: null });
+      return call;
+    } catch (err) {
+      if (this.live.get(spec.id) === live) this.live.delete(spec.id);
+      throw err;
+    }
+  }
+
+  /** The scheduler sent the call's current execution to `nodeId`. */
+  dispatched(callId: string, attempt: number, nodeId: string): void {
+    const live = this.live.get(callId);
+    if (!live || live.attempt !== attempt) return;
+    live.nodeId = nodeId;
+    live.dispatchedAt = Date.now();
+  }
+
+  /**
+   * A call found unfinished at start (the api restarted), which a node says it is still running:
+   * carried on where it is, not run again.
+   */
+  adopt(call: Call, nodeId: string): void {
+    this.live.set(call.id, {
+      callId: call.id,
+      attempt: call.attempt,
+      nodeId,
+      dispatchedAt: call.executions?.at(-1)?.createdAt ?? null,
+      created: Promise.resolve(call),
+      stored: call,
+      writing: 0,
+    });
+  }
+
+  /** A call found unfinished at start that waits for a node: carried, not yet dispatched. */
+  carry(call: Call): void {
+    this.live.set(call.id, {
+      callId: call.id,
+      attempt: call.attempt,
+      nodeId: null,
+      dispatchedAt: null,
+      created: Promise.resolve(call),
+      stored: call,
+      writing: 0,
+    });
+  }
+
+  // ── reports from nodes ─────────────────────────────────────────────────────────────────────
+
+  async started(nodeId: string, report: WorkerToApiContent<'started'>): Promise<void> {
+    const live = await this.fenced(nodeId, report, 'started');
+    if (!live) return;
+    await this.write(live, 'RUNNING', { workerId: nodeId, startedAt: report.startedAt }, { state: 'RUNNING', startedAt: report.startedAt }).catch(
+      (err: unknown) => this.stale(err, report.callId, 'started'),
+    );
+  }
+
+  /** Progress, metrics and log lines: told to listeners at once, written coalesced. */
+  async progress(nodeId: string, report: WorkerToApiContent<'progress'>): Promise<void> {
+    const live = this.current(nodeId, report, 'progress');
+    if (!live) return;
+    const ref = { callId: report.callId, attempt: report.attempt, executionId: executionId(report.callId, report.attempt) };
+    if (report.log !== undefined) this.events.emit(report.callId, { type: 'log', ...ref, line: report.log });
+    if (report.progress === undefined && report.metrics === undefined) return;
+    if (report.progress !== undefined) live.progress = report.progress;
+    if (report.metrics !== undefined) live.metrics = report.metrics;
+    this.events.emit(report.callId, {
+      type: 'progress',
+      ...ref,
+      ...(report.progress !== undefined ? { progress: report.progress } : {}),
+      ...(report.metrics !== undefined ? { metrics: report.metrics } : {}),
+    });
+    this.progressWrites.changed(report.callId);
+  }
+
+  /**
+   * A node's final report of a call's run. Resolves true when the node may forget it (stored, or
+   * stale), false when the DB did not answer (the node sends it again).
+   */
+  async finished(nodeId: string, report: WorkerToApiContent<'finished'>): Promise<boolean> {
+    const { outcome } = report;
+    const execution: Omit<ExecutionPatch, 'attempt'> = {
+      nodeId,
+      state: outcome.status,
+      startedAt: report.startedAt,
+      finishedAt: Date.now(),
+      failureReason: outcome.error,
+    };
+    return this.end(nodeId, report, outcome.status, { ...outcome, workerId: nodeId, startedAt: report.startedAt }, execution);
+  }
+
+  /**
+   * A node could not run a call. Retryable: the call goes on to another attempt while it has
+   * attempts left; otherwise it ends ERROR with the node's reason.
+   */
+  async failed(nodeId: string, report: WorkerToApiContent<'failed'>): Promise<boolean> {
+    const reason = { code: report.code, message: report.message };
+    if (report.retryable) {
+      const live = await this.fenced(nodeId, report, 'failed');
+      if (!live) return true;
+      return this.retry(report, nodeId, 'FAILED', reason);
+    }
+    return this.end(nodeId, report, 'ERROR', { error: reason, workerId: nodeId }, { nodeId, state: 'ERROR', finishedAt: Date.now(), failureReason: reason });
+  }
+
+  /**
+   * The current execution's node is gone (lost, restarted, or the api restarted without it
+   * claiming the call): the call goes on to another attempt, or ends ERROR `WORKER_LOST`.
+   */
+  async lost(call: CallRef, nodeId: string | null, why: string): Promise<void> {
+    await this.retry(call, nodeId, 'LOST', { code: 'WORKER_LOST', message: why });
+  }
+
+  /** Stops an unfinished call: CANCELLED if it had not started, KILLED if it was running. */
+  async cancel(callId: string): Promise<Call> {
+    for (;;) {
+      const call = await this.opts.db.call('getCall', { id: callId });
+      if (isFinal(call.status)) throw new FerryError(ErrorCode.CONFLICT, `call ${callId} has already ended (${call.status})`);
+      const to: CallStatus = call.status === 'RUNNING' ? 'KILLED' : 'CANCELLED';
+      const live = this.live.get(callId) ?? this.carriedAs(call);
+      const reason = { code: to, message: to === 'KILLED' ? 'killed by request while it ran' : 'cancelled by request' };
+      const execution = live.nodeId !== null ? { nodeId: live.nodeId, state: to, finishedAt: Date.now(), failureReason: reason } : undefined;
+      try {
+        return await this.write(live, to, { finishedAt: Date.now(), error: reason }, execution, {
+          status: call.status,
+          attempt: call.attempt,
+        });
+      } catch (err) {
+        // It moved on meanwhile (started, or ended): look again.
+        if (!(err instanceof FerryError && err.code === ErrorCode.CONFLICT)) throw err;
+      }
+    }
+  }
+
+  /** Resolves with the call once it has ended, or with null after `timeoutMs`. */
+  waitForEnd(callId: string, timeoutMs: number): Promise<Call | null> {
+    return new Promise((resolve) => {
+      const stop = this.events.subscribe(callId, (event) => {
+        if (event.type === 'status' && isFinal(event.call.status)) done(event.call);
+      });
+      const timer = setTimeout(() => done(null), timeoutMs);
+      const done = (call: Call | null): void => {
+        clearTimeout(timer);
+        stop();
+        resolve(call);
+      };
+    });
+  }
+
+  // ── writes ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Ends a call from a node's report; true when the node may forget the report. */
+  private async end(
+    nodeId: string,
+    report: CallRef,
+    to: CallStatus,
+    set: CallPatch,
+    execution: Omit<ExecutionPatch, 'attempt'>,
+  ): Promise<boolean> {
+    const live = this.live.get(report.callId);
+    if (live && (live.attempt !== report.attempt || live.nodeId !== nodeId)) {
+      this.opts.log.warn({ callId: report.callId, attempt: report.attempt, nodeId, current: live.attempt }, 'stale report dropped');
+      return true;
+    }
+    if (live && !(await stored(live))) {
+      // Never stored, so never accepted: the caller was told so; nothing to record.
+      this.forget(live);
+      return true;
+    }
+    // Without a live entry (the api restarted) the store's compare-and-set is the fence.
+    const target = live ?? this.carriedAs({ id: report.callId, attempt: report.attempt, workerId: nodeId });
+    const withProgress: CallPatch = {
+      ...set,
+      ...(target.progress !== undefined ? { progress: target.progress } : to === 'DONE' && live ? { progress: 1 } : {}),
+      ...(target.metrics !== undefined ? { metrics: target.metrics } : {}),
+    };
+    const patch = { ...execution, ...(target.progress !== undefined ? { progress: target.progress } : {}), ...(target.metrics !== undefined ? { metrics: target.metrics } : {}) };
+    try {
+      await this.write(target, to, withProgress, patch);
+      return true;
+    } catch (err) {
+      if (err instanceof FerryError && (err.code === ErrorCode.CONFLICT || err.code === ErrorCode.NOT_FOUND)) {
+        this.stale(err, report.callId, 'final report');
+        return true;
+      }
+      this.opts.log.warn({ err, callId: report.callId }, 'result not stored yet; the worker will resend it');
+      return false;
+    }
+  }
+
+  /** The current execution ended without a result: on to the next attempt, or ERROR when none is left. */
+  private async retry(call: CallRef, nodeId: string | null, state: ExecutionState, reason: CallError): Promise<boolean> {
+    const live = this.live.get(call.callId) ?? this.carriedAs({ id: call.callId, attempt: call.attempt, workerId: nodeId });
+    if (live.attempt !== call.attempt) return true;
+    if (!(await stored(live))) {
+      this.forget(live);
+      return true;
+    }
+    const ended = { nodeId, state, finishedAt: Date.now(), failureReason: reason };
+    try {
+      if (call.attempt >= this.opts.maxAttempts) {
+        const error = { code: reason.code, message: `gave up after ${call.attempt} attempts; last: ${reason.message}` };
+        await this.write(live, 'ERROR', { error, finishedAt: Date.now() }, ended);
+      } else {
+        await this.write(live, 'PENDING', { attempt: call.attempt + 1, workerId: null, startedAt: null }, ended);
+        this.opts.log.warn({ callId: call.callId, attempt: call.attempt + 1, why: reason.message }, 'call requeued');
+      }
+      return true;
+    } catch (err) {
+      this.stale(err, call.callId, 'requeue');
+      return !(err instanceof FerryError) || err.code === ErrorCode.CONFLICT || err.code === ErrorCode.NOT_FOUND;
+    }
+  }
+
+  private async writeProgress(callId: string): Promise<void> {
+    const live = this.live.get(callId);
+    if (!live || live.nodeId === null || !(await stored(live))) return;
+    const set: CallPatch = {
+      ...(live.progress !== undefined ? { progress: live.progress } : {}),
+      ...(live.metrics !== undefined ? { metrics: live.metrics } : {}),
+    };
+    await this.write(live, null, set, { nodeId: live.nodeId, ...set }).catch((err: unknown) => this.stale(err, callId, 'progress'));
+  }
+
+  /**
+   * The one place a call's record changes. `to` null changes no status. The write's
+   * compare-and-set is the state machine's: the call must be in a status that may move to `to`,
+   * at the live attempt. A final status is told to listeners as the write goes out (the store
+   * answers any later read after it), other changes once stored.
+   */
+  private async write(
+    live: LiveCall,
+    to: CallStatus | null,
+    set: CallPatch,
+    execution?: Omit<ExecutionPatch, 'attempt'>,
+    expect: { status: CallStatus | CallStatus[]; attempt: number } = { status: to === null ? UNFINISHED : movableFrom(to), attempt: live.attempt },
+  ): Promise<Call> {
+    const now = Date.now();
+    const attempt = live.attempt;
+    const patch: ExecutionPatch | undefined = execution && {
+      attempt,
+      ...(live.dispatchedAt !== null ? { createdAt: live.dispatchedAt } : {}),
+      ...execution,
+    };
+    const full: CallPatch = { ...set, ...(to !== null ? { status: to } : {}) };
+    const request = this.opts.db.call('updateCall', { id: live.callId, expect, set: full, ...(patch ? { execution: patch } : {}) });
+    live.writing += 1;
+    const final = to !== null && isFinal(to);
+    if (final) this.progressWrites.forget(live.callId);
+    // An end is told now when this process knows the whole stored call (no other write pending).
+    const early = final && live.stored && live.writing === 1 ? predicted(live.stored, full, patch, now) : null;
+    if (early) this.forget(live);
+    if (early) this.events.emit(live.callId, { type: 'status', call: early, from: live.stored!.status });
+    try {
+      const call = await request;
+      const from = live.stored?.status ?? null;
+      live.stored = call;
+      if (set.attempt !== undefined && set.attempt !== attempt) {
+        live.attempt = set.attempt;
+        live.nodeId = null;
+        live.dispatchedAt = null;
+        delete live.progress;
+        delete live.metrics;
+      }
+      if (final) this.forget(live);
+      if (!early && to !== null) this.events.emit(call.id, { type: 'status', call, from });
+      return call;
+    } finally {
+      live.writing -= 1;
+    }
+  }
+
+  /** The live entry of a fenced report, once its call is stored; undefined (logged) if stale. */
+  private async fenced(nodeId: string, report: CallRef, what: string): Promise<LiveCall | undefined> {
+    const live = this.current(nodeId, report, what);
+    if (!live || !(await stored(live))) return undefined;
+    return live;
+  }
+
+  private current(nodeId: string, report: CallRef, what: string): LiveCall | undefined {
+    const live = this.live.get(report.callId);
+    if (live && live.attempt === report.attempt && live.nodeId === nodeId) return live;
+    this.opts.log.warn({ callId: report.callId, attempt: report.attempt, nodeId, what }, 'stale report dropped');
+    return undefined;
+  }
+
+  /** A write target for a call this process does not carry: the store's compare-and-set fences it. */
+  private carriedAs(call: { id: string; attempt: number; workerId: string | null }): LiveCall {
+    return { callId: call.id, attempt: call.attempt, nodeId: call.workerId, dispatchedAt: null, created: Promise.resolve(null), stored: null, writing: 0 };
+  }
+
+  private forget(live: LiveCall): void {
+    if (this.live.get(live.callId) === live) this.live.delete(live.callId);
+    this.progressWrites.forget(live.callId);
+  }
+
+  private stale(err: unknown, callId: string, what: string): void {
+    if (err instanceof FerryError && err.code === ErrorCode.CONFLICT) {
+      this.opts.log.warn({ callId, what, reason: err.message }, 'stale report dropped');
+    } else {
+      this.opts.log.error({ err, callId, what }, 'call update failed');
+    }
+  }
+}
+
+/** False when the call's create failed: it was never accepted, so there is nothing to update. */
+function stored(live: LiveCall): Promise<boolean> {
+  return live.created.then(
+    (call) => {
+      live.stored ??= call;
+      return true;
+    },
+    () => false,
+  );
+}
+
+/** The call as the store will hold it once this write is applied. */
+function predicted(call: Call, set: CallPatch, execution: ExecutionPatch | undefined, now: number): Call {
+  const next = { ...call, ...set } as Call;
+  if (execution) next.executions = applyExecutionPatch(call.id, call.executions ?? [], execution, now);
+  return next;
+}
+
+export type { CallOutcome };
