@@ -43,6 +43,17 @@ let idleTimer: NodeJS.Timeout | undefined;
 let current = null as CallTask | null;
 let warm: { fn: string | null; key: string } | null = null;
 
+/** The sandbox being made, if any (see stop()). */
+let inCreation: Promise<Sandbox> | null = null;
+function creating(made: Promise<Sandbox>): Promise<Sandbox> {
+  inCreation = made;
+  const settled = (): void => {
+    if (inCreation === made) inCreation = null;
+  };
+  made.then(settled, settled);
+  return made;
+}
+
 const sandboxOptions = (reuse: boolean): SandboxOptions => ({
   nodeId: settings.nodeId,
   ownerId: id,
@@ -78,7 +89,7 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
     warm = { fn: prepared.warmKey, key: prepared.key };
     const reuse = settings.preload !== 'none';
     const cold = sandbox === null || adoptable === true;
-    sandbox ??= await driver.createSandbox(prepared, task, sandboxOptions(reuse));
+    sandbox ??= await creating(driver.createSandbox(prepared, task, sandboxOptions(reuse)));
     const createMs = performance.now() - initStart;
     // A call that ends quickly needs no separate `started`: its `finished` says both. Only a call
     // still running after STARTED_AFTER_MS is reported started, keeping the warm path to one report.
@@ -128,7 +139,7 @@ async function warmRuntime(runtime: RuntimeSpec): Promise<void> {
   }
   if (!sandbox && !current) {
     try {
-      sandbox = await driver.createRuntimeSandbox(runtime, sandboxOptions(true));
+      sandbox = await creating(driver.createRuntimeSandbox(runtime, sandboxOptions(true)));
       warm = { fn: null, key: sandbox.key };
     } catch (err) {
       log.warn({ err, runtime: runtime.name }, 'could not warm a runtime sandbox');
@@ -139,6 +150,8 @@ async function warmRuntime(runtime: RuntimeSpec): Promise<void> {
 
 async function stop(): Promise<void> {
   clearTimeout(idleTimer);
+  // A sandbox still being made when told to stop would be left behind once made: wait for it.
+  await inCreation?.catch(() => undefined);
   await dropSandbox().catch(() => undefined);
   sock.close();
   process.exit(0);
