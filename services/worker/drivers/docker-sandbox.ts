@@ -4,6 +4,7 @@ import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { nanoid } from 'nanoid';
 import { AgentChannel, AgentFeature, callAgent } from '../miniworker/agent-channel.js';
+import { ExecReports } from '../miniworker/exec-reports.js';
 import { CappedOutput } from '../capped-output.js';
 import {
   execResult,
@@ -216,9 +217,9 @@ export class DockerSandbox implements Sandbox {
       case 'agent':
         return this.runAgent(task, sink);
       case 'exec-reuse':
-        return this.runExec(task);
+        return this.runExec(task, sink);
       case 'exec-once':
-        return this.runOnce(task);
+        return this.runOnce(task, sink);
     }
   }
 
@@ -244,10 +245,10 @@ export class DockerSandbox implements Sandbox {
   }
 
   /** `docker run` of the function's command: attach, start, write params, wait. */
-  private async runOnce(task: CallTask): Promise<CallOutcome> {
+  private async runOnce(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
     const initStart = performance.now();
     const stream = await this.container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
-    const out = this.collect(stream);
+    const out = this.collect(stream, sink);
     await this.container.start();
     const runStart = performance.now();
     stream.end(JSON.stringify(task.params ?? null));
@@ -260,7 +261,7 @@ export class DockerSandbox implements Sandbox {
   }
 
   /** One `docker exec` of the function's command in the warm container. */
-  private async runExec(task: CallTask): Promise<CallOutcome> {
+  private async runExec(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
     const initStart = performance.now();
     const exec = await this.container.exec({
       Cmd: ['sh', '-c', this.runtime.run],
@@ -273,7 +274,7 @@ export class DockerSandbox implements Sandbox {
     const oomBefore = this.initPid === null ? null : await oomKillCount(this.initPid);
     const stream = await exec.start({ hijack: true, stdin: true });
     const runStart = performance.now();
-    const out = this.collect(stream);
+    const out = this.collect(stream, sink);
     stream.end(JSON.stringify(task.params ?? null));
     const timer = this.killAfter(task.timeoutMs);
     await out.done;
@@ -296,19 +297,21 @@ export class DockerSandbox implements Sandbox {
     }
   }
 
-  private collect(stream: NodeJS.ReadWriteStream): { stdout: CappedOutput; stderr: CappedOutput; done: Promise<void> } {
+  /** An exec call's stdout and stderr, with its `##ferry` report lines taken out of stderr (see ExecReports). */
+  private collect(stream: NodeJS.ReadWriteStream, sink: ProgressSink): { stdout: CappedOutput; stderr: CappedOutput; done: Promise<void> } {
     const stdout = new CappedOutput(this.options.outputCapBytes);
     const stderr = new CappedOutput(this.options.outputCapBytes);
+    const reports = new ExecReports(stderr, sink);
     const so = new PassThrough();
     const se = new PassThrough();
     so.on('data', (d: Buffer) => stdout.push(d));
-    se.on('data', (d: Buffer) => stderr.push(d));
+    se.on('data', (d: Buffer) => reports.push(d));
     this.docker.modem.demuxStream(stream, so, se);
     const done = new Promise<void>((resolve) => {
       stream.once('end', resolve);
       stream.once('close', resolve);
       stream.once('error', () => resolve());
-    });
+    }).then(() => reports.end());
     return { stdout, stderr, done };
   }
 

@@ -3,6 +3,7 @@ import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { AgentChannel, callAgent } from '../miniworker/agent-channel.js';
+import { ExecReports } from '../miniworker/exec-reports.js';
 import { CappedOutput } from '../capped-output.js';
 import { execResult, exitedNonZero, outOfMemory, timedOut, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
 import { runtimeKey, type PreparedFunction, type RuntimeSpec, type Sandbox, type SandboxOptions } from './driver.js';
@@ -65,7 +66,7 @@ export class ProcessSandbox implements Sandbox {
   }
 
   async run(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
-    return this.agent ? this.runAgent(task, sink) : this.runExec(task);
+    return this.agent ? this.runAgent(task, sink) : this.runExec(task, sink);
   }
 
   async destroy(): Promise<void> {
@@ -130,18 +131,20 @@ export class ProcessSandbox implements Sandbox {
     }
   }
 
-  private async runExec(task: CallTask): Promise<CallOutcome> {
+  private async runExec(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
     const params = JSON.stringify(task.params ?? null);
     const runStart = performance.now();
     const child = this.spawn(['sh', '-c', this.runtime.run], { FERRY_PARAMS: params });
     const stdout = new CappedOutput(this.options.outputCapBytes);
     const stderr = new CappedOutput(this.options.outputCapBytes);
     child.stdout?.on('data', (d: Buffer) => stdout.push(d));
-    child.stderr?.on('data', (d: Buffer) => stderr.push(d));
+    const reports = new ExecReports(stderr, sink);
+    child.stderr?.on('data', (d: Buffer) => reports.push(d));
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(params);
     const guard = this.guard(child, task);
     const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+    reports.end();
     guard.stop();
     const runMs = performance.now() - runStart;
     const logs = { stdout: stdout.text(), stderr: stderr.text(), truncated: stdout.truncated || stderr.truncated };
