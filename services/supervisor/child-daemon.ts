@@ -32,6 +32,7 @@ export class ChildDaemon {
     this.state = 'starting';
     const proc = spawn(process.execPath, [this.opts.script], { env: this.opts.env, stdio: ['ignore', 'pipe', 'inherit'] });
     this.proc = proc;
+    this.opts.log.info({ child: this.opts.name, pid: proc.pid }, 'daemon started');
     return new Promise<string>((resolve, reject) => {
       createInterface({ input: proc.stdout! }).on('line', (line) => {
         process.stdout.write(line + '\n');

@@ -1,0 +1,120 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { repoDir } from './fixtures.js';
+import { makeTempDir, waitUntil } from './temp.js';
+
+export type DaemonName = 'db' | 'registry' | 'api' | 'worker';
+
+export interface SupervisedCluster {
+  url: string;
+  dir: string;
+  /** Every JSON log line of the supervisor and its daemons, in order. */
+  logs: Record<string, unknown>[];
+  /** The daemon's current process id (the supervisor restarts a daemon that dies). */
+  pid(name: DaemonName): number;
+  /** Process ids of the worker's miniworkers. */
+  miniworkers(): number[];
+  close(): Promise<void>;
+}
+
+/** A loopback port free right now (the OS picks it). */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * A whole one-node cluster as `npm start` runs it: the supervisor process, which starts db,
+ * registry, api and worker as its children and restarts any that dies. Ports are free loopback
+ * ports; data lives in a temp folder.
+ */
+export async function startSupervisedCluster(env: Record<string, string> = {}): Promise<SupervisedCluster> {
+  const { dir, cleanup } = await makeTempDir('ferry-supervised-');
+  const [http, db, registry, workers] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const ports = {
+    FERRY_DATA_DIR: dir,
+    FERRY_HTTP_PORT: String(http),
+    FERRY_DB_BIND: `tcp://127.0.0.1:${db}`,
+    FERRY_DB_ADDR: `tcp://127.0.0.1:${db}`,
+    FERRY_REGISTRY_BIND: `tcp://127.0.0.1:${registry}`,
+    FERRY_REGISTRY_ADDR: `tcp://127.0.0.1:${registry}`,
+    FERRY_WORKERS_BIND: `tcp://127.0.0.1:${workers}`,
+    FERRY_WORKERS_ADDR: `tcp://127.0.0.1:${workers}`,
+  };
+  const proc: ChildProcess = spawn(process.execPath, [path.join(repoDir, 'dist', 'services', 'supervisor', 'main.js')], {
+    env: { ...process.env, FERRY_LOG_LEVEL: 'info', ...ports, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  proc.stderr?.resume();
+  const logs: Record<string, unknown>[] = [];
+  const pids = new Map<string, number>();
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    let entry: Record<string, unknown>;
+    try {
+      entry = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    logs.push(entry);
+    if (entry['msg'] === 'daemon started' && typeof entry['pid'] === 'number') pids.set(String(entry['child']), entry['pid']);
+  });
+  const url = `http://127.0.0.1:${http}`;
+  const close = async (): Promise<void> => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+    await exited;
+    await cleanup();
+  };
+  try {
+    await waitUntil(() => logs.some((l) => l['msg'] === 'listening' && l['daemon'] === 'worker') || proc.exitCode !== null, 'the worker is listening', 120_000);
+    if (proc.exitCode !== null) throw new Error(`the supervisor exited (code ${proc.exitCode})`);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return {
+    url,
+    dir,
+    logs,
+    pid: (name) => {
+      const pid = pids.get(name);
+      if (pid === undefined) throw new Error(`no pid known for ${name}`);
+      return pid;
+    },
+    miniworkers: () => childrenOf(pids.get('worker') ?? -1).filter((pid) => cmdline(pid).includes('miniworker')),
+    close,
+  };
+}
+
+function childrenOf(parent: number): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // The command name (field 2) may hold spaces and parentheses: fields after its last ')'.
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === parent) pids.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
