@@ -55,5 +55,5 @@ export function outOfMemory(task: CallTask, initMs: number, runMs: number): Call
 export function exitedNonZero(code: number | string, logs: CallOutcome['logs'], initMs: number, runMs: number): CallOutcome {
   const tail = logs.stderr.trim().split('\n').slice(-1)[0] ?? '';
   const message = `function exited with code ${code}${tail ? `: ${tail.slice(0, 500)}` : ''}`;
-  return { ...failedOutcome(CallErrorCode.FUNCTION_ERROR, message, initMs, runMs), logs };
+  return { ...failedOutcome(CallErrorCode.FUNCTION_ERROR, message, initMs, runMs), logs, exitCode: typeof code === 'number' ? code : null };
 }

@@ -47,5 +47,7 @@ export const callOutcomeSchema = z.object({
   error: callErrorSchema.nullable(),
   logs: callLogsSchema,
   timings: callTimingsSchema,
+  /** An exec function's exit status (null: killed by a signal); absent for agent calls. */
+  exitCode: z.number().int().nullable().optional(),
 });
 export type CallOutcome = z.infer<typeof callOutcomeSchema>;

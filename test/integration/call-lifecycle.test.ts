@@ -93,7 +93,7 @@ describe('a call from inside: progress, metrics, logs, live events', () => {
   it('an exec function reports with `##ferry` lines on stderr, which leave its stderr', async () => {
     const id = await invoke(c, 'reports', {});
     const call = await ended(c, id);
-    expect(call).toMatchObject({ status: 'DONE', result: '{"ok": true}', progress: { current: 3, total: 4 }, metrics: { rows: 120 } });
+    expect(call).toMatchObject({ status: 'DONE', result: '{"ok": true}', exitCode: 0, progress: { current: 3, total: 4 }, metrics: { rows: 120 } });
     const logs = (await http<{ stderr: string; log: string }>('GET', `${c.url}/v1/calls/${id}/logs`)).body;
     expect(logs.log).toBe('halfway there\n');
     // A report line that does not parse stays in stderr, where its author can see it.

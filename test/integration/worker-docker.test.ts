@@ -96,7 +96,7 @@ describe('worker with the Docker driver (real daemons, real containers)', () => 
 
   it('reports a non-zero exit as ERROR and keeps stderr', async () => {
     const out = await dispatch(python('exec', 'sh main.sh'), await fixture('exit-1'));
-    expect(out).toMatchObject({ status: 'ERROR', error: { code: 'FUNCTION_ERROR' }, logs: { stdout: 'partial output\n', stderr: 'something went wrong\n' } });
+    expect(out).toMatchObject({ status: 'ERROR', exitCode: 1, error: { code: 'FUNCTION_ERROR' }, logs: { stdout: 'partial output\n', stderr: 'something went wrong\n' } });
     expect(out.error?.message).toContain('exited with code 1');
   });
 

@@ -176,6 +176,7 @@ export const openapi = {
           startedAt: { type: 'integer', nullable: true },
           finishedAt: { type: 'integer', nullable: true },
           timings: { type: 'object', nullable: true, properties: { queuedMs: { type: 'number' }, initMs: { type: 'number' }, runMs: { type: 'number' } } },
+          exitCode: { type: 'integer', nullable: true, description: "an exec function's exit status (null: killed by a signal); absent for agent calls" },
           currentExecution: { allOf: [{ $ref: '#/components/schemas/Execution' }], nullable: true },
         },
       },

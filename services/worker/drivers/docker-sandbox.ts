@@ -347,7 +347,7 @@ export class DockerSandbox implements Sandbox {
   ): Promise<CallOutcome> {
     const logs = { stdout: out.stdout.text(), stderr: out.stderr.text(), truncated: out.stdout.truncated || out.stderr.truncated };
     if (timedOut) return { ...timedOutOutcome(task, initMs, runMs), logs };
-    if (exitCode === 0) return { status: 'DONE', result: execResult(logs.stdout), error: null, logs, timings: { initMs, runMs } };
+    if (exitCode === 0) return { status: 'DONE', result: execResult(logs.stdout), error: null, logs, timings: { initMs, runMs }, exitCode };
     if (exitCode === 137 && (oomKilled || (await this.oomKilled()))) {
       this.alive = false;
       return { ...outOfMemory(task, initMs, runMs), logs };

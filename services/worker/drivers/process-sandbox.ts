@@ -150,7 +150,7 @@ export class ProcessSandbox implements Sandbox {
     const logs = { stdout: stdout.text(), stderr: stderr.text(), truncated: stdout.truncated || stderr.truncated };
     const verdict = guard.verdict(0, runMs);
     if (verdict) return { ...verdict, logs };
-    if (code === 0) return { status: 'DONE', result: execResult(logs.stdout), error: null, logs, timings: { initMs: 0, runMs } };
+    if (code === 0) return { status: 'DONE', result: execResult(logs.stdout), error: null, logs, timings: { initMs: 0, runMs }, exitCode: code };
     return exitedNonZero(code ?? 'by signal', logs, 0, runMs);
   }
 
