@@ -7,7 +7,7 @@ import type { FerryConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import { CatalogCache } from './catalog-cache.js';
 import { createApp } from './http/app.js';
-import { fastInvoke } from './http/fast-invoke.js';
+import { invokeRoute } from './http/invoke-route.js';
 import { Scheduler } from './scheduler.js';
 
 export interface ApiDaemon {
@@ -27,9 +27,9 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const workersEndpoint = await scheduler.start();
   const deps = { config: config.api, db, registry, catalog, scheduler, log: log.child({ module: 'http' }) };
   const app = createApp(deps);
-  const fast = fastInvoke(deps);
+  const invoke = invokeRoute(deps);
   const server = createServer((req, res) => {
-    if (!fast(req, res)) app(req, res);
+    if (!invoke(req, res)) app(req, res);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,5 +1,6 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Express } from 'express';
@@ -12,6 +13,7 @@ import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { fixture } from '../helpers/fixtures.js';
 import { http, upload } from '../helpers/http.js';
 import { waitUntil } from '../helpers/temp.js';
+import { INVOKE_ROUTE } from '../../services/api/http/invoke-route.js';
 
 const agentRuntime = { name: 'py-agent', image: 'pythonruntime', path: '/ws', run: 'main.py', protocol: 'agent' };
 
@@ -68,9 +70,18 @@ describe('/v1 (real cluster)', () => {
     const big = await http('POST', `${c.url}/v1/functions/echo/invoke`, JSON.stringify({ pad: 'x'.repeat(9 * 1024 * 1024) }));
     expect(big.status).toBe(413);
     expect(big.body).toMatchObject({ error: { code: 'BUNDLE_TOO_LARGE' } });
-    // A body of another type takes the general route: the call runs with no params.
+    // Params are JSON whatever the content-type says (curl's -d sends form-encoded); other text is refused.
     const text = await http<Call>('POST', `${c.url}/v1/functions/echo/invoke?wait=true`, 'plain words', { 'content-type': 'text/plain' });
-    expect(text.body).toMatchObject({ status: 'DONE', result: '{"echo":null}' });
+    expect(text.status).toBe(400);
+    expect(text.body).toEqual({ error: { code: 'BAD_REQUEST', message: 'the params must be a JSON body (content-type: application/json)' } });
+    const form = await http<Call>('POST', `${c.url}/v1/functions/echo/invoke?wait=true`, '{"n":1}', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(form.body).toMatchObject({ status: 'DONE', result: '{"echo":{"n":1}}' });
+    const gzipped = await fetch(`${c.url}/v1/functions/echo/invoke?wait=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync(JSON.stringify({ z: 2 })),
+    });
+    expect(await gzipped.json()).toMatchObject({ status: 'DONE', result: '{"echo":{"z":2}}' });
     const empty = await http<Call>('POST', `${c.url}/v1/functions/echo/invoke?wait=true`, '');
     expect(empty.body).toMatchObject({ status: 'DONE', result: '{"echo":{}}' });
   });
@@ -218,5 +229,5 @@ function appRoutes(): string[] {
     );
   const app = createApp(deps) as Express & { router: { stack: Layer[] } };
   const v1 = v1Routes(deps) as unknown as { stack: Layer[] };
-  return [...routes(app.router.stack, ''), ...routes(v1.stack, '/v1')].sort();
+  return [...routes(app.router.stack, ''), ...routes(v1.stack, '/v1'), INVOKE_ROUTE].sort();
 }

@@ -1,10 +1,10 @@
 import express, { type Express } from 'express';
-import { nanoid } from 'nanoid';
 import type { ApiDeps } from './deps.js';
 import { errorHandler, notFoundRoute } from './errors.js';
 import { legacyRoutes } from './legacy-routes.js';
 import { openapi } from './openapi.js';
-import { JSON_BODY_LIMIT_BYTES } from './parse.js';
+import { isJson, readJsonBody } from './json-body.js';
+import { requestId } from './request-id.js';
 import { v1Routes } from './v1-routes.js';
 
 /** The api's HTTP app: the original routes at the root, the versioned surface under /v1. */
@@ -14,11 +14,13 @@ export function createApp(deps: ApiDeps): Express {
   app.set('etag', false);
   app.use((req, res, next) => {
     // One request id follows a request through the logs; a caller may supply its own.
-    const id = req.get('x-request-id') ?? nanoid(12);
-    res.set('x-request-id', id);
-    next();
+    requestId(req, res);
+    if (!isJson(req)) return next();
+    readJsonBody(req).then((body) => {
+      req.body = body;
+      next();
+    }, next);
   });
-  app.use(express.json({ limit: JSON_BODY_LIMIT_BYTES, strict: false }));
 
   app.get('/healthz', async (_req, res) => {
     const [db, registry] = await Promise.all([

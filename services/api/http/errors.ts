@@ -32,9 +32,7 @@ export function errorHandler(log: Logger, maxUploadBytes: number): ErrorRequestH
       }
       return sendError(res, new FerryError(ErrorCode.BAD_REQUEST, `bad upload: ${err.message}${err.field ? ` (field "${err.field}")` : ''}`));
     }
-    const e = err as { type?: string; status?: number; message?: string };
-    if (e.type === 'entity.parse.failed') return sendError(res, new FerryError(ErrorCode.BAD_REQUEST, 'request body is not valid JSON'));
-    if (e.type === 'entity.too.large') return sendError(res, new FerryError(ErrorCode.BUNDLE_TOO_LARGE, 'request body too large'));
+    const e = err as { status?: number; message?: string };
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
       return sendError(res, new FerryError(ErrorCode.BAD_REQUEST, e.message ?? 'bad request'));
     }

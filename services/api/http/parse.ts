@@ -2,9 +2,6 @@ import type { z } from 'zod';
 import { BadRequestError } from '../../../shared/errors.js';
 import { issuesText } from '../../../shared/protocol/issues-text.js';
 
-/** Largest JSON request body, in bytes (past it: 413). */
-export const JSON_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
-
 /** `value` checked against `schema`; throws BAD_REQUEST naming what was wrong in `what`. */
 export function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value ?? {});

@@ -6,7 +6,6 @@ import type { ApiDeps } from './deps.js';
 import { streamCallEvents } from './call-event-stream.js';
 import { callView } from './call-view.js';
 import { bundleUpload, pushFunction } from './function-push.js';
-import { invokeFunction } from './invoke.js';
 import { parse } from './parse.js';
 import { registerRuntime } from './runtime-register.js';
 
@@ -67,13 +66,6 @@ export function v1Routes(deps: ApiDeps): Router {
     const out = await deps.db.call('deleteFunction', { name: param(req, 'name') });
     deps.catalog.forgetFunction(param(req, 'name'));
     res.json(out);
-  });
-
-  r.post('/functions/:name/invoke', async (req, res) => {
-    // Requests with a JSON body are answered by fastInvoke before they reach express.
-    const answer = await invokeFunction(deps, param(req, 'name'), req.query, req.body);
-    if (answer.location) res.location(answer.location);
-    res.status(answer.status).json(answer.body);
   });
 
   r.get('/calls', async (req, res) => {
