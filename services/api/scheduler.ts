@@ -206,6 +206,14 @@ export class Scheduler {
       this.inFlight.set(callId, { callId, attempt, nodeId });
       node.assigned.add(callId);
     }
+    for (const { callId, attempt } of content.running) {
+      const flight = this.inFlight.get(callId);
+      if (flight && flight.attempt === attempt && flight.nodeId === nodeId) continue;
+      // A run the call has moved on from (it ended, or went to another attempt while the node
+      // was silent): nothing it reports will count, so the node stops it and frees its container.
+      this.opts.log.info({ nodeId, callId, attempt }, 'stale run stopped on its node');
+      this.channel.send(nodeId, 'cancel', { callId, attempt });
+    }
     this.pump();
   }
 

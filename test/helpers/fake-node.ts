@@ -10,6 +10,8 @@ import { Outbox } from '../../shared/transport/outbox.js';
  */
 export class FakeNode {
   readonly dispatches: Dispatch[] = [];
+  /** Cancels the api sent this node, in order. */
+  readonly cancels: { callId: string; attempt: number }[] = [];
   private readonly sock: Dealer;
   private readonly outbox: Outbox;
   private timer: NodeJS.Timeout | undefined;
@@ -24,9 +26,11 @@ export class FakeNode {
     void this.loop();
   }
 
-  join(maxContainers = 1): void {
+  /** Says hello (a new incarnation each time, as a restarted process), naming calls it still runs, then heartbeats. */
+  join(maxContainers = 1, running: { callId: string; attempt: number }[] = []): void {
     this.incarnation += 1;
-    this.send('hello', { nodeId: this.nodeId, incarnation: `fake-${this.incarnation}`, driver: 'process', capacity: { maxContainers, memoryMb: 1024 }, images: [], warm: [], running: [] });
+    this.send('hello', { nodeId: this.nodeId, incarnation: `fake-${this.incarnation}`, driver: 'process', capacity: { maxContainers, memoryMb: 1024 }, images: [], warm: [], running });
+    clearInterval(this.timer);
     this.timer = setInterval(() => this.send('heartbeat', { running: 0, warm: [] }), 1_000);
   }
 
@@ -70,6 +74,7 @@ export class FakeNode {
       for await (const batch of this.sock) {
         for (const frames of unbatch(batch)) {
           const msg = decodeEvent(frames, apiToWorkerSchemas) as ApiToWorker;
+          if (msg.msgType === 'cancel') this.cancels.push(msg.content);
           if (msg.msgType !== 'dispatch') continue;
           const waiter = this.waiters.shift();
           if (waiter) waiter(msg.content);

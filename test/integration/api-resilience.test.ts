@@ -136,6 +136,10 @@ describe('fencing', () => {
       a.finish(first, 'stale-from-a');
       await waitUntil(() => c.api.logs.some((l) => l['msg'] === 'stale report dropped' && l['callId'] === id), 'the stale report is dropped');
       expect(await call(c, id)).toMatchObject({ status: 'DONE', result: 'from-b', attempt: 2, workerId: 'fake-b' });
+
+      // Back again, still running the old attempt: the api tells it to stop that run.
+      a.join(1, [{ callId: id, attempt: 1 }]);
+      await waitUntil(() => a.cancels.some((x) => x.callId === id && x.attempt === 1), 'fake-a is told to stop the stale run');
     } finally {
       a.close();
       b.close();

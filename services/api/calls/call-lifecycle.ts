@@ -243,6 +243,11 @@ export class CallLifecycle {
       this.forget(live);
       return true;
     }
+    if (live && (this.live.get(report.callId) !== live || live.attempt !== report.attempt)) {
+      // It moved on while its create was being stored (its node was lost meanwhile).
+      this.opts.log.warn({ callId: report.callId, attempt: report.attempt, nodeId }, 'stale report dropped');
+      return true;
+    }
     // Without a live entry (the api restarted) the store's compare-and-set is the fence.
     const target = live ?? this.carriedAs({ id: report.callId, attempt: report.attempt, workerId: nodeId });
     const withProgress: CallPatch = {
@@ -350,7 +355,8 @@ export class CallLifecycle {
   private async fenced(nodeId: string, report: CallRef, what: string): Promise<LiveCall | undefined> {
     const live = this.current(nodeId, report, what);
     if (!live || !(await stored(live))) return undefined;
-    return live;
+    // Looked at again: it may have moved on while its create was being stored.
+    return this.current(nodeId, report, what);
   }
 
   private current(nodeId: string, report: CallRef, what: string): LiveCall | undefined {

@@ -189,7 +189,7 @@ async function onBrokerMessage(frames: Buffer[]): Promise<void> {
         void warmRuntime(msg.content.runtime);
         break;
       case 'cancel':
-        if (current?.callId === msg.content.callId) await dropSandbox();
+        if (current?.callId === msg.content.callId && current.attempt === msg.content.attempt) await dropSandbox();
         break;
       case 'stop':
         await stop();

@@ -148,7 +148,7 @@ export class Broker {
       return;
     }
     for (const w of this.workers.values()) {
-      if (w.task?.task.callId === callId) this.send(w.id, 'cancel', { callId, attempt });
+      if (w.task?.task.callId === callId && w.task.task.attempt === attempt) this.send(w.id, 'cancel', { callId, attempt });
     }
   }
 
