@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { onLogLines } from './log-lines.js';
 
 /** The repository root, found from here whether this runs as test/… source or dist/test/… build. */
 function repoRoot(): string {
@@ -51,13 +51,7 @@ export function spawnDaemon(name: string, env: Record<string, string>, timeoutMs
       clearTimeout(timer);
       reject(new Error(`${name} exited before listening (code ${proc.exitCode}): ${stderr} ${JSON.stringify(logs)}`));
     });
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      let entry: Record<string, unknown>;
-      try {
-        entry = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return;
-      }
+    onLogLines(proc.stdout!, (entry) => {
       logs.push(entry);
       if (entry['msg'] === 'listening' && typeof entry['endpoint'] === 'string') {
         clearTimeout(timer);

@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { repoDir } from './fixtures.js';
+import { onLogLines } from './log-lines.js';
 import { makeTempDir, waitUntil } from './temp.js';
 
 export type DaemonName = 'db' | 'registry' | 'api' | 'worker';
@@ -58,13 +58,7 @@ export async function startSupervisedCluster(env: Record<string, string> = {}): 
   proc.stderr?.resume();
   const logs: Record<string, unknown>[] = [];
   const pids = new Map<string, number>();
-  createInterface({ input: proc.stdout! }).on('line', (line) => {
-    let entry: Record<string, unknown>;
-    try {
-      entry = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return;
-    }
+  onLogLines(proc.stdout!, (entry) => {
     logs.push(entry);
     if (entry['msg'] === 'daemon started' && typeof entry['pid'] === 'number') pids.set(String(entry['child']), entry['pid']);
   });
