@@ -1,7 +1,7 @@
 import type { DbClient } from '../../../shared/clients/db-client.js';
 import { ErrorCode, FerryError } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
-import type { CallError, CallOutcome, Metrics, Progress } from '../../../shared/protocol/call-outcome.js';
+import type { CallError, Metrics, Progress } from '../../../shared/protocol/call-outcome.js';
 import type { CallPatch, DbRequestContent } from '../../../shared/protocol/db-messages.js';
 import type { Call, CallStatus } from '../../../shared/protocol/domain.js';
 import { applyExecutionPatch, executionId, type ExecutionPatch, type ExecutionState } from '../../../shared/protocol/execution.js';
@@ -53,11 +53,6 @@ export class CallLifecycle {
 
   constructor(private readonly opts: LifecycleOptions) {
     this.progressWrites = new ProgressWrites(opts.progressWriteMs ?? 1_000, (callId) => this.writeProgress(callId));
-  }
-
-  /** Calls this process carries (queued or on a node). */
-  get carried(): number {
-    return this.live.size;
   }
 
   /**
@@ -403,4 +398,3 @@ function predicted(call: Call, set: CallPatch, execution: ExecutionPatch | undef
   return next;
 }
 
-export type { CallOutcome };
