@@ -1,33 +1,12 @@
 import type { Command } from 'commander';
-import ora from 'ora';
 import type { CallPage } from '../../../shared/protocol/db-messages.js';
 import type { Call } from '../../../shared/protocol/domain.js';
-import type { ApiClient } from '../api-client.js';
-import { callPath, FINISHED, finish, showCall, showCalls } from '../call-view.js';
+import { callPath, finish, showCall, showCalls } from '../call-view.js';
+import { waitForCall } from '../call-wait.js';
 import { usage } from '../cli-error.js';
 import { client, globals } from '../context.js';
 
 const STATUSES = ['PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'];
-const POLL_MS = 250;
-
-/** Polls a call until it has ended, with a spinner on a terminal. */
-export async function waitForCall(api: ApiClient, ref: string, quiet: boolean): Promise<Call> {
-  const spinner = quiet || !process.stderr.isTTY ? null : ora({ text: `waiting for call ${ref}`, stream: process.stderr }).start();
-  try {
-    for (;;) {
-      const call = await api.get<Call>(callPath(ref));
-      if (FINISHED.has(call.status)) {
-        spinner?.stop();
-        return call;
-      }
-      if (spinner) spinner.text = `call ${call.callNum} is ${call.status}${call.progress !== null ? ` (${Math.round(call.progress * 100)}%)` : ''}`;
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
-  } catch (err) {
-    spinner?.fail();
-    throw err;
-  }
-}
 
 export function registerCallCommands(program: Command): void {
   program
@@ -88,8 +67,8 @@ export function registerCallCommands(program: Command): void {
 
   program
     .command('wait <ref>')
-    .description('wait until a call ends; exit 0 if it is DONE, 1 otherwise')
-    .addHelpText('after', '\nExample:\n  id=$(ferry invoke dice --async) && ferry wait "$id"')
+    .description('wait until a call ends, following its events; print its result, exit 0 if it is DONE, 1 otherwise')
+    .addHelpText('after', '\nExamples:\n  id=$(ferry invoke dice --async) && ferry wait "$id"\n  ferry wait 12 --json | jq .metrics')
     .action(async (ref: string, _opts: unknown, cmd: Command) => {
       const { json } = globals(cmd);
       finish(json, await waitForCall(client(cmd), ref, json));
