@@ -1,12 +1,32 @@
 import type { Command } from 'commander';
 import type { CallPage } from '../../../shared/protocol/db-messages.js';
 import type { Call } from '../../../shared/protocol/domain.js';
-import { callPath, finish, showCall, showCalls } from '../call-view.js';
+import type { ApiClient } from '../api-client.js';
+import { eventJson, followCall } from '../call-events.js';
+import { callFailed, callPath, finish, showCall, showCalls } from '../call-view.js';
 import { waitForCall } from '../call-wait.js';
 import { usage } from '../cli-error.js';
 import { client, globals } from '../context.js';
+import { FollowView } from '../follow-view.js';
 
 const STATUSES = ['PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'];
+
+/**
+ * `ferry call --follow`: the call's events as they happen, then the call as `ferry call` shows it.
+ * @throws CliError when the call does not end DONE (exit 1), or as {@link followCall} does.
+ */
+async function followToEnd(api: ApiClient, ref: string, json: boolean): Promise<void> {
+  const view = json ? null : new FollowView(process.stdout);
+  const final = await followCall(api, ref, (e) => {
+    if (view) view.show(e);
+    else process.stdout.write(eventJson(e) + '\n');
+  });
+  if (!json) {
+    process.stdout.write('\n');
+    showCall(false, final);
+  }
+  if (final.status !== 'DONE') throw callFailed(json, final);
+}
 
 export function registerCallCommands(program: Command): void {
   program
@@ -44,10 +64,16 @@ export function registerCallCommands(program: Command): void {
 
   program
     .command('call <ref>')
-    .description('show one call (its id or callNum)')
-    .addHelpText('after', '\nExamples:\n  ferry call 12\n  ferry call V1StGXR8_Z5jdHi6B-myT --json')
-    .action(async (ref: string, _opts: unknown, cmd: Command) => {
-      showCall(globals(cmd).json, await client(cmd).get<Call>(callPath(ref)));
+    .description('show one call (its id or callNum); with --follow, watch it until it ends')
+    .option('-f, --follow', 'print status changes, progress, metrics and ctx.log lines as they happen, then the call; exit 1 unless it ends DONE')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ferry call 12\n  ferry call V1StGXR8_Z5jdHi6B-myT --json\n  ferry call 12 --follow\n  ferry call 12 --follow --json | jq -c \'select(.event == "progress")\'',
+    )
+    .action(async (ref: string, opts: { follow?: boolean }, cmd: Command) => {
+      const { json } = globals(cmd);
+      if (opts.follow) await followToEnd(client(cmd), ref, json);
+      else showCall(json, await client(cmd).get<Call>(callPath(ref)));
     });
 
   program
