@@ -4,6 +4,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { ApiClient } from '../../services/cli/api-client.js';
 import { callEvents, followCall, NoEventStream } from '../../services/cli/call-events.js';
 import { CliError, Exit } from '../../services/cli/cli-error.js';
+import { storedLogLines, unshownLines } from '../../services/cli/logs-view.js';
 import { readSse, type SseMessage } from '../../services/cli/sse-stream.js';
 
 const record = (status: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -231,5 +232,21 @@ describe('callEvents: a call watched over HTTP', () => {
   it('says so when no cluster answers', async () => {
     const err = await rejection(collect(callEvents(new ApiClient('http://127.0.0.1:9'), '7')));
     expect(err.message).toContain('cannot reach a Ferry cluster at http://127.0.0.1:9');
+  });
+});
+
+describe('ferry logs -f: each ctx.log line printed once', () => {
+  it('reads the kept lines as a list or as text', () => {
+    expect(storedLogLines({ log: ['a', 'b'] })).toEqual(['a', 'b']);
+    expect(storedLogLines({ log: 'a\r\nb\n' })).toEqual(['a', 'b']);
+    expect(storedLogLines({ log: '' })).toEqual([]);
+    expect(storedLogLines({})).toEqual([]);
+  });
+
+  it('leaves out the lines shown live, one stored line for each shown one', () => {
+    // Joined late: the first "tick" and "start" were missed.
+    expect(unshownLines(['start', 'tick', 'tick', 'done'], ['tick', 'done'])).toEqual(['start', 'tick']);
+    expect(unshownLines(['a', 'b'], [])).toEqual(['a', 'b']);
+    expect(unshownLines(['a'], ['a', 'a'])).toEqual([]);
   });
 });

@@ -77,21 +77,6 @@ export function registerCallCommands(program: Command): void {
     });
 
   program
-    .command('logs <ref>')
-    .description("print a call's stdout and stderr")
-    .addHelpText('after', '\nExample:\n  ferry logs 12')
-    .action(async (ref: string, _opts: unknown, cmd: Command) => {
-      const logs = await client(cmd).get<{ stdout: string; stderr: string; truncated: boolean }>(`${callPath(ref)}/logs`);
-      if (globals(cmd).json) {
-        process.stdout.write(JSON.stringify(logs, null, 2) + '\n');
-        return;
-      }
-      process.stdout.write(logs.stdout);
-      process.stderr.write(logs.stderr);
-      if (logs.truncated) process.stderr.write('[output was cut at the node\'s cap]\n');
-    });
-
-  program
     .command('wait <ref>')
     .description('wait until a call ends, following its events; print its result, exit 0 if it is DONE, 1 otherwise')
     .addHelpText('after', '\nExamples:\n  id=$(ferry invoke dice --async) && ferry wait "$id"\n  ferry wait 12 --json | jq .metrics')
