@@ -40,22 +40,27 @@ export class ApiClient {
       throw unreachable(this.base, err);
     }
     const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text === '' ? null : JSON.parse(text);
-    } catch {
-      // a non-JSON reply is shown as text
-    }
-    if (!res.ok) {
-      const e = (parsed as ApiError | null)?.error;
-      throw new CliError(e?.code ? `${e.code}: ${e.message ?? ''}` : `HTTP ${res.status}: ${text.slice(0, 200)}`);
-    }
-    return { status: res.status, body: parsed as T };
+    if (!res.ok) throw replyError(res.status, text);
+    return { status: res.status, body: (text === '' ? null : parseOrText(text)) as T };
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     return (await this.requestWithStatus<T>(method, path, body)).body;
   }
+}
+
+function parseOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text; // a non-JSON reply is shown as text
+  }
+}
+
+/** An error reply as one line: `CODE: message` from Ferry's JSON error body, else the HTTP status and text. */
+export function replyError(status: number, text: string): CliError {
+  const e = (parseOrText(text) as ApiError | null)?.error;
+  return new CliError(e?.code ? `${e.code}: ${e.message ?? ''}` : `HTTP ${status}: ${text.slice(0, 200)}`);
 }
 
 export function unreachable(base: string, err: unknown): CliError {

@@ -5,6 +5,7 @@ import { registerCatalogCommands } from './commands/catalog.js';
 import { registerClusterCommands } from './commands/cluster.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerInvoke } from './commands/invoke.js';
+import { registerLogs } from './commands/logs.js';
 import { DEFAULT_URL } from './context.js';
 
 /** `ferry`: the command-line client of a Ferry cluster, over its HTTP API. */
@@ -24,6 +25,7 @@ Examples:
   ferry fn deploy runtimes/python/dice --name dice --runtime pythonruntime
   ferry invoke dice -p roll=4d6
   ferry calls --fn dice
+  ferry call 1 --follow
   ferry logs 1`,
   );
 
@@ -31,6 +33,7 @@ registerClusterCommands(program);
 registerCatalogCommands(program);
 registerInvoke(program);
 registerCallCommands(program);
+registerLogs(program);
 registerCompletion(program);
 const everyCommand = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(everyCommand)];
 for (const cmd of everyCommand(program)) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');

@@ -1,10 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { repoDir } from '../helpers/fixtures.js';
+import { waitUntil } from '../helpers/temp.js';
 
 const run = promisify(execFile);
 const bin = path.join(repoDir, 'services', 'cli', 'bin', 'ferry.js');
@@ -15,18 +16,48 @@ interface Ran {
   stderr: string;
 }
 
+async function runFerry(url: string, args: string[]): Promise<Ran> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: { ...process.env, FERRY_URL: url } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+interface Watching extends Ran {
+  ended: boolean;
+  exited: Promise<Ran>;
+}
+
+/** The CLI started and left running, its output read as it comes; killed when the test ends. */
+function watchFerry(url: string, args: string[]): Watching {
+  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, FERRY_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+  });
+  const w: Watching = {
+    code: -1,
+    stdout: '',
+    stderr: '',
+    ended: false,
+    exited: new Promise((resolve) =>
+      child.once('close', (code) => {
+        Object.assign(w, { ended: true, code: code ?? -1 });
+        resolve({ code: w.code, stdout: w.stdout, stderr: w.stderr });
+      }),
+    ),
+  };
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (w.stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (w.stderr += d));
+  return w;
+}
+
 // The built CLI as a user runs it: a real process against a real cluster.
 describe('the ferry CLI', () => {
   let c: Cluster;
-  const ferry = async (...args: string[]): Promise<Ran> => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: { ...process.env, FERRY_URL: c.url } });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const ferry = (...args: string[]): Promise<Ran> => runFerry(c.url, args);
 
   beforeAll(async () => {
     c = await startCluster({ workers: ['cli-node'] });
@@ -106,5 +137,70 @@ describe('the ferry CLI', () => {
     const completion = await ferry('completion', 'bash');
     expect(completion.stdout).toContain('complete -F _ferry_complete ferry');
     expect(completion.stdout).toContain('"fn") words="deploy ls versions rm');
+    expect(completion.stdout).toContain('"logs") words="--follow --json');
+    expect((await ferry('call', '--help')).stdout).toContain('ferry call 12 --follow');
+  });
+});
+
+// Watching a call run needs the watchers connected before it starts: this cluster has no node
+// until they are, so the call waits PENDING, then runs on the node started for it.
+describe('ferry call --follow and ferry logs -f', () => {
+  let c: Cluster;
+  const ferry = (...args: string[]): Promise<Ran> => runFerry(c.url, args);
+
+  beforeAll(async () => {
+    c = await startCluster();
+  });
+  afterAll(async () => c?.close());
+
+  it('print progress, metrics and ctx.log lines as the call runs, then its result and logs', async () => {
+    expect((await ferry('runtime', 'add', 'pythonruntime', '--name', 'py', '--protocol', 'agent', '--run', 'main.py')).code).toBe(0);
+    const dir = path.join(c.dir, 'reporter');
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      path.join(dir, 'main.py'),
+      'def main(params, ctx):\n    ctx.progress(0.5)\n    ctx.metrics({"rows": 120})\n    ctx.log("halfway there")\n    print("printed to stdout")\n    return "finished"\n',
+    );
+    expect((await ferry('fn', 'deploy', dir, '--name', 'reporter', '--runtime', 'py')).code).toBe(0);
+    const id = (await ferry('invoke', 'reporter', '--async')).stdout.trim();
+
+    const logs = watchFerry(c.url, ['logs', '-f', id]);
+    const follow = watchFerry(c.url, ['call', id, '--follow']);
+    await waitUntil(() => follow.stdout.includes('PENDING') || follow.ended, 'ferry call --follow showed the call waiting for a node');
+    expect(follow.stdout, follow.stderr).toContain(`(${id}) reporter@1: PENDING`);
+    await c.startWorker('cli-follow-node');
+
+    const followed = await follow.exited;
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(followed.stdout).toContain('status    RUNNING (attempt 1 on cli-follow-node)');
+    expect(followed.stdout).toContain('progress  50%');
+    expect(followed.stdout).toContain('metrics   rows=120');
+    expect(followed.stdout).toContain('log       halfway there');
+    // The live part first, then the call as `ferry call` shows it.
+    expect(followed.stdout.indexOf('log       halfway there')).toBeLessThan(followed.stdout.indexOf('status    DONE'));
+    expect(followed.stdout).toMatch(/\nresult +finished\n/);
+
+    // The ctx.log line once, though the ended call keeps it too; then the call's stdout.
+    expect(await logs.exited).toMatchObject({ code: 0, stdout: 'halfway there\nprinted to stdout\n' });
+
+    // A late watcher gets the state and the end at once.
+    const late = await ferry('call', id, '--follow', '--json');
+    expect(late.code).toBe(0);
+    const events = late.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string });
+    expect(events.map((e) => e.event)).toEqual(['call', 'end']);
+    expect(events[1]).toMatchObject({ event: 'end', id, status: 'DONE', result: 'finished', metrics: { rows: 120 } });
+    expect(await ferry('wait', id)).toMatchObject({ code: 0, stdout: 'finished\n' });
+  }, 120_000);
+
+  it('exits 1 when the followed call does not end DONE', async () => {
+    const dir = path.join(c.dir, 'boom');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'main.py'), 'def main(params, ctx=None):\n    raise RuntimeError("boom")\n');
+    expect((await ferry('fn', 'deploy', dir, '--name', 'boom', '--runtime', 'py')).code).toBe(0);
+    const id = (await ferry('invoke', 'boom', '--async')).stdout.trim();
+    const followed = await ferry('call', id, '--follow');
+    expect(followed.code).toBe(1);
+    expect(followed.stdout).toMatch(/\nstatus +ERROR — FUNCTION_ERROR: RuntimeError: boom\n/);
+    expect(followed.stderr).toContain('ended ERROR: FUNCTION_ERROR: RuntimeError: boom');
   });
 });

@@ -1,32 +1,31 @@
 import type { Command } from 'commander';
-import ora from 'ora';
 import type { CallPage } from '../../../shared/protocol/db-messages.js';
 import type { Call } from '../../../shared/protocol/domain.js';
 import type { ApiClient } from '../api-client.js';
-import { callPath, FINISHED, finish, progressText, showCall, showCalls } from '../call-view.js';
+import { eventJson, followCall } from '../call-events.js';
+import { callFailed, callPath, finish, showCall, showCalls } from '../call-view.js';
+import { waitForCall } from '../call-wait.js';
 import { usage } from '../cli-error.js';
 import { client, globals } from '../context.js';
+import { FollowView } from '../follow-view.js';
 
 const STATUSES = ['PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'];
-const POLL_MS = 250;
 
-/** Polls a call until it has ended, with a spinner on a terminal. */
-export async function waitForCall(api: ApiClient, ref: string, quiet: boolean): Promise<Call> {
-  const spinner = quiet || !process.stderr.isTTY ? null : ora({ text: `waiting for call ${ref}`, stream: process.stderr }).start();
-  try {
-    for (;;) {
-      const call = await api.get<Call>(callPath(ref));
-      if (FINISHED.has(call.status)) {
-        spinner?.stop();
-        return call;
-      }
-      if (spinner) spinner.text = `call ${call.callNum} is ${call.status}${call.progress !== null ? ` (${progressText(call.progress)})` : ''}`;
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
-  } catch (err) {
-    spinner?.fail();
-    throw err;
+/**
+ * `ferry call --follow`: the call's events as they happen, then the call as `ferry call` shows it.
+ * @throws CliError when the call does not end DONE (exit 1), or as {@link followCall} does.
+ */
+async function followToEnd(api: ApiClient, ref: string, json: boolean): Promise<void> {
+  const view = json ? null : new FollowView(process.stdout);
+  const final = await followCall(api, ref, (e) => {
+    if (view) view.show(e);
+    else process.stdout.write(eventJson(e) + '\n');
+  });
+  if (!json) {
+    process.stdout.write('\n');
+    showCall(false, final);
   }
+  if (final.status !== 'DONE') throw callFailed(json, final);
 }
 
 export function registerCallCommands(program: Command): void {
@@ -65,31 +64,22 @@ export function registerCallCommands(program: Command): void {
 
   program
     .command('call <ref>')
-    .description('show one call (its id or callNum)')
-    .addHelpText('after', '\nExamples:\n  ferry call 12\n  ferry call V1StGXR8_Z5jdHi6B-myT --json')
-    .action(async (ref: string, _opts: unknown, cmd: Command) => {
-      showCall(globals(cmd).json, await client(cmd).get<Call>(callPath(ref)));
-    });
-
-  program
-    .command('logs <ref>')
-    .description("print a call's stdout and stderr")
-    .addHelpText('after', '\nExample:\n  ferry logs 12')
-    .action(async (ref: string, _opts: unknown, cmd: Command) => {
-      const logs = await client(cmd).get<{ stdout: string; stderr: string; truncated: boolean }>(`${callPath(ref)}/logs`);
-      if (globals(cmd).json) {
-        process.stdout.write(JSON.stringify(logs, null, 2) + '\n');
-        return;
-      }
-      process.stdout.write(logs.stdout);
-      process.stderr.write(logs.stderr);
-      if (logs.truncated) process.stderr.write('[output was cut at the node\'s cap]\n');
+    .description('show one call (its id or callNum); with --follow, watch it until it ends')
+    .option('-f, --follow', 'print status changes, progress, metrics and ctx.log lines as they happen, then the call; exit 1 unless it ends DONE')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ferry call 12\n  ferry call V1StGXR8_Z5jdHi6B-myT --json\n  ferry call 12 --follow\n  ferry call 12 --follow --json | jq -c \'select(.event == "progress")\'',
+    )
+    .action(async (ref: string, opts: { follow?: boolean }, cmd: Command) => {
+      const { json } = globals(cmd);
+      if (opts.follow) await followToEnd(client(cmd), ref, json);
+      else showCall(json, await client(cmd).get<Call>(callPath(ref)));
     });
 
   program
     .command('wait <ref>')
-    .description('wait until a call ends; exit 0 if it is DONE, 1 otherwise')
-    .addHelpText('after', '\nExample:\n  id=$(ferry invoke dice --async) && ferry wait "$id"')
+    .description('wait until a call ends, following its events; print its result, exit 0 if it is DONE, 1 otherwise')
+    .addHelpText('after', '\nExamples:\n  id=$(ferry invoke dice --async) && ferry wait "$id"\n  ferry wait 12 --json | jq .metrics')
     .action(async (ref: string, _opts: unknown, cmd: Command) => {
       const { json } = globals(cmd);
       finish(json, await waitForCall(client(cmd), ref, json));

@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Call } from '../../../shared/protocol/domain.js';
 import { finish } from '../call-view.js';
+import { waitForCall } from '../call-wait.js';
 import { usage } from '../cli-error.js';
 import { client, globals } from '../context.js';
-import { waitForCall } from './calls.js';
 
 /** `-p key=value`: values that parse as JSON (numbers, true, {"a":1}) are taken as JSON, else as text. */
 function parseParam(pair: string, into: Record<string, unknown>): Record<string, unknown> {

@@ -1,0 +1,71 @@
+import ora from 'ora';
+import type { ApiClient } from './api-client.js';
+import { followCall, NoEventStream, type CallEvent, type CallRecord } from './call-events.js';
+import { callPath, FINISHED, progressText } from './call-view.js';
+
+const POLL_MS = 250;
+
+/** The spinner's line: `call 12 is RUNNING, 3/10 (30%)`. */
+class WaitText {
+  private head: string;
+  private progress = '';
+
+  constructor(ref: string) {
+    this.head = `waiting for call ${ref}`;
+  }
+
+  text(): string {
+    return this.progress ? `${this.head}, ${this.progress}` : this.head;
+  }
+
+  onCall(c: CallRecord): void {
+    this.head = `call ${c.callNum} is ${c.status}`;
+    this.progress = c.progress === null ? '' : progressText(c.progress);
+  }
+
+  onEvent(e: CallEvent): void {
+    if (e.event === 'call' || e.event === 'end') this.onCall(e.data);
+    else if (e.event === 'progress' && e.data.progress !== undefined) this.progress = progressText(e.data.progress);
+  }
+}
+
+/** Reads the call every {@link POLL_MS}: for a cluster older than the event stream. */
+async function pollCall(api: ApiClient, ref: string, onCall: (c: CallRecord) => void): Promise<CallRecord> {
+  for (;;) {
+    const call = await api.get<CallRecord>(callPath(ref));
+    if (FINISHED.has(call.status)) return call;
+    onCall(call);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/**
+ * Waits until call `ref` has ended and resolves with its final record, following its event stream,
+ * with a spinner on a terminal that shows its status and progress (none when `quiet`). A cluster
+ * without the event stream is polled instead.
+ * @throws CliError as {@link followCall} does.
+ */
+export async function waitForCall(api: ApiClient, ref: string, quiet: boolean): Promise<CallRecord> {
+  const spinner = quiet || !process.stderr.isTTY ? null : ora({ text: `waiting for call ${ref}`, stream: process.stderr }).start();
+  const line = new WaitText(ref);
+  const show = (): void => {
+    if (spinner) spinner.text = line.text();
+  };
+  try {
+    const call = await followCall(api, ref, (e) => {
+      line.onEvent(e);
+      show();
+    }).catch((err: unknown) => {
+      if (!(err instanceof NoEventStream)) throw err;
+      return pollCall(api, ref, (c) => {
+        line.onCall(c);
+        show();
+      });
+    });
+    spinner?.stop();
+    return call;
+  } catch (err) {
+    spinner?.fail();
+    throw err;
+  }
+}
