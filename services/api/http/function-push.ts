@@ -9,7 +9,10 @@ import type { ApiDeps } from './deps.js';
  * and checked as it arrives (see {@link BundleStorage}) rather than spooled to disk first.
  */
 export function bundleUpload(deps: ApiDeps): ReturnType<multer.Multer['single']> {
-  const storage = new BundleStorage(deps.registry, { maxEntries: deps.config.maxBundleEntries, maxUnpackedBytes: deps.config.maxUnpackedBytes });
+  const storage = new BundleStorage(deps.registry, deps.checks, {
+    maxEntries: deps.config.maxBundleEntries,
+    maxUnpackedBytes: deps.config.maxUnpackedBytes,
+  });
   return multer({ storage, limits: { fileSize: deps.config.maxUploadBytes, files: 1, fields: 20 } }).single('module');
 }
 
