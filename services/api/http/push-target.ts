@@ -13,6 +13,7 @@ export const pushFields = z.object({
 });
 
 const pushQuery = z.object({ runtime: nameSchema.optional() });
+const runtimeField = pushFields.pick({ runtime: true });
 
 /** Why `name` is no function name (400), or null when it is one. */
 export function badFunctionName(name: string): BadRequestError | null {
@@ -29,7 +30,7 @@ export function pushRuntime(req: Request): string | undefined {
   const fromQuery = parse(pushQuery, req.query, 'query').runtime;
   const field: unknown = (req.body as Record<string, unknown> | undefined)?.['runtime'];
   if (field === undefined) return fromQuery;
-  const fromField = parse(pushFields.pick({ runtime: true }), { runtime: field }, 'fields').runtime;
+  const fromField = parse(runtimeField, { runtime: field }, 'fields').runtime;
   if (fromQuery !== undefined && fromQuery !== fromField) {
     throw new BadRequestError(`bad fields: runtime "${fromField}" differs from ?runtime=${fromQuery}`);
   }
