@@ -27,6 +27,7 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const scheduler = new Scheduler({ config: config.api, db, catalog, log: log.child({ module: 'scheduler' }) });
   const workersEndpoint = await scheduler.start();
   const checks = new BundleCheckPool(log.child({ module: 'bundle-check' }));
+  checks.warm();
   const deps = { config: config.api, db, registry, catalog, scheduler, checks, log: log.child({ module: 'http' }) };
   const app = createApp(deps);
   const fast = fastInvoke(deps);

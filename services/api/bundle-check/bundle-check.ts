@@ -40,15 +40,14 @@ export class BundleCheck {
   }
 
   /**
-   * Hands the next bytes to the check thread (a copy: the caller's buffer goes on to the registry
-   * too). Resolves once the thread is less than {@link WINDOW_BYTES} behind, or the verdict is in.
+   * Hands the next bytes to the check thread. Bytes in a SharedArrayBuffer are read there in place
+   * (the caller must not change them afterwards); others are copied on the way. Resolves once the
+   * thread is less than {@link WINDOW_BYTES} behind, or the verdict is in.
    */
-  async write(chunk: Buffer): Promise<void> {
-    if (this.closed || this.ending || this.verdict || this.failure || chunk.length === 0) return;
-    const bytes = new Uint8Array(chunk.length);
-    bytes.set(chunk);
+  async write(bytes: Buffer): Promise<void> {
+    if (this.closed || this.ending || this.verdict || this.failure || bytes.length === 0) return;
     this.unacked += bytes.length;
-    this.send({ type: 'bytes', bytes }, [bytes.buffer]);
+    this.send({ type: 'bytes', bytes });
     while (this.unacked > WINDOW_BYTES && !this.closed && !this.verdict && !this.failure) {
       await new Promise<void>((resolve) => (this.roomWaiter = resolve));
     }
@@ -106,8 +105,8 @@ export class BundleCheck {
     }
   }
 
-  private send(msg: ApiToCheck, transfer: ArrayBuffer[] = []): void {
-    this.port.postMessage(msg, transfer);
+  private send(msg: ApiToCheck): void {
+    this.port.postMessage(msg);
   }
 
   private wake(): void {

@@ -22,7 +22,7 @@ export interface OpenCheck {
 }
 export type PoolToThread = OpenCheck;
 
-/** api → check thread, on a check's port: the next bytes (transferred, so never copied again). */
+/** api → check thread, on a check's port: the next bytes (in a SharedArrayBuffer when the api could, so not copied). */
 export interface CheckBytes {
   type: 'bytes';
   bytes: Uint8Array;

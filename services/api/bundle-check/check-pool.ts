@@ -16,7 +16,8 @@ interface CheckThread {
  * of milliseconds to start, which a push should not pay. Threads start on demand up to
  * `maxThreads`, stay for later pushes, and each serves any number of checks at once, taking turns
  * a piece at a time, so a push never waits in line behind another's whole bundle. By default one
- * thread per core beyond the api's own, at most 4.
+ * thread per core beyond the api's own, at most 4; each runs at a low priority (see
+ * `check-thread.ts`).
  */
 export class BundleCheckPool {
   private readonly threads: CheckThread[] = [];
@@ -26,6 +27,11 @@ export class BundleCheckPool {
     private readonly log: Logger,
     private readonly maxThreads = Math.min(4, Math.max(1, os.availableParallelism() - 1)),
   ) {}
+
+  /** Starts the first thread ahead of the first push, so that push does not pay for it. */
+  warm(): void {
+    if (!this.closing && this.threads.length === 0) this.start();
+  }
 
   /** A new check of one bundle, on the least busy thread. Throws CLOSED once the pool is closed. */
   open(limits: BundleLimits): BundleCheck {
