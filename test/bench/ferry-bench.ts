@@ -242,24 +242,27 @@ export interface UploadInterference {
 }
 
 /**
- * Warm sync invokes (python agent, one client) timed while pushes run beside them: `rounds`
- * pushes of a `mib` MiB bundle one after the other, and all the while pushes of a 2 MiB gzip that
- * inflates to 2 GiB, one after the other. Invokes count from the first bomb's answer until the
- * last bundle is stored, so the figure is what an invoke sees while both kinds of push arrive; a
- * push checked on the api's event loop shows here as seconds.
+ * Warm sync invokes (python agent, one client) timed while pushes run beside them: pushes of a
+ * `mib` MiB bundle one after the other, until `samples` invokes are timed (at most `maxPushes`),
+ * and all the while pushes of a 2 MiB gzip that inflates to 2 GiB, one after the other. Invokes
+ * count from the first bomb's answer until the last bundle is stored, so the figure is what an
+ * invoke sees while both kinds of push arrive; a push checked on the api's event loop shows here
+ * as seconds.
  */
-export async function invokeDuringUploads(b: FerryBench, rounds: number, mib: number): Promise<UploadInterference> {
+export async function invokeDuringUploads(b: FerryBench, opts: { samples: number; maxPushes: number; mib: number }): Promise<UploadInterference> {
+  const { mib } = opts;
   const bundle = path.join(b.cluster.dir, 'during.tar.gz');
   await randomBundle(path.join(b.cluster.dir, 'during-bundle'), bundle, mib);
   const bomb = await makeGzipBomb(b.cluster.dir, 'bomb', 2 * 1024 * MiB);
   const one = await b.python.client();
   for (let i = 0; i < 50; i++) await one();
+  const ms: number[] = [];
   let bundlesLeft = true;
   let bombs = 0;
   let bundles = 0;
   const bundleLoop = (async () => {
     try {
-      for (let r = 0; r < rounds; r++) {
+      while (bundles === 0 || (ms.length < opts.samples && bundles < opts.maxPushes)) {
         const pushed = await push(b.cluster.url, 'during', bundle);
         if (pushed.status !== 201) throw new Error(`the ${mib} MiB push answered ${pushed.status}: ${pushed.body}`);
         bundles += 1;
@@ -275,7 +278,6 @@ export async function invokeDuringUploads(b: FerryBench, rounds: number, mib: nu
       bombs += 1;
     }
   })();
-  const ms: number[] = [];
   const timing = (async () => {
     // Both kinds of push under way before the first invoke counts.
     await waitUntil(() => bombs > 0 || !bundlesLeft, 'a bomb push was answered', 60_000);
