@@ -5,6 +5,7 @@ import { createDbClient } from '../../shared/clients/db-client.js';
 import { RegistryClient } from '../../shared/clients/registry-client.js';
 import type { FerryConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
+import { BundleCheckPool } from './bundle-check/check-pool.js';
 import { CatalogCache } from './catalog-cache.js';
 import { createApp } from './http/app.js';
 import { invokeRoute } from './http/invoke-route.js';
@@ -25,7 +26,9 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const catalog = new CatalogCache(db);
   const scheduler = new Scheduler({ config: config.api, db, catalog, log: log.child({ module: 'scheduler' }) });
   const workersEndpoint = await scheduler.start();
-  const deps = { config: config.api, db, registry, catalog, scheduler, log: log.child({ module: 'http' }) };
+  const checks = new BundleCheckPool(log.child({ module: 'bundle-check' }));
+  checks.warm();
+  const deps = { config: config.api, db, registry, catalog, scheduler, checks, log: log.child({ module: 'http' }) };
   const app = createApp(deps);
   const invoke = invokeRoute(deps);
   const server = createServer((req, res) => {
@@ -51,6 +54,7 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        await checks.close();
         await scheduler.close();
         await db.close();
         await registry.close();

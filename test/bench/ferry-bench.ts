@@ -6,12 +6,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import * as tar from 'tar';
 import { functionImage } from '../../services/worker/drivers/docker-driver.js';
-import { makeBundle } from '../helpers/bundles.js';
+import { makeBundle, makeGzipBomb } from '../helpers/bundles.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { upload } from '../helpers/http.js';
 import { waitUntil } from '../helpers/temp.js';
 import type { Contender } from './contenders.js';
-import { round, timeMs } from './stats.js';
+import { percentile, round, timeMs } from './stats.js';
 
 const MiB = 1024 * 1024;
 const exec = promisify(execFile);
@@ -180,31 +180,48 @@ async function peakRssMib(pid: number | undefined): Promise<number> {
   return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
 }
 
-/** A bundle of `mib` MiB of random bytes: pushed over HTTP (api → registry), pulled by the worker on its first call. */
-export async function bundleFigures(b: FerryBench, mib: number): Promise<BundleFigures> {
-  const dir = path.join(b.cluster.dir, 'big-bundle');
+/** A python bundle with `mib` MiB of random bytes beside its main.py, packed into `file`. */
+async function randomBundle(dir: string, file: string, mib: number): Promise<void> {
   await mkdir(dir, { recursive: true });
   const fh = await open(path.join(dir, 'blob.bin'), 'w');
   for (let i = 0; i < mib; i++) await fh.write(randomBytes(MiB));
   await fh.close();
   await writeFile(path.join(dir, 'main.py'), 'def main(params, ctx=None):\n    return "big"\n');
-  const file = path.join(b.cluster.dir, 'big.tar.gz');
   await tar.c({ gzip: { level: 1 }, file, cwd: dir, portable: true }, ['main.py', 'blob.bin']);
+  await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * Pushes `file` as a new version of `fn` and returns the answer's status and body. curl streams
+ * the file as a user's push does, from its own process, so the bench's event loop stays free for
+ * what it times (the test helper reads the file whole into memory first, and is the fallback on a
+ * host without curl). The runtime goes first, so the api can check it before the bundle.
+ */
+async function push(url: string, fn: string, file: string): Promise<{ status: number; body: string }> {
+  const target = `${url}/v1/functions/${fn}`;
+  if (await hasCurl) {
+    const { stdout } = await exec('curl', ['-sS', '-w', '\n%{http_code}', '-F', 'runtime=py', '-F', `module=@${file}`, target], { maxBuffer: MiB });
+    const at = stdout.lastIndexOf('\n');
+    return { status: Number(stdout.slice(at + 1)), body: stdout.slice(0, at) };
+  }
+  const r = await upload(target, file, { runtime: 'py' });
+  return { status: r.status, body: r.text };
+}
+const hasCurl = exec('curl', ['--version']).then(() => true, () => false);
+
+/** A bundle of `mib` MiB of random bytes: pushed over HTTP (api → registry), pulled by the worker on its first call. */
+export async function bundleFigures(b: FerryBench, mib: number): Promise<BundleFigures> {
+  const file = path.join(b.cluster.dir, 'big.tar.gz');
+  await randomBundle(path.join(b.cluster.dir, 'big-bundle'), file, mib);
   const size = (await readFile(file)).length;
-  // curl streams the file as a user's push does (the test helper reads it whole into memory
-  // first, and is the fallback on a host without curl).
-  const url = `${b.cluster.url}/v1/functions/big`;
-  const hasCurl = await exec('curl', ['--version']).then(() => true, () => false);
-  let pushed = '';
+  let pushed = { status: 0, body: '' };
   const pushMs = await timeMs(async () => {
-    pushed = hasCurl
-      ? (await exec('curl', ['-sS', '-F', `module=@${file}`, '-F', 'runtime=py', url])).stdout
-      : JSON.stringify((await upload(url, file, { runtime: 'py' })).body);
+    pushed = await push(b.cluster.url, 'big', file);
   });
-  const { sha256 } = JSON.parse(pushed) as { sha256: string };
+  if (pushed.status !== 201) throw new Error(`the big bundle push answered ${pushed.status}: ${pushed.body}`);
+  const { sha256 } = JSON.parse(pushed.body) as { sha256: string };
   await post(`${b.cluster.url}/v1/functions/big/invoke?wait=true`, {});
   const cached = b.cluster.workers.get('bench-node')!.logs.find((l) => l['msg'] === 'bundle cached' && l['sha256'] === sha256);
-  await rm(dir, { recursive: true, force: true });
   return {
     bytes: size,
     pushMbPerSec: round(size / MiB / (pushMs / 1000), 1),
@@ -212,4 +229,63 @@ export async function bundleFigures(b: FerryBench, mib: number): Promise<BundleF
     registryPeakRssMib: await peakRssMib(b.cluster.registry.proc.pid),
     workerPeakRssMib: await peakRssMib(b.cluster.workers.get('bench-node')!.proc.pid),
   };
+}
+
+export interface UploadInterference {
+  p50Ms: number;
+  p99Ms: number;
+  /** Invokes timed while the uploads ran. */
+  samples: number;
+  /** Bomb pushes made (each answered 400) and 100 MiB pushes stored. */
+  bombs: number;
+  bundles: number;
+}
+
+/**
+ * Warm sync invokes (python agent, one client) timed while pushes run beside them: pushes of a
+ * `mib` MiB bundle one after the other, until `samples` invokes are timed (at most `maxPushes`),
+ * and all the while pushes of a 2 MiB gzip that inflates to 2 GiB, one after the other. Invokes
+ * count from the first bomb's answer until the last bundle is stored, so the figure is what an
+ * invoke sees while both kinds of push arrive; a push checked on the api's event loop shows here
+ * as seconds.
+ */
+export async function invokeDuringUploads(b: FerryBench, opts: { samples: number; maxPushes: number; mib: number }): Promise<UploadInterference> {
+  const { mib } = opts;
+  const bundle = path.join(b.cluster.dir, 'during.tar.gz');
+  await randomBundle(path.join(b.cluster.dir, 'during-bundle'), bundle, mib);
+  const bomb = await makeGzipBomb(b.cluster.dir, 'bomb', 2 * 1024 * MiB);
+  const one = await b.python.client();
+  for (let i = 0; i < 50; i++) await one();
+  const ms: number[] = [];
+  let bundlesLeft = true;
+  let bombs = 0;
+  let bundles = 0;
+  const bundleLoop = (async () => {
+    try {
+      while (bundles === 0 || (ms.length < opts.samples && bundles < opts.maxPushes)) {
+        const pushed = await push(b.cluster.url, 'during', bundle);
+        if (pushed.status !== 201) throw new Error(`the ${mib} MiB push answered ${pushed.status}: ${pushed.body}`);
+        bundles += 1;
+      }
+    } finally {
+      bundlesLeft = false;
+    }
+  })();
+  const bombLoop = (async () => {
+    while (bundlesLeft) {
+      const refused = await push(b.cluster.url, 'bomb', bomb);
+      if (refused.status !== 400) throw new Error(`the bomb push answered ${refused.status}: ${refused.body}`);
+      bombs += 1;
+    }
+  })();
+  const timing = (async () => {
+    // Both kinds of push under way before the first invoke counts.
+    await waitUntil(() => bombs > 0 || !bundlesLeft, 'a bomb push was answered', 60_000);
+    while (bundlesLeft) {
+      const took = await timeMs(one);
+      if (bundlesLeft) ms.push(took);
+    }
+  })();
+  await Promise.all([bundleLoop, bombLoop, timing]);
+  return { p50Ms: round(percentile(ms, 50), 3), p99Ms: round(percentile(ms, 99), 3), samples: ms.length, bombs, bundles };
 }

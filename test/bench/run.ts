@@ -3,7 +3,7 @@ import { makeTempDir } from '../helpers/temp.js';
 import { bullmqContender } from './bullmq-contender.js';
 import { sideBySide, throughput } from './contenders.js';
 import { benchDb } from './db-bench.js';
-import { backlogThroughput, bundleFigures, firstCallWithRuntimePreload, startFerryBench } from './ferry-bench.js';
+import { backlogThroughput, bundleFigures, firstCallWithRuntimePreload, invokeDuringUploads, startFerryBench } from './ferry-bench.js';
 import { startRedis } from './redis-server.js';
 import { round } from './stats.js';
 import { benchWorker } from './worker-bench.js';
@@ -66,6 +66,8 @@ async function main(): Promise<void> {
     const backlog = await backlogThroughput(ferry, quick ? 1_000 : 10_000);
     say('bundle');
     const bundle = await bundleFigures(ferry, quick ? 20 : 100);
+    say('warm invokes while a 2 GiB gzip bomb and a 100 MiB bundle are pushed');
+    const duringUpload = await invokeDuringUploads(ferry, { samples: quick ? 300 : 2_000, maxPushes: quick ? 5 : 20, mib: 100 });
 
     const figures = {
       warm_p50_ms: py.latency.p50Ms,
@@ -96,6 +98,11 @@ async function main(): Promise<void> {
       bundle_pull_mb_per_s: bundle.pullMbPerSec,
       registry_peak_rss_mib: bundle.registryPeakRssMib,
       worker_peak_rss_mib: bundle.workerPeakRssMib,
+      invoke_during_upload_p50_ms: duringUpload.p50Ms,
+      invoke_during_upload_p99_ms: duringUpload.p99Ms,
+      invoke_during_upload_samples: duringUpload.samples,
+      invoke_during_upload_bombs_refused: duringUpload.bombs,
+      invoke_during_upload_bundles_pushed: duringUpload.bundles,
       backlog_calls_per_s: backlog,
       backlog_empty_queue_calls_per_s: emptyQueue,
       backlog_throughput_ratio: round(backlog / emptyQueue),
@@ -122,6 +129,11 @@ async function main(): Promise<void> {
       ['first call of a never-seen function, preload runtime (ms)', `${f.runtime_preload_first_call_ms}`, '≤ 100'],
       [`bundle push / pull MB/s (${Math.round(f.bundle_bytes / 1024 / 1024)} MiB)`, `${f.bundle_push_mb_per_s} / ${f.bundle_pull_mb_per_s}`, '≥ 300'],
       ['peak RSS MiB: registry / worker', `${f.registry_peak_rss_mib} / ${f.worker_peak_rss_mib}`, ''],
+      [
+        `warm sync invoke p50 / p99 ms while 2 GiB bombs (${f.invoke_during_upload_bombs_refused}× refused) and 100 MiB bundles (${f.invoke_during_upload_bundles_pushed}×) upload`,
+        `${f.invoke_during_upload_p50_ms} / ${f.invoke_during_upload_p99_ms}`,
+        'p99 < 50',
+      ],
       ['backlog calls/s / empty queue calls/s / ratio', `${f.backlog_calls_per_s} / ${f.backlog_empty_queue_calls_per_s} / ${f.backlog_throughput_ratio}`, '≥ 0.9'],
       ['DB createCall+updateCall pairs/s (64 in flight)', `${f.db_pairs_per_s_64_in_flight}`, ''],
     ];

@@ -3,7 +3,10 @@ import type { Request } from 'express';
 import type multer from 'multer';
 import type { BundleUpload } from '../../../shared/clients/bundle-upload.js';
 import type { RegistryClient } from '../../../shared/clients/registry-client.js';
-import { BundleCheck, type BundleLimits } from './bundle-check.js';
+import type { BundleCheck } from '../bundle-check/bundle-check.js';
+import type { BundleLimits } from '../bundle-check/check-messages.js';
+import type { BundleCheckPool } from '../bundle-check/check-pool.js';
+import { answerNow } from './early-answer.js';
 
 /** Where multer's file record keeps its staged bundle (a symbol: never serialized, never a field name). */
 const STAGED = Symbol('ferry.stagedBundle');
@@ -42,32 +45,48 @@ export function stagedBundleOf(file: Express.Multer.File | undefined): StagedBun
 
 /**
  * multer storage that spools nothing: each uploaded bundle goes on to the registry part by part
- * and through the bundle check in the same pass, the registry's acknowledgements holding the
- * request back when it is behind, so the api holds a few MiB of a bundle at a time. The upload
- * is dropped if the request ends without a commit.
+ * and to a check thread in the same pass, the registry's acknowledgements and the check's window
+ * holding the request back when either is behind, so the api holds a few MiB of a bundle at a
+ * time. A refusal is answered as soon as the check finds it, while the rest of the body is still
+ * arriving. The upload is dropped if the request ends without a commit.
  */
 export class BundleStorage implements multer.StorageEngine {
   constructor(
     private readonly registry: RegistryClient,
+    private readonly checks: BundleCheckPool,
     private readonly limits: BundleLimits,
   ) {}
 
   _handleFile(req: Request, file: Express.Multer.File, callback: (error?: unknown, info?: Partial<Express.Multer.File>) => void): void {
+    let check: BundleCheck;
+    try {
+      check = this.checks.open(this.limits);
+    } catch (err) {
+      callback(err);
+      return;
+    }
     const upload = this.registry.upload();
-    const check = new BundleCheck(this.limits);
     const staged = new StagedBundle(upload, check);
     // Whatever happens to the request (an error before the push, a client gone), the upload goes.
     req.res?.once('close', () => void staged.abort());
-    receive(file.stream, upload, check).then(
-      (size) => {
-        const info: Partial<Express.Multer.File> & { [STAGED]: StagedBundle } = { size, [STAGED]: staged };
-        callback(null, info);
-      },
-      (err: unknown) => {
-        void staged.abort();
-        callback(err);
-      },
-    );
+    let settled = false;
+    const fail = (err: unknown): void => {
+      if (settled) return;
+      settled = true;
+      void staged.abort();
+      answerNow(req.res, err);
+      callback(err);
+      // multer reads the rest of the request off the wire; this part's stream is done with.
+      file.stream.destroy();
+    };
+    // A refusal found while the upload still arrives is answered then, not after the last byte.
+    void check.refusal.then(fail);
+    receive(file.stream, upload, check).then((size) => {
+      if (settled) return; // refused meanwhile
+      settled = true;
+      const info: Partial<Express.Multer.File> & { [STAGED]: StagedBundle } = { size, [STAGED]: staged };
+      callback(null, info);
+    }, fail);
   }
 
   _removeFile(_req: Request, file: Express.Multer.File, callback: (error: Error | null) => void): void {
@@ -84,16 +103,28 @@ export class BundleStorage implements multer.StorageEngine {
 const PIECE_BYTES = 1024 * 1024;
 
 /**
+ * `chunks` copied into one piece in shared memory: the copy that gathers small HTTP chunks also
+ * lets the check thread read the piece where it is, so the check costs this event loop no copy
+ * of its own. Nothing writes to a piece once gathered; the upload and the check only read it.
+ */
+function gather(chunks: Buffer[], bytes: number): Buffer {
+  const piece = Buffer.from(new SharedArrayBuffer(bytes));
+  let at = 0;
+  for (const chunk of chunks) at += chunk.copy(piece, at);
+  return piece;
+}
+
+/**
  * Hands every byte to the check and the upload, gathered into 1 MiB pieces first: one copy here
- * spares ZeroMQ, the registry and the check's inflater a round of work per small piece. The
- * upload's window holds the request back when the registry is behind. Resolves with the byte count.
+ * spares ZeroMQ, the registry and the check thread a round of work per small piece. The upload's
+ * and the check's windows hold the request back when either is behind. Resolves with the byte count.
  */
 async function receive(stream: Readable, upload: BundleUpload, check: BundleCheck): Promise<number> {
   let size = 0;
   let piece: Buffer[] = [];
   let pieceBytes = 0;
   const handOn = async (): Promise<void> => {
-    const bytes = piece.length === 1 ? piece[0]! : Buffer.concat(piece, pieceBytes);
+    const bytes = gather(piece, pieceBytes);
     piece = [];
     pieceBytes = 0;
     if (check.refused) {
@@ -101,9 +132,10 @@ async function receive(stream: Readable, upload: BundleUpload, check: BundleChec
       if (upload.error === null) void upload.abort();
       return;
     }
-    check.write(bytes);
+    const checked = check.write(bytes);
     // A failed upload keeps its error for the commit; the check still sees every byte.
     if (upload.error === null) await upload.write(bytes).catch(() => undefined);
+    await checked;
   };
   for await (const chunk of stream) {
     const bytes = chunk as Buffer;

@@ -2,6 +2,7 @@ import type { DbClient } from '../../../shared/clients/db-client.js';
 import type { RegistryClient } from '../../../shared/clients/registry-client.js';
 import type { ApiConfig } from '../../../shared/config.js';
 import type { Logger } from '../../../shared/logger.js';
+import type { BundleCheckPool } from '../bundle-check/check-pool.js';
 import type { CatalogCache } from '../catalog-cache.js';
 import type { Scheduler } from '../scheduler.js';
 
@@ -12,5 +13,7 @@ export interface ApiDeps {
   registry: RegistryClient;
   catalog: CatalogCache;
   scheduler: Scheduler;
+  /** Threads that check uploaded bundles off the event loop. */
+  checks: BundleCheckPool;
   log: Logger;
 }

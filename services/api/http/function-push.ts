@@ -1,16 +1,34 @@
+import type { Request } from 'express';
 import multer from 'multer';
 import { BadRequestError } from '../../../shared/errors.js';
-import { nameSchema, type FunctionVersion } from '../../../shared/protocol/domain.js';
+import type { FunctionVersion } from '../../../shared/protocol/domain.js';
 import { BundleStorage, stagedBundleOf } from './bundle-storage.js';
 import type { ApiDeps } from './deps.js';
+import { answerNow } from './early-answer.js';
+import { badFunctionName, checkPushTarget } from './push-target.js';
 
 /**
  * multer for one tar.gz in field `module`, capped at the upload limit, streamed to the registry
  * and checked as it arrives (see {@link BundleStorage}) rather than spooled to disk first.
+ * `runtimeBeforeFile`, when given, names the runtime from the fields that came before the file
+ * part; it is looked up before any byte of the file is read, and an unknown one answered 404 then.
  */
-export function bundleUpload(deps: ApiDeps): ReturnType<multer.Multer['single']> {
-  const storage = new BundleStorage(deps.registry, { maxEntries: deps.config.maxBundleEntries, maxUnpackedBytes: deps.config.maxUnpackedBytes });
-  return multer({ storage, limits: { fileSize: deps.config.maxUploadBytes, files: 1, fields: 20 } }).single('module');
+export function bundleUpload(deps: ApiDeps, runtimeBeforeFile?: (req: Request) => string | undefined): ReturnType<multer.Multer['single']> {
+  const storage = new BundleStorage(deps.registry, deps.checks, {
+    maxEntries: deps.config.maxBundleEntries,
+    maxUnpackedBytes: deps.config.maxUnpackedBytes,
+  });
+  const fileFilter: multer.Options['fileFilter'] = (req, _file, accept) => {
+    if (!runtimeBeforeFile) return accept(null, true);
+    (async () => checkPushTarget(deps, String(req.params['name']), runtimeBeforeFile(req)))().then(
+      () => accept(null, true),
+      (err: unknown) => {
+        answerNow(req.res, err);
+        accept(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  };
+  return multer({ storage, fileFilter, limits: { fileSize: deps.config.maxUploadBytes, files: 1, fields: 20 } }).single('module');
 }
 
 export interface PushRequest {
@@ -29,9 +47,8 @@ export interface PushRequest {
 export async function pushFunction(deps: ApiDeps, req: PushRequest): Promise<FunctionVersion> {
   const staged = stagedBundleOf(req.file);
   try {
-    if (!nameSchema.safeParse(req.name).success) {
-      throw new BadRequestError(`bad function name "${req.name.slice(0, 140)}": letters, digits, ".", "_" and "-", starting with a letter or digit`);
-    }
+    const badName = badFunctionName(req.name);
+    if (badName) throw badName;
     if (!staged) throw new BadRequestError('no bundle: send the tar.gz as multipart field "module"');
     await deps.catalog.runtime(req.runtime);
     const { sha256, size } = await staged.commit();

@@ -1,8 +1,9 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { BadRequestError } from '../../../shared/errors.js';
 import type { Call } from '../../../shared/protocol/domain.js';
 import type { ApiDeps } from './deps.js';
 import { bundleUpload, pushFunction } from './function-push.js';
+import { checkTargetFirst } from './push-target.js';
 import { registerRuntime } from './runtime-register.js';
 
 /** How the first version of the API showed a call. */
@@ -25,7 +26,9 @@ export function legacyRoutes(deps: ApiDeps): Router {
     res.status(201).json(await registerRuntime(deps, req.body));
   });
 
-  r.post('/registerFunction/:runtime/:name', bundleUpload(deps), async (req, res) => {
+  // Name and runtime are in the path: both are checked before the body is read.
+  const pushTarget = (req: Request): { name: string; runtime: string } => ({ name: String(req.params['name']), runtime: String(req.params['runtime']) });
+  r.post('/registerFunction/:runtime/:name', checkTargetFirst(deps, pushTarget), bundleUpload(deps), async (req, res) => {
     const fn = await pushFunction(deps, { name: String(req.params['name']), runtime: String(req.params['runtime']), file: req.file });
     res.status(201).json(fn);
   });

@@ -27,18 +27,23 @@ export const openapi = {
     '/v1/functions': { get: { summary: 'Latest version of every function', responses: { '200': ok('FunctionList') } } },
     '/v1/functions/{name}': {
       post: {
-        summary: 'Push a new version: multipart field `module` (tar.gz, code at its root) and field `runtime`',
-        parameters: [nameParam('name', 'function name')],
+        summary: 'Push a new version: multipart field `module` (tar.gz, code at its root) and the runtime, as field `runtime` or query `runtime`',
+        description:
+          'A bad function name (400) or an unknown runtime (404) named in the query, or in a `runtime` field sent before `module`, is answered before the bundle is read. A bundle is checked while it arrives (only files and folders, no absolute paths or `..`, the entry and unpacked-size limits) and refused (400) as soon as a problem is found.',
+        parameters: [
+          nameParam('name', 'function name'),
+          { name: 'runtime', in: 'query', required: false, schema: { type: 'string' }, description: 'the runtime, instead of the `runtime` field; must agree with the field when both are given' },
+        ],
         requestBody: {
           required: true,
           content: {
             'multipart/form-data': {
               schema: {
                 type: 'object',
-                required: ['module', 'runtime'],
+                required: ['module'],
                 properties: {
                   module: { type: 'string', format: 'binary' },
-                  runtime: { type: 'string' },
+                  runtime: { type: 'string', description: 'required unless given as query `runtime`; send it before `module` to have it checked before the bundle is read' },
                   timeoutMs: { type: 'integer' },
                   memoryMb: { type: 'integer' },
                 },

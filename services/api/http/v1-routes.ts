@@ -7,6 +7,7 @@ import { streamCallEvents } from './call-event-stream.js';
 import { callView } from './call-view.js';
 import { bundleUpload, pushFunction } from './function-push.js';
 import { parse } from './parse.js';
+import { checkTargetFirst, pushFields, pushRuntime } from './push-target.js';
 import { registerRuntime } from './runtime-register.js';
 
 const listQuery = z.object({
@@ -15,12 +16,6 @@ const listQuery = z.object({
   sessionId: nameSchema.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   cursor: z.string().regex(/^\d{1,16}$/, 'must be the nextCursor of a previous page').optional(),
-});
-
-const pushFields = z.object({
-  runtime: nameSchema,
-  timeoutMs: z.coerce.number().int().min(1).max(24 * 3600_000).optional(),
-  memoryMb: z.coerce.number().int().min(16).max(65_536).optional(),
 });
 
 const param = (req: Request, name: string): string => String(req.params[name]);
@@ -52,8 +47,11 @@ export function v1Routes(deps: ApiDeps): Router {
   r.get('/functions', async (_req, res) => {
     res.json({ functions: await deps.db.call('listFunctions', {}) });
   });
-  r.post('/functions/:name', bundleUpload(deps), async (req, res) => {
-    const fields = parse(pushFields, req.body, 'fields');
+  // The name and a `?runtime=` are checked before the body is read; a `runtime` field that comes
+  // before the file part, before the file is read.
+  const pushTarget = (req: Request): { name: string; runtime: string | undefined } => ({ name: param(req, 'name'), runtime: pushRuntime(req) });
+  r.post('/functions/:name', checkTargetFirst(deps, pushTarget), bundleUpload(deps, pushRuntime), async (req, res) => {
+    const fields = parse(pushFields, { ...req.body, runtime: pushRuntime(req) }, 'fields');
     res.status(201).json(await pushFunction(deps, { name: param(req, 'name'), file: req.file, ...fields }));
   });
   r.get('/functions/:name', async (req, res) => {

@@ -1,0 +1,58 @@
+import type { Request, RequestHandler } from 'express';
+import { z } from 'zod';
+import { BadRequestError } from '../../../shared/errors.js';
+import { nameSchema } from '../../../shared/protocol/domain.js';
+import type { ApiDeps } from './deps.js';
+import { parse } from './parse.js';
+
+/** The fields of `POST /v1/functions/:name` besides the bundle. */
+export const pushFields = z.object({
+  runtime: nameSchema,
+  timeoutMs: z.coerce.number().int().min(1).max(24 * 3600_000).optional(),
+  memoryMb: z.coerce.number().int().min(16).max(65_536).optional(),
+});
+
+const pushQuery = z.object({ runtime: nameSchema.optional() });
+const runtimeField = pushFields.pick({ runtime: true });
+
+/** Why `name` is no function name (400), or null when it is one. */
+export function badFunctionName(name: string): BadRequestError | null {
+  if (nameSchema.safeParse(name).success) return null;
+  return new BadRequestError(`bad function name "${name.slice(0, 140)}": letters, digits, ".", "_" and "-", starting with a letter or digit`);
+}
+
+/**
+ * The runtime a v1 push names, as far as it has arrived: form field `runtime` or query `?runtime=`
+ * (a client that streams its bundle before its fields can name the runtime up front that way).
+ * Throws BAD_REQUEST when one is malformed or the two disagree.
+ */
+export function pushRuntime(req: Request): string | undefined {
+  const fromQuery = parse(pushQuery, req.query, 'query').runtime;
+  const field: unknown = (req.body as Record<string, unknown> | undefined)?.['runtime'];
+  if (field === undefined) return fromQuery;
+  const fromField = parse(runtimeField, { runtime: field }, 'fields').runtime;
+  if (fromQuery !== undefined && fromQuery !== fromField) {
+    throw new BadRequestError(`bad fields: runtime "${fromField}" differs from ?runtime=${fromQuery}`);
+  }
+  return fromField;
+}
+
+/** Throws BAD_REQUEST for a bad function name, NOT_FOUND for an unknown runtime (when named). */
+export async function checkPushTarget(deps: ApiDeps, name: string, runtime: string | undefined): Promise<void> {
+  const bad = badFunctionName(name);
+  if (bad) throw bad;
+  if (runtime !== undefined) await deps.catalog.runtime(runtime);
+}
+
+/**
+ * Runs before the body is read: a push to a bad function name or an unknown runtime is answered
+ * (400 / 404) at once, not after the client has sent its whole bundle. The body is then read off
+ * the wire and dropped by node's HTTP server.
+ */
+export function checkTargetFirst(deps: ApiDeps, target: (req: Request) => { name: string; runtime: string | undefined }): RequestHandler {
+  return async (req, _res, next) => {
+    const { name, runtime } = target(req);
+    await checkPushTarget(deps, name, runtime);
+    next();
+  };
+}
