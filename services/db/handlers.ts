@@ -26,6 +26,8 @@ export function dbHandlers(store: Store): Handlers<typeof dbRequestSchemas, DbRe
     getCounters: async () => ({
       lastCallNum: store.counters.lastCallNum,
       callsByStatus: { ...store.counters.callsByStatus },
+      oldestCall: null, // TODO(retention): the first call under n!
     }),
+    purgeExpired: async () => ({ removedCalls: 0, removedKeys: 0 }), // TODO(retention)
   };
 }

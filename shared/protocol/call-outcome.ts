@@ -7,7 +7,12 @@ import { z } from 'zod';
  * sandbox that fills it in, and nowhere between.
  */
 
-export const callErrorSchema = z.object({ code: z.string(), message: z.string() });
+export const callErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  /** The function said not to retry it (it raised `Final`): no retry policy applies. */
+  final: z.boolean().optional(),
+});
 export type CallError = z.infer<typeof callErrorSchema>;
 
 export const callLogsSchema = z.object({

@@ -4,6 +4,7 @@ import { executionPatchSchema } from './execution.js';
 import {
   callStatusSchema,
   nameSchema,
+  retryPolicySchema,
   runtimeSpecSchema,
   sha256Schema,
   type Call,
@@ -40,6 +41,9 @@ const callPatchSchema = z
     metrics: metricsSchema.nullable(),
     startedAt: z.number().nullable(),
     finishedAt: z.number().nullable(),
+    nextAttemptAt: z.number().nullable(),
+    failures: z.number().int().min(0),
+    deadLetter: z.boolean(),
   })
   .partial()
   .strict();
@@ -60,6 +64,8 @@ export const dbRequestSchemas = {
     size: z.number().int().min(0),
     timeoutMs: z.number().int().min(1).max(24 * 3600_000).default(60_000),
     memoryMb: z.number().int().min(16).max(65_536).default(256),
+    retry: retryPolicySchema.nullable().default(null),
+    stuckAfterMs: z.number().int().min(100).max(7 * 24 * 3600_000).nullable().default(null),
   }),
   getFunction: functionRefSchema,
   listFunctions: empty,
@@ -75,6 +81,15 @@ export const dbRequestSchemas = {
     version: z.number().int().min(1),
     params: z.unknown().optional(),
     sessionId: nameSchema.optional(),
+    /** Stored HELD (run only once dispatched) instead of PENDING. */
+    hold: z.boolean().optional(),
+    /**
+     * With a key: a create with the same key and function within `ttlMs` answers the call the
+     * first made (`replayed: true`), or IDEMPOTENCY_CONFLICT when `paramsHash` differs.
+     */
+    idempotency: z
+      .object({ key: z.string().min(1).max(256), paramsHash: z.string().min(1).max(128), ttlMs: z.number().int().min(1) })
+      .optional(),
   }),
   updateCall: z.object({
     id: z.string().min(1),
@@ -92,11 +107,15 @@ export const dbRequestSchemas = {
     funcName: nameSchema.optional(),
     status: callStatusSchema.optional(),
     sessionId: nameSchema.optional(),
+    /** Only calls in (true) or out of (false) the dead letters. */
+    deadLetter: z.boolean().optional(),
     limit: z.number().int().min(1).max(1000).default(50),
     /** Opaque: the `nextCursor` of the previous page. */
     cursor: z.string().regex(/^\d{1,16}$/).optional(),
   }),
   getCounters: empty,
+  /** Runs a retention pass now (it also runs on its own timer): ended calls past the retention, expired idempotency keys. */
+  purgeExpired: empty,
 } as const;
 
 export type DbMsgType = keyof typeof dbRequestSchemas;
@@ -112,6 +131,8 @@ export interface CallPage {
 export interface DbCounters {
   lastCallNum: number;
   callsByStatus: Record<CallStatus, number>;
+  /** The oldest call the store still keeps, or null when it keeps none. */
+  oldestCall: { callNum: number; createdAt: number } | null;
 }
 
 export interface DbReplyContent {
@@ -125,11 +146,13 @@ export interface DbReplyContent {
   listFunctions: FunctionVersion[];
   listFunctionVersions: FunctionVersion[];
   deleteFunction: { deletedVersions: number };
-  createCall: Call;
+  /** `replayed` when an idempotency key answered a call made before. */
+  createCall: Call & { replayed?: boolean };
   updateCall: Call;
   getCall: Call;
   listCalls: CallPage;
   getCounters: DbCounters;
+  purgeExpired: { removedCalls: number; removedKeys: number };
 }
 
 export type DbRequest = { [K in DbMsgType]: { msgType: K; content: DbRequestContent[K] } }[DbMsgType];

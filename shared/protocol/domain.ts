@@ -46,10 +46,28 @@ export interface FunctionVersion {
   timeoutMs: number;
   /** Memory limit of one call, MiB. */
   memoryMb: number;
+  /** How a failure of the function itself (ERROR, TIMEOUT, STUCK) is retried; null: not retried. */
+  retry?: RetryPolicy | null;
+  /** An execution that reports nothing (progress, metrics, log) for this long is killed as STUCK; null: never. */
+  stuckAfterMs?: number | null;
   createdAt: number;
 }
 
+export const retryPolicySchema = z.object({
+  /** Executions of the function in all, the first included (1: no retry). */
+  maxAttempts: z.number().int().min(1).max(100),
+  /** Wait before the second execution. */
+  backoffMs: z.number().int().min(0).max(24 * 3600_000).default(1_000),
+  /** Each later wait is the one before times this. */
+  backoffFactor: z.number().min(1).max(10).default(2),
+  /** No wait is longer than this. */
+  maxBackoffMs: z.number().int().min(0).max(7 * 24 * 3600_000).default(3600_000),
+});
+export type RetryPolicy = z.output<typeof retryPolicySchema>;
+
 export const CallStatus = {
+  /** Stored, listed, not run until dispatched (`?hold=true`, then `POST /v1/calls/:id/dispatch`). */
+  HELD: 'HELD',
   PENDING: 'PENDING',
   RUNNING: 'RUNNING',
   DONE: 'DONE',
@@ -59,7 +77,7 @@ export const CallStatus = {
   CANCELLED: 'CANCELLED',
 } as const;
 export type CallStatus = (typeof CallStatus)[keyof typeof CallStatus];
-export const callStatusSchema = z.enum(['PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED']);
+export const callStatusSchema = z.enum(['HELD', 'PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED']);
 
 export type { CallError, CallLogs };
 
@@ -87,4 +105,12 @@ export interface Call extends Omit<CallOutcome, 'status' | 'error' | 'logs' | 't
   timings?: CallTimings | null;
   /** Every attempt, oldest first (absent on calls stored before executions were kept). */
   executions?: Execution[];
+  /** A PENDING call waiting out its retry back-off runs no sooner than this (epoch ms); else null. */
+  nextAttemptAt?: number | null;
+  /** Failures of the function itself charged to its retry policy since the call last started over. */
+  failures?: number;
+  /** It ended failed with its attempts used up: listed at /v1/dead-letters until retried. */
+  deadLetter?: boolean;
+  /** The `Idempotency-Key` it was invoked with, if any. */
+  idempotencyKey?: string | null;
 }

@@ -20,9 +20,11 @@ export const ExecutionState = {
   KILLED: 'KILLED',
   /** Cancelled on its node before it started. */
   CANCELLED: 'CANCELLED',
+  /** Killed for reporting nothing for its function's `stuckAfterMs`. */
+  STUCK: 'STUCK',
 } as const;
 export type ExecutionState = (typeof ExecutionState)[keyof typeof ExecutionState];
-export const executionStateSchema = z.enum(['PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'FAILED', 'LOST', 'KILLED', 'CANCELLED']);
+export const executionStateSchema = z.enum(['PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'FAILED', 'LOST', 'KILLED', 'CANCELLED', 'STUCK']);
 
 export interface Execution {
   /** `<callId>.<attempt>`. */

@@ -6,6 +6,7 @@ import type { CallStatus } from '../../../shared/protocol/domain.js';
  * stopped while it ran.
  */
 const NEXT: Record<CallStatus, readonly CallStatus[]> = {
+  HELD: ['PENDING', 'CANCELLED'],
   PENDING: ['PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'CANCELLED'],
   RUNNING: ['PENDING', 'DONE', 'ERROR', 'TIMEOUT', 'KILLED'],
   DONE: [],
