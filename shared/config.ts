@@ -47,6 +47,7 @@ const envSchema = z.object({
   FERRY_DEFAULT_MEMORY_MB: intFrom(16).default(256),
   FERRY_MAX_ATTEMPTS: intFrom(1).default(3),
   FERRY_DISPATCH_AHEAD: intFrom(0).default(1),
+  FERRY_IDEMPOTENCY_TTL_MS: intFrom(1).default(24 * 3600_000),
 });
 
 export interface DbConfig {
@@ -118,6 +119,8 @@ export interface ApiConfig {
    * so a container that finishes starts the next call without a round trip to the api.
    */
   dispatchAhead: number;
+  /** An `Idempotency-Key` answers the call it made for this long. */
+  idempotencyTtlMs: number;
 }
 
 export interface FerryConfig {
@@ -173,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       defaultMemoryMb: e.FERRY_DEFAULT_MEMORY_MB,
       maxAttempts: e.FERRY_MAX_ATTEMPTS,
       dispatchAhead: e.FERRY_DISPATCH_AHEAD,
+      idempotencyTtlMs: e.FERRY_IDEMPOTENCY_TTL_MS,
     },
     worker: {
       nodeId: e.FERRY_NODE_ID,

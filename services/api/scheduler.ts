@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { nanoid } from 'nanoid';
 import type { DbClient } from '../../shared/clients/db-client.js';
 import type { ApiConfig } from '../../shared/config.js';
@@ -12,7 +13,8 @@ import {
 } from '../../shared/protocol/worker-messages.js';
 import type { CallEvent } from './calls/call-events.js';
 import { CallLifecycle } from './calls/call-lifecycle.js';
-import { isFinal, UNFINISHED } from './calls/transitions.js';
+import { IN_FLIGHT, isFinal } from './calls/transitions.js';
+import { DelayedCalls } from './delayed-calls.js';
 import type { CatalogCache } from './catalog-cache.js';
 import { NodeRegistry, type NodeState } from './node-registry.js';
 import { WorkerChannel } from './worker-channel.js';
@@ -52,6 +54,11 @@ export class Scheduler {
   readonly calls: CallLifecycle;
   private readonly channel: WorkerChannel;
   private readonly queue: Queued[] = [];
+  /** Calls waiting out a retry back-off before they join the queue. */
+  private readonly delayed = new DelayedCalls<Queued>((q) => {
+    this.queue.unshift(q);
+    this.pump();
+  });
   private readonly inFlight = new Map<string, InFlight>();
   /** Unfinished calls found in the DB at start, until a worker claims them or the grace ends. */
   private readonly recovering = new Map<string, Call>();
@@ -62,7 +69,15 @@ export class Scheduler {
   constructor(private readonly opts: SchedulerOptions) {
     this.heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
     this.nodes = new NodeRegistry(this.heartbeatMs, opts.config.dispatchAhead);
-    this.calls = new CallLifecycle({ db: opts.db, log: opts.log.child({ module: 'call-lifecycle' }), maxAttempts: opts.config.maxAttempts });
+    this.calls = new CallLifecycle({
+      db: opts.db,
+      log: opts.log.child({ module: 'call-lifecycle' }),
+      maxAttempts: opts.config.maxAttempts,
+      policyOf: async (call) => {
+        const { fn } = await opts.catalog.resolve(`${call.funcName}@${call.version}`);
+        return { retry: fn.retry ?? null, stuckAfterMs: fn.stuckAfterMs ?? null };
+      },
+    });
     this.calls.events.subscribeAll((event) => this.onCallEvent(event));
     this.channel = new WorkerChannel(opts.log.child({ module: 'worker-channel' }), (nodeId, msg) => this.onWorkerMessage(nodeId, msg));
   }
@@ -75,6 +90,11 @@ export class Scheduler {
     return this.inFlight.size;
   }
 
+  /** Calls waiting out a retry back-off. */
+  get backingOff(): number {
+    return this.delayed.size;
+  }
+
   async start(): Promise<string> {
     const endpoint = await this.channel.bind(this.opts.config.workersBind);
     await this.recover();
@@ -85,23 +105,24 @@ export class Scheduler {
   async close(): Promise<void> {
     clearInterval(this.timer);
     clearTimeout(this.recoveryTimer);
+    this.delayed.close();
+    this.calls.close();
     this.channel.close();
   }
 
   /**
    * Accepts a call: checks the queue has room (QUEUE_FULL), resolves the function (NOT_FOUND),
-   * stores the call PENDING, and queues it. Resolves once the call is durable. With `wait`,
-   * `ended` resolves with the finished call, or null if it has not ended within
-   * min(wait.maxMs, the function's timeout + 5 s).
+   * stores the call PENDING (HELD with `hold`), and queues it. Resolves once the call is durable.
+   * With `wait`, `ended` resolves with the finished call, or null if it has not ended within
+   * min(wait.maxMs, the function's timeout + 5 s). With an `idempotencyKey` used before for this
+   * function (within its lifetime) the first call is answered, `replayed`, and nothing runs.
    */
   async invoke(
     ref: string,
     params: unknown,
-    options: { sessionId?: string; wait?: { maxMs: number } } = {},
-  ): Promise<{ call: Call; ended: Promise<Call | null> | null }> {
-    if (this.queue.length >= this.opts.config.queueMax) {
-      throw new FerryError(ErrorCode.QUEUE_FULL, `every node is busy and ${this.queue.length} calls are already waiting`);
-    }
+    options: { sessionId?: string; wait?: { maxMs: number }; hold?: boolean; idempotencyKey?: string } = {},
+  ): Promise<{ call: Call; ended: Promise<Call | null> | null; replayed: boolean }> {
+    if (!options.hold) this.checkRoom();
     const { fn, runtime } = await this.opts.catalog.resolve(ref);
     const queued: Queued = { callId: nanoid(), attempt: 1, fn, runtime, params: params ?? null };
     const spec = {
@@ -110,21 +131,40 @@ export class Scheduler {
       version: fn.version,
       params: queued.params,
       ...(options.sessionId ? { sessionId: options.sessionId } : {}),
+      ...(options.hold ? { hold: true } : {}),
+      ...(options.idempotencyKey
+        ? { idempotency: { key: options.idempotencyKey, paramsHash: paramsHash(queued.params), ttlMs: this.opts.config.idempotencyTtlMs } }
+        : {}),
     };
-    if (!options.wait) {
-      // An async call is accepted once it is durable, and only an accepted call runs.
+    if (options.hold) return { call: await this.calls.create(spec), ended: null, replayed: false };
+    if (!options.wait || options.idempotencyKey) {
+      // Accepted once durable, and only an accepted call runs (a keyed one may be a replay).
       const call = await this.calls.create(spec);
+      if (call.replayed) return { call, ended: null, replayed: true };
+      const ended = options.wait ? this.calls.waitForEnd(call.id, Math.min(options.wait.maxMs, fn.timeoutMs + 5_000)) : null;
       this.enqueue(queued);
-      return { call, ended: null };
+      return { call, ended, replayed: false };
     }
     // A sync caller hears nothing until the end, so the call is dispatched before its create is
     // sent; its reports wait for the create. If the create fails the caller gets the error.
     const ended = this.calls.waitForEnd(queued.callId, Math.min(options.wait.maxMs, fn.timeoutMs + 5_000));
     try {
-      return { call: await this.calls.create(spec, () => this.enqueue(queued)), ended };
+      return { call: await this.calls.create(spec, () => this.enqueue(queued)), ended, replayed: false };
     } catch (err) {
       this.withdraw(queued.callId); // never stored, so never accepted
       throw err;
+    }
+  }
+
+  /** Runs a HELD call (QUEUE_FULL when the queue has no room). */
+  async dispatchHeld(callId: string): Promise<Call> {
+    this.checkRoom();
+    return this.calls.dispatchHeld(callId);
+  }
+
+  private checkRoom(): void {
+    if (this.queue.length >= this.opts.config.queueMax) {
+      throw new FerryError(ErrorCode.QUEUE_FULL, `every node is busy and ${this.queue.length} calls are already waiting`);
     }
   }
 
@@ -142,10 +182,13 @@ export class Scheduler {
     }
   }
 
+  /** Into the queue again, first; after its back-off when it has one. */
   private async requeue(call: Call): Promise<void> {
     try {
       const { fn, runtime } = await this.opts.catalog.resolve(`${call.funcName}@${call.version}`);
-      this.queue.unshift({ callId: call.id, attempt: call.attempt, fn, runtime, params: call.params });
+      const q = { callId: call.id, attempt: call.attempt, fn, runtime, params: call.params };
+      if (call.nextAttemptAt && call.nextAttemptAt > Date.now()) return this.delayed.add(call.nextAttemptAt, q);
+      this.queue.unshift(q);
       this.pump();
     } catch (err) {
       this.opts.log.error({ err, callId: call.id }, 'could not requeue a call');
@@ -274,6 +317,7 @@ export class Scheduler {
   private withdraw(callId: string): void {
     const queuedAt = this.queue.findIndex((q) => q.callId === callId);
     if (queuedAt >= 0) this.queue.splice(queuedAt, 1);
+    this.delayed.remove(callId);
     const flight = this.inFlight.get(callId);
     if (!flight) return;
     this.inFlight.delete(callId);
@@ -303,7 +347,7 @@ export class Scheduler {
 
   /** Unfinished calls from before a restart: claimed by a worker's hello, or requeued after a grace. */
   private async recover(): Promise<void> {
-    for (const status of UNFINISHED) {
+    for (const status of IN_FLIGHT) {
       let cursor: string | undefined;
       do {
         const page = await this.opts.db.call('listCalls', { status, limit: 1000, ...(cursor ? { cursor } : {}) });
@@ -325,8 +369,18 @@ export class Scheduler {
     const calls = [...this.recovering.values()].sort((a, b) => a.callNum - b.callNum);
     this.recovering.clear();
     for (const call of calls) {
+      if (call.status === 'PENDING' && !call.executions?.some((e) => e.attempt === call.attempt)) {
+        // Not sent anywhere as far as the store knows (queued, or waiting out a back-off): queued again as it is.
+        await this.requeue(call);
+        continue;
+      }
       // Moving the attempt on fences off any run of the old attempt we did not hear about.
       await this.calls.lost({ callId: call.id, attempt: call.attempt }, call.workerId, call.status === 'RUNNING' ? 'the api restarted while it ran' : 'the api restarted');
     }
   }
+}
+
+/** Same params, same hash: what an idempotency key compares. */
+function paramsHash(params: unknown): string {
+  return createHash('sha256').update(JSON.stringify(params ?? null)).digest('hex');
 }

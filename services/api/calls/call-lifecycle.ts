@@ -3,12 +3,14 @@ import { ErrorCode, FerryError } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { CallError, Metrics, Progress } from '../../../shared/protocol/call-outcome.js';
 import type { CallPatch, DbRequestContent } from '../../../shared/protocol/db-messages.js';
-import type { Call, CallStatus } from '../../../shared/protocol/domain.js';
+import type { Call, CallStatus, RetryPolicy } from '../../../shared/protocol/domain.js';
 import { applyExecutionPatch, executionId, type ExecutionPatch, type ExecutionState } from '../../../shared/protocol/execution.js';
 import type { WorkerToApiContent } from '../../../shared/protocol/worker-messages.js';
 import { CallEvents } from './call-events.js';
 import { ProgressWrites } from './progress-writes.js';
-import { isFinal, movableFrom, UNFINISHED } from './transitions.js';
+import { lossesWith, planAfterFailure } from './retry-plan.js';
+import { StuckWatch } from './stuck-watch.js';
+import { IN_FLIGHT, isFinal, move, RETRYABLE } from './transitions.js';
 
 /** A call this process is carrying: its current execution and what is known of it in memory. */
 interface LiveCall {
@@ -28,53 +30,74 @@ interface LiveCall {
   metrics?: Metrics;
 }
 
+/** What a call's function version asks of its lifecycle. */
+export interface CallPolicy {
+  retry: RetryPolicy | null;
+  stuckAfterMs: number | null;
+}
+
 export interface LifecycleOptions {
   db: DbClient;
   log: Logger;
-  /** Tries of a call whose node is lost or could not run it. */
+  /** Executions a call may lose to the infrastructure (node lost or restarted, could not run it). */
   maxAttempts: number;
+  /** The retry policy and stuck limit of a call's function version. */
+  policyOf: (call: Pick<Call, 'funcName' | 'version'>) => Promise<CallPolicy>;
   /** Progress and metrics of one call are written at most this often (the latest always is). */
   progressWriteMs?: number;
 }
 
 type CallRef = { callId: string; attempt: number };
+type ExecutionEnd = Omit<ExecutionPatch, 'attempt'>;
 
 /**
  * The one owner of call state. It alone writes a call's status, checks each move against the
- * state machine ({@link movableFrom}, enforced by the store's compare-and-set), fences every
- * report from a node by execution (attempt and node), keeps one record per execution, and emits
- * an event for each change ({@link events}). Queueing, placement and node liveness are the
- * scheduler's; it tells this module what it did (dispatched, a node lost) and listens.
+ * state machine ({@link move}, enforced by the store's compare-and-set), fences every report from
+ * a node by execution (attempt and node), keeps one record per execution, applies the function's
+ * retry policy and stuck limit, and emits an event for each change ({@link events}). Queueing,
+ * placement and node liveness are the scheduler's; it tells this module what it did (dispatched,
+ * a node lost) and listens.
  */
 export class CallLifecycle {
   readonly events = new CallEvents();
   private readonly live = new Map<string, LiveCall>();
   private readonly progressWrites: ProgressWrites;
+  private readonly stuckWatch: StuckWatch;
 
   constructor(private readonly opts: LifecycleOptions) {
     this.progressWrites = new ProgressWrites(opts.progressWriteMs ?? 1_000, (callId) => this.writeProgress(callId));
+    this.stuckWatch = new StuckWatch((callId, attempt, silentMs) => void this.stuck(callId, attempt, silentMs));
+  }
+
+  close(): void {
+    this.stuckWatch.close();
   }
 
   /**
-   * Stores a new PENDING call. `beforeWrite` runs once the call is known here and before its
-   * create is sent, so a sync call can be dispatched first; its reports wait for the create.
-   * If the create fails the call was never accepted: it is forgotten and the error thrown.
+   * Stores a new call, PENDING (or HELD with `hold`). `beforeWrite` runs once the call is known
+   * here and before its create is sent, so a sync call can be dispatched first; its reports wait
+   * for the create. If the create fails the call was never accepted: it is forgotten and the
+   * error thrown. An idempotency key may answer a call made before (`replayed`): nothing new.
    */
-  async create(spec: DbRequestContent['createCall'], beforeWrite?: () => void): Promise<Call> {
-    let store!: (created: Promise<Call>) => void;
-    const created = new Promise<Call>((resolve) => (store = resolve));
+  async create(spec: DbRequestContent['createCall'], beforeWrite?: () => void): Promise<Call & { replayed?: boolean }> {
+    let store!: (created: Promise<Call & { replayed?: boolean }>) => void;
+    const created = new Promise<Call & { replayed?: boolean }>((resolve) => (store = resolve));
     const live: LiveCall = { callId: spec.id, attempt: 1, nodeId: null, dispatchedAt: null, created, stored: null, writing: 0 };
-    this.live.set(spec.id, live);
+    if (!spec.hold) this.live.set(spec.id, live);
     created.catch(() => undefined);
     beforeWrite?.();
     store(this.opts.db.call('createCall', spec));
     try {
       const call = await created;
+      if (call.replayed || call.id !== spec.id) {
+        this.forget(live);
+        return call;
+      }
       live.stored ??= call;
       this.events.emit(call.id, { type: 'status', call, from: null });
       return call;
     } catch (err) {
-      if (this.live.get(spec.id) === live) this.live.delete(spec.id);
+      this.forget(live);
       throw err;
     }
   }
@@ -92,94 +115,36 @@ export class CallLifecycle {
    * carried on where it is, not run again.
    */
   adopt(call: Call, nodeId: string): void {
-    this.live.set(call.id, {
-      callId: call.id,
-      attempt: call.attempt,
-      nodeId,
-      dispatchedAt: call.executions?.at(-1)?.createdAt ?? null,
-      created: Promise.resolve(call),
-      stored: call,
-      writing: 0,
-    });
+    this.live.set(call.id, { ...this.carried(call), nodeId, dispatchedAt: call.executions?.at(-1)?.createdAt ?? null });
   }
 
-  /** A call found unfinished at start that waits for a node: carried, not yet dispatched. */
+  /** A stored call this process takes charge of (found at start, or moved on by a request). */
   carry(call: Call): void {
-    this.live.set(call.id, {
-      callId: call.id,
-      attempt: call.attempt,
-      nodeId: null,
-      dispatchedAt: null,
-      created: Promise.resolve(call),
-      stored: call,
-      writing: 0,
-    });
+    this.live.set(call.id, this.carried(call));
   }
 
-  // ── reports from nodes ─────────────────────────────────────────────────────────────────────
+  // ── requests ───────────────────────────────────────────────────────────────────────────────
 
-  async started(nodeId: string, report: WorkerToApiContent<'started'>): Promise<void> {
-    const live = await this.fenced(nodeId, report, 'started');
-    if (!live) return;
-    await this.write(live, 'RUNNING', { workerId: nodeId, startedAt: report.startedAt }, { state: 'RUNNING', startedAt: report.startedAt }).catch(
-      (err: unknown) => this.stale(err, report.callId, 'started'),
-    );
-  }
-
-  /** Progress, metrics and log lines: told to listeners at once, written coalesced. */
-  async progress(nodeId: string, report: WorkerToApiContent<'progress'>): Promise<void> {
-    const live = this.current(nodeId, report, 'progress');
-    if (!live) return;
-    const ref = { callId: report.callId, attempt: report.attempt, executionId: executionId(report.callId, report.attempt) };
-    if (report.log !== undefined) this.events.emit(report.callId, { type: 'log', ...ref, line: report.log });
-    if (report.progress === undefined && report.metrics === undefined) return;
-    if (report.progress !== undefined) live.progress = report.progress;
-    if (report.metrics !== undefined) live.metrics = report.metrics;
-    this.events.emit(report.callId, {
-      type: 'progress',
-      ...ref,
-      ...(report.progress !== undefined ? { progress: report.progress } : {}),
-      ...(report.metrics !== undefined ? { metrics: report.metrics } : {}),
-    });
-    this.progressWrites.changed(report.callId);
+  /** Runs a HELD call: it goes to PENDING and into the queue. */
+  async dispatchHeld(callId: string): Promise<Call> {
+    const call = await this.opts.db.call('getCall', { id: callId });
+    if (call.status !== 'HELD') throw new FerryError(ErrorCode.CONFLICT, `call ${callId} is ${call.status}, not HELD: only a held call is dispatched`);
+    this.carry(call);
+    return this.write(this.live.get(callId)!, 'PENDING', {}, undefined, move(['HELD'], 'PENDING'));
   }
 
   /**
-   * A node's final report of a call's run. Resolves true when the node may forget it (stored, or
-   * stale), false when the DB did not answer (the node sends it again).
+   * Runs an ended call that did not end DONE again, as a new execution of the same call, with
+   * its retry policy's attempts counted afresh; it leaves the dead letters.
    */
-  async finished(nodeId: string, report: WorkerToApiContent<'finished'>): Promise<boolean> {
-    const { outcome } = report;
-    const execution: Omit<ExecutionPatch, 'attempt'> = {
-      nodeId,
-      state: outcome.status,
-      startedAt: report.startedAt,
-      finishedAt: Date.now(),
-      failureReason: outcome.error,
-    };
-    return this.end(nodeId, report, outcome.status, { ...outcome, workerId: nodeId, startedAt: report.startedAt }, execution);
-  }
-
-  /**
-   * A node could not run a call. Retryable: the call goes on to another attempt while it has
-   * attempts left; otherwise it ends ERROR with the node's reason.
-   */
-  async failed(nodeId: string, report: WorkerToApiContent<'failed'>): Promise<boolean> {
-    const reason = { code: report.code, message: report.message };
-    if (report.retryable) {
-      const live = await this.fenced(nodeId, report, 'failed');
-      if (!live) return true;
-      return this.retry(report, nodeId, 'FAILED', reason);
+  async retryEnded(callId: string): Promise<Call> {
+    const call = await this.opts.db.call('getCall', { id: callId });
+    if (!RETRYABLE.includes(call.status)) {
+      throw new FerryError(ErrorCode.CONFLICT, call.status === 'DONE' ? `call ${callId} ended DONE: it is not run again` : `call ${callId} is ${call.status}: it has not ended`);
     }
-    return this.end(nodeId, report, 'ERROR', { error: reason, workerId: nodeId }, { nodeId, state: 'ERROR', finishedAt: Date.now(), failureReason: reason });
-  }
-
-  /**
-   * The current execution's node is gone (lost, restarted, or the api restarted without it
-   * claiming the call): the call goes on to another attempt, or ends ERROR `WORKER_LOST`.
-   */
-  async lost(call: CallRef, nodeId: string | null, why: string): Promise<void> {
-    await this.retry(call, nodeId, 'LOST', { code: 'WORKER_LOST', message: why });
+    this.carry(call);
+    const set: CallPatch = { attempt: call.attempt + 1, failures: 0, deadLetter: false, nextAttemptAt: null, workerId: null, startedAt: null, finishedAt: null };
+    return this.write(this.live.get(callId)!, 'PENDING', set, undefined, move([call.status], 'PENDING'));
   }
 
   /** Stops an unfinished call: CANCELLED if it had not started, KILLED if it was running. */
@@ -188,14 +153,11 @@ export class CallLifecycle {
       const call = await this.opts.db.call('getCall', { id: callId });
       if (isFinal(call.status)) throw new FerryError(ErrorCode.CONFLICT, `call ${callId} has already ended (${call.status})`);
       const to: CallStatus = call.status === 'RUNNING' ? 'KILLED' : 'CANCELLED';
-      const live = this.live.get(callId) ?? this.carriedAs(call);
+      const live = this.live.get(callId) ?? this.carried(call);
       const reason = { code: to, message: to === 'KILLED' ? 'killed by request while it ran' : 'cancelled by request' };
       const execution = live.nodeId !== null ? { nodeId: live.nodeId, state: to, finishedAt: Date.now(), failureReason: reason } : undefined;
       try {
-        return await this.write(live, to, { finishedAt: Date.now(), error: reason }, execution, {
-          status: call.status,
-          attempt: call.attempt,
-        });
+        return await this.write(live, to, { finishedAt: Date.now(), error: reason, nextAttemptAt: null }, execution, move([call.status], to), call.attempt);
       } catch (err) {
         // It moved on meanwhile (started, or ended): look again.
         if (!(err instanceof FerryError && err.code === ErrorCode.CONFLICT)) throw err;
@@ -218,16 +180,82 @@ export class CallLifecycle {
     });
   }
 
+  // ── reports from nodes ─────────────────────────────────────────────────────────────────────
+
+  async started(nodeId: string, report: WorkerToApiContent<'started'>): Promise<void> {
+    const live = await this.fenced(nodeId, report, 'started');
+    if (!live) return;
+    const set: CallPatch = { workerId: nodeId, startedAt: report.startedAt, ...(live.stored?.nextAttemptAt ? { nextAttemptAt: null } : {}) };
+    const running = this.write(live, 'RUNNING', set, { state: 'RUNNING', startedAt: report.startedAt }, move(['PENDING'], 'RUNNING'));
+    running.catch((err: unknown) => this.stale(err, report.callId, 'started'));
+    const { stuckAfterMs } = await this.policy(live);
+    // Watched from its start: a function that hangs before its first report is stuck too.
+    if (stuckAfterMs !== null && this.current(nodeId, report, 'started')) this.stuckWatch.watch(report.callId, report.attempt, stuckAfterMs);
+    await running.catch(() => undefined);
+  }
+
+  /** Progress, metrics and log lines: told to listeners at once, written coalesced. */
+  async progress(nodeId: string, report: WorkerToApiContent<'progress'>): Promise<void> {
+    const live = this.current(nodeId, report, 'progress');
+    if (!live) return;
+    this.stuckWatch.heard(report.callId, report.attempt);
+    const ref = { callId: report.callId, attempt: report.attempt, executionId: executionId(report.callId, report.attempt) };
+    if (report.log !== undefined) this.events.emit(report.callId, { type: 'log', ...ref, line: report.log });
+    if (report.progress === undefined && report.metrics === undefined) return;
+    if (report.progress !== undefined) live.progress = report.progress;
+    if (report.metrics !== undefined) live.metrics = report.metrics;
+    this.events.emit(report.callId, {
+      type: 'progress',
+      ...ref,
+      ...(report.progress !== undefined ? { progress: report.progress } : {}),
+      ...(report.metrics !== undefined ? { metrics: report.metrics } : {}),
+    });
+    this.progressWrites.changed(report.callId);
+  }
+
+  /**
+   * A node's final report of a call's run. A failure of the function goes on to another
+   * execution while its retry policy allows. Resolves true when the node may forget the report
+   * (stored, or stale), false when the DB did not answer (the node sends it again).
+   */
+  async finished(nodeId: string, report: WorkerToApiContent<'finished'>): Promise<boolean> {
+    const { outcome } = report;
+    const execution: ExecutionEnd = { nodeId, state: outcome.status, startedAt: report.startedAt, finishedAt: Date.now(), failureReason: outcome.error };
+    const set: CallPatch = { ...outcome, workerId: nodeId, startedAt: report.startedAt };
+    if (outcome.status === 'DONE') return this.end(nodeId, report, 'DONE', set, execution);
+    return this.end(nodeId, report, outcome.status, set, execution, outcome.error);
+  }
+
+  /**
+   * A node could not run a call. Retryable: the call goes on to another execution while it has
+   * executions left to lose; otherwise it ends ERROR with the node's reason.
+   */
+  async failed(nodeId: string, report: WorkerToApiContent<'failed'>): Promise<boolean> {
+    const reason = { code: report.code, message: report.message };
+    if (report.retryable) {
+      const live = await this.fenced(nodeId, report, 'failed');
+      if (!live) return true;
+      return this.requeue(report, nodeId, 'FAILED', reason);
+    }
+    const set: CallPatch = { error: reason, workerId: nodeId, deadLetter: true };
+    return this.end(nodeId, report, 'ERROR', set, { nodeId, state: 'ERROR', finishedAt: Date.now(), failureReason: reason });
+  }
+
+  /**
+   * The current execution's node is gone (lost, restarted, or the api restarted without it
+   * claiming the call): the call goes on to another attempt, or ends ERROR `WORKER_LOST`.
+   */
+  async lost(call: CallRef, nodeId: string | null, why: string): Promise<void> {
+    await this.requeue(call, nodeId, 'LOST', { code: 'WORKER_LOST', message: why });
+  }
+
   // ── writes ─────────────────────────────────────────────────────────────────────────────────
 
-  /** Ends a call from a node's report; true when the node may forget the report. */
-  private async end(
-    nodeId: string,
-    report: CallRef,
-    to: CallStatus,
-    set: CallPatch,
-    execution: Omit<ExecutionPatch, 'attempt'>,
-  ): Promise<boolean> {
+  /**
+   * Ends a call's execution from a node's report: DONE, or a failure of the function, which its
+   * retry policy may turn into another execution. True when the node may forget the report.
+   */
+  private async end(nodeId: string, report: CallRef, status: CallStatus, set: CallPatch, execution: ExecutionEnd, failure?: CallError | null): Promise<boolean> {
     const live = this.live.get(report.callId);
     if (live && (live.attempt !== report.attempt || live.nodeId !== nodeId)) {
       this.opts.log.warn({ callId: report.callId, attempt: report.attempt, nodeId, current: live.attempt }, 'stale report dropped');
@@ -244,15 +272,27 @@ export class CallLifecycle {
       return true;
     }
     // Without a live entry (the api restarted) the store's compare-and-set is the fence.
-    const target = live ?? this.carriedAs({ id: report.callId, attempt: report.attempt, workerId: nodeId });
-    const withProgress: CallPatch = {
-      ...set,
-      ...(target.progress !== undefined ? { progress: target.progress } : to === 'DONE' && live ? { progress: 1 } : {}),
+    const target = live ?? this.carried({ id: report.callId, attempt: report.attempt, workerId: nodeId });
+    const latest = {
+      ...(target.progress !== undefined ? { progress: target.progress } : {}),
       ...(target.metrics !== undefined ? { metrics: target.metrics } : {}),
     };
-    const patch = { ...execution, ...(target.progress !== undefined ? { progress: target.progress } : {}), ...(target.metrics !== undefined ? { metrics: target.metrics } : {}) };
     try {
-      await this.write(target, to, withProgress, patch);
+      if (failure !== undefined && target.stored) {
+        // A failure of the function itself: its retry policy says whether another execution follows.
+        const plan = planAfterFailure(target.stored, (await this.policy(target)).retry, failure, Date.now());
+        if (plan.again) {
+          const next: CallPatch = { ...set, ...latest, attempt: report.attempt + 1, failures: plan.failures, nextAttemptAt: plan.nextAttemptAt, workerId: null, startedAt: null };
+          await this.write(target, 'PENDING', next, { ...execution, ...latest }, move(IN_FLIGHT, 'PENDING'));
+          this.opts.log.info({ callId: report.callId, attempt: report.attempt + 1, nextAttemptAt: plan.nextAttemptAt }, 'call retried');
+          return true;
+        }
+        set = { ...set, failures: plan.failures, deadLetter: true };
+      } else if (failure !== undefined) {
+        set = { ...set, deadLetter: true };
+      }
+      const withProgress: CallPatch = { ...set, ...latest, ...(latest.progress === undefined && status === 'DONE' && live ? { progress: 1 } : {}) };
+      await this.write(target, status, withProgress, { ...execution, ...latest }, move(IN_FLIGHT, status));
       return true;
     } catch (err) {
       if (err instanceof FerryError && (err.code === ErrorCode.CONFLICT || err.code === ErrorCode.NOT_FOUND)) {
@@ -264,27 +304,51 @@ export class CallLifecycle {
     }
   }
 
-  /** The current execution ended without a result: on to the next attempt, or ERROR when none is left. */
-  private async retry(call: CallRef, nodeId: string | null, state: ExecutionState, reason: CallError): Promise<boolean> {
-    const live = this.live.get(call.callId) ?? this.carriedAs({ id: call.callId, attempt: call.attempt, workerId: nodeId });
+  /** The execution was given up for the infrastructure's sake: on to the next, or ERROR when none is left. */
+  private async requeue(call: CallRef, nodeId: string | null, state: ExecutionState, reason: CallError): Promise<boolean> {
+    const live = this.live.get(call.callId) ?? this.carried({ id: call.callId, attempt: call.attempt, workerId: nodeId });
     if (live.attempt !== call.attempt) return true;
     if (!(await stored(live))) {
       this.forget(live);
       return true;
     }
     const ended = { nodeId, state, finishedAt: Date.now(), failureReason: reason };
+    const losses = lossesWith(live.stored, call.attempt);
     try {
-      if (call.attempt >= this.opts.maxAttempts) {
-        const error = { code: reason.code, message: `gave up after ${call.attempt} attempts; last: ${reason.message}` };
-        await this.write(live, 'ERROR', { error, finishedAt: Date.now() }, ended);
+      if (losses >= this.opts.maxAttempts) {
+        const error = { code: reason.code, message: `gave up after ${losses} executions lost; last: ${reason.message}` };
+        await this.write(live, 'ERROR', { error, finishedAt: Date.now(), deadLetter: true }, ended, move(IN_FLIGHT, 'ERROR'));
       } else {
-        await this.write(live, 'PENDING', { attempt: call.attempt + 1, workerId: null, startedAt: null }, ended);
+        await this.write(live, 'PENDING', { attempt: call.attempt + 1, workerId: null, startedAt: null }, ended, move(IN_FLIGHT, 'PENDING'));
         this.opts.log.warn({ callId: call.callId, attempt: call.attempt + 1, why: reason.message }, 'call requeued');
       }
       return true;
     } catch (err) {
       this.stale(err, call.callId, 'requeue');
       return !(err instanceof FerryError) || err.code === ErrorCode.CONFLICT || err.code === ErrorCode.NOT_FOUND;
+    }
+  }
+
+  /**
+   * An execution reported nothing for its function's `stuckAfterMs`: it ends STUCK (the scheduler
+   * has its node stop it, container and all), and the call goes on as its retry policy allows,
+   * else ends KILLED.
+   */
+  private async stuck(callId: string, attempt: number, silentMs: number): Promise<void> {
+    const live = this.live.get(callId);
+    if (!live || live.attempt !== attempt || !live.stored) return;
+    const reason = { code: 'STUCK', message: `reported nothing for ${Math.round(silentMs)} ms` };
+    this.opts.log.warn({ callId, attempt, nodeId: live.nodeId, silentMs }, 'stuck execution killed');
+    const ended = { nodeId: live.nodeId, state: 'STUCK' as const, finishedAt: Date.now(), failureReason: reason };
+    try {
+      const plan = planAfterFailure(live.stored, (await this.policy(live)).retry, reason, Date.now());
+      if (plan.again) {
+        await this.write(live, 'PENDING', { attempt: attempt + 1, failures: plan.failures, nextAttemptAt: plan.nextAttemptAt, error: reason, workerId: null, startedAt: null }, ended, move(['RUNNING'], 'PENDING'));
+      } else {
+        await this.write(live, 'KILLED', { error: reason, failures: plan.failures, finishedAt: Date.now(), deadLetter: true }, ended, move(['RUNNING'], 'KILLED'));
+      }
+    } catch (err) {
+      this.stale(err, callId, 'stuck');
     }
   }
 
@@ -295,33 +359,39 @@ export class CallLifecycle {
       ...(live.progress !== undefined ? { progress: live.progress } : {}),
       ...(live.metrics !== undefined ? { metrics: live.metrics } : {}),
     };
-    await this.write(live, null, set, { nodeId: live.nodeId, ...set }).catch((err: unknown) => this.stale(err, callId, 'progress'));
+    await this.write(live, null, set, { nodeId: live.nodeId, ...set }, IN_FLIGHT).catch((err: unknown) => this.stale(err, callId, 'progress'));
   }
 
   /**
    * The one place a call's record changes. `to` null changes no status. The write's
-   * compare-and-set is the state machine's: the call must be in a status that may move to `to`,
-   * at the live attempt. A final status is told to listeners as the write goes out (the store
-   * answers any later read after it), other changes once stored.
+   * compare-and-set is the state machine's move: the call must be in one of `from` (checked by
+   * {@link move}), at the live attempt. A final status is told to listeners as the write goes out
+   * (the store answers any later read after it), other changes once stored.
    */
   private async write(
     live: LiveCall,
     to: CallStatus | null,
     set: CallPatch,
-    execution?: Omit<ExecutionPatch, 'attempt'>,
-    expect: { status: CallStatus | CallStatus[]; attempt: number } = { status: to === null ? UNFINISHED : movableFrom(to), attempt: live.attempt },
+    execution: ExecutionEnd | undefined,
+    from: readonly CallStatus[],
+    attempt = live.attempt,
   ): Promise<Call> {
     const now = Date.now();
-    const attempt = live.attempt;
     const patch: ExecutionPatch | undefined = execution && {
       attempt,
       ...(live.dispatchedAt !== null ? { createdAt: live.dispatchedAt } : {}),
       ...execution,
     };
     const full: CallPatch = { ...set, ...(to !== null ? { status: to } : {}) };
-    const request = this.opts.db.call('updateCall', { id: live.callId, expect, set: full, ...(patch ? { execution: patch } : {}) });
+    const request = this.opts.db.call('updateCall', {
+      id: live.callId,
+      expect: { status: [...from], attempt },
+      set: full,
+      ...(patch ? { execution: patch } : {}),
+    });
     live.writing += 1;
     const final = to !== null && isFinal(to);
+    if (to !== null) this.stuckWatch.forget(live.callId);
     if (final) this.progressWrites.forget(live.callId);
     // An end is told now when this process knows the whole stored call (no other write pending).
     const early = final && live.stored && live.writing === 1 ? predicted(live.stored, full, patch, now) : null;
@@ -331,19 +401,29 @@ export class CallLifecycle {
       const call = await request;
       const from = live.stored?.status ?? null;
       live.stored = call;
-      if (set.attempt !== undefined && set.attempt !== attempt) {
-        live.attempt = set.attempt;
+      if (call.attempt !== attempt) {
+        live.attempt = call.attempt;
         live.nodeId = null;
         live.dispatchedAt = null;
         delete live.progress;
         delete live.metrics;
       }
       if (final) this.forget(live);
+      else if (!this.live.has(live.callId) && call.status !== 'HELD') this.live.set(live.callId, live);
       if (!early && to !== null) this.events.emit(call.id, { type: 'status', call, from });
       return call;
     } finally {
       live.writing -= 1;
     }
+  }
+
+  private async policy(live: LiveCall): Promise<CallPolicy> {
+    const call = live.stored;
+    if (!call) return { retry: null, stuckAfterMs: null };
+    return this.opts.policyOf(call).catch((err: unknown) => {
+      this.opts.log.warn({ err, callId: call.id }, 'function policy unknown; no retry, no stuck limit');
+      return { retry: null, stuckAfterMs: null };
+    });
   }
 
   /** The live entry of a fenced report, once its call is stored; undefined (logged) if stale. */
@@ -361,14 +441,16 @@ export class CallLifecycle {
     return undefined;
   }
 
-  /** A write target for a call this process does not carry: the store's compare-and-set fences it. */
-  private carriedAs(call: { id: string; attempt: number; workerId: string | null }): LiveCall {
-    return { callId: call.id, attempt: call.attempt, nodeId: call.workerId, dispatchedAt: null, created: Promise.resolve(null), stored: null, writing: 0 };
+  /** A live entry for a stored call (or, from a report alone, one the store's compare-and-set fences). */
+  private carried(call: Call | { id: string; attempt: number; workerId: string | null }): LiveCall {
+    const full = 'status' in call ? call : null;
+    return { callId: call.id, attempt: call.attempt, nodeId: call.workerId, dispatchedAt: null, created: Promise.resolve(full), stored: full, writing: 0 };
   }
 
   private forget(live: LiveCall): void {
     if (this.live.get(live.callId) === live) this.live.delete(live.callId);
     this.progressWrites.forget(live.callId);
+    this.stuckWatch.forget(live.callId);
   }
 
   private stale(err: unknown, callId: string, what: string): void {
@@ -397,4 +479,3 @@ function predicted(call: Call, set: CallPatch, execution: ExecutionPatch | undef
   if (execution) next.executions = applyExecutionPatch(call.id, call.executions ?? [], execution, now);
   return next;
 }
-

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import multer from 'multer';
 import { BadRequestError } from '../../../shared/errors.js';
-import type { FunctionVersion } from '../../../shared/protocol/domain.js';
+import type { FunctionVersion, RetryPolicy } from '../../../shared/protocol/domain.js';
 import { BundleStorage, stagedBundleOf } from './bundle-storage.js';
 import type { ApiDeps } from './deps.js';
 import { answerNow } from './early-answer.js';
@@ -37,6 +37,8 @@ export interface PushRequest {
   file: Express.Multer.File | undefined;
   timeoutMs?: number;
   memoryMb?: number;
+  retry?: RetryPolicy | null;
+  stuckAfterMs?: number;
 }
 
 /**
@@ -59,6 +61,8 @@ export async function pushFunction(deps: ApiDeps, req: PushRequest): Promise<Fun
       size,
       timeoutMs: req.timeoutMs ?? deps.config.defaultTimeoutMs,
       memoryMb: req.memoryMb ?? deps.config.defaultMemoryMb,
+      retry: req.retry ?? null,
+      stuckAfterMs: req.stuckAfterMs ?? null,
     });
     deps.catalog.forgetFunction(req.name);
     deps.log.info({ fn: `${fn.name}@${fn.version}`, sha256, size }, 'function pushed');

@@ -14,8 +14,11 @@ import { requestId } from './request-id.js';
 export const INVOKE_ROUTE = 'POST /v1/functions/{name}/invoke';
 const INVOKE_PATH = /^\/v1\/functions\/([^/?#]+)\/invoke(?:\?(.*))?$/;
 
+const flag = z.enum(['true', 'false', '1', '0']).optional();
 const invokeQuery = z.object({
-  wait: z.enum(['true', 'false', '1', '0']).optional(),
+  wait: flag,
+  /** Stored HELD: runs only once `POST /v1/calls/:id/dispatch` says so. */
+  hold: flag,
   timeoutMs: z.coerce.number().int().min(1).optional(),
   sessionId: nameSchema.optional(),
 });
@@ -25,7 +28,9 @@ const invokeQuery = z.object({
  * routing and body parsing cost ~0.15 ms a request on a 2-core machine); the only entry to an
  * invoke over /v1. The body is the params: JSON (an empty JSON body is `{}`), or no body at all
  * (null). Async by default (202 + id); `?wait=true` answers with the finished call, or 202 + id
- * if it is still running when the function's timeout (or the `timeoutMs` asked for) is up.
+ * if it is still running when the function's timeout (or the `timeoutMs` asked for) is up;
+ * `?hold=true` stores it HELD (202). An `Idempotency-Key` header used before for the function
+ * answers 200 with the call it made, as it stands, and `Idempotency-Replayed: true`.
  * Returns false for every other request.
  */
 export function invokeRoute(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
@@ -34,7 +39,7 @@ export function invokeRoute(deps: ApiDeps): (req: IncomingMessage, res: ServerRe
     if (!match) return false;
     const id = requestId(req, res);
     invoke(deps, req, match[1]!, match[2] ?? '')
-      .then((answer) => send(res, answer.status, answer.body, answer.location ? { location: answer.location } : {}))
+      .then((answer) => send(res, answer.status, answer.body, { ...answer.headers, ...(answer.location ? { location: answer.location } : {}) }))
       .catch((err: unknown) => {
         if (!(err instanceof FerryError)) deps.log.error({ err, path: req.url, requestId: id }, 'request failed');
         const reply = errorReply(err instanceof FerryError ? err : new FerryError(ErrorCode.INTERNAL, 'internal error'));
@@ -44,7 +49,12 @@ export function invokeRoute(deps: ApiDeps): (req: IncomingMessage, res: ServerRe
   };
 }
 
-async function invoke(deps: ApiDeps, req: IncomingMessage, rawRef: string, rawQuery: string): Promise<{ status: 200 | 202; body: unknown; location?: string }> {
+async function invoke(
+  deps: ApiDeps,
+  req: IncomingMessage,
+  rawRef: string,
+  rawQuery: string,
+): Promise<{ status: 200 | 202; body: unknown; location?: string; headers?: Record<string, string> }> {
   let ref: string;
   try {
     ref = decodeURIComponent(rawRef);
@@ -53,15 +63,30 @@ async function invoke(deps: ApiDeps, req: IncomingMessage, rawRef: string, rawQu
     throw new BadRequestError('bad function name in the path: not valid percent-encoding');
   }
   const q = parse(invokeQuery, parseQuery(rawQuery), 'query');
+  const key = idempotencyKey(req);
   const params = await readParams(req);
-  const wait = q.wait === 'true' || q.wait === '1';
-  const { call, ended } = await deps.scheduler.invoke(ref, params, {
+  const wait = on(q.wait);
+  const { call, ended, replayed } = await deps.scheduler.invoke(ref, params, {
     ...(q.sessionId ? { sessionId: q.sessionId } : {}),
     ...(wait ? { wait: { maxMs: q.timeoutMs ?? Number.MAX_SAFE_INTEGER } } : {}),
+    ...(on(q.hold) ? { hold: true } : {}),
+    ...(key !== undefined ? { idempotencyKey: key } : {}),
   });
+  if (replayed) return { status: 200, body: callView(call), headers: { 'idempotency-replayed': 'true' } };
   const finished = ended ? await ended : null;
   if (finished) return { status: 200, body: callView(finished) };
   return { status: 202, location: `/v1/calls/${call.id}`, body: { id: call.id, callNum: call.callNum, status: call.status } };
+}
+
+const on = (v: string | undefined): boolean => v === 'true' || v === '1';
+
+/** The `Idempotency-Key` header: 1 to 256 visible characters. */
+function idempotencyKey(req: IncomingMessage): string | undefined {
+  const raw = req.headers['idempotency-key'];
+  const key = Array.isArray(raw) ? raw[0] : raw;
+  if (key === undefined) return undefined;
+  if (!/^[\x21-\x7e]{1,256}$/.test(key)) throw new BadRequestError('bad Idempotency-Key: 1 to 256 visible ASCII characters');
+  return key;
 }
 
 /** JSON params; a body sent without a JSON content-type (curl's `-d`) is taken if it is JSON. */

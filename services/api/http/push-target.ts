@@ -1,7 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { z } from 'zod';
 import { BadRequestError } from '../../../shared/errors.js';
-import { nameSchema } from '../../../shared/protocol/domain.js';
+import { nameSchema, retryPolicySchema, type RetryPolicy } from '../../../shared/protocol/domain.js';
 import type { ApiDeps } from './deps.js';
 import { parse } from './parse.js';
 
@@ -10,7 +10,30 @@ export const pushFields = z.object({
   runtime: nameSchema,
   timeoutMs: z.coerce.number().int().min(1).max(24 * 3600_000).optional(),
   memoryMb: z.coerce.number().int().min(16).max(65_536).optional(),
+  /** The retry policy, flat (multipart fields are strings); `retryMaxAttempts` turns it on. */
+  retryMaxAttempts: z.coerce.number().int().min(1).max(100).optional(),
+  retryBackoffMs: z.coerce.number().int().min(0).max(24 * 3600_000).optional(),
+  retryBackoffFactor: z.coerce.number().min(1).max(10).optional(),
+  retryMaxBackoffMs: z.coerce.number().int().min(0).max(7 * 24 * 3600_000).optional(),
+  stuckAfterMs: z.coerce.number().int().min(100).max(7 * 24 * 3600_000).optional(),
 });
+
+/** The retry policy named by a push's flat fields, or null when it names none. */
+export function retryPolicyOf(fields: z.output<typeof pushFields>): RetryPolicy | null {
+  const { retryMaxAttempts, retryBackoffMs, retryBackoffFactor, retryMaxBackoffMs } = fields;
+  if (retryMaxAttempts === undefined) {
+    if (retryBackoffMs !== undefined || retryBackoffFactor !== undefined || retryMaxBackoffMs !== undefined) {
+      throw new BadRequestError('bad fields: a retry back-off needs retryMaxAttempts');
+    }
+    return null;
+  }
+  return retryPolicySchema.parse({
+    maxAttempts: retryMaxAttempts,
+    ...(retryBackoffMs !== undefined ? { backoffMs: retryBackoffMs } : {}),
+    ...(retryBackoffFactor !== undefined ? { backoffFactor: retryBackoffFactor } : {}),
+    ...(retryMaxBackoffMs !== undefined ? { maxBackoffMs: retryMaxBackoffMs } : {}),
+  });
+}
 
 const pushQuery = z.object({ runtime: nameSchema.optional() });
 const runtimeField = pushFields.pick({ runtime: true });

@@ -5,9 +5,10 @@ import { callStatusSchema, nameSchema, type Call } from '../../../shared/protoco
 import type { ApiDeps } from './deps.js';
 import { streamCallEvents } from './call-event-stream.js';
 import { callView } from './call-view.js';
+import { MAX_RETRIED_PER_REQUEST, retryDeadLetters } from './dead-letters.js';
 import { bundleUpload, pushFunction } from './function-push.js';
 import { parse } from './parse.js';
-import { checkTargetFirst, pushFields, pushRuntime } from './push-target.js';
+import { checkTargetFirst, pushFields, pushRuntime, retryPolicyOf } from './push-target.js';
 import { registerRuntime } from './runtime-register.js';
 
 const listQuery = z.object({
@@ -16,6 +17,13 @@ const listQuery = z.object({
   sessionId: nameSchema.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   cursor: z.string().regex(/^\d{1,16}$/, 'must be the nextCursor of a previous page').optional(),
+});
+
+const retryQuery = z.object({
+  funcName: nameSchema.optional(),
+  status: callStatusSchema.optional(),
+  sessionId: nameSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_RETRIED_PER_REQUEST).default(MAX_RETRIED_PER_REQUEST),
 });
 
 const param = (req: Request, name: string): string => String(req.params[name]);
@@ -52,7 +60,18 @@ export function v1Routes(deps: ApiDeps): Router {
   const pushTarget = (req: Request): { name: string; runtime: string | undefined } => ({ name: param(req, 'name'), runtime: pushRuntime(req) });
   r.post('/functions/:name', checkTargetFirst(deps, pushTarget), bundleUpload(deps, pushRuntime), async (req, res) => {
     const fields = parse(pushFields, { ...req.body, runtime: pushRuntime(req) }, 'fields');
-    res.status(201).json(await pushFunction(deps, { name: param(req, 'name'), file: req.file, ...fields }));
+    const { runtime, timeoutMs, memoryMb, stuckAfterMs } = fields;
+    res.status(201).json(
+      await pushFunction(deps, {
+        name: param(req, 'name'),
+        file: req.file,
+        runtime,
+        retry: retryPolicyOf(fields),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        ...(memoryMb !== undefined ? { memoryMb } : {}),
+        ...(stuckAfterMs !== undefined ? { stuckAfterMs } : {}),
+      }),
+    );
   });
   r.get('/functions/:name', async (req, res) => {
     res.json(await deps.db.call('getFunction', { name: param(req, 'name') }));
@@ -87,6 +106,24 @@ export function v1Routes(deps: ApiDeps): Router {
   r.post('/calls/:id/cancel', async (req, res) => {
     const call = await findCall(deps, param(req, 'id'));
     res.json(callView(await deps.scheduler.calls.cancel(call.id)));
+  });
+  r.post('/calls/:id/dispatch', async (req, res) => {
+    const call = await findCall(deps, param(req, 'id'));
+    res.json(callView(await deps.scheduler.dispatchHeld(call.id)));
+  });
+  r.post('/calls/:id/retry', async (req, res) => {
+    const call = await findCall(deps, param(req, 'id'));
+    res.json(callView(await deps.scheduler.calls.retryEnded(call.id)));
+  });
+
+  r.get('/dead-letters', async (req, res) => {
+    const page = await deps.db.call('listCalls', { ...parse(listQuery, req.query, 'query'), deadLetter: true });
+    res.json({ ...page, calls: page.calls.map(callView) });
+  });
+  r.post('/dead-letters/retry', async (req, res) => {
+    const { funcName, status, sessionId, limit } = parse(retryQuery, req.query, 'query');
+    const filters = { ...(funcName ? { funcName } : {}), ...(status ? { status } : {}), ...(sessionId ? { sessionId } : {}) };
+    res.json({ retried: await retryDeadLetters(deps, filters, limit) });
   });
 
   r.get('/nodes', (_req, res) => {
