@@ -52,12 +52,27 @@ export class FakeNode {
   }
 
   finish(d: Pick<Dispatch, 'callId' | 'attempt'>, result: string): void {
+    this.end(d, 'DONE', result);
+  }
+
+  started(d: Pick<Dispatch, 'callId' | 'attempt'>): void {
+    this.send('started', { callId: d.callId, attempt: d.attempt, startedAt: Date.now() });
+  }
+
+  /** A final report: DONE with `result`, or ERROR / TIMEOUT. */
+  end(d: Pick<Dispatch, 'callId' | 'attempt'>, status: 'DONE' | 'ERROR' | 'TIMEOUT', result = ''): void {
+    const error = status === 'DONE' ? null : { code: status === 'TIMEOUT' ? 'TIMEOUT' : 'FUNCTION_ERROR', message: `it ended ${status}` };
     this.send('finished', {
       callId: d.callId,
       attempt: d.attempt,
       startedAt: Date.now(),
-      outcome: { status: 'DONE', result, error: null, logs: { stdout: result, stderr: '', truncated: false }, timings: { queuedMs: 0, initMs: 0, runMs: 1 } },
+      outcome: { status, result, error, logs: { stdout: result, stderr: '', truncated: false }, timings: { queuedMs: 0, initMs: 0, runMs: 1 } },
     });
+  }
+
+  /** The node could not run the call. */
+  fail(d: Pick<Dispatch, 'callId' | 'attempt'>, retryable: boolean): void {
+    this.send('failed', { callId: d.callId, attempt: d.attempt, code: 'SANDBOX_FAILED', message: 'no sandbox', retryable });
   }
 
   close(): void {
