@@ -1,10 +1,26 @@
 import type { CallOutcome, Metrics, Progress } from '../../shared/protocol/call-outcome.js';
+import { executionId } from '../../shared/protocol/execution.js';
 import type { Dispatch } from '../../shared/protocol/worker-messages.js';
 
 /** A call as a driver runs it: the api's dispatch as received. */
 export type CallTask = Dispatch;
 
 export type { CallOutcome };
+
+export type CallEnvName = 'FERRY_PARAMS' | 'FERRY_CALL_ID' | 'FERRY_EXECUTION_ID' | 'FERRY_ATTEMPT';
+
+/**
+ * What an exec function finds in its environment about its call: the params (also on stdin),
+ * and which call and attempt this run is, so it can key its own side effects by them.
+ */
+export function callEnv(task: Pick<CallTask, 'callId' | 'attempt' | 'params'>): Record<CallEnvName, string> {
+  return {
+    FERRY_PARAMS: JSON.stringify(task.params ?? null),
+    FERRY_CALL_ID: task.callId,
+    FERRY_EXECUTION_ID: executionId(task.callId, task.attempt),
+    FERRY_ATTEMPT: String(task.attempt),
+  };
+}
 
 /** Reports a running call sends out while it runs (agent runtimes' SDK). */
 export interface ProgressSink {
@@ -51,9 +67,13 @@ export function outOfMemory(task: CallTask, initMs: number, runMs: number): Call
   return failedOutcome(CallErrorCode.MEMORY_LIMIT, `function exceeded its memory limit of ${task.memoryMb} MiB and was killed`, initMs, runMs);
 }
 
-/** The ERROR outcome of a function that exited non-zero, naming the last line it wrote to stderr. */
-export function exitedNonZero(code: number | string, logs: CallOutcome['logs'], initMs: number, runMs: number): CallOutcome {
+/**
+ * The ERROR outcome of a function that exited non-zero, naming the last line it wrote to stderr;
+ * `final` when the function said beforehand (`##ferry final`) that the failure is not worth a retry.
+ */
+export function exitedNonZero(code: number | string, logs: CallOutcome['logs'], initMs: number, runMs: number, final = false): CallOutcome {
   const tail = logs.stderr.trim().split('\n').slice(-1)[0] ?? '';
   const message = `function exited with code ${code}${tail ? `: ${tail.slice(0, 500)}` : ''}`;
-  return { ...failedOutcome(CallErrorCode.FUNCTION_ERROR, message, initMs, runMs), logs, exitCode: typeof code === 'number' ? code : null };
+  const error = { code: CallErrorCode.FUNCTION_ERROR, message, ...(final ? { final: true } : {}) };
+  return { ...failedOutcome(error.code, message, initMs, runMs), error, logs, exitCode: typeof code === 'number' ? code : null };
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkerCluster, type WorkerCluster } from '../helpers/worker-cluster.js';
 import { finalOf } from '../helpers/fake-api.js';
+import { fixture } from '../helpers/fixtures.js';
 
 const runtimes = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../runtimes');
 const dice = async (): Promise<Record<string, string>> => ({
@@ -75,5 +76,51 @@ describe('process driver isolation', () => {
     } finally {
       await c.close();
     }
+  });
+});
+
+describe('process driver: a function reads its own call and can fail for good', () => {
+  let c: WorkerCluster;
+  // A node id of its own, as every worker under test here gets (see worker-call-context.test.ts).
+  beforeAll(async () => {
+    c = await startWorkerCluster({ FERRY_DRIVER: 'process', FERRY_NODE_ID: `ag-proc-${Math.random().toString(36).slice(2, 8)}` });
+  });
+  afterAll(async () => c?.close());
+
+  it('gives an exec function FERRY_CALL_ID, FERRY_EXECUTION_ID and FERRY_ATTEMPT', async () => {
+    const b = await c.push('call-context', await fixture('call-context'));
+    c.api.dispatch(c.nodeId, c.call({ callId: 'p-ctx', attempt: 2, ...b, runtime: rt('exec', 'shell', 'sh main.sh'), params: { n: 3 } }));
+    const done = finalOf(await c.api.finished('p-ctx', 2)) as { status: string; result: string };
+    expect(done.status).toBe('DONE');
+    expect(JSON.parse(done.result)).toEqual({ callId: 'p-ctx', executionId: 'p-ctx.2', attempt: 2, params: { n: 3 } });
+  });
+
+  it('gives agents the call in ctx, in python and node', async () => {
+    const b = await c.push('call-context', await fixture('call-context'));
+    c.api.dispatch(c.nodeId, c.call({ callId: 'p-ctx-py', attempt: 2, ...b, function: 'ctx-py', runtime: rt('agent', 'pythonruntime', 'main.py'), params: 'a' }));
+    c.api.dispatch(c.nodeId, c.call({ callId: 'p-ctx-node', attempt: 3, ...b, function: 'ctx-node', runtime: rt('agent', 'noderuntime', 'index.js'), params: 'b' }));
+    const py = finalOf(await c.api.finished('p-ctx-py', 2)) as { result: string };
+    expect(JSON.parse(py.result)).toEqual({ callId: 'p-ctx-py', executionId: 'p-ctx-py.2', attempt: 2, params: 'a' });
+    const node = finalOf(await c.api.finished('p-ctx-node', 3)) as { result: string };
+    expect(JSON.parse(node.result)).toEqual({ callId: 'p-ctx-node', executionId: 'p-ctx-node.3', attempt: 3, params: 'b' });
+  });
+
+  it('marks Final, ctx.Final and ##ferry final failures final, and a plain failure not', async () => {
+    const b = await c.push('final', await fixture('final'));
+    const runtimes = {
+      'p-final-exec': rt('exec', 'shell', 'sh main.sh'),
+      'p-final-py': rt('agent', 'pythonruntime', 'main.py'),
+      'p-final-node': rt('agent', 'noderuntime', 'index.js'),
+    };
+    for (const [callId, runtime] of Object.entries(runtimes)) c.api.dispatch(c.nodeId, c.call({ callId, function: callId, ...b, runtime }));
+    for (const callId of Object.keys(runtimes)) {
+      expect(finalOf(await c.api.finished(callId))).toMatchObject({ status: 'ERROR', error: { code: 'FUNCTION_ERROR', final: true } });
+    }
+    const plain = await c.push('plain', { 'fail.sh': 'echo "##ferry final extra words" >&2; exit 1' });
+    c.api.dispatch(c.nodeId, c.call({ callId: 'p-plain', ...plain, runtime: rt('exec', 'shell', 'sh fail.sh') }));
+    const out = finalOf(await c.api.finished('p-plain')) as { status: string; error: object; logs: { stderr: string } };
+    expect(out.status).toBe('ERROR');
+    expect(out.error).not.toHaveProperty('final');
+    expect(out.logs.stderr).toBe('##ferry final extra words\n');
   });
 });

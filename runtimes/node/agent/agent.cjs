@@ -10,6 +10,14 @@ const CAP = Number(process.env.FERRY_OUTPUT_CAP_BYTES || 1048576);
 // What this agent does beyond the base protocol, announced in `ready` (see AGENT-PROTOCOL.md).
 const FEATURES = ['load-from'];
 
+/** Thrown by a function whose failure a retry cannot mend (bad input): the call is not retried. */
+class Final extends Error {
+  constructor(message, options) {
+    super(message, options);
+    this.name = 'Final';
+  }
+}
+
 /** Copies a folder's files and folders into `to`, modes kept (fs.cp is still experimental in Node 20). */
 function copyTree(from, to) {
   fs.mkdirSync(to, { recursive: true });
@@ -119,7 +127,7 @@ async function main() {
   let busy = false;
 
   async function runCall(msg) {
-    const callId = msg.callId;
+    const { callId, attempt, executionId, params } = msg;
     if (loadError) {
       send({ type: 'result', callId, ok: false, error: loadError, stdout: '', stderr: '', truncated: false });
       return;
@@ -139,6 +147,11 @@ async function main() {
       return true;
     };
     const ctx = {
+      callId,
+      executionId,
+      attempt,
+      params,
+      Final,
       // A fraction 0..1, or an object such as { current: 3, total: 10 }.
       progress: (value) => send({ type: 'progress', callId, value: value !== null && typeof value === 'object' ? value : Number(value) }),
       metrics: (values) => send({ type: 'metrics', callId, values }),
@@ -146,11 +159,12 @@ async function main() {
     };
     const reply = { type: 'result', callId };
     try {
-      reply.result = asResult(await handler(msg.params, ctx));
+      reply.result = asResult(await handler(params, ctx));
       reply.ok = true;
     } catch (e) {
       reply.ok = false;
       reply.error = { code: 'FUNCTION_ERROR', message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+      if (e instanceof Final) reply.error.final = true;
       err.write(e instanceof Error && e.stack ? e.stack + '\n' : String(e) + '\n');
     } finally {
       process.stdout.write = realOut;

@@ -11,10 +11,23 @@ import shutil
 import socket
 import sys
 import traceback
+import types
 
 CAP = int(os.environ.get("FERRY_OUTPUT_CAP_BYTES", "1048576"))
 # What this agent does beyond the base protocol, announced in `ready` (see AGENT-PROTOCOL.md).
 FEATURES = ["load-from"]
+
+
+class Final(Exception):
+    """Raised by a function whose failure a retry cannot mend (bad input): the call is not retried."""
+
+
+def install_ferry_module():
+    """`from ferry import Final` works in a handler with nothing installed: the agent is the SDK."""
+    module = types.ModuleType("ferry", "What a Ferry function can import from its runtime.")
+    module.Final = Final
+    Final.__module__ = "ferry"
+    sys.modules["ferry"] = module
 
 
 class CappedText(io.TextIOBase):
@@ -63,24 +76,29 @@ class Channel:
 
 
 class Context:
-    """What a handler gets as `ctx`: progress, metrics and log reports while the call runs."""
+    """A handler's `ctx`: the call it runs, and progress, metrics and log reports while it runs."""
 
-    def __init__(self, channel, call_id):
+    Final = Final
+
+    def __init__(self, channel, msg):
         self._channel = channel
-        self._call_id = call_id
+        self.call_id = msg.get("callId")
+        self.attempt = msg.get("attempt")
+        self.execution_id = msg.get("executionId")
+        self.params = msg.get("params")
 
     def progress(self, value=None, **fields):
         """A fraction 0..1 (`ctx.progress(0.4)`), or fields such as `ctx.progress(current=3, total=10)`."""
         report = dict(value) if isinstance(value, dict) else float(value) if value is not None else {}
         if fields:
             report = {**(report if isinstance(report, dict) else {}), **fields}
-        self._channel.send({"type": "progress", "callId": self._call_id, "value": report})
+        self._channel.send({"type": "progress", "callId": self.call_id, "value": report})
 
     def metrics(self, values):
-        self._channel.send({"type": "metrics", "callId": self._call_id, "values": dict(values)})
+        self._channel.send({"type": "metrics", "callId": self.call_id, "values": dict(values)})
 
     def log(self, *args):
-        self._channel.send({"type": "log", "callId": self._call_id, "line": " ".join(str(a) for a in args)})
+        self._channel.send({"type": "log", "callId": self.call_id, "line": " ".join(str(a) for a in args)})
 
 
 def handler_spec(run):
@@ -154,13 +172,15 @@ def serve(channel, handler, takes_ctx, load_error):
         reply = {"type": "result", "callId": call_id}
         try:
             params = msg.get("params")
-            value = handler(params, Context(channel, call_id)) if takes_ctx else handler(params)
+            value = handler(params, Context(channel, msg)) if takes_ctx else handler(params)
             reply.update(ok=True, result=as_result(value))
         except BaseException as exc:  # the function's failure, whatever it is, is the call's result
             traceback.print_exc(file=err)
             reply.update(ok=False, error={"code": "FUNCTION_ERROR", "message": "%s: %s" % (type(exc).__name__, exc)})
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 reply["error"]["message"] = "%s raised in the function" % type(exc).__name__
+            if isinstance(exc, Final):
+                reply["error"]["final"] = True
         finally:
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         reply.update(stdout=out.value(), stderr=err.value(), truncated=out.truncated or err.truncated)
@@ -168,6 +188,7 @@ def serve(channel, handler, takes_ctx, load_error):
 
 
 def main():
+    install_ferry_module()
     channel = Channel(os.environ["FERRY_AGENT_SOCKET"])
     handler, takes_ctx, load_error = None, False, None
     run = os.environ.get("FERRY_HANDLER", "")

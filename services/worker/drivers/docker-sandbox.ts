@@ -7,6 +7,7 @@ import { AgentChannel, AgentFeature, callAgent } from '../miniworker/agent-chann
 import { ExecReports } from '../miniworker/exec-reports.js';
 import { CappedOutput } from '../capped-output.js';
 import {
+  callEnv,
   execResult,
   exitedNonZero,
   outOfMemory,
@@ -71,7 +72,7 @@ export class DockerSandbox implements Sandbox {
       labels: { [Label.fn]: prepared.warmKey, [Label.call]: task.callId },
       handler: rt.run,
       memoryMb: task.memoryMb,
-      params: task.params,
+      task,
       stage: false,
     });
   }
@@ -86,7 +87,7 @@ export class DockerSandbox implements Sandbox {
       labels: { [Label.fn]: '', [Label.call]: '' },
       handler: '',
       memoryMb: RUNTIME_SANDBOX_MEMORY_MB,
-      params: null,
+      task: null,
       stage: true,
     });
   }
@@ -104,7 +105,8 @@ export class DockerSandbox implements Sandbox {
       labels: Record<string, string>;
       handler: string;
       memoryMb: number;
-      params: unknown;
+      /** The call a single-use container is made for: its command's env names it. */
+      task: CallTask | null;
       /** Mount a folder through which a function's code can be handed to the agent later. */
       stage: boolean;
     },
@@ -131,7 +133,7 @@ export class DockerSandbox implements Sandbox {
     } else if (mode === 'exec-reuse') {
       cmd = IDLE_CMD;
     } else {
-      env.push(`FERRY_PARAMS=${JSON.stringify(spec.params ?? null)}`);
+      if (spec.task) env.push(...envList(callEnv(spec.task)));
       cmd = ['sh', '-c', rt.run];
     }
     const memory = spec.memoryMb * MiB;
@@ -265,7 +267,7 @@ export class DockerSandbox implements Sandbox {
     const initStart = performance.now();
     const exec = await this.container.exec({
       Cmd: ['sh', '-c', this.runtime.run],
-      Env: [`FERRY_PARAMS=${JSON.stringify(task.params ?? null)}`],
+      Env: envList(callEnv(task)),
       WorkingDir: this.runtime.path,
       AttachStdin: true,
       AttachStdout: true,
@@ -298,7 +300,7 @@ export class DockerSandbox implements Sandbox {
   }
 
   /** An exec call's stdout and stderr, with its `##ferry` report lines taken out of stderr (see ExecReports). */
-  private collect(stream: NodeJS.ReadWriteStream, sink: ProgressSink): { stdout: CappedOutput; stderr: CappedOutput; done: Promise<void> } {
+  private collect(stream: NodeJS.ReadWriteStream, sink: ProgressSink): ExecOutput {
     const stdout = new CappedOutput(this.options.outputCapBytes);
     const stderr = new CappedOutput(this.options.outputCapBytes);
     const reports = new ExecReports(stderr, sink);
@@ -312,7 +314,7 @@ export class DockerSandbox implements Sandbox {
       stream.once('close', resolve);
       stream.once('error', () => resolve());
     }).then(() => reports.end());
-    return { stdout, stderr, done };
+    return { stdout, stderr, reports, done };
   }
 
   private killAfter(timeoutMs: number): { handle: NodeJS.Timeout; fired: boolean } {
@@ -340,7 +342,7 @@ export class DockerSandbox implements Sandbox {
     task: CallTask,
     exitCode: number,
     timedOut: boolean,
-    out: { stdout: CappedOutput; stderr: CappedOutput },
+    out: ExecOutput,
     initMs: number,
     runMs: number,
     oomKilled = false,
@@ -352,6 +354,19 @@ export class DockerSandbox implements Sandbox {
       this.alive = false;
       return { ...outOfMemory(task, initMs, runMs), logs };
     }
-    return exitedNonZero(exitCode, logs, initMs, runMs);
+    return exitedNonZero(exitCode, logs, initMs, runMs, out.reports.final);
   }
+}
+
+/** What an exec call wrote, as it streams in; `done` once both streams ended. */
+interface ExecOutput {
+  stdout: CappedOutput;
+  stderr: CappedOutput;
+  reports: ExecReports;
+  done: Promise<void>;
+}
+
+/** Env as the engine takes it: `NAME=value` strings. */
+function envList(env: Record<string, string>): string[] {
+  return Object.entries(env).map(([name, value]) => `${name}=${value}`);
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { AgentChannel, callAgent } from '../miniworker/agent-channel.js';
 import { ExecReports } from '../miniworker/exec-reports.js';
 import { CappedOutput } from '../capped-output.js';
-import { execResult, exitedNonZero, outOfMemory, timedOut, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
+import { callEnv, execResult, exitedNonZero, outOfMemory, timedOut, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
 import { runtimeKey, type PreparedFunction, type RuntimeSpec, type Sandbox, type SandboxOptions } from './driver.js';
 import { agentCommand } from './process-driver.js';
 import { treeRssBytes } from './process-tree.js';
@@ -132,16 +132,16 @@ export class ProcessSandbox implements Sandbox {
   }
 
   private async runExec(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
-    const params = JSON.stringify(task.params ?? null);
+    const env = callEnv(task);
     const runStart = performance.now();
-    const child = this.spawn(['sh', '-c', this.runtime.run], { FERRY_PARAMS: params });
+    const child = this.spawn(['sh', '-c', this.runtime.run], env);
     const stdout = new CappedOutput(this.options.outputCapBytes);
     const stderr = new CappedOutput(this.options.outputCapBytes);
     child.stdout?.on('data', (d: Buffer) => stdout.push(d));
     const reports = new ExecReports(stderr, sink);
     child.stderr?.on('data', (d: Buffer) => reports.push(d));
     child.stdin?.on('error', () => undefined);
-    child.stdin?.end(params);
+    child.stdin?.end(env.FERRY_PARAMS);
     const guard = this.guard(child, task);
     const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
     reports.end();
@@ -151,7 +151,7 @@ export class ProcessSandbox implements Sandbox {
     const verdict = guard.verdict(0, runMs);
     if (verdict) return { ...verdict, logs };
     if (code === 0) return { status: 'DONE', result: execResult(logs.stdout), error: null, logs, timings: { initMs: 0, runMs }, exitCode: code };
-    return exitedNonZero(code ?? 'by signal', logs, 0, runMs);
+    return exitedNonZero(code ?? 'by signal', logs, 0, runMs, reports.final);
   }
 
   /** Kills `child`'s process group at the timeout or when it uses more memory than allowed. */

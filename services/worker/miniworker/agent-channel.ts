@@ -1,13 +1,15 @@
 import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { metricsSchema, progressSchema } from '../../../shared/protocol/call-outcome.js';
+import { metricsSchema, progressSchema, type CallError } from '../../../shared/protocol/call-outcome.js';
+import { executionId } from '../../../shared/protocol/execution.js';
 import { CallErrorCode, failedOutcome, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
 
 /** What an agent answers for one call (runtimes/AGENT-PROTOCOL.md). */
 export interface AgentResult {
   ok: boolean;
   result: string;
-  error: { code: string; message: string } | null;
+  /** `final` set when the function raised `Final`: its failure is not to be retried. */
+  error: CallError | null;
   stdout: string;
   stderr: string;
   truncated: boolean;
@@ -91,13 +93,15 @@ export class AgentChannel {
   }
 
   /** Sends one call and resolves with the agent's result; rejects if the agent goes away first. */
-  call(callId: string, params: unknown, sink: ProgressSink): Promise<AgentResult> {
+  call(task: Pick<CallTask, 'callId' | 'attempt' | 'params'>, sink: ProgressSink): Promise<AgentResult> {
     const sock = this.sock;
     if (this.closedError || !sock) return Promise.reject(this.closedError ?? new Error('agent not connected'));
     if (this.current) return Promise.reject(new Error('agent is busy with another call'));
+    const { callId, attempt } = task;
     return new Promise<AgentResult>((resolve, reject) => {
       this.current = { callId, sink, resolve, reject };
-      sock.write(JSON.stringify({ type: 'call', callId, params: params ?? null }) + '\n');
+      const msg = { type: 'call', callId, attempt, executionId: executionId(callId, attempt), params: task.params ?? null };
+      sock.write(JSON.stringify(msg) + '\n');
     });
   }
 
@@ -194,11 +198,10 @@ export class AgentChannel {
         return;
       case 'result': {
         this.current = undefined;
-        const error = msg['error'] as { code?: unknown; message?: unknown } | undefined;
         current.resolve({
           ok: msg.ok === true,
           result: typeof msg['result'] === 'string' ? msg['result'] : '',
-          error: msg.ok === true ? null : { code: String(error?.code ?? 'FUNCTION_ERROR'), message: String(error?.message ?? 'function failed') },
+          error: msg.ok === true ? null : agentError(msg['error']),
           stdout: String(msg['stdout'] ?? ''),
           stderr: String(msg['stderr'] ?? ''),
           truncated: msg['truncated'] === true,
@@ -222,6 +225,16 @@ export class AgentChannel {
   }
 }
 
+/** A failed call's error as the agent sent it; only a literal `final: true` makes it final. */
+function agentError(raw: unknown): CallError {
+  const error = (typeof raw === 'object' && raw !== null ? raw : {}) as { code?: unknown; message?: unknown; final?: unknown };
+  return {
+    code: String(error.code ?? 'FUNCTION_ERROR'),
+    message: String(error.message ?? 'function failed'),
+    ...(error.final === true ? { final: true } : {}),
+  };
+}
+
 const AGENT_READY_TIMEOUT_MS = 30_000;
 
 /**
@@ -242,7 +255,7 @@ export async function callAgent(
     return failedOutcome(CallErrorCode.AGENT_FAILED, `the function's handler did not load: ${ready.error ?? 'unknown error'}`, initMs, 0);
   }
   try {
-    const r = await channel.call(task.callId, task.params, sink);
+    const r = await channel.call(task, sink);
     return {
       status: r.ok ? 'DONE' : 'ERROR',
       result: r.ok ? r.result : '',

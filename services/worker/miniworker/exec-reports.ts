@@ -14,10 +14,12 @@ const NEWLINE = 0x0a;
  * `##ferry metrics {"rows":120}`, `##ferry log text`. This splits its stderr as it streams: such
  * lines go to the sink, everything else (and a report line that does not parse) to stderr.
  * Only the start of a line is held back, and only while it could still be a report.
+ * `##ferry final` says the function's failure, should it exit non-zero, is not to be retried.
  */
 export class ExecReports {
   private line: Buffer[] = [];
   private lineBytes = 0;
+  private finalSaid = false;
 
   constructor(
     private readonly stderr: CappedOutput,
@@ -32,6 +34,11 @@ export class ExecReports {
       this.take(chunk.subarray(from, end), nl >= 0);
       from = end;
     }
+  }
+
+  /** Whether the function wrote `##ferry final`: a non-zero exit is then a final failure. */
+  get final(): boolean {
+    return this.finalSaid;
   }
 
   /** The stream ended: a report line without its newline still counts. */
@@ -77,6 +84,11 @@ export class ExecReports {
     switch (kind) {
       case 'log':
         this.sink.log(value);
+        return true;
+      case 'final':
+        // Nothing may follow the word: a line that says more is no report and stays visible in stderr.
+        if (value.trim() !== '') return false;
+        this.finalSaid = true;
         return true;
       case 'progress': {
         const parsed = progressSchema.safeParse(parseJson(value));
