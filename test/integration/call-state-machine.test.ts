@@ -118,8 +118,8 @@ describe('the call state machine, every move', () => {
   });
 
   it('refuses moves it does not allow with 409', async () => {
-    const done = (await http<{ id: string }>('GET', `${c.url}/v1/calls?status=DONE&limit=1`)).body as unknown as { calls: Call[] };
-    const id = done.calls[0]!.id;
+    const id = await invoke();
+    await step(id, () => dispatched(id, 1).then((d) => node.end(d, 'DONE', 'ok')), 'DONE');
     for (const what of ['dispatch', 'cancel', 'retry'] as const) {
       const r = await http<{ error: { code: string } }>('POST', `${c.url}/v1/calls/${id}/${what}`);
       expect(r.status).toBe(409);

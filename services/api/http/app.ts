@@ -23,9 +23,10 @@ export function createApp(deps: ApiDeps): Express {
   });
 
   app.get('/healthz', async (_req, res) => {
-    const [db, registry] = await Promise.all([
+    const [db, registry, counters] = await Promise.all([
       deps.db.call('ping', {}, { timeoutMs: 1_000, retries: 0 }).then(() => 'ok', () => 'unreachable'),
       deps.registry.rpc.call('ping', {}, { timeoutMs: 1_000, retries: 0 }).then(() => 'ok', () => 'unreachable'),
+      deps.db.call('getCounters', {}, { timeoutMs: 1_000, retries: 0 }).catch(() => null),
     ]);
     const healthy = db === 'ok' && registry === 'ok';
     res.status(healthy ? 200 : 503).json({
@@ -34,7 +35,10 @@ export function createApp(deps: ApiDeps): Express {
       registry,
       nodes: deps.scheduler.nodes.list().length,
       queued: deps.scheduler.queued,
+      backingOff: deps.scheduler.backingOff,
       running: deps.scheduler.running,
+      // Retention keeps calls from here on (null: the store holds none, or the DB did not answer).
+      oldestCall: counters?.oldestCall ?? null,
     });
   });
   app.get('/v1/openapi.json', (_req, res) => {

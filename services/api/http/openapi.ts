@@ -255,7 +255,19 @@ export const openapi = {
         },
       },
       NodeList: { type: 'object', properties: { nodes: { type: 'array', items: { $ref: '#/components/schemas/Node' } } } },
-      Health: { type: 'object', properties: { status: { type: 'string' }, db: { type: 'string' }, registry: { type: 'string' }, nodes: { type: 'integer' }, queued: { type: 'integer' }, running: { type: 'integer' } } },
+      Health: {
+        type: 'object',
+        properties: {
+          status: { type: 'string' },
+          db: { type: 'string' },
+          registry: { type: 'string' },
+          nodes: { type: 'integer' },
+          queued: { type: 'integer' },
+          backingOff: { type: 'integer', description: 'calls waiting out a retry back-off' },
+          running: { type: 'integer' },
+          oldestCall: { type: 'object', nullable: true, properties: { callNum: { type: 'integer' }, createdAt: { type: 'integer' } } },
+        },
+      },
     },
   },
 } as const;
