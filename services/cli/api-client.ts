@@ -27,13 +27,21 @@ export class ApiClient {
     return this.request<T>('DELETE', path);
   }
 
-  /** Like {@link request} but also hands back the HTTP status (invoke answers 200 or 202). */
-  async requestWithStatus<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  /**
+   * Like {@link request} but also hands back the HTTP status (invoke answers 200 or 202) and the
+   * reply's headers (`Idempotency-Replayed`); `headers` are sent with the request.
+   */
+  async requestWithStatus<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: T; headers: Headers }> {
     let res: Response;
     try {
       res = await fetch(this.base + path, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
@@ -41,7 +49,7 @@ export class ApiClient {
     }
     const text = await res.text();
     if (!res.ok) throw replyError(res.status, text);
-    return { status: res.status, body: (text === '' ? null : parseOrText(text)) as T };
+    return { status: res.status, body: (text === '' ? null : parseOrText(text)) as T, headers: res.headers };
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -5,6 +5,13 @@ import { callPath, FINISHED, progressText } from './call-view.js';
 
 const POLL_MS = 250;
 
+/** What a call that is not running waits for; a countdown would go stale on a line redrawn only on events. */
+function waitingFor(c: CallRecord): string {
+  if (c.status === 'HELD') return `, until dispatched (ferry dispatch ${c.callNum})`;
+  if (c.status === 'PENDING' && typeof c.nextAttemptAt === 'number') return ', retrying after a back-off';
+  return '';
+}
+
 /** The spinner's line: `call 12 is RUNNING, 3/10 (30%)`. */
 class WaitText {
   private head: string;
@@ -19,7 +26,7 @@ class WaitText {
   }
 
   onCall(c: CallRecord): void {
-    this.head = `call ${c.callNum} is ${c.status}`;
+    this.head = `call ${c.callNum} is ${c.status}${waitingFor(c)}`;
     this.progress = c.progress === null ? '' : progressText(c.progress);
   }
 
@@ -48,19 +55,26 @@ async function pollCall(api: ApiClient, ref: string, onCall: (c: CallRecord) => 
 export async function waitForCall(api: ApiClient, ref: string, quiet: boolean): Promise<CallRecord> {
   const spinner = quiet || !process.stderr.isTTY ? null : ora({ text: `waiting for call ${ref}`, stream: process.stderr }).start();
   const line = new WaitText(ref);
-  const show = (): void => {
+  // Without a spinner a HELD call would wait in silence: say once why nothing happens.
+  let heldNoted = quiet || spinner !== null;
+  const onCall = (c: CallRecord): void => {
+    line.onCall(c);
     if (spinner) spinner.text = line.text();
+    if (c.status === 'HELD' && !heldNoted) {
+      heldNoted = true;
+      process.stderr.write(`call ${c.callNum} is HELD: waiting until it is dispatched (ferry dispatch ${c.callNum})\n`);
+    }
   };
   try {
     const call = await followCall(api, ref, (e) => {
-      line.onEvent(e);
-      show();
+      if (e.event === 'call' || e.event === 'end') onCall(e.data);
+      else {
+        line.onEvent(e);
+        if (spinner) spinner.text = line.text();
+      }
     }).catch((err: unknown) => {
       if (!(err instanceof NoEventStream)) throw err;
-      return pollCall(api, ref, (c) => {
-        line.onCall(c);
-        show();
-      });
+      return pollCall(api, ref, onCall);
     });
     spinner?.stop();
     return call;

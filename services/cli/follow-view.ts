@@ -1,15 +1,22 @@
 import type { CallEvent, CallRecord, Progress } from './call-events.js';
 import { FINISHED, metricsText, progressText } from './call-view.js';
+import { untilText } from './duration.js';
 import { LiveLine } from './live-line.js';
 import { assertNever } from './type-helpers.js';
 
 /** `progress  30%`: a tag column, as wide as its longest tag, then the text. */
 const tagged = (tag: string, text: string): string => `${tag.padEnd(8)}  ${text}`;
 
-/** `RUNNING (attempt 1 on cli-node)`, `PENDING (attempt 2)`, `ERROR — FUNCTION_ERROR: boom` */
+/**
+ * `RUNNING (attempt 1 on cli-node)`, `PENDING (attempt 2)`, `PENDING (attempt 1, next attempt in
+ * 12s)` while a retry waits out its back-off, `HELD (until dispatched)`, `ERROR — FUNCTION_ERROR: boom`
+ */
 function statusText(c: CallRecord): string {
   if (FINISHED.has(c.status)) return c.status + (c.error ? ` — ${c.error.code}: ${c.error.message}` : '');
-  return `${c.status} (attempt ${c.attempt}${c.status === 'RUNNING' && c.workerId ? ` on ${c.workerId}` : ''})`;
+  if (c.status === 'HELD') return 'HELD (until dispatched)';
+  const where = c.status === 'RUNNING' && c.workerId ? ` on ${c.workerId}` : '';
+  const next = c.status === 'PENDING' && typeof c.nextAttemptAt === 'number' ? `, next attempt ${untilText(c.nextAttemptAt)}` : '';
+  return `${c.status} (attempt ${c.attempt}${where}${next})`;
 }
 
 /**

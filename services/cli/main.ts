@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, Exit } from './cli-error.js';
+import { registerCallActions } from './commands/call-actions.js';
 import { registerCallCommands } from './commands/calls.js';
 import { registerCatalogCommands } from './commands/catalog.js';
 import { registerClusterCommands } from './commands/cluster.js';
 import { registerCompletion } from './commands/completion.js';
+import { registerDeadLetters } from './commands/dead-letters.js';
 import { registerInvoke } from './commands/invoke.js';
 import { registerLogs } from './commands/logs.js';
 import { DEFAULT_URL } from './context.js';
@@ -26,13 +28,18 @@ Examples:
   ferry invoke dice -p roll=4d6
   ferry calls --fn dice
   ferry call 1 --follow
-  ferry logs 1`,
+  ferry logs 1
+  ferry fn deploy ./etl --name etl --runtime pythonruntime --retries 3 --backoff 1s --stuck-after 5m
+  ferry invoke etl --hold                                   # prints the id; ferry dispatch <id> runs it
+  ferry dead-letters --fn etl --retry`,
   );
 
 registerClusterCommands(program);
 registerCatalogCommands(program);
 registerInvoke(program);
 registerCallCommands(program);
+registerCallActions(program);
+registerDeadLetters(program);
 registerLogs(program);
 registerCompletion(program);
 const everyCommand = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(everyCommand)];

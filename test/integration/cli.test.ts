@@ -1,58 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
-import { repoDir } from '../helpers/fixtures.js';
+import { runFerry, watchFerry, type Ran } from '../helpers/ferry-cli.js';
 import { waitUntil } from '../helpers/temp.js';
-
-const run = promisify(execFile);
-const bin = path.join(repoDir, 'services', 'cli', 'bin', 'ferry.js');
-
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function runFerry(url: string, args: string[]): Promise<Ran> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: { ...process.env, FERRY_URL: url } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-interface Watching extends Ran {
-  ended: boolean;
-  exited: Promise<Ran>;
-}
-
-/** The CLI started and left running, its output read as it comes; killed when the test ends. */
-function watchFerry(url: string, args: string[]): Watching {
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, FERRY_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
-  onTestFinished(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill();
-  });
-  const w: Watching = {
-    code: -1,
-    stdout: '',
-    stderr: '',
-    ended: false,
-    exited: new Promise((resolve) =>
-      child.once('close', (code) => {
-        Object.assign(w, { ended: true, code: code ?? -1 });
-        resolve({ code: w.code, stdout: w.stdout, stderr: w.stderr });
-      }),
-    ),
-  };
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (w.stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (w.stderr += d));
-  return w;
-}
 
 // The built CLI as a user runs it: a real process against a real cluster.
 describe('the ferry CLI', () => {

@@ -3,13 +3,11 @@ import type { CallPage } from '../../../shared/protocol/db-messages.js';
 import type { Call } from '../../../shared/protocol/domain.js';
 import type { ApiClient } from '../api-client.js';
 import { eventJson, followCall } from '../call-events.js';
+import { filterQuery, limitOf, STATUSES } from '../call-filter.js';
 import { callFailed, callPath, finish, showCall, showCalls } from '../call-view.js';
 import { waitForCall } from '../call-wait.js';
-import { usage } from '../cli-error.js';
 import { client, globals } from '../context.js';
 import { FollowView } from '../follow-view.js';
-
-const STATUSES = ['PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'];
 
 /**
  * `ferry call --follow`: the call's events as they happen, then the call as `ferry call` shows it.
@@ -39,13 +37,8 @@ export function registerCallCommands(program: Command): void {
     .option('--follow', 'keep printing new calls as they arrive (Ctrl-C to stop)')
     .addHelpText('after', '\nExamples:\n  ferry calls --fn dice --status ERROR\n  ferry calls --follow\n  ferry calls --json | jq .calls[0].result')
     .action(async (opts: { fn?: string; status?: string; session?: string; limit: string; follow?: boolean }, cmd: Command) => {
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw usage('--limit must be a whole number from 1 to 1000');
-      if (opts.status && !STATUSES.includes(opts.status.toUpperCase())) throw usage(`--status must be one of ${STATUSES.join(', ')}`);
-      const q = new URLSearchParams({ limit: String(limit) });
-      if (opts.fn) q.set('funcName', opts.fn);
-      if (opts.status) q.set('status', opts.status.toUpperCase());
-      if (opts.session) q.set('sessionId', opts.session);
+      const q = filterQuery(opts);
+      q.set('limit', String(limitOf(opts.limit, 1000)));
       const api = client(cmd);
       const { json } = globals(cmd);
       const page = await api.get<CallPage>(`/v1/calls?${q}`);

@@ -6,7 +6,20 @@ import { usage } from '../cli-error.js';
 import { client, globals } from '../context.js';
 import { ago, show } from '../output.js';
 import { packFunction } from '../pack.js';
+import { policySuffix, retryText, stuckText } from '../function-view.js';
+import { pushFieldsOf, type DeployOptions } from '../push-fields.js';
 import { uploadBundle } from '../upload.js';
+
+/**
+ * An api older than retry policies and stuckAfterMs ignores their fields and answers a version
+ * without them: say so, rather than let the user believe the version retries.
+ */
+function warnDropped(sent: Record<string, string>, v: FunctionVersion): void {
+  const lost: string[] = [];
+  if (sent['retryMaxAttempts'] !== undefined && v.retry === undefined) lost.push('the retry policy');
+  if (sent['stuckAfterMs'] !== undefined && v.stuckAfterMs === undefined) lost.push('--stuck-after');
+  if (lost.length > 0) process.stderr.write(`ferry: the cluster did not keep ${lost.join(' and ')}: its api is older than this CLI\n`);
+}
 
 export function registerCatalogCommands(program: Command): void {
   const runtime = program.command('runtime').description('manage runtimes (container images and how to run code in them)');
@@ -53,18 +66,34 @@ export function registerCatalogCommands(program: Command): void {
     .description('push a new version from a folder (packed, honouring .ferryignore) or a .tar.gz')
     .requiredOption('--name <fn>', 'function name')
     .requiredOption('--runtime <rt>', 'runtime to run it with')
-    .option('--timeout <ms>', 'per-call timeout in ms')
+    .option('--timeout <duration>', 'per-call timeout: 500ms, 30s, 5m, 1h or plain ms')
     .option('--memory <mb>', 'per-call memory limit in MiB')
-    .addHelpText('after', '\nExamples:\n  ferry fn deploy runtimes/python/dice --name dice --runtime pythonruntime\n  ferry fn deploy build/fn.tar.gz --name resize --runtime noderuntime --timeout 30000')
-    .action(async (source: string, o: { name: string; runtime: string; timeout?: string; memory?: string }, cmd: Command) => {
+    .option('--retries <n>', 'retry a failed execution (ERROR, TIMEOUT, STUCK) up to n times: n + 1 executions in all (default: none)')
+    .option('--backoff <duration>', 'wait before the first retry (needs --retries)')
+    .option('--backoff-factor <x>', 'each later wait is the one before times x, from 1 to 10 (needs --retries)')
+    .option('--max-backoff <duration>', 'no wait longer than this (needs --retries)')
+    .option('--stuck-after <duration>', 'kill an execution that reports nothing (progress, metrics, log) for this long, as STUCK (at least 100ms)')
+    .addHelpText(
+      'after',
+      `
+Durations take 500ms, 30s, 5m, 1h or plain ms. Back-off options left out keep the cluster's defaults.
+
+Examples:
+  ferry fn deploy runtimes/python/dice --name dice --runtime pythonruntime
+  ferry fn deploy build/fn.tar.gz --name resize --runtime noderuntime --timeout 30s
+  ferry fn deploy ./etl --name etl --runtime pythonruntime --retries 3 --backoff 1s --backoff-factor 2 --max-backoff 1m
+  ferry fn deploy ./etl --name etl --runtime pythonruntime --timeout 1h --stuck-after 5m`,
+    )
+    .action(async (source: string, o: DeployOptions & { name: string }, cmd: Command) => {
       const { url, json } = globals(cmd);
+      // Checked before packing: a bad value costs no upload.
+      const fields = pushFieldsOf(o);
       const packed = await packFunction(source);
       try {
-        const fields: Record<string, string> = { runtime: o.runtime };
-        if (o.timeout) fields['timeoutMs'] = o.timeout;
-        if (o.memory) fields['memoryMb'] = o.memory;
         const v = await uploadBundle<FunctionVersion>(`${url.replace(/\/+$/, '')}/v1/functions/${encodeURIComponent(o.name)}`, packed.file, fields, !json && process.stderr.isTTY);
-        process.stdout.write(json ? JSON.stringify(v, null, 2) + '\n' : `deployed ${v.name}@${v.version} (${v.size} bytes${packed.entries === null ? '' : `, ${packed.entries} files`}, sha256 ${v.sha256.slice(0, 12)})\n`);
+        const files = packed.entries === null ? '' : `, ${packed.entries} files`;
+        process.stdout.write(json ? JSON.stringify(v, null, 2) + '\n' : `deployed ${v.name}@${v.version} (${v.size} bytes${files}, sha256 ${v.sha256.slice(0, 12)})${policySuffix(v)}\n`);
+        warnDropped(fields, v);
       } finally {
         if (packed.file !== source) await rm(path.dirname(packed.file), { recursive: true, force: true });
       }
@@ -73,13 +102,23 @@ export function registerCatalogCommands(program: Command): void {
     .description('list functions (latest version of each)')
     .action(async (_o: unknown, cmd: Command) => {
       const { functions } = await client(cmd).get<{ functions: FunctionVersion[] }>('/v1/functions');
-      show(globals(cmd).json, { functions }, ['name', 'version', 'runtime', 'size', 'timeout', 'memory', 'pushed'], functions.map((f) => [f.name, f.version, f.runtime, f.size, `${f.timeoutMs}ms`, `${f.memoryMb}MiB`, ago(f.createdAt)]));
+      show(
+        globals(cmd).json,
+        { functions },
+        ['name', 'version', 'runtime', 'size', 'timeout', 'memory', 'retries', 'stuck after', 'pushed'],
+        functions.map((f) => [f.name, f.version, f.runtime, f.size, `${f.timeoutMs}ms`, `${f.memoryMb}MiB`, retryText(f.retry), stuckText(f), ago(f.createdAt)]),
+      );
     });
   fn.command('versions <fn>')
     .description('list every version of a function')
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const { versions } = await client(cmd).get<{ versions: FunctionVersion[] }>(`/v1/functions/${encodeURIComponent(name)}/versions`);
-      show(globals(cmd).json, { versions }, ['version', 'sha256', 'size', 'pushed'], versions.map((f) => [f.version, f.sha256.slice(0, 12), f.size, ago(f.createdAt)]));
+      show(
+        globals(cmd).json,
+        { versions },
+        ['version', 'sha256', 'size', 'retries', 'stuck after', 'pushed'],
+        versions.map((f) => [f.version, f.sha256.slice(0, 12), f.size, retryText(f.retry), stuckText(f), ago(f.createdAt)]),
+      );
     });
   fn.command('rm <fn>')
     .description('delete a function and all its versions')

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Call } from '../../../shared/protocol/domain.js';
-import { finish } from '../call-view.js';
+import { finish, FINISHED } from '../call-view.js';
 import { waitForCall } from '../call-wait.js';
 import { usage } from '../cli-error.js';
 import { client, globals } from '../context.js';
@@ -29,6 +29,18 @@ async function parseData(data: string): Promise<unknown> {
   }
 }
 
+/** Header values are ASCII; the call store keeps keys of up to 256 characters. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e](?:[\x20-\x7e]{0,254}[\x21-\x7e])?$/;
+
+interface InvokeOptions {
+  param: Record<string, unknown>;
+  data?: string;
+  async?: boolean;
+  hold?: boolean;
+  session?: string;
+  idempotencyKey?: string;
+}
+
 export function registerInvoke(program: Command): void {
   program
     .command('invoke <fn>')
@@ -36,22 +48,47 @@ export function registerInvoke(program: Command): void {
     .option('-p, --param <key=value>', 'a parameter (repeatable)', (v: string, acc: Record<string, unknown>) => parseParam(v, acc), {})
     .option('-d, --data <json>', "all parameters as JSON, or @file.json")
     .option('--async', 'do not wait: print the call id')
+    .option('--hold', 'store the call HELD, not run until `ferry dispatch <id>`: print the call id')
     .option('--session <id>', 'group the call into a session')
-    .addHelpText('after', '\nExamples:\n  ferry invoke dice -p roll=4d6\n  ferry invoke dice@2 -d \'{"roll":"2d20"}\'\n  ferry invoke dice -d @params.json --async')
-    .action(async (fn: string, opts: { param: Record<string, unknown>; data?: string; async?: boolean; session?: string }, cmd: Command) => {
+    .option('--idempotency-key <key>', 'make the call at most once: the same key again answers the call made first (with other params: IDEMPOTENCY_CONFLICT)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  ferry invoke dice -p roll=4d6
+  ferry invoke dice@2 -d '{"roll":"2d20"}'
+  ferry invoke dice -d @params.json --async
+  id=$(ferry invoke dice -p roll=4d6 --hold) && ferry dispatch "$id"
+  ferry invoke charge -p order=42 --idempotency-key order-42   # run again: the first call's result`,
+    )
+    .action(async (fn: string, opts: InvokeOptions, cmd: Command) => {
       if (opts.data && Object.keys(opts.param).length > 0) throw usage('use -p or -d, not both');
+      const key = opts.idempotencyKey;
+      if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) throw usage('--idempotency-key must be 1 to 256 printable ASCII characters, not starting or ending with a space');
       const params = opts.data ? await parseData(opts.data) : opts.param;
       const api = client(cmd);
       const { json } = globals(cmd);
+      const noWait = opts.async === true || opts.hold === true;
       const q = new URLSearchParams();
-      if (!opts.async) q.set('wait', 'true');
+      if (!noWait) q.set('wait', 'true');
+      if (opts.hold) q.set('hold', 'true');
       if (opts.session) q.set('sessionId', opts.session);
-      const { status, body } = await api.requestWithStatus<Call & { id: string }>('POST', `/v1/functions/${encodeURIComponent(fn)}/invoke?${q}`, params);
-      if (opts.async) {
+      const { status, body, headers } = await api.requestWithStatus<Call>(
+        'POST',
+        `/v1/functions/${encodeURIComponent(fn)}/invoke?${q}`,
+        params,
+        key === undefined ? {} : { 'idempotency-key': key },
+      );
+      const replayed = headers.get('idempotency-replayed') === 'true';
+      if (replayed) process.stderr.write(`replayed: the call made first with this key (call ${body.callNum}, ${body.status})\n`);
+      // An api older than --hold ignores it and runs the call: say so, the user expected it stored.
+      else if (opts.hold && body.status !== 'HELD') process.stderr.write(`ferry: the cluster did not hold call ${body.callNum} (it is ${body.status}): its api is older than --hold\n`);
+      if (noWait) {
         process.stdout.write(json ? JSON.stringify(body, null, 2) + '\n' : `${body.id}\n`);
         return;
       }
-      // 202: still running when the api stopped waiting; keep waiting here.
-      finish(json, status === 200 ? body : await waitForCall(api, body.id, json));
+      // Still running when the api stopped waiting (202), or a replay of a call not ended yet
+      // (200 with the call as it stands): keep waiting here.
+      finish(json, status === 200 && FINISHED.has(body.status) ? body : await waitForCall(api, body.id, json));
     });
 }
