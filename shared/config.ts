@@ -19,6 +19,8 @@ const envSchema = z.object({
   FERRY_DB_BIND: endpoint.default('tcp://127.0.0.1:5555'),
   FERRY_DB_ADDR: endpoint.default('tcp://127.0.0.1:5555'),
   FERRY_DB_SYNC: z.enum(['true', 'false']).default('false'),
+  FERRY_CALL_RETENTION_MS: intFrom(0).default(7 * 24 * 3600_000),
+  FERRY_RETENTION_SCAN_MS: intFrom(1).default(60_000),
   FERRY_REGISTRY_BIND: endpoint.default('tcp://127.0.0.1:5556'),
   FERRY_REGISTRY_ADDR: endpoint.default('tcp://127.0.0.1:5556'),
   FERRY_MAX_BUNDLE_BYTES: intFrom(1).default(256 * MiB),
@@ -57,6 +59,10 @@ export interface DbConfig {
   dir: string;
   /** fsync every write: survives power loss, not just a killed process; slower. */
   sync: boolean;
+  /** An ended call is removed this long after it finished, in ms; 0 keeps calls forever. */
+  callRetentionMs: number;
+  /** Time between retention passes, in ms (one also runs at start). */
+  retentionScanMs: number;
 }
 
 export interface RegistryConfig {
@@ -151,7 +157,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
   const dataDir = path.resolve(e.FERRY_DATA_DIR);
   return {
     dataDir,
-    db: { bind: e.FERRY_DB_BIND, dir: path.join(dataDir, 'db'), sync: e.FERRY_DB_SYNC === 'true' },
+    db: {
+      bind: e.FERRY_DB_BIND,
+      dir: path.join(dataDir, 'db'),
+      sync: e.FERRY_DB_SYNC === 'true',
+      callRetentionMs: e.FERRY_CALL_RETENTION_MS,
+      retentionScanMs: e.FERRY_RETENTION_SCAN_MS,
+    },
     registry: {
       bind: e.FERRY_REGISTRY_BIND,
       dir: path.join(dataDir, 'registry'),

@@ -1,7 +1,9 @@
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
-import type { CallPage, DbParsedContent } from '../../shared/protocol/db-messages.js';
+import type { CallPage, DbParsedContent, DbReplyContent } from '../../shared/protocol/db-messages.js';
 import { CallStatus, type Call } from '../../shared/protocol/domain.js';
 import { applyExecutionPatch } from '../../shared/protocol/execution.js';
+import { endedAt, indexKeys, indexOps, withDefaults } from './call-indexes.js';
+import { checkParams, claimOps, dropOps, idempotencyLockKey, isLive, readKey } from './idempotency.js';
 import { keys, padCallNum } from './keys.js';
 import type { Store } from './store.js';
 import type { BatchOp } from './write-queue.js';
@@ -31,50 +33,79 @@ export class Calls {
   }
 
   private async load(id: string): Promise<Call | undefined> {
-    return this.cache.get(id) ?? (await this.store.get<Call>(keys.call(id)));
+    const cached = this.cache.get(id);
+    if (cached) return cached;
+    const stored = await this.store.get<Call>(keys.call(id));
+    return stored && withDefaults(stored);
   }
 
-  /** Creates a PENDING call with the next callNum. Creating an id that exists answers that call. */
-  create(spec: DbParsedContent['createCall']): Promise<Call> {
+  /**
+   * Creates a PENDING (HELD with `hold`) call with the next callNum. Creating an id that exists
+   * answers that call. With `idempotency`, a live key of the function answers the call it made
+   * (`replayed`), or throws IDEMPOTENCY_CONFLICT when the params differ; the new call and its key
+   * record are written in one batch.
+   */
+  create(spec: DbParsedContent['createCall']): Promise<DbReplyContent['createCall']> {
+    const idem = spec.idempotency;
+    // The id and the key are taken together: a resent create and a create with the same key
+    // each wait for the other, and no create ever holds one while waiting for the other.
+    return idem === undefined
+      ? this.store.lock.run(spec.id, () => this.createLocked(spec))
+      : this.store.lock.runMany([spec.id, idempotencyLockKey(spec.funcName, idem.key)], () => this.createLocked(spec));
+  }
+
+  private async createLocked(spec: DbParsedContent['createCall']): Promise<DbReplyContent['createCall']> {
     const id = spec.id;
-    return this.store.lock.run(id, async () => {
-      const existing = await this.load(id);
-      if (existing) return existing;
-      const call: Call = {
-        id,
-        callNum: this.store.nextCallNum(),
-        funcName: spec.funcName,
-        version: spec.version,
-        params: spec.params ?? null,
-        status: CallStatus.PENDING,
-        result: '',
-        error: null,
-        logs: null,
-        attempt: 1,
-        workerId: null,
-        sessionId: spec.sessionId ?? null,
-        progress: null,
-        metrics: null,
-        createdAt: Date.now(),
-        startedAt: null,
-        finishedAt: null,
-        executions: [],
-      };
-      this.store.countStatus(null, call.status);
-      const ops: BatchOp[] = [
-        { type: 'put', key: keys.call(id), value: call },
-        { type: 'put', key: keys.byNum(call.callNum), value: id },
-        { type: 'put', key: keys.byFn(call.funcName, call.callNum), value: id },
-        { type: 'put', key: keys.byStatus(call.status, call.callNum), value: id },
-      ];
-      if (call.sessionId !== null) ops.push({ type: 'put', key: keys.bySession(call.sessionId, call.callNum), value: id });
-      await this.store.write(ops);
-      this.remember(call);
-      return call;
-    });
+    const existing = await this.load(id);
+    if (existing) return existing;
+    const now = Date.now();
+    const ops: BatchOp[] = [];
+    const idem = spec.idempotency;
+    if (idem !== undefined) {
+      const rec = await readKey(this.store, spec.funcName, idem.key);
+      // A live key whose call is gone (it cannot be: retention removes both) is taken over.
+      const earlier = rec && isLive(rec, now) ? await this.load(rec.callId) : undefined;
+      if (rec && earlier) {
+        checkParams(rec, idem.paramsHash);
+        return { ...earlier, replayed: true };
+      }
+      ops.push(...claimOps(spec.funcName, idem, id, now, rec));
+    }
+    const call: Call = {
+      id,
+      callNum: this.store.nextCallNum(),
+      funcName: spec.funcName,
+      version: spec.version,
+      params: spec.params ?? null,
+      status: spec.hold === true ? CallStatus.HELD : CallStatus.PENDING,
+      result: '',
+      error: null,
+      logs: null,
+      attempt: 1,
+      workerId: null,
+      sessionId: spec.sessionId ?? null,
+      progress: null,
+      metrics: null,
+      createdAt: now,
+      startedAt: null,
+      finishedAt: null,
+      executions: [],
+      nextAttemptAt: null,
+      failures: 0,
+      deadLetter: false,
+      idempotencyKey: idem?.key ?? null,
+    };
+    this.store.countStatus(null, call.status);
+    ops.push({ type: 'put', key: keys.call(id), value: call }, ...indexOps(null, call));
+    await this.store.write(ops);
+    this.remember(call);
+    return call;
   }
 
-  /** Applies `set` if the call still matches `expect`; throws CONFLICT (not retryable) otherwise. */
+  /**
+   * Applies `set` if the call still matches `expect`; throws CONFLICT (not retryable) otherwise.
+   * Every index entry the change moves (status, dead letters, ended by time) moves in the same batch.
+   */
   update(req: DbParsedContent['updateCall']): Promise<Call> {
     return this.store.lock.run(req.id, async () => {
       const current = await this.get({ id: req.id });
@@ -90,14 +121,8 @@ export class Calls {
       }
       const next: Call = { ...current, ...req.set };
       if (req.execution) next.executions = applyExecutionPatch(next.id, current.executions ?? [], req.execution, Date.now());
-      const ops: BatchOp[] = [{ type: 'put', key: keys.call(next.id), value: next }];
-      if (next.status !== current.status) {
-        ops.push(
-          { type: 'del', key: keys.byStatus(current.status, current.callNum) },
-          { type: 'put', key: keys.byStatus(next.status, next.callNum), value: next.id },
-        );
-        this.store.countStatus(current.status, next.status);
-      }
+      const ops: BatchOp[] = [{ type: 'put', key: keys.call(next.id), value: next }, ...indexOps(current, next)];
+      if (next.status !== current.status) this.store.countStatus(current.status, next.status);
       await this.store.write(ops);
       this.remember(next);
       return next;
@@ -127,18 +152,22 @@ export class Calls {
   async list(query: DbParsedContent['listCalls']): Promise<CallPage> {
     // Writes that arrived before this list are in it (see read()).
     await this.store.lock.idle();
+    // Dead letters are few: their index is the shortest walk whenever they are asked for.
     const prefix =
-      query.sessionId !== undefined
-        ? keys.bySessionPrefix(query.sessionId)
-        : query.funcName !== undefined
-          ? keys.byFnPrefix(query.funcName)
-          : query.status !== undefined
-            ? keys.byStatusPrefix(query.status)
-            : keys.byNumPrefix;
+      query.deadLetter === true
+        ? keys.deadLetterPrefix
+        : query.sessionId !== undefined
+          ? keys.bySessionPrefix(query.sessionId)
+          : query.funcName !== undefined
+            ? keys.byFnPrefix(query.funcName)
+            : query.status !== undefined
+              ? keys.byStatusPrefix(query.status)
+              : keys.byNumPrefix;
     const matches = (c: Call): boolean =>
       (query.funcName === undefined || c.funcName === query.funcName) &&
       (query.status === undefined || c.status === query.status) &&
-      (query.sessionId === undefined || c.sessionId === query.sessionId);
+      (query.sessionId === undefined || c.sessionId === query.sessionId) &&
+      (query.deadLetter === undefined || (c.deadLetter ?? false) === query.deadLetter);
 
     const found: Call[] = [];
     let upper = query.cursor === undefined ? undefined : prefix + padCallNum(Number(query.cursor));
@@ -150,7 +179,7 @@ export class Calls {
       const calls = await this.store.db.getMany(ids.map((id) => keys.call(String(id))));
       for (const value of calls) {
         const call = value as Call | undefined;
-        if (call && matches(call)) found.push(call);
+        if (call && matches(call)) found.push(withDefaults(call));
         if (found.length > query.limit) break;
       }
       upper = slice[slice.length - 1];
@@ -160,5 +189,69 @@ export class Calls {
     const more = found.length > query.limit;
     const last = page[page.length - 1];
     return { calls: page, nextCursor: more && last ? String(last.callNum) : null };
+  }
+
+  /**
+   * Removes the ended calls behind `entries` (their `ie!` index entries) that ended before
+   * `cutoff`: each record (executions and logs are inside it), every index entry that points at
+   * it, and its idempotency key record if that still points at it — all in one batch, under the
+   * locks of every call and key involved. A stale entry (its call gone or no longer ended then)
+   * is dropped alone. Returns how many calls and key records went.
+   */
+  async removeEnded(entries: { endKey: string; id: string }[], cutoff: number): Promise<{ calls: number; keys: number }> {
+    // A call's idempotency key never changes, so it can be learnt before taking the locks.
+    const keyLocks: string[] = [];
+    for (const { id } of entries) {
+      const call = await this.load(id);
+      if (call?.idempotencyKey) keyLocks.push(idempotencyLockKey(call.funcName, call.idempotencyKey));
+    }
+    return this.store.lock.runMany([...entries.map((e) => e.id), ...keyLocks], async () => {
+      const ops: BatchOp[] = [];
+      let calls = 0;
+      let keysRemoved = 0;
+      for (const { endKey, id } of entries) {
+        const call = await this.load(id);
+        const pointsHere = call !== undefined && indexKeys(call).includes(endKey);
+        if (!call || !pointsHere) {
+          ops.push({ type: 'del', key: endKey });
+          continue;
+        }
+        if (endedAt(call) >= cutoff) continue;
+        ops.push({ type: 'del', key: keys.call(id) }, ...indexKeys(call).map((key) => ({ type: 'del' as const, key })));
+        if (call.idempotencyKey) {
+          const rec = await readKey(this.store, call.funcName, call.idempotencyKey);
+          if (rec?.callId === id) {
+            ops.push(...dropOps(rec));
+            keysRemoved += 1;
+          }
+        }
+        this.store.countStatus(call.status, null);
+        // Out of the cache before the write: a read meanwhile finds the record still in LevelDB.
+        this.cache.delete(id);
+        calls += 1;
+      }
+      if (ops.length > 0) await this.store.write(ops);
+      return { calls, keys: keysRemoved };
+    });
+  }
+
+  /** Writes every index entry of the calls `ids` as their records stand (repairs indexes added later). */
+  reindex(ids: string[]): Promise<void> {
+    return this.store.lock.runMany(ids, async () => {
+      const ops: BatchOp[] = [];
+      for (const id of ids) {
+        const call = await this.load(id);
+        if (call) ops.push(...indexOps(null, call));
+      }
+      if (ops.length > 0) await this.store.write(ops);
+    });
+  }
+
+  /** The call with the lowest callNum the store keeps, or null when it keeps none. */
+  async oldest(): Promise<{ callNum: number; createdAt: number } | null> {
+    const [first] = await this.store.keysUnder(keys.byNumPrefix, { limit: 1 });
+    const id = first === undefined ? undefined : await this.store.get<string>(first);
+    const call = id === undefined ? undefined : await this.load(id);
+    return call ? { callNum: call.callNum, createdAt: call.createdAt } : null;
   }
 }

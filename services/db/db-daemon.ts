@@ -2,7 +2,9 @@ import type { DbConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import { dbRequestSchemas, type DbReplyContent } from '../../shared/protocol/db-messages.js';
 import { RpcServer } from '../../shared/transport/rpc-server.js';
+import { Calls } from './calls.js';
 import { dbHandlers } from './handlers.js';
+import { Retention } from './retention.js';
 import { Store } from './store.js';
 
 export interface DbDaemon {
@@ -10,13 +12,20 @@ export interface DbDaemon {
   close(): Promise<void>;
 }
 
-/** Opens the LevelDB and serves it on a ROUTER socket. */
+/** Opens the LevelDB, serves it on a ROUTER socket, and runs the retention passes. */
 export async function startDbDaemon(config: DbConfig, log: Logger): Promise<DbDaemon> {
   const store = await Store.open(config.dir, { sync: config.sync });
+  const calls = new Calls(store);
+  const retention = new Retention(
+    store,
+    calls,
+    { callRetentionMs: config.callRetentionMs, scanMs: config.retentionScanMs },
+    log.child({ module: 'db.retention' }),
+  );
   const server = new RpcServer<typeof dbRequestSchemas, DbReplyContent>({
     bind: config.bind,
     schemas: dbRequestSchemas,
-    handlers: dbHandlers(store),
+    handlers: dbHandlers(store, calls, retention),
     log: log.child({ module: 'db.server' }),
   });
   let endpoint: string;
@@ -26,17 +35,29 @@ export async function startDbDaemon(config: DbConfig, log: Logger): Promise<DbDa
     await store.close();
     throw err;
   }
-  log.info({ endpoint, dir: config.dir, sync: config.sync, lastCallNum: store.counters.lastCallNum }, 'listening');
+  log.info(
+    {
+      endpoint,
+      dir: config.dir,
+      sync: config.sync,
+      lastCallNum: store.counters.lastCallNum,
+      callRetentionMs: config.callRetentionMs,
+      retentionScanMs: config.retentionScanMs,
+    },
+    'listening',
+  );
+  // After listening: a first pass over a large store must not hold up the daemon's start.
+  retention.start();
   let closing: Promise<void> | undefined;
   return {
     endpoint,
     close: () =>
       (closing ??= (async () => {
-        try {
-          await server.close();
-        } finally {
-          await store.close();
-        }
+        // Every step runs even when one before it fails; the store closes last.
+        const steps = await Promise.allSettled([retention.stop(), server.close()]);
+        await store.close();
+        const failed = steps.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+        if (failed) throw failed.reason;
       })()),
   };
 }

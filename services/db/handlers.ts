@@ -1,13 +1,13 @@
 import { dbRequestSchemas, type DbReplyContent } from '../../shared/protocol/db-messages.js';
 import type { Handlers } from '../../shared/transport/rpc-server.js';
-import { Calls } from './calls.js';
+import type { Calls } from './calls.js';
 import { Catalog } from './catalog.js';
+import type { Retention } from './retention.js';
 import type { Store } from './store.js';
 
 /** Every DB operation, wired to the collection that serves it. */
-export function dbHandlers(store: Store): Handlers<typeof dbRequestSchemas, DbReplyContent> {
+export function dbHandlers(store: Store, calls: Calls, retention: Retention): Handlers<typeof dbRequestSchemas, DbReplyContent> {
   const catalog = new Catalog(store);
-  const calls = new Calls(store);
   return {
     ping: async () => ({ now: Date.now() }),
     registerRuntime: (spec) => catalog.registerRuntime(spec),
@@ -26,8 +26,8 @@ export function dbHandlers(store: Store): Handlers<typeof dbRequestSchemas, DbRe
     getCounters: async () => ({
       lastCallNum: store.counters.lastCallNum,
       callsByStatus: { ...store.counters.callsByStatus },
-      oldestCall: null, // TODO(retention): the first call under n!
+      oldestCall: await calls.oldest(),
     }),
-    purgeExpired: async () => ({ removedCalls: 0, removedKeys: 0 }), // TODO(retention)
+    purgeExpired: () => retention.runNow(),
   };
 }

@@ -17,6 +17,22 @@ export class KeyedLock {
   }
 
   /**
+   * Runs `fn` holding every key in `keys` at once. All keys are queued in one step, never one
+   * after another while holding some, so two callers of overlapping key sets cannot deadlock.
+   */
+  runMany<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T> {
+    const unique = [...new Set(keys)];
+    const prev = Promise.all(unique.map((key) => this.tails.get(key)));
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    for (const key of unique) this.tails.set(key, tail);
+    void tail.then(() => {
+      for (const key of unique) if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
+  }
+
+  /**
    * Resolves once the work queued so far on `key` (on every key, without one) has finished,
    * without queueing anything itself: a read that waits on it sees every write that came before.
    */

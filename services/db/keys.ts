@@ -9,13 +9,20 @@
  *   if!<fn>!<callNum>              callId   (calls of a function)
  *   is!<status>!<callNum>          callId   (calls by current status)
  *   iss!<sessionId>!<callNum>      callId   (calls of a session)
+ *   dl!<callNum>                   callId   (dead-lettered calls)
+ *   ie!<finishedAt>!<callNum>      callId   (ended calls by finish time: what retention removes)
+ *   ik!<fn>!<key>                  IdempotencyRecord
+ *   ike!<expiresAt>!<fn>!<key>     ik key   (idempotency keys by expiry)
  *   ctr!<name>                     number   (counters)
+ *   meta!<name>                    value    (store housekeeping: index backfills done)
  */
 export const END = '~';
 
 export const pad = (n: number, width: number): string => String(n).padStart(width, '0');
 export const padCallNum = (n: number): string => pad(n, 16);
 export const padVersion = (n: number): string => pad(n, 10);
+/** Epoch milliseconds: 16 digits reach the year 318857. */
+export const padTime = (ms: number): string => pad(Math.max(0, Math.floor(ms)), 16);
 
 export const keys = {
   runtime: (name: string) => `rt!${name}`,
@@ -32,5 +39,18 @@ export const keys = {
   byStatusPrefix: (status: string) => `is!${status}!`,
   bySession: (sessionId: string, num: number) => `iss!${sessionId}!${padCallNum(num)}`,
   bySessionPrefix: (sessionId: string) => `iss!${sessionId}!`,
+  deadLetter: (num: number) => `dl!${padCallNum(num)}`,
+  deadLetterPrefix: 'dl!',
+  byEnd: (finishedAt: number, num: number) => `ie!${padTime(finishedAt)}!${padCallNum(num)}`,
+  byEndPrefix: 'ie!',
+  /** Bounds `ie!` entries of calls that finished before `ms` from above. */
+  byEndBefore: (ms: number) => `ie!${padTime(ms)}`,
+  idempotency: (fn: string, key: string) => `ik!${fn}!${key}`,
+  /** The idempotency key's own (function name, then key: names hold no `!`, keys may). */
+  idempotencyExpiry: (expiresAt: number, fn: string, key: string) => `ike!${padTime(expiresAt)}!${fn}!${key}`,
+  idempotencyExpiryPrefix: 'ike!',
+  /** Bounds `ike!` entries of keys that expired at or before `ms` from above. */
+  idempotencyExpiryUpTo: (ms: number) => `ike!${padTime(ms + 1)}`,
   counter: (name: string) => `ctr!${name}`,
+  meta: (name: string) => `meta!${name}`,
 } as const;

@@ -68,10 +68,19 @@ export class Store {
     return this.db.keys({ gte: prefix, lt: options.lt ?? prefix + END, reverse: options.reverse, limit: options.limit }).all();
   }
 
-  /** Records a status change in the in-memory counts; the next batch persists them. */
-  countStatus(from: CallStatus | null, to: CallStatus): void {
+  /** Up to `limit` entries with keys after `gt` (or from `prefix`) and before `lt`, in key order. */
+  async entriesBetween<T>(prefix: string, options: { gt?: string; lt: string; limit: number }): Promise<[string, T][]> {
+    const range = options.gt === undefined ? { gte: prefix } : { gt: options.gt };
+    return (await this.db.iterator({ ...range, lt: options.lt, limit: options.limit }).all()) as [string, T][];
+  }
+
+  /**
+   * Records a status change in the in-memory counts (`from` null: a new call; `to` null: a
+   * removed one); the next batch persists them.
+   */
+  countStatus(from: CallStatus | null, to: CallStatus | null): void {
     if (from !== null) this.counters.callsByStatus[from] -= 1;
-    this.counters.callsByStatus[to] += 1;
+    if (to !== null) this.counters.callsByStatus[to] += 1;
     this.countersDirty = true;
   }
 

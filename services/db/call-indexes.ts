@@ -1,0 +1,56 @@
+import { CallStatus, type Call } from '../../shared/protocol/domain.js';
+import { keys } from './keys.js';
+import type { BatchOp } from './write-queue.js';
+
+/**
+ * Statuses a call ends in. The api keeps its own list of them (services never import each
+ * other); a call in one of these is what retention may remove once it is old enough.
+ */
+export const ENDED_STATUSES: readonly CallStatus[] = [
+  CallStatus.DONE,
+  CallStatus.ERROR,
+  CallStatus.TIMEOUT,
+  CallStatus.KILLED,
+  CallStatus.CANCELLED,
+];
+const ENDED: ReadonlySet<CallStatus> = new Set(ENDED_STATUSES);
+
+export const isEnded = (status: CallStatus): boolean => ENDED.has(status);
+
+/**
+ * When an ended call ended, for retention. A call ended without a `finishedAt` (a writer that
+ * did not set one) counts as ended when it was created, so it is never kept forever.
+ */
+export const endedAt = (call: Call): number => call.finishedAt ?? call.createdAt;
+
+/** A call as stored before `nextAttemptAt`, `failures`, `deadLetter` and `idempotencyKey` existed reads with their defaults. */
+export function withDefaults(call: Call): Call {
+  if (call.failures !== undefined && call.deadLetter !== undefined && call.nextAttemptAt !== undefined && call.idempotencyKey !== undefined) {
+    return call;
+  }
+  return { nextAttemptAt: null, failures: 0, deadLetter: false, idempotencyKey: null, ...call };
+}
+
+/**
+ * Every index entry that points at `call` as it stands. Derived from the record alone, so a
+ * write keeps the indexes right by putting what the new record has and deleting what only the
+ * old one had, in the same batch as the record.
+ */
+export function indexKeys(call: Call): string[] {
+  const out = [keys.byNum(call.callNum), keys.byFn(call.funcName, call.callNum), keys.byStatus(call.status, call.callNum)];
+  if (call.sessionId !== null) out.push(keys.bySession(call.sessionId, call.callNum));
+  if (call.deadLetter === true) out.push(keys.deadLetter(call.callNum));
+  if (isEnded(call.status)) out.push(keys.byEnd(endedAt(call), call.callNum));
+  return out;
+}
+
+/** Batch ops that move the index entries of `before` to those of `after` (all of them when `before` is null). */
+export function indexOps(before: Call | null, after: Call): BatchOp[] {
+  const now = indexKeys(after);
+  if (before === null) return now.map((key) => ({ type: 'put', key, value: after.id }));
+  const was = indexKeys(before);
+  const ops: BatchOp[] = [];
+  for (const key of was) if (!now.includes(key)) ops.push({ type: 'del', key });
+  for (const key of now) if (!was.includes(key)) ops.push({ type: 'put', key, value: after.id });
+  return ops;
+}
