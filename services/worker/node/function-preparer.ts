@@ -37,6 +37,8 @@ export class FunctionPreparer {
   private readonly inFlight = new Map<string, Promise<PreparedFunction>>();
   /** The tail of the bake queue. */
   private bakes: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly driver: Driver,
@@ -83,11 +85,22 @@ export class FunctionPreparer {
     return prepared;
   }
 
+  /**
+   * Starts no more bakes and waits for the one under way: a bake's build container made after the
+   * node removed its leftovers would outlive the worker.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.closing.abort();
+    await this.bakes;
+  }
+
   /** Queues a bake; once it is done, new sandboxes of the function start from its image. */
   private bakeLater(key: string, fn: string, bake: () => Promise<PreparedFunction>): void {
     const notBefore = Date.now() + BAKE_DELAY_MS;
     this.bakes = this.bakes.then(async () => {
-      await sleep(Math.max(0, notBefore - Date.now()), undefined, { ref: false });
+      await sleep(Math.max(0, notBefore - Date.now()), undefined, { ref: false, signal: this.closing.signal }).catch(() => undefined);
+      if (this.closed) return;
       try {
         this.done.set(key, await bake());
       } catch (err) {

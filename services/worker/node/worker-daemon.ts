@@ -118,6 +118,7 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
     close: () =>
       (closing ??= (async () => {
         await link?.close();
+        await preparer.close();
         await broker.close();
         await registry.close();
       })()),
