@@ -81,6 +81,19 @@ describe('job engine (real daemons, real containers)', () => {
     await Promise.all([id, ...more].map(ended));
   });
 
+  it('a back-off wait survives an api restart: the next execution still waits its time, then runs', async () => {
+    await push('fails-slowly', 'always-fails', { retryMaxAttempts: '2', retryBackoffMs: '2500' });
+    const { id } = await invoke('fails-slowly');
+    let waiting!: Call;
+    await waitUntil(async () => (waiting = await get(id)).status === 'PENDING' && typeof waiting.nextAttemptAt === 'number', 'the call waits out its back-off', 60_000);
+    await c.restart('api');
+    const call = await ended(id);
+    expect(call).toMatchObject({ status: 'ERROR', attempt: 2, failures: 2, deadLetter: true });
+    const [first, second] = await executions(id);
+    expect(second!.createdAt).toBeGreaterThanOrEqual(waiting.nextAttemptAt!);
+    expect(second!.createdAt - first!.finishedAt!).toBeGreaterThanOrEqual(2500);
+  });
+
   it('a failure the function marks final is not retried', async () => {
     await push('final', 'final-error', { retryMaxAttempts: '5', retryBackoffMs: '0' });
     const { id } = await invoke('final', { x: 1 });
