@@ -61,7 +61,8 @@ export function claimOps(
     paramsHash: spec.paramsHash,
     createdAt: now,
     ttlMs: spec.ttlMs,
-    expiresAt: now + spec.ttlMs,
+    // Clamped like every time in a key (see padTime): the record and its expiry entry agree.
+    expiresAt: Math.min(Number.MAX_SAFE_INTEGER, now + spec.ttlMs),
   };
   const ops: BatchOp[] = [];
   if (previous) ops.push({ type: 'del', key: expiryKeyOf(previous) });

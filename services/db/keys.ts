@@ -21,8 +21,11 @@ export const END = '~';
 export const pad = (n: number, width: number): string => String(n).padStart(width, '0');
 export const padCallNum = (n: number): string => pad(n, 16);
 export const padVersion = (n: number): string => pad(n, 10);
-/** Epoch milliseconds: 16 digits reach the year 318857. */
-export const padTime = (ms: number): string => pad(Math.max(0, Math.floor(ms)), 16);
+/**
+ * Epoch milliseconds in 16 digits (the year 285,000 fits). Clamped, so an absurd time a writer
+ * sends (negative, fractional, 1e21) still sorts where its value does instead of breaking the order.
+ */
+export const padTime = (ms: number): string => pad(Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.floor(ms))), 16);
 
 export const keys = {
   runtime: (name: string) => `rt!${name}`,

@@ -5,33 +5,82 @@ import { sideBySide, throughput } from './contenders.js';
 import { benchDb } from './db-bench.js';
 import { backlogThroughput, bundleFigures, firstCallWithRuntimePreload, invokeDuringUploads, startFerryBench } from './ferry-bench.js';
 import { startRedis } from './redis-server.js';
+import { benchRetention } from './retention-bench.js';
 import { round } from './stats.js';
 import { benchWorker } from './worker-bench.js';
 
 /**
  * `npm run bench`: Ferry side by side with bare Docker and with a BullMQ job queue, on this
  * machine, in one run. Never fails on time. Flags: --quick (a short smoke run), --json (one JSON
- * object on stdout instead of the table).
+ * object on stdout instead of the table), --store (only the call store's figures: no Docker,
+ * no cluster).
  */
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
 const json = args.has('--json');
+const storeOnly = args.has('--store');
 const say = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
 
-async function storeFigures(): Promise<{ db_pairs_per_s_64_in_flight: number }> {
+async function storeFigures() {
   const { dir, cleanup } = await makeTempDir('ferry-bench-');
   let db: DaemonProcess | undefined;
+  let pairs: Awaited<ReturnType<typeof benchDb>>;
   try {
     db = await spawnDaemon('db', { FERRY_DATA_DIR: dir, FERRY_DB_BIND: 'tcp://127.0.0.1:*', FERRY_LOG_LEVEL: 'info' });
     await benchDb(db.endpoint, 1_000, 16);
-    const pairs = await benchDb(db.endpoint, quick ? 5_000 : 30_000, 64);
-    return { db_pairs_per_s_64_in_flight: Math.round(pairs.pairsPerSec) };
+    pairs = await benchDb(db.endpoint, quick ? 5_000 : 30_000, 64);
   } finally {
     await db?.kill();
     await cleanup();
   }
+  say(`call store: ${quick ? '20,000' : '100,000'} old calls, then a retention pass under load`);
+  const retention = await retentionFigures();
+  return { db_pairs_per_s_64_in_flight: Math.round(pairs.pairsPerSec), ...retention };
+}
+
+/** A fresh store (the default 7-day retention; no timed pass during the run) for the retention figures. */
+async function retentionFigures() {
+  const { dir, cleanup } = await makeTempDir('ferry-bench-');
+  let db: DaemonProcess | undefined;
+  try {
+    db = await spawnDaemon('db', { FERRY_DATA_DIR: dir, FERRY_DB_BIND: 'tcp://127.0.0.1:*', FERRY_LOG_LEVEL: 'info', FERRY_RETENTION_SCAN_MS: '86400000' });
+    const r = await benchRetention(db.endpoint, { oldCalls: quick ? 20_000 : 100_000, baselinePairs: quick ? 5_000 : 20_000, inFlight: 64 });
+    return {
+      retention_removed_calls: r.removedCalls,
+      retention_pass_ms: r.passMs,
+      retention_db_pairs_per_s_before: r.pairsPerSecBefore,
+      retention_db_pairs_per_s_during: r.pairsPerSecDuring,
+      retention_db_pairs_during: r.pairsDuring,
+    };
+  } finally {
+    await db?.kill();
+    await cleanup();
+  }
+}
+
+/** `--store`: the call store's figures alone. */
+async function storeMain(): Promise<void> {
+  const started = Date.now();
+  say('call store');
+  const f = { ...(await storeFigures()), seconds: Math.round((Date.now() - started) / 1000) };
+  if (json) {
+    process.stdout.write(JSON.stringify(f) + '\n');
+    return;
+  }
+  process.stdout.write(`Ferry call store benchmarks${quick ? ' (quick)' : ''}, ${new Date().toISOString().slice(0, 10)}, ${f.seconds} s\n`);
+  for (const [k, x] of storeRows(f)) process.stdout.write(`  ${k}  ${x}\n`);
+}
+
+function storeRows(f: Awaited<ReturnType<typeof storeFigures>>): [string, string][] {
+  return [
+    ['DB createCall+updateCall pairs/s (64 in flight)', `${f.db_pairs_per_s_64_in_flight}`],
+    [
+      `DB pairs/s before / while a retention pass removes ${f.retention_removed_calls} old calls (pass ms)`,
+      `${f.retention_db_pairs_per_s_before} / ${f.retention_db_pairs_per_s_during} (${f.retention_pass_ms})`,
+    ],
+  ];
 }
 
 async function main(): Promise<void> {
@@ -135,7 +184,7 @@ async function main(): Promise<void> {
         'p99 < 50',
       ],
       ['backlog calls/s / empty queue calls/s / ratio', `${f.backlog_calls_per_s} / ${f.backlog_empty_queue_calls_per_s} / ${f.backlog_throughput_ratio}`, '≥ 0.9'],
-      ['DB createCall+updateCall pairs/s (64 in flight)', `${f.db_pairs_per_s_64_in_flight}`, ''],
+      ...storeRows(f).map(([k, x]): [string, string, string] => [k, x, '']),
     ];
     const w = Math.max(...rows.map(([k]) => k.length));
     const v = Math.max(...rows.map(([, x]) => x.length));
@@ -148,7 +197,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
+(storeOnly ? storeMain() : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
