@@ -5,6 +5,7 @@ import { sideBySide, throughput } from './contenders.js';
 import { benchDb } from './db-bench.js';
 import { backlogThroughput, bundleFigures, firstCallWithRuntimePreload, invokeDuringUploads, startFerryBench } from './ferry-bench.js';
 import { startRedis } from './redis-server.js';
+import { invokeDuringPurge } from './purge-interference.js';
 import { benchRetention } from './retention-bench.js';
 import { round } from './stats.js';
 import { benchWorker } from './worker-bench.js';
@@ -117,6 +118,8 @@ async function main(): Promise<void> {
     const bundle = await bundleFigures(ferry, quick ? 20 : 100);
     say('warm invokes while a 2 GiB gzip bomb and a 100 MiB bundle are pushed');
     const duringUpload = await invokeDuringUploads(ferry, { samples: quick ? 300 : 2_000, maxPushes: quick ? 5 : 20, mib: 100 });
+    say(`warm invokes while a retention pass removes ${quick ? '20,000' : '100,000'} old calls`);
+    const duringPurge = await invokeDuringPurge(ferry, { oldCalls: quick ? 20_000 : 100_000, samples: quick ? 300 : 1_000 });
 
     const figures = {
       warm_p50_ms: py.latency.p50Ms,
@@ -152,6 +155,13 @@ async function main(): Promise<void> {
       invoke_during_upload_samples: duringUpload.samples,
       invoke_during_upload_bombs_refused: duringUpload.bombs,
       invoke_during_upload_bundles_pushed: duringUpload.bundles,
+      invoke_before_purge_p50_ms: duringPurge.beforeP50Ms,
+      invoke_before_purge_p99_ms: duringPurge.beforeP99Ms,
+      invoke_during_purge_p50_ms: duringPurge.duringP50Ms,
+      invoke_during_purge_p99_ms: duringPurge.duringP99Ms,
+      invoke_during_purge_samples: duringPurge.samplesDuring,
+      purge_removed_calls: duringPurge.removedCalls,
+      purge_pass_ms: duringPurge.passMs,
       backlog_calls_per_s: backlog,
       backlog_empty_queue_calls_per_s: emptyQueue,
       backlog_throughput_ratio: round(backlog / emptyQueue),
@@ -182,6 +192,11 @@ async function main(): Promise<void> {
         `warm sync invoke p50 / p99 ms while 2 GiB bombs (${f.invoke_during_upload_bombs_refused}× refused) and 100 MiB bundles (${f.invoke_during_upload_bundles_pushed}×) upload`,
         `${f.invoke_during_upload_p50_ms} / ${f.invoke_during_upload_p99_ms}`,
         'p99 < 50',
+      ],
+      [
+        `warm sync invoke p50 / p99 ms before / while a retention pass removes ${f.purge_removed_calls} old calls (${f.purge_pass_ms} ms)`,
+        `${f.invoke_before_purge_p50_ms} / ${f.invoke_before_purge_p99_ms}  →  ${f.invoke_during_purge_p50_ms} / ${f.invoke_during_purge_p99_ms}`,
+        '',
       ],
       ['backlog calls/s / empty queue calls/s / ratio', `${f.backlog_calls_per_s} / ${f.backlog_empty_queue_calls_per_s} / ${f.backlog_throughput_ratio}`, '≥ 0.9'],
       ...storeRows(f).map(([k, x]): [string, string, string] => [k, x, '']),
