@@ -6,6 +6,7 @@ import { padCallNum } from '../../services/db/keys.js';
 import { Store } from '../../services/db/store.js';
 import { errorOf, fnName, HOUR, startDb } from '../helpers/db.js';
 import { makeTempDir, waitUntil } from '../helpers/temp.js';
+import { callRecord } from '../helpers/call-record.js';
 
 /**
  * The DB's retention pass against a real db daemon process on a real LevelDB in a temp dir; the
@@ -147,25 +148,7 @@ describe('DB retention pass', () => {
     const legacy = (status: CallStatus, finishedAt: number | null) => {
       const callNum = store.nextCallNum();
       store.countStatus(null, status);
-      const call = {
-        id: `legacy-${callNum}-${nanoid(6)}`,
-        callNum,
-        funcName: 'legacy',
-        version: 1,
-        params: null,
-        status,
-        result: '',
-        error: null,
-        logs: null,
-        attempt: 1,
-        workerId: null,
-        sessionId: null,
-        progress: null,
-        metrics: null,
-        createdAt: longAgo,
-        startedAt: null,
-        finishedAt,
-      };
+      const call = callRecord({ id: `legacy-${callNum}-${nanoid(6)}`, callNum, funcName: 'legacy', params: null, status, createdAt: longAgo, finishedAt }, { legacy: true });
       const pad = padCallNum(callNum);
       return {
         call,

@@ -6,27 +6,9 @@ import { callEvents, followCall, NoEventStream } from '../../services/cli/call-e
 import { CliError, Exit } from '../../services/cli/cli-error.js';
 import { storedLogLines, unshownLines } from '../../services/cli/logs-view.js';
 import { readSse, type SseMessage } from '../../services/cli/sse-stream.js';
+import { callRecord } from '../helpers/call-record.js';
 
-const record = (status: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  id: 'V1StGXR8_Z5jdHi6B-myT',
-  callNum: 7,
-  funcName: 'dice',
-  version: 1,
-  params: { roll: '4d6' },
-  status,
-  result: '',
-  error: null,
-  logs: null,
-  attempt: 1,
-  workerId: null,
-  sessionId: null,
-  progress: null,
-  metrics: null,
-  createdAt: 1_700_000_000_000,
-  startedAt: null,
-  finishedAt: null,
-  ...extra,
-});
+const record = (status: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ ...callRecord({}, { legacy: true }), status, ...extra });
 
 const sse = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 

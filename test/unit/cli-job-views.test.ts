@@ -2,33 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { Call, RetryPolicy } from '../../shared/protocol/domain.js';
 import { callLines, statusCell } from '../../services/cli/call-view.js';
 import { policySuffix, retryText, stuckText } from '../../services/cli/function-view.js';
+import { callRecord } from '../helpers/call-record.js';
 
 const now = 1_700_000_000_000;
 
-const call = (extra: Partial<Call> = {}): Call => ({
-  id: 'V1StGXR8_Z5jdHi6B-myT',
-  callNum: 7,
-  funcName: 'dice',
-  version: 1,
-  params: { roll: '4d6' },
-  status: 'PENDING',
-  result: '',
-  error: null,
-  logs: null,
-  attempt: 1,
-  workerId: null,
-  sessionId: null,
-  progress: null,
-  metrics: null,
-  createdAt: now - 60_000,
-  startedAt: null,
-  finishedAt: null,
-  nextAttemptAt: null,
-  failures: 0,
-  deadLetter: false,
-  idempotencyKey: null,
-  ...extra,
-});
+const call = (extra: Partial<Call> = {}): Call => callRecord({ createdAt: now - 60_000, ...extra });
 
 const policy = (p: Partial<RetryPolicy>): RetryPolicy => ({ maxAttempts: 4, backoffMs: 1000, backoffFactor: 2, maxBackoffMs: 3_600_000, ...p });
 
