@@ -40,7 +40,8 @@ describe('ferry job-engine commands', () => {
     expect(id).toMatch(ID);
 
     const { callNum } = await getCall(id);
-    expect((await ferry('call', id)).stdout).toMatch(new RegExp(`\\nstatus +HELD — not run until \`ferry dispatch ${callNum}\`\\n`));
+    const shown = await ferry('call', id);
+    expect(shown.stdout, shown.stderr).toMatch(new RegExp(`\\nstatus +HELD — not run until \`ferry dispatch ${callNum}\`\\n`));
     const listed = JSON.parse((await ferry('calls', '--status', 'held', '--json')).stdout) as { calls: Call[] };
     expect(listed.calls.map((x) => x.id)).toContain(id);
 
