@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { nanoid } from 'nanoid';
 import type { DbClient } from '../../shared/clients/db-client.js';
 import type { ApiConfig } from '../../shared/config.js';
 import { ErrorCode, FerryError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import { newCallId } from '../../shared/protocol/call-id.js';
 import type { Call, FunctionVersion, Runtime } from '../../shared/protocol/domain.js';
 import {
   HEARTBEAT_INTERVAL_MS,
@@ -124,7 +124,7 @@ export class Scheduler {
   ): Promise<{ call: Call; ended: Promise<Call | null> | null; replayed: boolean }> {
     if (!options.hold) this.checkRoom();
     const { fn, runtime } = await this.opts.catalog.resolve(ref);
-    const queued: Queued = { callId: nanoid(), attempt: 1, fn, runtime, params: params ?? null };
+    const queued: Queued = { callId: newCallId(), attempt: 1, fn, runtime, params: params ?? null };
     const spec = {
       id: queued.callId,
       funcName: fn.name,

@@ -8,7 +8,7 @@ import { http } from '../helpers/http.js';
 import { waitUntil } from '../helpers/temp.js';
 
 const fixture = (name: string): string => path.join(repoDir, 'test', 'fixtures', 'functions', name);
-const ID = /^[A-Za-z0-9_-]{21}$/;
+const ID = /^[A-Za-z0-9]{21}$/;
 const FINISHED = new Set(['DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED']);
 
 // The job engine as a user drives it from the CLI: held calls, retries, dead letters,
