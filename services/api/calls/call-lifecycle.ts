@@ -1,34 +1,17 @@
 import type { DbClient } from '../../../shared/clients/db-client.js';
 import { ErrorCode, FerryError } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
-import type { CallError, Metrics, Progress } from '../../../shared/protocol/call-outcome.js';
+import type { CallError } from '../../../shared/protocol/call-outcome.js';
 import type { CallPatch, DbRequestContent } from '../../../shared/protocol/db-messages.js';
 import type { Call, CallStatus, RetryPolicy } from '../../../shared/protocol/domain.js';
-import { applyExecutionPatch, executionId, type ExecutionPatch, type ExecutionState } from '../../../shared/protocol/execution.js';
+import { executionId, type ExecutionState } from '../../../shared/protocol/execution.js';
 import type { WorkerToApiContent } from '../../../shared/protocol/worker-messages.js';
 import { CallEvents } from './call-events.js';
+import { LiveCalls, stored, type ExecutionEnd, type LiveCall } from './live-calls.js';
 import { ProgressWrites } from './progress-writes.js';
 import { lossesWith, planAfterFailure } from './retry-plan.js';
 import { StuckWatch } from './stuck-watch.js';
 import { IN_FLIGHT, isFinal, move, RETRYABLE } from './transitions.js';
-
-/** A call this process is carrying: its current execution and what is known of it in memory. */
-interface LiveCall {
-  callId: string;
-  /** The current execution. */
-  attempt: number;
-  /** Where the current execution was sent; null while it waits in the queue. */
-  nodeId: string | null;
-  dispatchedAt: number | null;
-  /** The stored create (null for a call this process found stored); a sync call runs while it is being written. */
-  created: Promise<Call | null>;
-  /** The call as of the last write answered, once the create is stored. */
-  stored: Call | null;
-  /** Writes about the call sent and not yet answered. */
-  writing: number;
-  progress?: Progress;
-  metrics?: Metrics;
-}
 
 /** What a call's function version asks of its lifecycle. */
 export interface CallPolicy {
@@ -48,7 +31,6 @@ export interface LifecycleOptions {
 }
 
 type CallRef = { callId: string; attempt: number };
-type ExecutionEnd = Omit<ExecutionPatch, 'attempt'>;
 
 /**
  * The one owner of call state. It alone writes a call's status, checks each move against the
@@ -60,13 +42,25 @@ type ExecutionEnd = Omit<ExecutionPatch, 'attempt'>;
  */
 export class CallLifecycle {
   readonly events = new CallEvents();
-  private readonly live = new Map<string, LiveCall>();
+  private readonly live: LiveCalls;
   private readonly progressWrites: ProgressWrites;
   private readonly stuckWatch: StuckWatch;
 
   constructor(private readonly opts: LifecycleOptions) {
     this.progressWrites = new ProgressWrites(opts.progressWriteMs ?? 1_000, (callId) => this.writeProgress(callId));
     this.stuckWatch = new StuckWatch((callId, attempt, silentMs) => void this.stuck(callId, attempt, silentMs));
+    this.live = new LiveCalls(
+      opts.db,
+      this.events,
+      (callId, final) => {
+        this.stuckWatch.forget(callId);
+        if (final) this.progressWrites.forget(callId);
+      },
+      (callId) => {
+        this.progressWrites.forget(callId);
+        this.stuckWatch.forget(callId);
+      },
+    );
   }
 
   close(): void {
@@ -83,21 +77,21 @@ export class CallLifecycle {
     let store!: (created: Promise<Call & { replayed?: boolean }>) => void;
     const created = new Promise<Call & { replayed?: boolean }>((resolve) => (store = resolve));
     const live: LiveCall = { callId: spec.id, attempt: 1, nodeId: null, dispatchedAt: null, created, stored: null, writing: 0 };
-    if (!spec.hold) this.live.set(spec.id, live);
+    if (!spec.hold) this.live.add(live);
     created.catch(() => undefined);
     beforeWrite?.();
     store(this.opts.db.call('createCall', spec));
     try {
       const call = await created;
       if (call.replayed || call.id !== spec.id) {
-        this.forget(live);
+        this.live.forget(live);
         return call;
       }
       live.stored ??= call;
       this.events.emit(call.id, { type: 'status', call, from: null });
       return call;
     } catch (err) {
-      this.forget(live);
+      this.live.forget(live);
       throw err;
     }
   }
@@ -115,12 +109,12 @@ export class CallLifecycle {
    * carried on where it is, not run again.
    */
   adopt(call: Call, nodeId: string): void {
-    this.live.set(call.id, { ...this.carried(call), nodeId, dispatchedAt: call.executions?.at(-1)?.createdAt ?? null });
+    this.live.add({ ...this.live.carried(call), nodeId, dispatchedAt: call.executions?.at(-1)?.createdAt ?? null });
   }
 
   /** A stored call this process takes charge of (found at start, or moved on by a request). */
   carry(call: Call): void {
-    this.live.set(call.id, this.carried(call));
+    this.live.add(this.live.carried(call));
   }
 
   // ── requests ───────────────────────────────────────────────────────────────────────────────
@@ -130,7 +124,7 @@ export class CallLifecycle {
     const call = await this.opts.db.call('getCall', { id: callId });
     if (call.status !== 'HELD') throw new FerryError(ErrorCode.CONFLICT, `call ${callId} is ${call.status}, not HELD: only a held call is dispatched`);
     this.carry(call);
-    return this.write(this.live.get(callId)!, 'PENDING', {}, undefined, move(['HELD'], 'PENDING'));
+    return this.live.write(this.live.get(callId)!, 'PENDING', {}, undefined, move(['HELD'], 'PENDING'));
   }
 
   /**
@@ -144,7 +138,7 @@ export class CallLifecycle {
     }
     this.carry(call);
     const set: CallPatch = { attempt: call.attempt + 1, failures: 0, deadLetter: false, nextAttemptAt: null, workerId: null, startedAt: null, finishedAt: null };
-    return this.write(this.live.get(callId)!, 'PENDING', set, undefined, move([call.status], 'PENDING'));
+    return this.live.write(this.live.get(callId)!, 'PENDING', set, undefined, move([call.status], 'PENDING'));
   }
 
   /** Stops an unfinished call: CANCELLED if it had not started, KILLED if it was running. */
@@ -153,11 +147,11 @@ export class CallLifecycle {
       const call = await this.opts.db.call('getCall', { id: callId });
       if (isFinal(call.status)) throw new FerryError(ErrorCode.CONFLICT, `call ${callId} has already ended (${call.status})`);
       const to: CallStatus = call.status === 'RUNNING' ? 'KILLED' : 'CANCELLED';
-      const live = this.live.get(callId) ?? this.carried(call);
+      const live = this.live.get(callId) ?? this.live.carried(call);
       const reason = { code: to, message: to === 'KILLED' ? 'killed by request while it ran' : 'cancelled by request' };
       const execution = live.nodeId !== null ? { nodeId: live.nodeId, state: to, finishedAt: Date.now(), failureReason: reason } : undefined;
       try {
-        return await this.write(live, to, { finishedAt: Date.now(), error: reason, nextAttemptAt: null }, execution, move([call.status], to), call.attempt);
+        return await this.live.write(live, to, { finishedAt: Date.now(), error: reason, nextAttemptAt: null }, execution, move([call.status], to), call.attempt);
       } catch (err) {
         // It moved on meanwhile (started, or ended): look again.
         if (!(err instanceof FerryError && err.code === ErrorCode.CONFLICT)) throw err;
@@ -186,7 +180,7 @@ export class CallLifecycle {
     const live = await this.fenced(nodeId, report, 'started');
     if (!live) return;
     const set: CallPatch = { workerId: nodeId, startedAt: report.startedAt, ...(live.stored?.nextAttemptAt ? { nextAttemptAt: null } : {}) };
-    const running = this.write(live, 'RUNNING', set, { state: 'RUNNING', startedAt: report.startedAt }, move(['PENDING'], 'RUNNING'));
+    const running = this.live.write(live, 'RUNNING', set, { state: 'RUNNING', startedAt: report.startedAt }, move(['PENDING'], 'RUNNING'));
     running.catch((err: unknown) => this.stale(err, report.callId, 'started'));
     const { stuckAfterMs } = await this.policy(live);
     // Watched from its start: a function that hangs before its first report is stuck too.
@@ -263,7 +257,7 @@ export class CallLifecycle {
     }
     if (live && !(await stored(live))) {
       // Never stored, so never accepted: the caller was told so; nothing to record.
-      this.forget(live);
+      this.live.forget(live);
       return true;
     }
     if (live && (this.live.get(report.callId) !== live || live.attempt !== report.attempt)) {
@@ -272,7 +266,7 @@ export class CallLifecycle {
       return true;
     }
     // Without a live entry (the api restarted) the store's compare-and-set is the fence.
-    const target = live ?? this.carried({ id: report.callId, attempt: report.attempt, workerId: nodeId });
+    const target = live ?? this.live.carried({ id: report.callId, attempt: report.attempt, workerId: nodeId });
     const latest = {
       ...(target.progress !== undefined ? { progress: target.progress } : {}),
       ...(target.metrics !== undefined ? { metrics: target.metrics } : {}),
@@ -283,7 +277,7 @@ export class CallLifecycle {
         const plan = planAfterFailure(target.stored, (await this.policy(target)).retry, failure, Date.now());
         if (plan.again) {
           const next: CallPatch = { ...set, ...latest, attempt: report.attempt + 1, failures: plan.failures, nextAttemptAt: plan.nextAttemptAt, workerId: null, startedAt: null };
-          await this.write(target, 'PENDING', next, { ...execution, ...latest }, move(IN_FLIGHT, 'PENDING'));
+          await this.live.write(target, 'PENDING', next, { ...execution, ...latest }, move(IN_FLIGHT, 'PENDING'));
           this.opts.log.info({ callId: report.callId, attempt: report.attempt + 1, nextAttemptAt: plan.nextAttemptAt }, 'call retried');
           return true;
         }
@@ -292,7 +286,7 @@ export class CallLifecycle {
         set = { ...set, deadLetter: true };
       }
       const withProgress: CallPatch = { ...set, ...latest, ...(latest.progress === undefined && status === 'DONE' && live ? { progress: 1 } : {}) };
-      await this.write(target, status, withProgress, { ...execution, ...latest }, move(IN_FLIGHT, status));
+      await this.live.write(target, status, withProgress, { ...execution, ...latest }, move(IN_FLIGHT, status));
       return true;
     } catch (err) {
       if (err instanceof FerryError && (err.code === ErrorCode.CONFLICT || err.code === ErrorCode.NOT_FOUND)) {
@@ -306,10 +300,10 @@ export class CallLifecycle {
 
   /** The execution was given up for the infrastructure's sake: on to the next, or ERROR when none is left. */
   private async requeue(call: CallRef, nodeId: string | null, state: ExecutionState, reason: CallError): Promise<boolean> {
-    const live = this.live.get(call.callId) ?? this.carried({ id: call.callId, attempt: call.attempt, workerId: nodeId });
+    const live = this.live.get(call.callId) ?? this.live.carried({ id: call.callId, attempt: call.attempt, workerId: nodeId });
     if (live.attempt !== call.attempt) return true;
     if (!(await stored(live))) {
-      this.forget(live);
+      this.live.forget(live);
       return true;
     }
     const ended = { nodeId, state, finishedAt: Date.now(), failureReason: reason };
@@ -317,9 +311,9 @@ export class CallLifecycle {
     try {
       if (losses >= this.opts.maxAttempts) {
         const error = { code: reason.code, message: `gave up after ${losses} executions lost; last: ${reason.message}` };
-        await this.write(live, 'ERROR', { error, finishedAt: Date.now(), deadLetter: true }, ended, move(IN_FLIGHT, 'ERROR'));
+        await this.live.write(live, 'ERROR', { error, finishedAt: Date.now(), deadLetter: true }, ended, move(IN_FLIGHT, 'ERROR'));
       } else {
-        await this.write(live, 'PENDING', { attempt: call.attempt + 1, workerId: null, startedAt: null }, ended, move(IN_FLIGHT, 'PENDING'));
+        await this.live.write(live, 'PENDING', { attempt: call.attempt + 1, workerId: null, startedAt: null }, ended, move(IN_FLIGHT, 'PENDING'));
         this.opts.log.warn({ callId: call.callId, attempt: call.attempt + 1, why: reason.message }, 'call requeued');
       }
       return true;
@@ -343,9 +337,9 @@ export class CallLifecycle {
     try {
       const plan = planAfterFailure(live.stored, (await this.policy(live)).retry, reason, Date.now());
       if (plan.again) {
-        await this.write(live, 'PENDING', { attempt: attempt + 1, failures: plan.failures, nextAttemptAt: plan.nextAttemptAt, error: reason, workerId: null, startedAt: null }, ended, move(['RUNNING'], 'PENDING'));
+        await this.live.write(live, 'PENDING', { attempt: attempt + 1, failures: plan.failures, nextAttemptAt: plan.nextAttemptAt, error: reason, workerId: null, startedAt: null }, ended, move(['RUNNING'], 'PENDING'));
       } else {
-        await this.write(live, 'KILLED', { error: reason, failures: plan.failures, finishedAt: Date.now(), deadLetter: true }, ended, move(['RUNNING'], 'KILLED'));
+        await this.live.write(live, 'KILLED', { error: reason, failures: plan.failures, finishedAt: Date.now(), deadLetter: true }, ended, move(['RUNNING'], 'KILLED'));
       }
     } catch (err) {
       this.stale(err, callId, 'stuck');
@@ -359,62 +353,7 @@ export class CallLifecycle {
       ...(live.progress !== undefined ? { progress: live.progress } : {}),
       ...(live.metrics !== undefined ? { metrics: live.metrics } : {}),
     };
-    await this.write(live, null, set, { nodeId: live.nodeId, ...set }, IN_FLIGHT).catch((err: unknown) => this.stale(err, callId, 'progress'));
-  }
-
-  /**
-   * The one place a call's record changes. `to` null changes no status. The write's
-   * compare-and-set is the state machine's move: the call must be in one of `from` (checked by
-   * {@link move}), at the live attempt. A final status is told to listeners as the write goes out
-   * (the store answers any later read after it), other changes once stored.
-   */
-  private async write(
-    live: LiveCall,
-    to: CallStatus | null,
-    set: CallPatch,
-    execution: ExecutionEnd | undefined,
-    from: readonly CallStatus[],
-    attempt = live.attempt,
-  ): Promise<Call> {
-    const now = Date.now();
-    const patch: ExecutionPatch | undefined = execution && {
-      attempt,
-      ...(live.dispatchedAt !== null ? { createdAt: live.dispatchedAt } : {}),
-      ...execution,
-    };
-    const full: CallPatch = { ...set, ...(to !== null ? { status: to } : {}) };
-    const request = this.opts.db.call('updateCall', {
-      id: live.callId,
-      expect: { status: [...from], attempt },
-      set: full,
-      ...(patch ? { execution: patch } : {}),
-    });
-    live.writing += 1;
-    const final = to !== null && isFinal(to);
-    if (to !== null) this.stuckWatch.forget(live.callId);
-    if (final) this.progressWrites.forget(live.callId);
-    // An end is told now when this process knows the whole stored call (no other write pending).
-    const early = final && live.stored && live.writing === 1 ? predicted(live.stored, full, patch, now) : null;
-    if (early) this.forget(live);
-    if (early) this.events.emit(live.callId, { type: 'status', call: early, from: live.stored!.status });
-    try {
-      const call = await request;
-      const from = live.stored?.status ?? null;
-      live.stored = call;
-      if (call.attempt !== attempt) {
-        live.attempt = call.attempt;
-        live.nodeId = null;
-        live.dispatchedAt = null;
-        delete live.progress;
-        delete live.metrics;
-      }
-      if (final) this.forget(live);
-      else if (!this.live.has(live.callId) && call.status !== 'HELD') this.live.set(live.callId, live);
-      if (!early && to !== null) this.events.emit(call.id, { type: 'status', call, from });
-      return call;
-    } finally {
-      live.writing -= 1;
-    }
+    await this.live.write(live, null, set, { nodeId: live.nodeId, ...set }, IN_FLIGHT).catch((err: unknown) => this.stale(err, callId, 'progress'));
   }
 
   private async policy(live: LiveCall): Promise<CallPolicy> {
@@ -441,18 +380,6 @@ export class CallLifecycle {
     return undefined;
   }
 
-  /** A live entry for a stored call (or, from a report alone, one the store's compare-and-set fences). */
-  private carried(call: Call | { id: string; attempt: number; workerId: string | null }): LiveCall {
-    const full = 'status' in call ? call : null;
-    return { callId: call.id, attempt: call.attempt, nodeId: call.workerId, dispatchedAt: null, created: Promise.resolve(full), stored: full, writing: 0 };
-  }
-
-  private forget(live: LiveCall): void {
-    if (this.live.get(live.callId) === live) this.live.delete(live.callId);
-    this.progressWrites.forget(live.callId);
-    this.stuckWatch.forget(live.callId);
-  }
-
   private stale(err: unknown, callId: string, what: string): void {
     if (err instanceof FerryError && err.code === ErrorCode.CONFLICT) {
       this.opts.log.warn({ callId, what, reason: err.message }, 'stale report dropped');
@@ -462,20 +389,3 @@ export class CallLifecycle {
   }
 }
 
-/** False when the call's create failed: it was never accepted, so there is nothing to update. */
-function stored(live: LiveCall): Promise<boolean> {
-  return live.created.then(
-    (call) => {
-      live.stored ??= call;
-      return true;
-    },
-    () => false,
-  );
-}
-
-/** The call as the store will hold it once this write is applied. */
-function predicted(call: Call, set: CallPatch, execution: ExecutionPatch | undefined, now: number): Call {
-  const next = { ...call, ...set } as Call;
-  if (execution) next.executions = applyExecutionPatch(call.id, call.executions ?? [], execution, now);
-  return next;
-}

@@ -127,7 +127,7 @@ export class DockerDriver implements Driver {
   async removeLeftovers(nodeId: string, ownerId?: string): Promise<number> {
     const filters = { label: [`${Label.node}=${nodeId}`, ...(ownerId ? [`${Label.owner}=${ownerId}`] : [])] };
     const leftovers = await this.docker.listContainers({ all: true, filters });
-    await Promise.all(leftovers.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+    await Promise.all(leftovers.map((c) => removeContainer(this.docker.getContainer(c.Id))));
     return leftovers.length;
   }
 
@@ -154,4 +154,25 @@ export async function codeArchive(codeDir: string, targetPath: string): Promise<
 function stripDockerFrames(raw: string): string {
   // eslint-disable-next-line no-control-regex
   return raw.replace(/[\x00-\x08][\x00]{3}[\s\S]{4}/g, '');
+}
+
+/**
+ * Removes a container, and when the engine is already removing it (409: a process that asked
+ * for it died meanwhile), waits until it is gone, so "removed" means gone. Bounded: 10 s.
+ */
+async function removeContainer(container: Docker.Container): Promise<void> {
+  try {
+    await container.remove({ force: true });
+    return;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode !== 409) return;
+  }
+  for (let i = 0; i < 100; i++) {
+    const gone = await container.inspect().then(
+      () => false,
+      (err: { statusCode?: number }) => err.statusCode === 404,
+    );
+    if (gone) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

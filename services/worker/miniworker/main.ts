@@ -67,10 +67,20 @@ function sayReady(): void {
   send('ready', { warm: sandbox && warm ? warm.fn : null, key: sandbox && warm ? warm.key : null });
 }
 
+/** Removals under way: a stop waits for them, or the engine is left a container it half removed. */
+const removing = new Set<Promise<void>>();
+
 async function dropSandbox(): Promise<void> {
   const s = sandbox;
   sandbox = null;
-  await s?.destroy();
+  if (!s) return;
+  const removed = s.destroy();
+  removing.add(removed);
+  try {
+    await removed;
+  } finally {
+    removing.delete(removed);
+  }
 }
 
 async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void> {
@@ -153,6 +163,7 @@ async function stop(): Promise<void> {
   // A sandbox still being made when told to stop would be left behind once made: wait for it.
   await inCreation?.catch(() => undefined);
   await dropSandbox().catch(() => undefined);
+  await Promise.allSettled([...removing]);
   sock.close();
   process.exit(0);
 }
