@@ -59,8 +59,12 @@ export const workerToApiSchemas = {
     metrics: metricsSchema.optional(),
     log: z.string().max(64 * 1024).optional(),
   }),
-  /** Also stands for `started` when the call ended before a `started` was worth sending. */
-  finished: z.object({ ...callRef, startedAt: z.number(), outcome: callOutcomeSchema }),
+  /**
+   * Also stands for `started` when the call ended before a `started` was worth sending.
+   * `finishedAt` is when the run ended by the node's clock, the clock of `startedAt`, so an
+   * execution's interval is the node's own (absent from older nodes: the api's receipt time).
+   */
+  finished: z.object({ ...callRef, startedAt: z.number(), finishedAt: z.number().optional(), outcome: callOutcomeSchema }),
   /** The node could not run the call at all; `retryable` says whether another node or attempt may. */
   failed: z.object({ ...callRef, code: z.string(), message: z.string(), retryable: z.boolean() }),
 } as const;

@@ -106,10 +106,11 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
         send('progress', { ...ref, log: line.slice(0, 64 * 1024) });
       },
     });
+    const finishedAt = Date.now();
     clearTimeout(startedTimer);
     const logs = logLines.totalBytes > 0 ? { ...outcome.logs, log: logLines.text(), truncated: outcome.logs.truncated || logLines.truncated } : outcome.logs;
     const timings = { ...outcome.timings, initMs: outcome.timings.initMs + (cold ? createMs : 0) };
-    send('finished', { ...ref, startedAt, outcome: { ...outcome, logs, timings } });
+    send('finished', { ...ref, startedAt, finishedAt, outcome: { ...outcome, logs, timings } });
     if (!reuse || !sandbox.alive) await dropSandbox();
   } catch (err) {
     log.error({ err, callId: task.callId }, 'call could not run');
