@@ -29,7 +29,11 @@ export const nodeCapacitySchema = z.object({
 });
 export type NodeCapacity = z.infer<typeof nodeCapacitySchema>;
 
-export const driverKindSchema = z.enum(['docker', 'process']);
+/**
+ * How a node runs calls. `fake` runs nothing: every call ends DONE echoing its params, for dry
+ * runs of a pipeline and for load on the cluster without the cost of functions.
+ */
+export const driverKindSchema = z.enum(['docker', 'process', 'fake']);
 export type DriverKind = z.infer<typeof driverKindSchema>;
 
 export const workerToApiSchemas = {
