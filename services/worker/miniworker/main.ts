@@ -97,7 +97,9 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
     log.debug({ callId: task.callId, attempt: task.attempt }, 'call started');
     // Lines the function logs go out live and are kept with the call's logs, capped like stdout.
     const logLines = new CappedOutput(settings.outputCapBytes);
-    const outcome = await sandbox.run(task, {
+    // A cancel removes the sandbox while it runs (see onBrokerMessage): `sandbox` is null after.
+    const ran = sandbox;
+    const outcome = await ran.run(task, {
       progress: (progress) => send('progress', { ...ref, progress }),
       metrics: (metrics) => send('progress', { ...ref, metrics }),
       log: (line) => {
@@ -110,7 +112,7 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
     const logs = logLines.totalBytes > 0 ? { ...outcome.logs, log: logLines.text(), truncated: outcome.logs.truncated || logLines.truncated } : outcome.logs;
     const timings = { ...outcome.timings, initMs: outcome.timings.initMs + (cold ? createMs : 0) };
     send('finished', { ...ref, startedAt, finishedAt, outcome: { ...outcome, logs, timings } });
-    if (!reuse || !sandbox.alive) await dropSandbox();
+    if (sandbox === ran && (!reuse || !ran.alive)) await dropSandbox();
   } catch (err) {
     log.error({ err, callId: task.callId }, 'call could not run');
     const message = err instanceof Error ? err.message : String(err);
