@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { issuesText } from './protocol/issues-text.js';
+import { driverKindSchema, type DriverKind } from './protocol/worker-messages.js';
 
 /**
  * Ferry's configuration in three steps: environment variables (all optional) → defaults with
@@ -12,6 +13,19 @@ import { issuesText } from './protocol/issues-text.js';
 const MiB = 1024 * 1024;
 
 const intFrom = (min: number) => z.coerce.number().int().min(min);
+/** Longest fake delay: past a day every call times out anyway (a function's timeout is at most a day). */
+const MAX_FAKE_DELAY_MS = 24 * 3600_000;
+
+/** `25` (always 25 ms) or `5-50` (drawn uniformly per call, both ends included). */
+const delayRange = z
+  .string()
+  .regex(/^\d{1,9}(-\d{1,9})?$/, 'must be a number of ms such as 25, or a range such as 5-50')
+  .transform((text): DelayRangeMs => {
+    const [minMs = 0, maxMs = minMs] = text.split('-').map(Number);
+    return { minMs, maxMs };
+  })
+  .refine((r) => r.minMs <= r.maxMs, 'a range must not end below its start')
+  .refine((r) => r.maxMs <= MAX_FAKE_DELAY_MS, `must be at most ${MAX_FAKE_DELAY_MS} ms`);
 const endpoint = z.string().regex(/^(tcp|ipc|inproc):\/\/.+/, 'must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555');
 
 const envSchema = z.object({
@@ -36,7 +50,8 @@ const envSchema = z.object({
   FERRY_NODE_MEMORY_MB: intFrom(64).default(Math.floor(os.totalmem() / (1024 * 1024) / 2)),
   FERRY_PRELOAD: z.enum(['none', 'runtime', 'function']).default('function'),
   FERRY_KEEP_ALIVE_MS: intFrom(0).default(10 * 60_000),
-  FERRY_DRIVER: z.enum(['auto', 'docker', 'process']).default('auto'),
+  FERRY_DRIVER: z.enum(['auto', ...driverKindSchema.options]).default('auto'),
+  FERRY_FAKE_DELAY_MS: delayRange.default({ minMs: 0, maxMs: 0 }),
   FERRY_OUTPUT_CAP_BYTES: intFrom(1024).default(1024 * 1024),
   FERRY_PIDS_LIMIT: intFrom(8).default(256),
   FERRY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
@@ -85,6 +100,12 @@ export interface ClientConfig {
 
 export type PreloadPolicy = 'none' | 'runtime' | 'function';
 
+/** A delay in ms, drawn uniformly between both ends (included) each time; equal ends: fixed. */
+export interface DelayRangeMs {
+  minMs: number;
+  maxMs: number;
+}
+
 export interface WorkerConfig {
   nodeId: string;
   /** The api's ROUTER for workers. */
@@ -98,7 +119,9 @@ export interface WorkerConfig {
   preload: PreloadPolicy;
   /** An idle warm container is removed after this long. */
   keepAliveMs: number;
-  driver: 'auto' | 'docker' | 'process';
+  driver: 'auto' | DriverKind;
+  /** Fake driver only: how long each call "runs" before it ends DONE echoing its params. */
+  fakeDelay: DelayRangeMs;
   /** Stdout and stderr of a call are each cut at this many bytes (and marked truncated). */
   outputCapBytes: number;
   pidsLimit: number;
@@ -199,6 +222,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       preload: e.FERRY_PRELOAD,
       keepAliveMs: e.FERRY_KEEP_ALIVE_MS,
       driver: e.FERRY_DRIVER,
+      fakeDelay: e.FERRY_FAKE_DELAY_MS,
       outputCapBytes: e.FERRY_OUTPUT_CAP_BYTES,
       pidsLimit: e.FERRY_PIDS_LIMIT,
     },

@@ -16,7 +16,9 @@ const repoDir = path.resolve(servicesDir, '..', '..');
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const containers = await prepareHost(repoDir, log);
+  // The fake driver runs nothing, so it needs neither Docker nor the runtime images.
+  const fake = config.worker.driver === 'fake';
+  const containers = fake ? false : await prepareHost(repoDir, log);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     FERRY_DATA_DIR: config.dataDir,
@@ -26,7 +28,7 @@ async function main(): Promise<void> {
     FERRY_REGISTRY_ADDR: config.client.registryAddr,
     FERRY_WORKERS_BIND: config.api.workersBind,
     FERRY_WORKERS_ADDR: config.worker.apiAddr,
-    FERRY_DRIVER: containers ? config.worker.driver : 'process',
+    FERRY_DRIVER: fake || containers ? config.worker.driver : 'process',
   };
   const daemons = ['db', 'registry', 'api', 'worker'].map(
     (name) => new ChildDaemon({ name, script: path.join(servicesDir, name, 'main.js'), env, log }),
@@ -52,8 +54,9 @@ async function main(): Promise<void> {
   }
   const [db, registry, api] = daemons;
   const url = api?.url ?? `http://${config.api.httpHost}:${config.api.httpPort}`;
+  const runs = fake ? 'fake driver: nothing runs, every call ends DONE echoing its params' : `functions run ${containers ? 'in Docker containers' : 'as processes'}`;
   process.stderr.write(
-    `\nFerry is up: ${url}  (data in ${config.dataDir}; functions run ${containers ? 'in Docker containers' : 'as processes'})\n` +
+    `\nFerry is up: ${url}  (data in ${config.dataDir}; ${runs})\n` +
       `  db ${db?.endpoint}   registry ${registry?.endpoint}   workers connect to ${config.worker.apiAddr}\n\n` +
       `Try:\n` +
       `  curl -H "Content-Type: application/json" -X POST --data '{"image":"pythonruntime","path":"/ws","dependencies":"pip3 install -r requirements.txt","run":"python3 test.py"}' ${url}/registerRuntime\n` +

@@ -37,7 +37,7 @@ export const miniworkerToBrokerSchemas = {
     metrics: metricsSchema.optional(),
     log: z.string().optional(),
   }),
-  finished: z.object({ ...callRef, startedAt: z.number(), outcome: callOutcomeSchema }),
+  finished: z.object({ ...callRef, startedAt: z.number(), finishedAt: z.number(), outcome: callOutcomeSchema }),
   /** The sandbox could not be made at all (image build failed, engine error). */
   failed: z.object({ ...callRef, code: z.string(), message: z.string(), retryable: z.boolean() }),
 } as const;

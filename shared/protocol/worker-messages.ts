@@ -29,7 +29,11 @@ export const nodeCapacitySchema = z.object({
 });
 export type NodeCapacity = z.infer<typeof nodeCapacitySchema>;
 
-export const driverKindSchema = z.enum(['docker', 'process']);
+/**
+ * How a node runs calls. `fake` runs nothing: every call ends DONE echoing its params, for dry
+ * runs of a pipeline and for load on the cluster without the cost of functions.
+ */
+export const driverKindSchema = z.enum(['docker', 'process', 'fake']);
 export type DriverKind = z.infer<typeof driverKindSchema>;
 
 export const workerToApiSchemas = {
@@ -59,8 +63,12 @@ export const workerToApiSchemas = {
     metrics: metricsSchema.optional(),
     log: z.string().max(64 * 1024).optional(),
   }),
-  /** Also stands for `started` when the call ended before a `started` was worth sending. */
-  finished: z.object({ ...callRef, startedAt: z.number(), outcome: callOutcomeSchema }),
+  /**
+   * Also stands for `started` when the call ended before a `started` was worth sending.
+   * `finishedAt` is when the run ended by the node's clock, the clock of `startedAt`, so an
+   * execution's interval is the node's own (absent from older nodes: the api's receipt time).
+   */
+  finished: z.object({ ...callRef, startedAt: z.number(), finishedAt: z.number().optional(), outcome: callOutcomeSchema }),
   /** The node could not run the call at all; `retryable` says whether another node or attempt may. */
   failed: z.object({ ...callRef, code: z.string(), message: z.string(), retryable: z.boolean() }),
 } as const;

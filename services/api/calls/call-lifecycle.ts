@@ -214,7 +214,9 @@ export class CallLifecycle {
    */
   async finished(nodeId: string, report: WorkerToApiContent<'finished'>): Promise<boolean> {
     const { outcome } = report;
-    const execution: ExecutionEnd = { nodeId, state: outcome.status, startedAt: report.startedAt, finishedAt: Date.now(), failureReason: outcome.error };
+    // Both ends by the node's clock: the interval is when the node ran it, not when we heard.
+    const finishedAt = report.finishedAt ?? Date.now();
+    const execution: ExecutionEnd = { nodeId, state: outcome.status, startedAt: report.startedAt, finishedAt, failureReason: outcome.error };
     const set: CallPatch = { ...outcome, workerId: nodeId, startedAt: report.startedAt };
     if (outcome.status === 'DONE') return this.end(nodeId, report, 'DONE', set, execution);
     return this.end(nodeId, report, outcome.status, set, execution, outcome.error);

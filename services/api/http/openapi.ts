@@ -245,7 +245,7 @@ export const openapi = {
         type: 'object',
         properties: {
           nodeId: { type: 'string' },
-          driver: { type: 'string', enum: ['docker', 'process'] },
+          driver: { type: 'string', enum: ['docker', 'process', 'fake'] },
           capacity: { type: 'object', properties: { maxContainers: { type: 'integer' }, memoryMb: { type: 'integer' } } },
           running: { type: 'integer' },
           warm: { type: 'array', items: { type: 'object', properties: { runtime: { type: 'string' }, fn: { type: 'string', nullable: true }, busy: { type: 'boolean' } } } },

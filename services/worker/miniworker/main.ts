@@ -1,12 +1,13 @@
 import { Dealer } from 'zeromq';
 import { rootLogger, setLoggerName } from '../../../shared/logger.js';
 import { decodeEvent, encodeEvent } from '../../../shared/protocol/envelope.js';
+import type { DriverKind } from '../../../shared/protocol/worker-messages.js';
 import { Outbox } from '../../../shared/transport/outbox.js';
 import { unbatchOrLog } from '../../../shared/transport/unbatch-or-log.js';
 import { brokerToMiniworkerSchemas } from '../broker-messages.js';
 import { CallErrorCode, type CallTask } from '../call-task.js';
 import { CappedOutput } from '../capped-output.js';
-import { createDriver } from '../drivers/create-driver.js';
+import { createDriver, type DriverSettings } from '../drivers/create-driver.js';
 import { fitsRuntimeSandbox, runtimeKey, type PreparedFunction, type RuntimeSpec, type Sandbox, type SandboxOptions } from '../drivers/driver.js';
 
 /**
@@ -19,15 +20,13 @@ const STARTED_AFTER_MS = 5;
 const env = process.env;
 const id = env['FERRY_MINIWORKER_ID'] ?? 'mw';
 const log = rootLogger().child({ miniworker: id });
-const settings = JSON.parse(env['FERRY_MINIWORKER_SETTINGS'] ?? '{}') as {
-  nodeId: string;
-  driver: 'docker' | 'process';
+const settings = JSON.parse(env['FERRY_MINIWORKER_SETTINGS'] ?? '{}') as DriverSettings & {
+  driver: DriverKind;
   socketDir: string;
   outputCapBytes: number;
   pidsLimit: number;
   preload: 'none' | 'runtime' | 'function';
   keepAliveMs: number;
-  dir: string;
 };
 
 const sock = new Dealer({ routingId: id, linger: 1000 });
@@ -37,7 +36,7 @@ const send = (msgType: string, content: unknown): void => {
   outbox.send(encodeEvent(msgType, content)).catch((err: unknown) => log.error({ err }, 'send to broker failed'));
 };
 
-const driver = await createDriver(settings.driver, settings.nodeId, settings.dir, log);
+const driver = await createDriver(settings.driver, settings, log);
 let sandbox: Sandbox | null = null;
 let idleTimer: NodeJS.Timeout | undefined;
 let current = null as CallTask | null;
@@ -108,7 +107,9 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
     log.debug({ callId: task.callId, attempt: task.attempt }, 'call started');
     // Lines the function logs go out live and are kept with the call's logs, capped like stdout.
     const logLines = new CappedOutput(settings.outputCapBytes);
-    const outcome = await sandbox.run(task, {
+    // A cancel removes the sandbox while it runs (see onBrokerMessage): `sandbox` is null after.
+    const ran = sandbox;
+    const outcome = await ran.run(task, {
       progress: (progress) => send('progress', { ...ref, progress }),
       metrics: (metrics) => send('progress', { ...ref, metrics }),
       log: (line) => {
@@ -116,11 +117,12 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
         send('progress', { ...ref, log: line.slice(0, 64 * 1024) });
       },
     });
+    const finishedAt = Date.now();
     clearTimeout(startedTimer);
     const logs = logLines.totalBytes > 0 ? { ...outcome.logs, log: logLines.text(), truncated: outcome.logs.truncated || logLines.truncated } : outcome.logs;
     const timings = { ...outcome.timings, initMs: outcome.timings.initMs + (cold ? createMs : 0) };
-    send('finished', { ...ref, startedAt, outcome: { ...outcome, logs, timings } });
-    if (!reuse || !sandbox.alive) await dropSandbox();
+    send('finished', { ...ref, startedAt, finishedAt, outcome: { ...outcome, logs, timings } });
+    if (sandbox === ran && (!reuse || !ran.alive)) await dropSandbox();
   } catch (err) {
     log.error({ err, callId: task.callId }, 'call could not run');
     const message = err instanceof Error ? err.message : String(err);

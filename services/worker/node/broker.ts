@@ -3,10 +3,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nanoid } from 'nanoid';
 import { Router } from 'zeromq';
-import type { PreloadPolicy } from '../../../shared/config.js';
+import type { DelayRangeMs, PreloadPolicy } from '../../../shared/config.js';
 import type { Logger } from '../../../shared/logger.js';
 import { decodeEvent, encodeEvent } from '../../../shared/protocol/envelope.js';
-import type { DriverKind, WarmContainer, WorkerToApi } from '../../../shared/protocol/worker-messages.js';
+import type { WarmContainer, WorkerToApi } from '../../../shared/protocol/worker-messages.js';
 import { Outbox } from '../../../shared/transport/outbox.js';
 import { unbatchOrLog } from '../../../shared/transport/unbatch-or-log.js';
 import { miniworkerToBrokerSchemas } from '../broker-messages.js';
@@ -29,6 +29,8 @@ export interface BrokerOptions {
   size: number;
   memoryMb: number;
   driver: Driver;
+  /** Fake driver only: each call's delay (its miniworkers make their own driver from it). */
+  fakeDelay: DelayRangeMs;
   preload: PreloadPolicy;
   keepAliveMs: number;
   outputCapBytes: number;
@@ -174,7 +176,8 @@ export class Broker {
     const id = `mw-${nanoid(8)}`;
     const settings = {
       nodeId: this.opts.nodeId,
-      driver: this.opts.driver.kind as DriverKind,
+      driver: this.opts.driver.kind,
+      fakeDelay: this.opts.fakeDelay,
       socketDir: path.join(this.opts.dir, 'sock'),
       outputCapBytes: this.opts.outputCapBytes,
       pidsLimit: this.opts.pidsLimit,

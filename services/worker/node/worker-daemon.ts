@@ -4,7 +4,7 @@ import path from 'node:path';
 import { RegistryClient } from '../../../shared/clients/registry-client.js';
 import type { ClientConfig, WorkerConfig } from '../../../shared/config.js';
 import type { Logger } from '../../../shared/logger.js';
-import { runtimeOnWireSchema, type Dispatch } from '../../../shared/protocol/worker-messages.js';
+import { runtimeOnWireSchema, type Dispatch, type DriverKind } from '../../../shared/protocol/worker-messages.js';
 import { ApiLink } from './api-link.js';
 import { Broker } from './broker.js';
 import { BundleCache } from './bundle-cache.js';
@@ -12,6 +12,9 @@ import { CallErrorCode } from '../call-task.js';
 import { chooseDriver } from '../drivers/create-driver.js';
 import type { RuntimeSpec } from '../drivers/driver.js';
 import { FunctionPreparer, PrepareError } from './function-preparer.js';
+
+/** How the start-up log line names each driver. */
+const DRIVER_NAMES: Record<DriverKind, string> = { docker: 'Docker', process: 'process', fake: 'fake' };
 
 export interface WorkerDaemon {
   nodeId: string;
@@ -25,10 +28,11 @@ export interface WorkerDaemon {
  */
 export async function startWorkerDaemon(config: WorkerConfig, client: ClientConfig, log: Logger): Promise<WorkerDaemon> {
   await mkdir(path.join(config.dir, 'sock'), { recursive: true });
-  const driver = await chooseDriver(config.driver, config.nodeId, config.dir, log);
+  const driverSettings = { nodeId: config.nodeId, dir: config.dir, fakeDelay: config.fakeDelay };
+  const driver = await chooseDriver(config.driver, driverSettings, log);
   log.info(
-    { driver: driver.kind, isolation: driver.isolation, nodeId: config.nodeId },
-    driver.kind === 'docker' ? `using the Docker driver: ${driver.isolation}` : `using the process driver: ${driver.isolation}`,
+    { driver: driver.kind, isolation: driver.isolation, nodeId: config.nodeId, ...(driver.kind === 'fake' ? { fakeDelay: config.fakeDelay } : {}) },
+    `using the ${DRIVER_NAMES[driver.kind]} driver: ${driver.isolation}`,
   );
   const orphans = await driver.removeLeftovers(config.nodeId);
   if (orphans > 0) log.info({ removed: orphans }, 'removed containers left by an earlier run');
@@ -47,6 +51,7 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
     size: config.maxContainers,
     memoryMb: config.memoryMb,
     driver,
+    fakeDelay: config.fakeDelay,
     preload: config.preload,
     keepAliveMs: config.keepAliveMs,
     outputCapBytes: config.outputCapBytes,
