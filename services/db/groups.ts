@@ -113,9 +113,11 @@ export class Groups {
       else delete counts[before.status];
     }
     counts[after.status] = (counts[after.status] ?? 0) + 1;
-    if (after.status === CallStatus.RUNNING) {
-      const at = after.startedAt ?? Date.now();
-      group.firstStartedAt = group.firstStartedAt === null ? at : Math.min(group.firstStartedAt, at);
+    // A call may reach its end without a RUNNING write of its own (its start and end reported
+    // together): its startedAt counts whenever it first shows.
+    const startedAt = after.startedAt ?? (after.status === CallStatus.RUNNING ? Date.now() : null);
+    if (startedAt !== null) {
+      group.firstStartedAt = group.firstStartedAt === null ? startedAt : Math.min(group.firstStartedAt, startedAt);
     }
     if (isEnded(after.status)) {
       const at = after.finishedAt ?? Date.now();
