@@ -1,46 +1,11 @@
 import type { Call, CallStatus } from '../../../shared/protocol/domain.js';
 import type { Group } from '../../../shared/protocol/group.js';
+import { RunStatus, type RunDetail, type RunView } from '../../../shared/protocol/run-view.js';
 
-/** A run's status as Stevedore names it, derived from its group's stored counts alone. */
-export const RunStatus = {
-  QUEUED: 'QUEUED',
-  RUNNING: 'RUNNING',
-  COMPLETE: 'COMPLETE',
-  ERROR: 'ERROR',
-  CANCELLED: 'CANCELLED',
-  KILLED: 'KILLED',
-} as const;
-export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];
+export { RunStatus, type RunDetail, type RunView };
 
 /** Statuses a call ends in (the DB keeps its own list: services never import each other). */
 const ENDED: readonly CallStatus[] = ['DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'];
-
-/** A run as `GET /v1/runs/:id` shows it. Times are epoch ms; `end` and `duration` only once every call has ended. */
-export interface RunView {
-  id: string;
-  function: string;
-  times: number;
-  status: RunStatus;
-  counts: Group['counts'];
-  submittedAt: number;
-  start: number | null;
-  end: number | null;
-  /** end − start, ms. */
-  duration: number | null;
-  cancelledAt: number | null;
-}
-
-/** One call of a run as `GET /v1/runs/:id/details` shows it. */
-export interface RunDetail {
-  /** The call's place in the run, 1..times. */
-  detailId: number;
-  callId: string;
-  status: CallStatus;
-  submittedAt: number;
-  start: number | null;
-  end: number | null;
-  duration: number | null;
-}
 
 const sum = (counts: Group['counts'], statuses: readonly CallStatus[]): number => statuses.reduce((n, s) => n + (counts[s] ?? 0), 0);
 
