@@ -58,6 +58,7 @@ export class Groups {
         ...this.putOps(group),
         { type: 'put', key: keys.groupByTime(group.createdAt, group.id), value: group.id },
         { type: 'put', key: keys.groupByKind(group.kind, group.createdAt, group.id), value: group.id },
+        { type: 'put', key: keys.groupBeingMade(group.id), value: group.id },
       ]);
       return group;
     });
@@ -77,6 +78,19 @@ export class Groups {
     group.cancelledAt = Date.now();
     await this.store.write(this.putOps(group));
     return group;
+  }
+
+  /** Its calls are all made (or its making was given up): it leaves the groups being made. */
+  async made(id: string): Promise<Group> {
+    const group = this.get(id);
+    await this.store.write([{ type: 'del', key: keys.groupBeingMade(id) }]);
+    return group;
+  }
+
+  /** Groups whose making was never marked done: few (an api died while making them). */
+  async beingMade(): Promise<Group[]> {
+    const ids = await this.store.values<string>(keys.groupBeingMadePrefix);
+    return ids.map((id) => this.load(id)).filter((g): g is Group => g !== undefined);
   }
 
   /** Newest first; the cursor is the creation time and id of the last group of a page. */

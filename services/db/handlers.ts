@@ -33,6 +33,8 @@ export function dbHandlers(store: Store, calls: Calls, groups: Groups, retention
     getGroup: async ({ id }) => groups.get(id),
     listGroups: (query) => groups.list(query),
     cancelGroup: ({ id }) => groups.cancel(id),
+    groupMade: ({ id }) => groups.made(id),
+    listGroupsBeingMade: () => groups.beingMade(),
     purgeExpired: () => retention.runNow(),
   };
 }

@@ -13,6 +13,7 @@
  *   g!<groupId>                    Group
  *   ga!<createdAt>!<groupId>       groupId  (every group, oldest first)
  *   gk!<kind>!<createdAt>!<groupId> groupId (groups of a kind)
+ *   gm!<groupId>                   groupId  (groups whose calls are still being made)
  *   dl!<callNum>                   callId   (dead-lettered calls)
  *   ie!<finishedAt>!<callNum>      callId   (ended calls by finish time: what retention removes)
  *   ik!<fn>!<key>                  IdempotencyRecord
@@ -53,6 +54,8 @@ export const keys = {
   groupByTimePrefix: 'ga!',
   groupByKind: (kind: string, createdAt: number, id: string) => `gk!${kind}!${padTime(createdAt)}!${id}`,
   groupByKindPrefix: (kind: string) => `gk!${kind}!`,
+  groupBeingMade: (id: string) => `gm!${id}`,
+  groupBeingMadePrefix: 'gm!',
   deadLetter: (num: number) => `dl!${padCallNum(num)}`,
   deadLetterPrefix: 'dl!',
   byEnd: (finishedAt: number, num: number) => `ie!${padTime(finishedAt)}!${padCallNum(num)}`,

@@ -134,6 +134,10 @@ export const dbRequestSchemas = {
     limit: z.number().int().min(1).max(1000).default(50),
     cursor: groupCursorSchema.optional(),
   }),
+  /** Its calls are all made: the group leaves the groups being made. */
+  groupMade: z.object({ id: groupIdSchema }),
+  /** Groups whose making has not been marked done (an api that died while making one left it so). */
+  listGroupsBeingMade: empty,
   /** Marks a group cancelled (the first time only; its calls are cancelled one by one by the api). */
   cancelGroup: z.object({ id: groupIdSchema }),
   /** Runs a retention pass now (it also runs on its own timer): ended calls past the retention, expired idempotency keys. */
@@ -178,6 +182,8 @@ export interface DbReplyContent {
   getGroup: Group;
   listGroups: GroupPage;
   cancelGroup: Group;
+  groupMade: Group;
+  listGroupsBeingMade: Group[];
   purgeExpired: { removedCalls: number; removedKeys: number };
 }
 

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCallId } from '../../services/api/groups/runs.js';
 import type { RunDetail, RunView } from '../../services/api/groups/run-view.js';
+import { createDbClient } from '../../shared/clients/db-client.js';
+import { newGroupId } from '../../shared/protocol/group.js';
 import type { Call } from '../../shared/protocol/domain.js';
 import { makeBundle } from '../helpers/bundles.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
@@ -114,6 +117,23 @@ describe('runs on a fake node', () => {
     await c.restart('api');
     const run = await ended(c, id, 120_000);
     expectComplete(run, await allDetails(c, id), 20);
+  });
+
+  it('a run an api died while making is made whole by the next api, and ends COMPLETE', async () => {
+    // What a dead api leaves: the run stored, two of its six calls made, the rest not.
+    const db = createDbClient({ dbAddr: c.db.endpoint, requestTimeoutMs: 10_000, requestRetries: 0 });
+    const id = newGroupId();
+    try {
+      await db.call('createGroup', { id, kind: 'run', function: 'rn-echo@1', spec: { params: { k: 1 } }, total: 6 });
+      for (const index of [1, 2]) {
+        await db.call('createCall', { id: runCallId(id, index), funcName: 'rn-echo', version: 1, params: { k: 1 }, groupId: id, groupIndex: index });
+      }
+    } finally {
+      await db.close();
+    }
+    await c.restart('api');
+    const run = await ended(c, id, 120_000);
+    expectComplete(run, await allDetails(c, id), 6);
   });
 });
 

@@ -91,6 +91,11 @@ describe('DB groups: counts kept with every status change of their calls', () =>
     expect(second.nextCursor).toBeNull();
     expect((await db.call('listGroups', { limit: 1000 })).groups.map((g) => g.id)).toEqual(expect.arrayContaining(ids));
 
+    const beingMade = (await db.call('listGroupsBeingMade', {})).map((g) => g.id);
+    expect(beingMade).toEqual(expect.arrayContaining(ids));
+    await db.call('groupMade', { id: ids[1]! });
+    expect((await db.call('listGroupsBeingMade', {})).map((g) => g.id)).not.toContain(ids[1]);
+
     const cancelled = await db.call('cancelGroup', { id: ids[0]! });
     expect(cancelled.cancelledAt).not.toBeNull();
     expect((await db.call('cancelGroup', { id: ids[0]! })).cancelledAt).toBe(cancelled.cancelledAt);

@@ -30,6 +30,11 @@ export const runCallId = (runId: string, index: number): string => `${runId}d${S
 export class Runs {
   constructor(private readonly deps: { db: DbClient; scheduler: Scheduler; log: Logger }) {}
 
+  /** Runs this process is making calls of. */
+  private readonly making = new Set<string>();
+  /** Runs being made here that were cancelled: their making stops at the next batch. */
+  private readonly cancelled = new Set<string>();
+
   /**
    * Makes the run and all of its calls, in batches; resolves once every call is stored (so a run
    * answered is a run that survives a restart). NOT_FOUND for an unknown function, QUEUE_FULL
@@ -42,21 +47,59 @@ export class Runs {
     const fn = await db.call('getFunction', parseRef(ref));
     const pinned = `${fn.name}@${fn.version}`;
     const group = await db.call('createGroup', { id: newGroupId(), kind: 'run', function: pinned, spec: { params: params ?? null }, total: times });
-    const log = this.deps.log.child({ module: 'runs', runId: group.id });
+    await this.make(group, range(1, times), params ?? null);
+    this.deps.log.info({ module: 'runs', runId: group.id, function: pinned, times }, 'run made');
+    return db.call('getGroup', { id: group.id });
+  }
+
+  /**
+   * Makes the calls an api that died while making a run left unmade (the DB lists the runs whose
+   * making was never marked done), so a run answered or not finishes with all of its calls.
+   * Call once at start, after the scheduler has taken back the calls it finds.
+   */
+  async resume(): Promise<void> {
+    const { db, log } = this.deps;
+    for (const group of await db.call('listGroupsBeingMade', {})) {
+      if (group.kind !== 'run') continue;
+      try {
+        if (group.cancelledAt !== null) {
+          await db.call('groupMade', { id: group.id });
+          continue;
+        }
+        const have = new Set((await this.calls(group.id)).map((c) => c.groupIndex));
+        const missing = range(1, group.total).filter((i) => !have.has(i));
+        log.info({ module: 'runs', runId: group.id, missing: missing.length }, 'making the rest of a run');
+        this.deps.scheduler.checkRoom(missing.length);
+        await this.make(group, missing, (group.spec as { params?: unknown } | null)?.params ?? null);
+      } catch (err) {
+        log.error({ module: 'runs', err, runId: group.id }, 'could not make the rest of a run');
+      }
+    }
+  }
+
+  /** Makes the calls at `indexes`, a batch at a time, then marks the run made. */
+  private async make(group: Group, indexes: number[], params: unknown): Promise<void> {
+    const { db, scheduler } = this.deps;
+    this.making.add(group.id);
     try {
-      for (let from = 1; from <= times; from += MAKE_BATCH) {
-        const indexes = Array.from({ length: Math.min(MAKE_BATCH, times - from + 1) }, (_, i) => from + i);
+      for (let i = 0; i < indexes.length && !this.cancelled.has(group.id); i += MAKE_BATCH) {
         await Promise.all(
-          indexes.map((index) => scheduler.invoke(pinned, params, { group: { id: group.id, index, callId: runCallId(group.id, index) } })),
+          indexes
+            .slice(i, i + MAKE_BATCH)
+            .map((index) => scheduler.invoke(group.function, params, { group: { id: group.id, index, callId: runCallId(group.id, index) } })),
         );
       }
     } catch (err) {
-      log.error({ err }, 'a run could not make all of its calls: cancelling it');
-      await this.cancel(group.id).catch((e: unknown) => log.error({ err: e }, 'could not cancel a run made in part'));
+      this.deps.log.error({ module: 'runs', err, runId: group.id }, 'a run could not make all of its calls: cancelling it');
+      await this.cancel(group.id).catch((e: unknown) => this.deps.log.error({ module: 'runs', err: e, runId: group.id }, 'could not cancel a run made in part'));
+      await db.call('groupMade', { id: group.id }).catch(() => undefined);
       throw err;
+    } finally {
+      this.making.delete(group.id);
     }
-    log.info({ function: pinned, times }, 'run made');
-    return db.call('getGroup', { id: group.id });
+    // Cancelled while a batch was on its way: that batch's calls are cancelled too.
+    if (this.cancelled.delete(group.id)) await this.cancelUnfinished(group.id);
+    await db.call('groupMade', { id: group.id });
   }
 
   /** NOT_FOUND unless `id` is a run. */
@@ -95,10 +138,17 @@ export class Runs {
    * whose calls have all ended is answered as it is.
    */
   async cancel(id: string): Promise<RunView> {
-    const { db, scheduler } = this.deps;
     await this.get(id);
-    const open = await this.unfinished(id);
-    if (open.length === 0) return this.view(id);
+    // Calls still being made here are made no more (a run being made has some unfinished).
+    if (this.making.has(id)) this.cancelled.add(id);
+    await this.cancelUnfinished(id);
+    return this.view(id);
+  }
+
+  private async cancelUnfinished(id: string): Promise<void> {
+    const { db, scheduler } = this.deps;
+    const open = (await this.calls(id)).filter((c) => !FINAL.includes(c.status));
+    if (open.length === 0) return;
     // Marked first: the run reads CANCELLED or KILLED, not ERROR, the moment its last call ends.
     await db.call('cancelGroup', { id });
     // Waiting ones first, so fewer of them start while the running ones are stopped.
@@ -114,20 +164,23 @@ export class Runs {
       );
     }
     this.deps.log.info({ module: 'runs', runId: id, cancelled: open.length }, 'run cancelled');
-    return this.view(id);
   }
 
-  private async unfinished(id: string): Promise<Call[]> {
+  /** Every call of the run (one page of the `ig!` index at a time). */
+  private async calls(id: string): Promise<Call[]> {
     const open: Call[] = [];
     let cursor: string | null = null;
     do {
       const page: { calls: Call[]; nextCursor: string | null } = await this.deps.db.call('listCalls', { groupId: id, limit: PAGE, ...(cursor ? { cursor } : {}) });
-      open.push(...page.calls.filter((c) => !FINAL.includes(c.status)));
+      open.push(...page.calls);
       cursor = page.nextCursor;
     } while (cursor);
     return open;
   }
 }
+
+/** from, from + 1, …, to. */
+const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 
 /** `dice` or `dice@3`. */
 function parseRef(ref: string): { name: string; version?: number } {

@@ -47,7 +47,7 @@ export function createApp(deps: ApiDeps): Express {
     res.json(openapi);
   });
   app.use('/v1', v1Routes(deps));
-  app.use('/v1', runsRoutes(new Runs({ db: deps.db, scheduler: deps.scheduler, log: deps.log })));
+  app.use('/v1', runsRoutes(deps.runs ?? new Runs({ db: deps.db, scheduler: deps.scheduler, log: deps.log })));
   app.use(legacyRoutes(deps));
   app.use(notFoundRoute);
   app.use(errorHandler(deps.log, deps.config.maxUploadBytes));
