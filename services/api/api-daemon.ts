@@ -9,6 +9,7 @@ import { BundleCheckPool } from './bundle-check/check-pool.js';
 import { CatalogCache } from './catalog-cache.js';
 import { createApp } from './http/app.js';
 import { invokeRoute } from './http/invoke-route.js';
+import { Runs } from './groups/runs.js';
 import { Scheduler } from './scheduler.js';
 
 export interface ApiDaemon {
@@ -28,7 +29,8 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const workersEndpoint = await scheduler.start();
   const checks = new BundleCheckPool(log.child({ module: 'bundle-check' }));
   checks.warm();
-  const deps = { config: config.api, db, registry, catalog, scheduler, checks, log: log.child({ module: 'http' }) };
+  const runs = new Runs({ db, scheduler, log });
+  const deps = { config: config.api, db, registry, catalog, scheduler, checks, runs, log: log.child({ module: 'http' }) };
   const app = createApp(deps);
   const invoke = invokeRoute(deps);
   const server = createServer((req, res) => {
@@ -43,6 +45,8 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const port = typeof address === 'object' && address ? address.port : config.api.httpPort;
   const url = `http://${config.api.httpHost}:${port}`;
   log.info({ url, endpoint: workersEndpoint }, 'listening');
+  // After the scheduler took back the calls it found: the runs an api that died left half made.
+  runs.resume().catch((err: unknown) => log.error({ err }, 'could not look for runs being made'));
 
   let closing: Promise<void> | undefined;
   return {

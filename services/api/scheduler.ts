@@ -120,17 +120,25 @@ export class Scheduler {
   async invoke(
     ref: string,
     params: unknown,
-    options: { sessionId?: string; wait?: { maxMs: number }; hold?: boolean; idempotencyKey?: string } = {},
+    options: {
+      sessionId?: string;
+      wait?: { maxMs: number };
+      hold?: boolean;
+      idempotencyKey?: string;
+      /** A call of a group (it must exist), at its place in it from 1, under an id the group chose. */
+      group?: { id: string; index: number; callId: string };
+    } = {},
   ): Promise<{ call: Call; ended: Promise<Call | null> | null; replayed: boolean }> {
     if (!options.hold) this.checkRoom();
     const { fn, runtime } = await this.opts.catalog.resolve(ref);
-    const queued: Queued = { callId: newCallId(), attempt: 1, fn, runtime, params: params ?? null };
+    const queued: Queued = { callId: options.group?.callId ?? newCallId(), attempt: 1, fn, runtime, params: params ?? null };
     const spec = {
       id: queued.callId,
       funcName: fn.name,
       version: fn.version,
       params: queued.params,
       ...(options.sessionId ? { sessionId: options.sessionId } : {}),
+      ...(options.group ? { groupId: options.group.id, groupIndex: options.group.index } : {}),
       ...(options.hold ? { hold: true } : {}),
       ...(options.idempotencyKey
         ? { idempotency: { key: options.idempotencyKey, paramsHash: paramsHash(queued.params), ttlMs: this.opts.config.idempotencyTtlMs } }
@@ -162,8 +170,9 @@ export class Scheduler {
     return this.calls.dispatchHeld(callId);
   }
 
-  private checkRoom(): void {
-    if (this.queue.length >= this.opts.config.queueMax) {
+  /** Throws QUEUE_FULL unless the queue has room for `calls` more (a run checks for all of its calls at once). */
+  checkRoom(calls = 1): void {
+    if (this.queue.length + calls > this.opts.config.queueMax) {
       throw new FerryError(ErrorCode.QUEUE_FULL, `every node is busy and ${this.queue.length} calls are already waiting`);
     }
   }

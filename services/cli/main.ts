@@ -8,6 +8,7 @@ import { registerCompletion } from './commands/completion.js';
 import { registerDeadLetters } from './commands/dead-letters.js';
 import { registerInvoke } from './commands/invoke.js';
 import { registerLogs } from './commands/logs.js';
+import { registerRunCommands } from './commands/runs.js';
 import { DEFAULT_URL } from './context.js';
 
 /** `ferry`: the command-line client of a Ferry cluster, over its HTTP API. */
@@ -40,6 +41,7 @@ registerInvoke(program);
 registerCallCommands(program);
 registerCallActions(program);
 registerDeadLetters(program);
+registerRunCommands(program);
 registerLogs(program);
 registerCompletion(program);
 const everyCommand = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(everyCommand)];

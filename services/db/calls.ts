@@ -3,6 +3,7 @@ import type { CallPage, DbParsedContent, DbReplyContent } from '../../shared/pro
 import { CallStatus, type Call } from '../../shared/protocol/domain.js';
 import { applyExecutionPatch } from '../../shared/protocol/execution.js';
 import { endedAt, indexKeys, indexOps, withDefaults } from './call-indexes.js';
+import type { Groups } from './groups.js';
 import { checkParams, claimOps, dropOps, idempotencyLockKey, isLive, readKey } from './idempotency.js';
 import { keys, padCallNum } from './keys.js';
 import type { Store } from './store.js';
@@ -20,6 +21,8 @@ export class Calls {
 
   constructor(
     private readonly store: Store,
+    /** Each group's counts move in the same batch as its calls' status changes. */
+    private readonly groups: Groups,
     private readonly cacheEntries = 100_000,
   ) {}
 
@@ -84,6 +87,7 @@ export class Calls {
       attempt: 1,
       workerId: null,
       sessionId: spec.sessionId ?? null,
+      ...(spec.groupId !== undefined ? { groupId: spec.groupId, groupIndex: spec.groupIndex ?? null } : {}),
       progress: null,
       metrics: null,
       createdAt: now,
@@ -95,8 +99,10 @@ export class Calls {
       deadLetter: false,
       idempotencyKey: idem?.key ?? null,
     };
+    // First: a call naming a group that does not exist fails here, before anything is counted.
+    const groupOps = this.groups.followCall(null, call);
     this.store.countStatus(null, call.status);
-    ops.push({ type: 'put', key: keys.call(id), value: call }, ...indexOps(null, call));
+    ops.push({ type: 'put', key: keys.call(id), value: call }, ...indexOps(null, call), ...groupOps);
     await this.store.write(ops);
     this.remember(call);
     return call;
@@ -121,7 +127,7 @@ export class Calls {
       }
       const next: Call = { ...current, ...req.set };
       if (req.execution) next.executions = applyExecutionPatch(next.id, current.executions ?? [], req.execution, Date.now());
-      const ops: BatchOp[] = [{ type: 'put', key: keys.call(next.id), value: next }, ...indexOps(current, next)];
+      const ops: BatchOp[] = [{ type: 'put', key: keys.call(next.id), value: next }, ...indexOps(current, next), ...this.groups.followCall(current, next)];
       if (next.status !== current.status) this.store.countStatus(current.status, next.status);
       await this.store.write(ops);
       this.remember(next);
@@ -156,7 +162,9 @@ export class Calls {
     const prefix =
       query.deadLetter === true
         ? keys.deadLetterPrefix
-        : query.sessionId !== undefined
+        : query.groupId !== undefined
+          ? keys.byGroupPrefix(query.groupId)
+          : query.sessionId !== undefined
           ? keys.bySessionPrefix(query.sessionId)
           : query.funcName !== undefined
             ? keys.byFnPrefix(query.funcName)
@@ -167,6 +175,7 @@ export class Calls {
       (query.funcName === undefined || c.funcName === query.funcName) &&
       (query.status === undefined || c.status === query.status) &&
       (query.sessionId === undefined || c.sessionId === query.sessionId) &&
+      (query.groupId === undefined || c.groupId === query.groupId) &&
       (query.deadLetter === undefined || (c.deadLetter ?? false) === query.deadLetter);
 
     const found: Call[] = [];

@@ -3,6 +3,7 @@ import type { Logger } from '../../shared/logger.js';
 import { dbRequestSchemas, type DbReplyContent } from '../../shared/protocol/db-messages.js';
 import { RpcServer } from '../../shared/transport/rpc-server.js';
 import { Calls } from './calls.js';
+import { Groups } from './groups.js';
 import { dbHandlers } from './handlers.js';
 import { Retention } from './retention.js';
 import { Store } from './store.js';
@@ -15,7 +16,8 @@ export interface DbDaemon {
 /** Opens the LevelDB, serves it on a ROUTER socket, and runs the retention passes. */
 export async function startDbDaemon(config: DbConfig, log: Logger): Promise<DbDaemon> {
   const store = await Store.open(config.dir, { sync: config.sync });
-  const calls = new Calls(store);
+  const groups = new Groups(store);
+  const calls = new Calls(store, groups);
   const retention = new Retention(
     store,
     calls,
@@ -25,7 +27,7 @@ export async function startDbDaemon(config: DbConfig, log: Logger): Promise<DbDa
   const server = new RpcServer<typeof dbRequestSchemas, DbReplyContent>({
     bind: config.bind,
     schemas: dbRequestSchemas,
-    handlers: dbHandlers(store, calls, retention),
+    handlers: dbHandlers(store, calls, groups, retention),
     log: log.child({ module: 'db.server' }),
   });
   let endpoint: string;

@@ -2,11 +2,12 @@ import { dbRequestSchemas, type DbReplyContent } from '../../shared/protocol/db-
 import type { Handlers } from '../../shared/transport/rpc-server.js';
 import type { Calls } from './calls.js';
 import { Catalog } from './catalog.js';
+import type { Groups } from './groups.js';
 import type { Retention } from './retention.js';
 import type { Store } from './store.js';
 
 /** Every DB operation, wired to the collection that serves it. */
-export function dbHandlers(store: Store, calls: Calls, retention: Retention): Handlers<typeof dbRequestSchemas, DbReplyContent> {
+export function dbHandlers(store: Store, calls: Calls, groups: Groups, retention: Retention): Handlers<typeof dbRequestSchemas, DbReplyContent> {
   const catalog = new Catalog(store);
   return {
     ping: async () => ({ now: Date.now() }),
@@ -28,6 +29,12 @@ export function dbHandlers(store: Store, calls: Calls, retention: Retention): Ha
       callsByStatus: { ...store.counters.callsByStatus },
       oldestCall: await calls.oldest(),
     }),
+    createGroup: (spec) => groups.create(spec),
+    getGroup: async ({ id }) => groups.get(id),
+    listGroups: (query) => groups.list(query),
+    cancelGroup: ({ id }) => groups.cancel(id),
+    groupMade: ({ id }) => groups.made(id),
+    listGroupsBeingMade: () => groups.beingMade(),
     purgeExpired: () => retention.runNow(),
   };
 }

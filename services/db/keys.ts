@@ -9,6 +9,11 @@
  *   if!<fn>!<callNum>              callId   (calls of a function)
  *   is!<status>!<callNum>          callId   (calls by current status)
  *   iss!<sessionId>!<callNum>      callId   (calls of a session)
+ *   ig!<groupId>!<callNum>         callId   (calls of a group)
+ *   g!<groupId>                    Group
+ *   ga!<createdAt>!<groupId>       groupId  (every group, oldest first)
+ *   gk!<kind>!<createdAt>!<groupId> groupId (groups of a kind)
+ *   gm!<groupId>                   groupId  (groups whose calls are still being made)
  *   dl!<callNum>                   callId   (dead-lettered calls)
  *   ie!<finishedAt>!<callNum>      callId   (ended calls by finish time: what retention removes)
  *   ik!<fn>!<key>                  IdempotencyRecord
@@ -42,6 +47,15 @@ export const keys = {
   byStatusPrefix: (status: string) => `is!${status}!`,
   bySession: (sessionId: string, num: number) => `iss!${sessionId}!${padCallNum(num)}`,
   bySessionPrefix: (sessionId: string) => `iss!${sessionId}!`,
+  byGroup: (groupId: string, num: number) => `ig!${groupId}!${padCallNum(num)}`,
+  byGroupPrefix: (groupId: string) => `ig!${groupId}!`,
+  group: (id: string) => `g!${id}`,
+  groupByTime: (createdAt: number, id: string) => `ga!${padTime(createdAt)}!${id}`,
+  groupByTimePrefix: 'ga!',
+  groupByKind: (kind: string, createdAt: number, id: string) => `gk!${kind}!${padTime(createdAt)}!${id}`,
+  groupByKindPrefix: (kind: string) => `gk!${kind}!`,
+  groupBeingMade: (id: string) => `gm!${id}`,
+  groupBeingMadePrefix: 'gm!',
   deadLetter: (num: number) => `dl!${padCallNum(num)}`,
   deadLetterPrefix: 'dl!',
   byEnd: (finishedAt: number, num: number) => `ie!${padTime(finishedAt)}!${padCallNum(num)}`,

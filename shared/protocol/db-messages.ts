@@ -12,6 +12,7 @@ import {
   type FunctionVersion,
   type Runtime,
 } from './domain.js';
+import { groupCursorSchema, groupIdSchema, groupKindSchema, type Group, type GroupPage } from './group.js';
 
 /**
  * The DB daemon's operations: the request content of each, validated at the boundary, and the
@@ -81,6 +82,9 @@ export const dbRequestSchemas = {
     version: z.number().int().min(1),
     params: z.unknown().optional(),
     sessionId: nameSchema.optional(),
+    /** The group it belongs to (it must exist), and its place in it from 1. */
+    groupId: groupIdSchema.optional(),
+    groupIndex: z.number().int().min(1).optional(),
     /** Stored HELD (run only once dispatched) instead of PENDING. */
     hold: z.boolean().optional(),
     /**
@@ -107,6 +111,7 @@ export const dbRequestSchemas = {
     funcName: nameSchema.optional(),
     status: callStatusSchema.optional(),
     sessionId: nameSchema.optional(),
+    groupId: groupIdSchema.optional(),
     /** Only calls in (true) or out of (false) the dead letters. */
     deadLetter: z.boolean().optional(),
     limit: z.number().int().min(1).max(1000).default(50),
@@ -114,6 +119,27 @@ export const dbRequestSchemas = {
     cursor: z.string().regex(/^\d{1,16}$/).optional(),
   }),
   getCounters: empty,
+  /** Makes a group with no calls yet (its calls name it in createCall); an id that exists answers that group. */
+  createGroup: z.object({
+    id: groupIdSchema,
+    kind: groupKindSchema,
+    function: z.string().min(1).max(160),
+    spec: z.unknown().optional(),
+    total: z.number().int().min(0).max(1_000_000),
+  }),
+  getGroup: z.object({ id: groupIdSchema }),
+  /** Newest first. */
+  listGroups: z.object({
+    kind: groupKindSchema.optional(),
+    limit: z.number().int().min(1).max(1000).default(50),
+    cursor: groupCursorSchema.optional(),
+  }),
+  /** Its calls are all made: the group leaves the groups being made. */
+  groupMade: z.object({ id: groupIdSchema }),
+  /** Groups whose making has not been marked done (an api that died while making one left it so). */
+  listGroupsBeingMade: empty,
+  /** Marks a group cancelled (the first time only; its calls are cancelled one by one by the api). */
+  cancelGroup: z.object({ id: groupIdSchema }),
   /** Runs a retention pass now (it also runs on its own timer): ended calls past the retention, expired idempotency keys. */
   purgeExpired: empty,
 } as const;
@@ -152,6 +178,12 @@ export interface DbReplyContent {
   getCall: Call;
   listCalls: CallPage;
   getCounters: DbCounters;
+  createGroup: Group;
+  getGroup: Group;
+  listGroups: GroupPage;
+  cancelGroup: Group;
+  groupMade: Group;
+  listGroupsBeingMade: Group[];
   purgeExpired: { removedCalls: number; removedKeys: number };
 }
 

@@ -111,6 +111,9 @@ export interface Call extends Omit<CallOutcome, 'status' | 'error' | 'logs' | 't
   failures?: number;
   /** It ended failed with its attempts used up: listed at /v1/dead-letters until retried. */
   deadLetter?: boolean;
+  /** The group it belongs to (a run), and its place in it from 1; null/absent when none. */
+  groupId?: string | null;
+  groupIndex?: number | null;
   /** The `Idempotency-Key` it was invoked with, if any. */
   idempotencyKey?: string | null;
 }

@@ -217,7 +217,8 @@ export class CallLifecycle {
     // Both ends by the node's clock: the interval is when the node ran it, not when we heard.
     const finishedAt = report.finishedAt ?? Date.now();
     const execution: ExecutionEnd = { nodeId, state: outcome.status, startedAt: report.startedAt, finishedAt, failureReason: outcome.error };
-    const set: CallPatch = { ...outcome, workerId: nodeId, startedAt: report.startedAt };
+    // The call's own end too: a run's details and its last end read it, retention ages it from it.
+    const set: CallPatch = { ...outcome, workerId: nodeId, startedAt: report.startedAt, finishedAt };
     if (outcome.status === 'DONE') return this.end(nodeId, report, 'DONE', set, execution);
     return this.end(nodeId, report, outcome.status, set, execution, outcome.error);
   }
@@ -278,7 +279,7 @@ export class CallLifecycle {
         // A failure of the function itself: its retry policy says whether another execution follows.
         const plan = planAfterFailure(target.stored, (await this.policy(target)).retry, failure, Date.now());
         if (plan.again) {
-          const next: CallPatch = { ...set, ...latest, attempt: report.attempt + 1, failures: plan.failures, nextAttemptAt: plan.nextAttemptAt, workerId: null, startedAt: null };
+          const next: CallPatch = { ...set, ...latest, attempt: report.attempt + 1, failures: plan.failures, nextAttemptAt: plan.nextAttemptAt, workerId: null, startedAt: null, finishedAt: null };
           await this.live.write(target, 'PENDING', next, { ...execution, ...latest }, move(IN_FLIGHT, 'PENDING'));
           this.opts.log.info({ callId: report.callId, attempt: report.attempt + 1, nextAttemptAt: plan.nextAttemptAt }, 'call retried');
           return true;

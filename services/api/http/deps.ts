@@ -4,6 +4,7 @@ import type { ApiConfig } from '../../../shared/config.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { BundleCheckPool } from '../bundle-check/check-pool.js';
 import type { CatalogCache } from '../catalog-cache.js';
+import type { Runs } from '../groups/runs.js';
 import type { Scheduler } from '../scheduler.js';
 
 /** What the HTTP routes work with. */
@@ -16,4 +17,6 @@ export interface ApiDeps {
   /** Threads that check uploaded bundles off the event loop. */
   checks: BundleCheckPool;
   log: Logger;
+  /** Runs of N; made from the others when not given. */
+  runs?: Runs;
 }

@@ -135,11 +135,75 @@ export const openapi = {
         responses: { '200': ok('Retried'), ...errors },
       },
     },
+    '/v1/functions/{name}/runs': {
+      post: {
+        summary: 'Run a function `times` times (1..10,000) with the same params, as one run; answered once every call is stored',
+        parameters: [nameParam('name', 'function name, optionally `name@version`')],
+        requestBody: { required: true, content: json('RunRequest') },
+        responses: { '201': ok('RunCreated', 'Created'), ...errors, '429': { description: 'The queue has no room for every call of the run', content: json('Error') } },
+      },
+    },
+    '/v1/runs': {
+      get: {
+        summary: 'Runs, newest first, cursor-paginated',
+        parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer' } }, { name: 'cursor', in: 'query', schema: { type: 'string' } }],
+        responses: { '200': ok('RunList'), ...errors },
+      },
+    },
+    '/v1/runs/{id}': { get: { summary: 'One run: status derived from its counts, start, end, duration', parameters: [nameParam('id', 'run id')], responses: { '200': ok('Run'), ...errors } } },
+    '/v1/runs/{id}/details': {
+      get: {
+        summary: "A run's calls, newest first, cursor-paginated like /v1/calls",
+        parameters: [nameParam('id', 'run id'), { name: 'limit', in: 'query', schema: { type: 'integer' } }, { name: 'cursor', in: 'query', schema: { type: 'string' } }],
+        responses: { '200': ok('RunDetailPage'), ...errors },
+      },
+    },
+    '/v1/runs/{id}/details/{detailId}': {
+      get: { summary: 'One call of a run by its place in it (1..times)', parameters: [nameParam('id', 'run id'), nameParam('detailId', 'place in the run, from 1')], responses: { '200': ok('RunDetail'), ...errors } },
+    },
+    '/v1/runs/{id}/cancel': {
+      post: { summary: 'Cancel every unfinished call of a run (waiting → CANCELLED, running → KILLED); answers the run', parameters: [nameParam('id', 'run id')], responses: { '200': ok('Run'), ...errors } },
+    },
     '/v1/nodes': { get: { summary: 'Worker nodes: capacity, running calls, warm containers, heartbeat age', responses: { '200': ok('NodeList') } } },
     '/v1/nodes/{nodeId}': { get: { summary: 'One node', parameters: [nameParam('nodeId', 'node id')], responses: { '200': ok('Node'), ...errors } } },
   },
   components: {
     schemas: {
+      RunRequest: {
+        type: 'object',
+        required: ['times'],
+        properties: { times: { type: 'integer', minimum: 1, maximum: 10000 }, params: { description: 'the params of every call (any JSON)' } },
+      },
+      RunCreated: { type: 'object', properties: { id: { type: 'string' } } },
+      Run: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          function: { type: 'string', description: 'name@version' },
+          times: { type: 'integer' },
+          status: { type: 'string', enum: ['QUEUED', 'RUNNING', 'COMPLETE', 'ERROR', 'CANCELLED', 'KILLED'] },
+          counts: { type: 'object', additionalProperties: { type: 'integer' }, description: 'calls per call status' },
+          submittedAt: { type: 'integer' },
+          start: { type: 'integer', nullable: true, description: 'when its first call started, epoch ms' },
+          end: { type: 'integer', nullable: true, description: 'when its last call ended, once all have' },
+          duration: { type: 'integer', nullable: true, description: 'end − start, ms' },
+          cancelledAt: { type: 'integer', nullable: true },
+        },
+      },
+      RunList: { type: 'object', properties: { runs: { type: 'array', items: { $ref: '#/components/schemas/Run' } }, nextCursor: { type: 'string', nullable: true } } },
+      RunDetail: {
+        type: 'object',
+        properties: {
+          detailId: { type: 'integer' },
+          callId: { type: 'string' },
+          status: { type: 'string' },
+          submittedAt: { type: 'integer' },
+          start: { type: 'integer', nullable: true },
+          end: { type: 'integer', nullable: true },
+          duration: { type: 'integer', nullable: true },
+        },
+      },
+      RunDetailPage: { type: 'object', properties: { details: { type: 'array', items: { $ref: '#/components/schemas/RunDetail' } }, nextCursor: { type: 'string', nullable: true } } },
       Error: { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } } },
       RuntimeSpec: {
         type: 'object',

@@ -7,7 +7,7 @@ import { usage } from '../cli-error.js';
 import { client, globals } from '../context.js';
 
 /** `-p key=value`: values that parse as JSON (numbers, true, {"a":1}) are taken as JSON, else as text. */
-function parseParam(pair: string, into: Record<string, unknown>): Record<string, unknown> {
+export function parseParam(pair: string, into: Record<string, unknown>): Record<string, unknown> {
   const eq = pair.indexOf('=');
   if (eq <= 0) throw usage(`-p takes key=value, got "${pair}"`);
   const raw = pair.slice(eq + 1);
@@ -20,7 +20,7 @@ function parseParam(pair: string, into: Record<string, unknown>): Record<string,
   return { ...into, [pair.slice(0, eq)]: value };
 }
 
-async function parseData(data: string): Promise<unknown> {
+export async function parseData(data: string): Promise<unknown> {
   const text = data.startsWith('@') ? await readFile(data.slice(1), 'utf8').catch(() => { throw usage(`cannot read ${data.slice(1)}`); }) : data;
   try {
     return JSON.parse(text);
