@@ -59,6 +59,8 @@ describe('a call from inside: progress, metrics, logs, live events', () => {
 
     const call = await getCall(c, id);
     expect(call.status).toBe('DONE');
+    // Its run as its node timed it: started, then ended about three seconds later.
+    expect(call.finishedAt! - call.startedAt!).toBeGreaterThanOrEqual(2_900);
     expect(call.progress).toEqual({ current: 30, total: 30 });
     expect(call.metrics).toEqual({ step: 30, loss: 1 / 30 });
     expect(call.currentExecution).toMatchObject({ attempt: 1, state: 'DONE', nodeId: 'lc-1', progress: { current: 30, total: 30 }, metrics: { step: 30 } });
