@@ -171,6 +171,29 @@ describe('sessions on a fake node', () => {
     expect(pages.length).toBeGreaterThan(1);
     await expectPagesSound(c, id, pages, ids);
   }, 150_000);
+
+  it('gives a call run again and ended again a new finish sequence, paged after its first end', async () => {
+    const id = await createSession(c);
+    const [a, b] = await append(c, id, [{ function: 'ss-alpha' }, { function: 'ss-beta' }]);
+    expect((await http('POST', `${c.url}/v1/calls/${a}/cancel`)).status).toBe(200);
+    const first = await nextPage(c, id);
+    expect(first).toMatchObject({ page: 1, from: 0, to: 1 });
+    expect(first.calls.map((call) => [call.id, call.status, call.finishSeq])).toEqual([[a, 'CANCELLED', 1]]);
+
+    expect((await http('POST', `${c.url}/v1/calls/${a}/retry`)).status).toBe(200);
+    await waitUntil(async () => (await http<Call>('GET', `${c.url}/v1/calls/${a}`)).body.status === 'DONE', 'the retried call ran', 30_000);
+    expect((await http<Call>('GET', `${c.url}/v1/calls/${a}`)).body.finishSeq).toBe(2);
+    expect((await http('POST', `${c.url}/v1/sessions/${id}/start`)).status).toBe(200);
+    const pages: Page[] = [first];
+    await pagesUntilFinished(c, id, pages);
+    const later = pages.slice(1).flatMap((p) => p.calls);
+    expect(later.map((call) => [call.id, call.finishSeq])).toEqual([
+      [a, 2],
+      [b, 3],
+    ]);
+    // Page 1 still holds the call it was made with (shown as the call is now).
+    expect((await http<Page>('GET', `${c.url}/v1/sessions/${id}/results/1`)).body.calls.map((call) => call.id)).toEqual([a]);
+  }, 90_000);
 });
 
 /**
