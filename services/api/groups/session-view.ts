@@ -1,24 +1,8 @@
 import type { CallStatus } from '../../../shared/protocol/domain.js';
-import type { Group, GroupCounts } from '../../../shared/protocol/group.js';
+import type { Group } from '../../../shared/protocol/group.js';
+import { SessionState, type SessionView } from '../../../shared/protocol/session-view.js';
 
-/** Where a session is: appending, running what it holds, killed, or every call of it ended. */
-export const SessionState = { open: 'open', started: 'started', killed: 'killed', finished: 'finished' } as const;
-export type SessionState = (typeof SessionState)[keyof typeof SessionState];
-
-export interface SessionView {
-  id: string;
-  state: SessionState;
-  /** Its calls per status (a status no call is in is absent). */
-  counts: GroupCounts;
-  /** Calls appended to it so far. */
-  total: number;
-  createdAt: number;
-  startedAt: number | null;
-  /** When its last call ended, once it is finished (or killed with every call ended); else null. */
-  finishedAt: number | null;
-  /** When it was killed; null if it was not. */
-  killedAt: number | null;
-}
+export { SessionState, type SessionView };
 
 /** Statuses a call ends in (the DB keeps its own list: services never import each other). */
 const ENDED: readonly CallStatus[] = ['DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'];
