@@ -15,6 +15,8 @@ const BATCH = 100;
 /** Cancels sent at once while a session is killed. */
 const CANCEL_BATCH = 50;
 const PAGE = 1000;
+/** Passes over a killed session's unfinished calls (the second finds only calls retried meanwhile). */
+const MAX_KILL_PASSES = 3;
 const FINAL: readonly string[] = ['DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'];
 
 /**
@@ -140,13 +142,20 @@ export class Sessions {
   }
 
   private async cancelUnfinished(id: string): Promise<void> {
-    const open = (await this.calls(id)).filter((c) => !FINAL.includes(c.status));
-    // Waiting ones first, so none of them starts while the running ones are stopped.
-    open.sort((a, b) => Number(a.status === 'RUNNING') - Number(b.status === 'RUNNING'));
-    for (let i = 0; i < open.length; i += CANCEL_BATCH) {
-      await Promise.all(open.slice(i, i + CANCEL_BATCH).map((call) => this.deps.scheduler.calls.cancel(call.id).catch(notIfMovedOn)));
+    let stopped = 0;
+    // Looked at again after each pass: a running call whose function failed meanwhile may have
+    // gone back to PENDING under its retry policy after the list was read.
+    for (let pass = 0; pass < MAX_KILL_PASSES; pass += 1) {
+      const open = (await this.calls(id)).filter((c) => !FINAL.includes(c.status));
+      if (open.length === 0) break;
+      // Waiting ones first, so none of them starts in a slot a stopped running one frees.
+      open.sort((a, b) => Number(a.status === 'RUNNING') - Number(b.status === 'RUNNING'));
+      for (let i = 0; i < open.length; i += CANCEL_BATCH) {
+        await Promise.all(open.slice(i, i + CANCEL_BATCH).map((call) => this.deps.scheduler.calls.cancel(call.id).catch(notIfMovedOn)));
+      }
+      stopped += open.length;
     }
-    this.deps.log.info({ module: 'sessions', sessionId: id, stopped: open.length }, 'session killed');
+    this.deps.log.info({ module: 'sessions', sessionId: id, stopped }, 'session killed');
   }
 
   /** NOT_FOUND unless `id` is a session. */
