@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDbClient } from '../../shared/clients/db-client.js';
 import type { SessionView } from '../../services/api/groups/session-view.js';
 import type { Call } from '../../shared/protocol/domain.js';
 import { makeBundle } from '../helpers/bundles.js';
@@ -193,6 +194,24 @@ describe('sessions on a fake node', () => {
     ]);
     // Page 1 still holds the call it was made with (shown as the call is now).
     expect((await http<Page>('GET', `${c.url}/v1/sessions/${id}/results/1`)).body.calls.map((call) => call.id)).toEqual([a]);
+  }, 90_000);
+
+  it('a session an api died while starting has the calls it still holds dispatched by the next api', async () => {
+    const id = await createSession(c);
+    const ids = await append(c, id, Array.from({ length: 6 }, (_, i) => ({ function: 'ss-alpha', params: { i } })));
+    // What a dead api leaves: the session marked started, none of its calls dispatched yet.
+    const db = createDbClient({ dbAddr: c.db.endpoint, requestTimeoutMs: 10_000, requestRetries: 0 });
+    try {
+      await db.call('startGroup', { id });
+    } finally {
+      await db.close();
+    }
+    await c.restart('api');
+    await waitUntil(async () => (await session(c, id)).state === 'finished', `session ${id} finished after the api restarted`, 60_000);
+    expect(await session(c, id)).toMatchObject({ total: 6, counts: { DONE: 6 } });
+    const pages: Page[] = [];
+    await pagesUntilFinished(c, id, pages);
+    await expectPagesSound(c, id, pages, ids);
   }, 90_000);
 });
 

@@ -58,9 +58,9 @@ export class Sessions {
 
   async create(): Promise<Group> {
     const { db } = this.deps;
+    // Listed as being made until its start has dispatched every call it holds (or it is killed):
+    // an api that dies part way through a start finishes it at its next start ({@link resume}).
     const group = await db.call('createGroup', { id: newGroupId(), kind: 'session', function: ANY_FUNCTION, total: 0 });
-    // Nothing of a session is made in the background (each append is answered whole), so there is nothing to resume.
-    await db.call('groupMade', { id: group.id });
     this.deps.log.info({ module: 'sessions', sessionId: group.id }, 'session created');
     return group;
   }
@@ -108,19 +108,45 @@ export class Sessions {
    */
   start(id: string): Promise<SessionView> {
     return this.inTurn(id, async () => {
-      const { db, scheduler } = this.deps;
+      const { db } = this.deps;
       const group = await this.get(id);
       if (group.cancelledAt !== null) throw new ConflictError(`session "${id}" was killed: it cannot start`);
       // Marked first: an append from here on runs its calls at once, and none is left held.
       await db.call('startGroup', { id });
-      const held = await this.calls(id, 'HELD');
-      held.sort((a, b) => a.callNum - b.callNum);
-      for (let i = 0; i < held.length && !this.killing.has(id); i += BATCH) {
-        await Promise.all(held.slice(i, i + BATCH).map((call) => scheduler.dispatchHeld(call.id).catch(notIfMovedOn)));
-      }
-      this.deps.log.info({ module: 'sessions', sessionId: id, dispatched: held.length }, 'session started');
+      await this.dispatchHeldCalls(id);
       return this.view(id);
     });
+  }
+
+  /**
+   * Dispatches what the sessions a dead api was starting still hold (the DB lists a session as
+   * being made from its creation until its start is done), so a start answered or not ends with
+   * every call dispatched. Call once at start, after the scheduler has taken back the calls it finds.
+   */
+  async resume(): Promise<void> {
+    const { db, log } = this.deps;
+    for (const group of await db.call('listGroupsBeingMade', {})) {
+      if (group.kind !== 'session' || group.startedAt == null) continue;
+      try {
+        if (group.cancelledAt !== null) await db.call('groupMade', { id: group.id });
+        else await this.inTurn(group.id, () => this.dispatchHeldCalls(group.id));
+      } catch (err) {
+        log.error({ module: 'sessions', err, sessionId: group.id }, 'could not finish starting a session');
+      }
+    }
+  }
+
+  /** Every HELD call of a started session to PENDING, oldest first, a batch at a time; then the session is made. */
+  private async dispatchHeldCalls(id: string): Promise<void> {
+    const held = await this.calls(id, 'HELD');
+    held.sort((a, b) => a.callNum - b.callNum);
+    for (let i = 0; i < held.length; i += BATCH) {
+      // A kill on its way: it stops the rest (and marks the session made).
+      if (this.killing.has(id)) return;
+      await Promise.all(held.slice(i, i + BATCH).map((call) => this.deps.scheduler.dispatchHeld(call.id).catch(notIfMovedOn)));
+    }
+    await this.deps.db.call('groupMade', { id });
+    this.deps.log.info({ module: 'sessions', sessionId: id, dispatched: held.length }, 'session started');
   }
 
   /**
@@ -135,6 +161,7 @@ export class Sessions {
       await this.deps.db.call('cancelGroup', { id });
       // After any append or start on its way: their calls are stopped too.
       await this.inTurn(id, () => this.cancelUnfinished(id));
+      await this.deps.db.call('groupMade', { id });
     } finally {
       this.killing.delete(id);
     }

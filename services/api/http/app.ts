@@ -50,7 +50,7 @@ export function createApp(deps: ApiDeps): Express {
   });
   app.use('/v1', v1Routes(deps));
   app.use('/v1', runsRoutes(deps.runs ?? new Runs({ db: deps.db, scheduler: deps.scheduler, log: deps.log })));
-  app.use('/v1', sessionsRoutes(new Sessions({ db: deps.db, scheduler: deps.scheduler, log: deps.log })));
+  app.use('/v1', sessionsRoutes(deps.sessions ?? new Sessions({ db: deps.db, scheduler: deps.scheduler, log: deps.log })));
   app.use(legacyRoutes(deps));
   app.use(notFoundRoute);
   app.use(errorHandler(deps.log, deps.config.maxUploadBytes));
