@@ -7,8 +7,6 @@ import type { Groups } from './groups.js';
 import { keys } from './keys.js';
 import type { Store } from './store.js';
 
-type ResultPageReply = GroupResultPageReply;
-
 /**
  * A session's result pages (FOQUS's `post-session-result`, without its clock). A page is a range
  * of the group's finish sequences, which the DB hands out in the same write as each call's end;
@@ -25,7 +23,7 @@ export class SessionPages {
    * `to`, up to the group's current sequence. Answers `null` (and stores nothing) when no call
    * ended since the last page. Throws NOT_FOUND for an unknown group.
    */
-  next(id: string): Promise<ResultPageReply | null> {
+  next(id: string): Promise<GroupResultPageReply | null> {
     // One page at a time per group: two concurrent requests never read the same `from`.
     return this.store.lock.run(keys.groupPagePrefix(id), async () => {
       const group = this.groups.get(id);
@@ -47,13 +45,13 @@ export class SessionPages {
   }
 
   /** Page `page` of group `id` as it was made: the same calls in the same order every time. */
-  async get(id: string, page: number): Promise<ResultPageReply> {
+  async get(id: string, page: number): Promise<GroupResultPageReply> {
     const stored = await this.store.get<GroupResultPage>(keys.groupPage(id, page));
     if (!stored) throw new NotFoundError(`result page ${page} of "${id}"`);
     return this.reply(stored);
   }
 
-  private async reply(page: GroupResultPage): Promise<ResultPageReply> {
+  private async reply(page: GroupResultPage): Promise<GroupResultPageReply> {
     const { callIds, ...rest } = page;
     // A call retention removed since is left out; every other call of the page is answered.
     const found = (await this.store.db.getMany(callIds.map((callId) => keys.call(callId)))) as (Call | undefined)[];
