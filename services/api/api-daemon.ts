@@ -10,6 +10,7 @@ import { CatalogCache } from './catalog-cache.js';
 import { createApp } from './http/app.js';
 import { invokeRoute } from './http/invoke-route.js';
 import { Runs } from './groups/runs.js';
+import { Sessions } from './groups/sessions.js';
 import { Scheduler } from './scheduler.js';
 
 export interface ApiDaemon {
@@ -30,7 +31,8 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const checks = new BundleCheckPool(log.child({ module: 'bundle-check' }));
   checks.warm();
   const runs = new Runs({ db, scheduler, log });
-  const deps = { config: config.api, db, registry, catalog, scheduler, checks, runs, log: log.child({ module: 'http' }) };
+  const sessions = new Sessions({ db, scheduler, log });
+  const deps = { config: config.api, db, registry, catalog, scheduler, checks, runs, sessions, log: log.child({ module: 'http' }) };
   const app = createApp(deps);
   const invoke = invokeRoute(deps);
   const server = createServer((req, res) => {
@@ -47,6 +49,7 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   log.info({ url, endpoint: workersEndpoint }, 'listening');
   // After the scheduler took back the calls it found: the runs an api that died left half made.
   runs.resume().catch((err: unknown) => log.error({ err }, 'could not look for runs being made'));
+  sessions.resume().catch((err: unknown) => log.error({ err }, 'could not look for sessions being started'));
 
   let closing: Promise<void> | undefined;
   return {

@@ -9,6 +9,7 @@ import { registerDeadLetters } from './commands/dead-letters.js';
 import { registerInvoke } from './commands/invoke.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRunCommands } from './commands/runs.js';
+import { registerSessionCommands } from './commands/sessions.js';
 import { DEFAULT_URL } from './context.js';
 
 /** `ferry`: the command-line client of a Ferry cluster, over its HTTP API. */
@@ -42,6 +43,7 @@ registerCallCommands(program);
 registerCallActions(program);
 registerDeadLetters(program);
 registerRunCommands(program);
+registerSessionCommands(program);
 registerLogs(program);
 registerCompletion(program);
 const everyCommand = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(everyCommand)];

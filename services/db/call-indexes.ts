@@ -39,7 +39,10 @@ export function withDefaults(call: Call): Call {
 export function indexKeys(call: Call): string[] {
   const out = [keys.byNum(call.callNum), keys.byFn(call.funcName, call.callNum), keys.byStatus(call.status, call.callNum)];
   if (call.sessionId !== null) out.push(keys.bySession(call.sessionId, call.callNum));
-  if (call.groupId !== undefined && call.groupId !== null) out.push(keys.byGroup(call.groupId, call.callNum));
+  if (call.groupId !== undefined && call.groupId !== null) {
+    out.push(keys.byGroup(call.groupId, call.callNum));
+    if (call.finishSeq !== undefined && call.finishSeq !== null && isEnded(call.status)) out.push(keys.byGroupFinish(call.groupId, call.finishSeq));
+  }
   if (call.deadLetter === true) out.push(keys.deadLetter(call.callNum));
   if (isEnded(call.status)) out.push(keys.byEnd(endedAt(call), call.callNum));
   return out;

@@ -127,7 +127,9 @@ export class Calls {
       }
       const next: Call = { ...current, ...req.set };
       if (req.execution) next.executions = applyExecutionPatch(next.id, current.executions ?? [], req.execution, Date.now());
-      const ops: BatchOp[] = [{ type: 'put', key: keys.call(next.id), value: next }, ...indexOps(current, next), ...this.groups.followCall(current, next)];
+      // First: it stamps (or clears) the call's finish sequence, which the record and its indexes carry.
+      const groupOps = this.groups.followCall(current, next);
+      const ops: BatchOp[] = [{ type: 'put', key: keys.call(next.id), value: next }, ...indexOps(current, next), ...groupOps];
       if (next.status !== current.status) this.store.countStatus(current.status, next.status);
       await this.store.write(ops);
       this.remember(next);

@@ -80,6 +80,15 @@ export class Groups {
     return group;
   }
 
+  /** Sets `startedAt` the first time (a session started); answers the group. */
+  async markStarted(id: string): Promise<Group> {
+    const group = this.get(id);
+    if (group.startedAt != null) return group;
+    group.startedAt = Date.now();
+    await this.store.write(this.putOps(group));
+    return group;
+  }
+
   /** Its calls are all made (or its making was given up): it leaves the groups being made. */
   async made(id: string): Promise<Group> {
     const group = this.get(id);
@@ -113,7 +122,8 @@ export class Groups {
   /**
    * The ops that keep the group of `after` right as the call goes from `before` (null: a new
    * call) to `after`: its counts, the first start and the last end. Throws NOT_FOUND when a new
-   * call names a group that does not exist. Changes the cached group at once (see `cache`).
+   * call names a group that does not exist. Changes the cached group at once (see `cache`), and
+   * stamps `after.finishSeq` (the group's next number) when the call enters a final status.
    */
   followCall(before: Call | null, after: Call): BatchOp[] {
     const id = after.groupId;
@@ -132,6 +142,14 @@ export class Groups {
     const startedAt = after.startedAt ?? (after.status === CallStatus.RUNNING ? Date.now() : null);
     if (startedAt !== null) {
       group.firstStartedAt = group.firstStartedAt === null ? startedAt : Math.min(group.firstStartedAt, startedAt);
+    }
+    if (isEnded(after.status) && !(before !== null && isEnded(before.status))) {
+      // The group's own counter, written in this same batch: the order of ends never depends on
+      // any host's clock, and the write queue lands batches in the order numbers were given.
+      group.finishSeq = (group.finishSeq ?? 0) + 1;
+      after.finishSeq = group.finishSeq;
+    } else if (!isEnded(after.status) && after.finishSeq != null) {
+      after.finishSeq = null;
     }
     if (isEnded(after.status)) {
       const at = after.finishedAt ?? Date.now();

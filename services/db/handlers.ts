@@ -3,12 +3,14 @@ import type { Handlers } from '../../shared/transport/rpc-server.js';
 import type { Calls } from './calls.js';
 import { Catalog } from './catalog.js';
 import type { Groups } from './groups.js';
+import { SessionPages } from './session-pages.js';
 import type { Retention } from './retention.js';
 import type { Store } from './store.js';
 
 /** Every DB operation, wired to the collection that serves it. */
 export function dbHandlers(store: Store, calls: Calls, groups: Groups, retention: Retention): Handlers<typeof dbRequestSchemas, DbReplyContent> {
   const catalog = new Catalog(store);
+  const pages = new SessionPages(store, groups);
   return {
     ping: async () => ({ now: Date.now() }),
     registerRuntime: (spec) => catalog.registerRuntime(spec),
@@ -35,6 +37,9 @@ export function dbHandlers(store: Store, calls: Calls, groups: Groups, retention
     cancelGroup: ({ id }) => groups.cancel(id),
     groupMade: ({ id }) => groups.made(id),
     listGroupsBeingMade: () => groups.beingMade(),
+    startGroup: ({ id }) => groups.markStarted(id),
+    nextGroupPage: ({ id }) => pages.next(id),
+    getGroupPage: ({ id, page }) => pages.get(id, page),
     purgeExpired: () => retention.runNow(),
   };
 }

@@ -10,6 +10,8 @@
  *   is!<status>!<callNum>          callId   (calls by current status)
  *   iss!<sessionId>!<callNum>      callId   (calls of a session)
  *   ig!<groupId>!<callNum>         callId   (calls of a group)
+ *   igf!<groupId>!<finishSeq>      callId   (ended calls of a group, in the order they ended)
+ *   gp!<groupId>!<page>            GroupResultPage (a session's result pages)
  *   g!<groupId>                    Group
  *   ga!<createdAt>!<groupId>       groupId  (every group, oldest first)
  *   gk!<kind>!<createdAt>!<groupId> groupId (groups of a kind)
@@ -49,6 +51,10 @@ export const keys = {
   bySessionPrefix: (sessionId: string) => `iss!${sessionId}!`,
   byGroup: (groupId: string, num: number) => `ig!${groupId}!${padCallNum(num)}`,
   byGroupPrefix: (groupId: string) => `ig!${groupId}!`,
+  byGroupFinish: (groupId: string, seq: number) => `igf!${groupId}!${padCallNum(seq)}`,
+  byGroupFinishPrefix: (groupId: string) => `igf!${groupId}!`,
+  groupPage: (groupId: string, page: number) => `gp!${groupId}!${pad(page, 10)}`,
+  groupPagePrefix: (groupId: string) => `gp!${groupId}!`,
   group: (id: string) => `g!${id}`,
   groupByTime: (createdAt: number, id: string) => `ga!${padTime(createdAt)}!${id}`,
   groupByTimePrefix: 'ga!',

@@ -12,7 +12,7 @@ import {
   type FunctionVersion,
   type Runtime,
 } from './domain.js';
-import { groupCursorSchema, groupIdSchema, groupKindSchema, type Group, type GroupPage } from './group.js';
+import { groupCursorSchema, groupIdSchema, groupKindSchema, type Group, type GroupPage, type GroupResultPage } from './group.js';
 
 /**
  * The DB daemon's operations: the request content of each, validated at the boundary, and the
@@ -140,6 +140,12 @@ export const dbRequestSchemas = {
   listGroupsBeingMade: empty,
   /** Marks a group cancelled (the first time only; its calls are cancelled one by one by the api). */
   cancelGroup: z.object({ id: groupIdSchema }),
+  /** Marks a group started (a session: the first time only; its held calls are dispatched by the api). */
+  startGroup: z.object({ id: groupIdSchema }),
+  /** Makes a group's next result page: its calls ended since the last page, by finish sequence (null: none). */
+  nextGroupPage: z.object({ id: groupIdSchema }),
+  /** A result page made before, the same every time. */
+  getGroupPage: z.object({ id: groupIdSchema, page: z.number().int().min(1) }),
   /** Runs a retention pass now (it also runs on its own timer): ended calls past the retention, expired idempotency keys. */
   purgeExpired: empty,
 } as const;
@@ -147,6 +153,9 @@ export const dbRequestSchemas = {
 export type DbMsgType = keyof typeof dbRequestSchemas;
 export type DbRequestContent = { [K in DbMsgType]: z.input<(typeof dbRequestSchemas)[K]> };
 export type DbParsedContent = { [K in DbMsgType]: z.output<(typeof dbRequestSchemas)[K]> };
+
+/** A group's result page with its calls as they are now, in finish order. */
+export type GroupResultPageReply = Omit<GroupResultPage, 'callIds'> & { calls: Call[] };
 
 export interface CallPage {
   calls: Call[];
@@ -184,6 +193,9 @@ export interface DbReplyContent {
   cancelGroup: Group;
   groupMade: Group;
   listGroupsBeingMade: Group[];
+  startGroup: Group;
+  nextGroupPage: GroupResultPageReply | null;
+  getGroupPage: GroupResultPageReply;
   purgeExpired: { removedCalls: number; removedKeys: number };
 }
 

@@ -114,6 +114,12 @@ export interface Call extends Omit<CallOutcome, 'status' | 'error' | 'logs' | 't
   /** The group it belongs to (a run), and its place in it from 1; null/absent when none. */
   groupId?: string | null;
   groupIndex?: number | null;
+  /**
+   * Its place in its group's order of ends: the DB stamps the group's next number in the same
+   * write that moves the call into a final status (never a clock), and clears it when the call
+   * leaves that status (retried: it gets a new number when it ends again). Absent or null else.
+   */
+  finishSeq?: number | null;
   /** The `Idempotency-Key` it was invoked with, if any. */
   idempotencyKey?: string | null;
 }

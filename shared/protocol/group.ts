@@ -38,6 +38,23 @@ export interface Group {
   createdAt: number;
   /** When it was cancelled as a whole; null if it was not. */
   cancelledAt: number | null;
+  /** A session: when it was started (its held calls dispatched); null or absent until then. */
+  startedAt?: number | null;
+  /** The last finish sequence given to one of its calls (see `Call.finishSeq`); absent before the first. */
+  finishSeq?: number;
+}
+
+/**
+ * A page of a group's ended calls (a session's results): those whose finish sequence is in
+ * (`from`, `to`], fixed when the page was made, in finish order.
+ */
+export interface GroupResultPage {
+  groupId: string;
+  page: number;
+  from: number;
+  to: number;
+  callIds: string[];
+  createdAt: number;
 }
 
 export interface GroupPage {

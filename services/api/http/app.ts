@@ -7,6 +7,8 @@ import { isJson, readJsonBody } from './json-body.js';
 import { requestId } from './request-id.js';
 import { Runs } from '../groups/runs.js';
 import { runsRoutes } from './runs-routes.js';
+import { Sessions } from '../groups/sessions.js';
+import { sessionsRoutes } from './sessions-routes.js';
 import { v1Routes } from './v1-routes.js';
 
 /** The api's HTTP app: the original routes at the root, the versioned surface under /v1. */
@@ -48,6 +50,7 @@ export function createApp(deps: ApiDeps): Express {
   });
   app.use('/v1', v1Routes(deps));
   app.use('/v1', runsRoutes(deps.runs ?? new Runs({ db: deps.db, scheduler: deps.scheduler, log: deps.log })));
+  app.use('/v1', sessionsRoutes(deps.sessions ?? new Sessions({ db: deps.db, scheduler: deps.scheduler, log: deps.log })));
   app.use(legacyRoutes(deps));
   app.use(notFoundRoute);
   app.use(errorHandler(deps.log, deps.config.maxUploadBytes));

@@ -5,6 +5,7 @@ import type { Logger } from '../../../shared/logger.js';
 import type { BundleCheckPool } from '../bundle-check/check-pool.js';
 import type { CatalogCache } from '../catalog-cache.js';
 import type { Runs } from '../groups/runs.js';
+import type { Sessions } from '../groups/sessions.js';
 import type { Scheduler } from '../scheduler.js';
 
 /** What the HTTP routes work with. */
@@ -19,4 +20,6 @@ export interface ApiDeps {
   log: Logger;
   /** Runs of N; made from the others when not given. */
   runs?: Runs;
+  /** Sessions; made from the others when not given. */
+  sessions?: Sessions;
 }

@@ -2,6 +2,8 @@
  * The OpenAPI document of the /v1 surface and /healthz. A test checks that it lists exactly the
  * routes the app serves.
  */
+import { sessionPaths, sessionSchemas } from './openapi-sessions.js';
+
 const json = (schema: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } });
 const ok = (schema: string, description = 'OK') => ({ description, content: json(schema) });
 const errors = {
@@ -164,11 +166,13 @@ export const openapi = {
     '/v1/runs/{id}/cancel': {
       post: { summary: 'Cancel every unfinished call of a run (waiting → CANCELLED, running → KILLED); answers the run', parameters: [nameParam('id', 'run id')], responses: { '200': ok('Run'), ...errors } },
     },
+    ...sessionPaths,
     '/v1/nodes': { get: { summary: 'Worker nodes: capacity, running calls, warm containers, heartbeat age', responses: { '200': ok('NodeList') } } },
     '/v1/nodes/{nodeId}': { get: { summary: 'One node', parameters: [nameParam('nodeId', 'node id')], responses: { '200': ok('Node'), ...errors } } },
   },
   components: {
     schemas: {
+      ...sessionSchemas,
       RunRequest: {
         type: 'object',
         required: ['times'],
