@@ -182,3 +182,48 @@ describe('a batch job of 10,000 batches on a fake node', () => {
     );
   }, 1_000_000);
 });
+
+describe('batch jobs that time out or outlive their results (fake nodes)', () => {
+  let c: Cluster;
+  beforeAll(async () => {
+    c = await startCluster();
+    expect((await http('POST', `${c.url}/v1/runtimes`, unrunnable)).status).toBe(201);
+    for (const name of ['bt-echo', 'bt-combine']) {
+      const b = await makeBundle(c.dir, name, { 'main.sh': 'echo "this must never run" >&2; exit 3\n' });
+      expect((await upload(`${c.url}/v1/functions/${name}`, b.file, { runtime: unrunnable.name })).status).toBe(201);
+    }
+  });
+  afterAll(async () => {
+    await c?.close();
+  });
+
+  it('stops showing a partial result once its resultTtlSecs have passed', async () => {
+    const w = await c.startWorker(nodeId('quick'), { FERRY_DRIVER: 'fake', FERRY_MAX_CONTAINERS: '2', FERRY_FAKE_DELAY_MS: '0-2' });
+    const { id } = await startBatch(c, { worker: 'bt-echo', combiner: 'bt-combine', startIndex: 0, endIndex: 4, batchSize: 2, maxParallelism: 2, timeoutSecs: 600, resultTtlSecs: 1 });
+    const view = await settled(c, id, 60_000);
+    expect(view.state).toBe('done');
+    await waitUntil(async () => (await allResults(c, id)).every((r) => r.expired && r.result === null), `the results of ${id} have expired`, 30_000);
+    // The calls themselves stay (the call store keeps them by its own retention).
+    expect((await allResults(c, id)).map((r) => r.status)).toEqual(['DONE', 'DONE']);
+    await w.kill();
+  }, 120_000);
+
+  it('past timeoutSecs cancels its unfinished batches, then combines what it has when the failures are tolerated', async () => {
+    const w = await c.startWorker(nodeId('stuck'), { FERRY_DRIVER: 'fake', FERRY_MAX_CONTAINERS: '2', FERRY_FAKE_DELAY_MS: '600000' });
+    const tolerant = await startBatch(c, { worker: 'bt-echo', combiner: 'bt-combine', startIndex: 0, endIndex: 6, batchSize: 1, maxParallelism: 2, timeoutSecs: 1, toleratedFailures: '100%' });
+    const strict = await startBatch(c, { worker: 'bt-echo', combiner: 'bt-combine', startIndex: 0, endIndex: 6, batchSize: 1, maxParallelism: 2, timeoutSecs: 1 });
+    // Its combiner is called (and sits on the stuck node, like the batches: its params are what count here).
+    let view!: BatchView;
+    await waitUntil(async () => (view = await getBatch(c, tolerant.id)).state === 'combining', `batch ${tolerant.id} is combining`, 60_000);
+    const combiner = (await http<Call>('GET', `${c.url}/v1/calls/${view.combinerCallId}`)).body;
+    const given = combiner.params as { jobId: string; results: BatchResult[] };
+    expect(given.jobId).toBe(tolerant.id);
+    // Only the batches made before the deadline were run, and they were stopped.
+    expect(given.results.map((r) => r.batchId)).toEqual([0, 1]);
+    for (const r of given.results) expect(['KILLED', 'CANCELLED']).toContain(r.status);
+    const failed = await settled(c, strict.id, 60_000);
+    expect(failed).toMatchObject({ state: 'failed', combinerCallId: null });
+    expect(failed.error).toMatch(/did not succeed/);
+    await w.kill('SIGKILL');
+  }, 120_000);
+});
