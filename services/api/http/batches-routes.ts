@@ -12,7 +12,8 @@ const batchBody = z
     endIndex: z.number().int().min(1),
     batchSize: z.number().int().min(1),
     maxParallelism: z.number().int().min(1).max(1000),
-    timeoutSecs: z.number().int().min(1),
+    // At most 7 days: the deadline is a timer, and a timer past 2^31 ms would fire at once.
+    timeoutSecs: z.number().int().min(1).max(604_800),
     params: z.unknown().optional(),
     resultTtlSecs: z.number().int().min(1).optional(),
     toleratedFailures: z.union([z.number().int().min(0), z.string().regex(/^\d{1,3}(\.\d+)?%$/, 'must be a count or a percentage like "10%"')]).optional(),

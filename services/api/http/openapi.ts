@@ -202,7 +202,7 @@ export const openapi = {
           endIndex: { type: 'integer', description: 'exclusive' },
           batchSize: { type: 'integer', minimum: 1 },
           maxParallelism: { type: 'integer', minimum: 1, maximum: 1000 },
-          timeoutSecs: { type: 'integer', minimum: 1, description: 'past it, unfinished batches are cancelled and the combiner called' },
+          timeoutSecs: { type: 'integer', minimum: 1, maximum: 604800, description: 'past it, unfinished batches are cancelled and the combiner called' },
           params: { description: 'jobParameters (any JSON)' },
           resultTtlSecs: { type: 'integer', minimum: 1, default: 3600 },
           toleratedFailures: { oneOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^\\d+%$' }], default: 0 },
