@@ -8,6 +8,7 @@ import { registerCompletion } from './commands/completion.js';
 import { registerDeadLetters } from './commands/dead-letters.js';
 import { registerInvoke } from './commands/invoke.js';
 import { registerLogs } from './commands/logs.js';
+import { registerBatchCommands } from './commands/batches.js';
 import { registerRunCommands } from './commands/runs.js';
 import { DEFAULT_URL } from './context.js';
 
@@ -42,6 +43,7 @@ registerCallCommands(program);
 registerCallActions(program);
 registerDeadLetters(program);
 registerRunCommands(program);
+registerBatchCommands(program);
 registerLogs(program);
 registerCompletion(program);
 const everyCommand = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(everyCommand)];

@@ -4,6 +4,7 @@ import type { BatchResult, BatchView } from '../../services/api/groups/batch-vie
 import type { Call } from '../../shared/protocol/domain.js';
 import { makeBundle } from '../helpers/bundles.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
+import { runFerry } from '../helpers/ferry-cli.js';
 import { fixture } from '../helpers/fixtures.js';
 import { http, upload } from '../helpers/http.js';
 import { waitUntil } from '../helpers/temp.js';
@@ -225,5 +226,38 @@ describe('batch jobs that time out or outlive their results (fake nodes)', () =>
     expect(failed).toMatchObject({ state: 'failed', combinerCallId: null });
     expect(failed.error).toMatch(/did not succeed/);
     await w.kill('SIGKILL');
+  }, 120_000);
+});
+
+describe('ferry batch start, show, results, cancel (fake node)', () => {
+  let c: Cluster;
+  beforeAll(async () => {
+    c = await startCluster();
+    await c.startWorker(nodeId('cli'), { FERRY_DRIVER: 'fake', FERRY_MAX_CONTAINERS: '2', FERRY_FAKE_DELAY_MS: '0-5' });
+    expect((await http('POST', `${c.url}/v1/runtimes`, unrunnable)).status).toBe(201);
+    for (const name of ['bt-cli-echo', 'bt-cli-combine']) {
+      const b = await makeBundle(c.dir, name, { 'main.sh': 'exit 3\n' });
+      expect((await upload(`${c.url}/v1/functions/${name}`, b.file, { runtime: unrunnable.name })).status).toBe(201);
+    }
+  });
+  afterAll(async () => c?.close());
+
+  it('starts a job, shows it done with its partial results; a job already combined is not cancelled', async () => {
+    const ferry = (...args: string[]) => runFerry(c.url, args);
+    const started = await ferry('batch', 'start', 'bt-cli-echo', 'bt-cli-combine', '--end', '6', '--batch-size', '2', '--parallelism', '2', '-p', 'k=v');
+    expect(started.code, started.stderr).toBe(0);
+    const id = started.stdout.trim();
+    await settled(c, id, 60_000);
+    const shown = await ferry('batch', 'show', id, '--json');
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ id, state: 'done', numBatches: 3, counts: { DONE: 3 } });
+    expect((await ferry('batch', 'show', id)).stdout).toMatch(new RegExp(`^batch ${id}: done — 3 DONE of 3`));
+    const results = await ferry('batch', 'results', id, '--json');
+    expect((JSON.parse(results.stdout) as { results: BatchResult[] }).results.map((r) => r.batchId).sort()).toEqual([0, 1, 2]);
+    expect((await ferry('batch', 'results', id)).stdout).toContain('4..6');
+    const cancelled = await ferry('batch', 'cancel', id, '--json');
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(JSON.parse(cancelled.stdout)).toMatchObject({ state: 'done' });
+    expect((await ferry('batch', 'start', 'bt-cli-echo', 'bt-cli-combine', '--end', 'x', '--batch-size', '1')).code).not.toBe(0);
   }, 120_000);
 });
