@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchResult, BatchView } from '../../services/api/groups/batch-view.js';
 import type { Call } from '../../shared/protocol/domain.js';
+import type { Execution } from '../../shared/protocol/execution.js';
 import { makeBundle } from '../helpers/bundles.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { runFerry } from '../helpers/ferry-cli.js';
@@ -47,14 +48,19 @@ async function callsOf(c: Cluster, funcName: string): Promise<Call[]> {
   return out;
 }
 
+/** Every execution of the calls, from `/v1/calls/:id/executions` (a listed call shows only its current one). */
+async function executionsOf(c: Cluster, calls: Call[]): Promise<Execution[]> {
+  const out: Execution[] = [];
+  for (const call of calls) out.push(...(await http<{ executions: Execution[] }>('GET', `${c.url}/v1/calls/${call.id}/executions`)).body.executions);
+  return out;
+}
+
 /** The most executions running at once, from their own start and end times (an end before a start at the same ms). */
-function mostAtOnce(calls: Call[]): number {
+function mostAtOnce(executions: Execution[]): number {
   const edges: [number, number][] = [];
-  for (const call of calls) {
-    for (const e of call.executions ?? []) {
-      if (e.startedAt === null) continue;
-      edges.push([e.startedAt, 1], [e.finishedAt ?? Number.MAX_SAFE_INTEGER, -1]);
-    }
+  for (const e of executions) {
+    if (e.startedAt === null) continue;
+    edges.push([e.startedAt, 1], [e.finishedAt ?? Number.MAX_SAFE_INTEGER, -1]);
   }
   edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let now = 0;
@@ -100,7 +106,11 @@ describe('batch jobs of python functions (Docker)', () => {
     expect(view, JSON.stringify(view)).toMatchObject({ state: 'done', numBatches: 10, counts: { DONE: 10 }, combinerResult: { sum: expectedSum, batches: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] } });
     const workers = (await callsOf(c, 'bt-sum-range')).filter((call) => call.groupId === id);
     expect(workers).toHaveLength(10);
-    expect(mostAtOnce(workers)).toBeLessThanOrEqual(3);
+    const executions = await executionsOf(c, workers);
+    expect(executions.every((e) => e.startedAt !== null && e.finishedAt !== null), JSON.stringify(executions)).toBe(true);
+    const most = mostAtOnce(executions);
+    console.log(`batch of 10 python batches, maxParallelism 3: at most ${most} ran at once`);
+    expect(most).toBeLessThanOrEqual(3);
     // Each batch's params name its own range.
     for (const w of workers) {
       const b = w.groupIndex! - 1;
@@ -114,8 +124,10 @@ describe('batch jobs of python functions (Docker)', () => {
 
   it('carries on after the api is killed mid-way and calls its combiner exactly once', async () => {
     const { id } = await startBatch(c, job);
-    await waitUntil(async () => ((await getBatch(c, id)).counts.DONE ?? 0) >= 3, `3 batches of ${id} are done`, 120_000);
+    let before!: BatchView;
+    await waitUntil(async () => ((before = await getBatch(c, id)).counts.DONE ?? 0) >= 3, `3 batches of ${id} are done`, 120_000);
     await c.restart('api');
+    console.log(`batch ${id}: api killed at ${JSON.stringify(before.counts)}`);
     const view = await settled(c, id, 240_000);
     expect(view, JSON.stringify(view)).toMatchObject({ state: 'done', counts: { DONE: 10 }, combinerResult: { sum: expectedSum } });
     const workers = (await callsOf(c, 'bt-sum-range')).filter((call) => call.groupId === id);

@@ -112,7 +112,7 @@ export class Batches {
       if (group.kind !== 'batch' || this.driving.has(group.id)) continue;
       try {
         const d = this.drive(group, null);
-        const open = (await this.calls(group.id)).filter((c) => !ENDED.includes(c.status)).map((c) => c.id);
+        const open = await this.unfinished(group.id);
         for (const id of open) if (!d.endedWhileLoading?.has(id)) d.open.add(id);
         d.endedWhileLoading = null;
         log.info({ module: 'batches', batchId: group.id, open: d.open.size }, 'batch job resumed');
@@ -167,7 +167,12 @@ export class Batches {
     if (this.driving.get(id) !== d || d.endedWhileLoading !== null) return;
     const group = await db.call('getGroup', { id });
     const spec = group.spec as BatchSpec;
-    if (group.cancelledAt !== null) return this.stop(id);
+    if (group.cancelledAt !== null) {
+      // Cancelled by an api that died before it was done cancelling: this one finishes the work.
+      await this.cancelOpen(id, d);
+      await db.call('groupMade', { id });
+      return this.stop(id);
+    }
     const timedOut = Date.now() >= group.createdAt + spec.timeoutSecs * 1000;
     let made = sumCounts(group.counts);
     if (timedOut && d.open.size > 0) return this.cancelOpen(id, d);
@@ -213,7 +218,10 @@ export class Batches {
       if (this.failuresPastTolerance(group)) {
         log.warn({ module: 'batches', batchId: id, counts: group.counts }, 'too many batches failed: no combiner');
       } else {
-        const results = (await this.calls(id)).map((c) => batchResult(spec, c, Date.now())).sort((a, b) => a.batchId - b.batchId);
+        // Mapped a page at a time: the whole calls are never all held at once, only their results.
+        const results: BatchResult[] = [];
+        await this.eachPage(id, (calls) => results.push(...calls.map((c) => batchResult(spec, c, Date.now()))));
+        results.sort((a, b) => a.batchId - b.batchId);
         const params = {
           jobId: id,
           startTime: new Date(group.createdAt).toISOString(),
@@ -330,7 +338,7 @@ export class Batches {
     this.stop(id);
     // A step making a call finishes it first, so that call is among those cancelled.
     if (d) await d.chain;
-    const open = (await this.calls(id)).filter((c) => !ENDED.includes(c.status)).map((c) => c.id);
+    const open = await this.unfinished(id);
     for (const callId of open) {
       await scheduler.calls.cancel(callId).catch((err: unknown) => {
         if (!(err instanceof FerryError && (err.code === ErrorCode.CONFLICT || err.code === ErrorCode.NOT_FOUND))) throw err;
@@ -341,15 +349,20 @@ export class Batches {
     return this.view(id);
   }
 
-  /** Every call of the job, a page of the `ig!` index at a time. */
-  private async calls(id: string): Promise<Call[]> {
-    const out: Call[] = [];
+  /** The job's calls, a page of the `ig!` index at a time. */
+  private async eachPage(id: string, use: (calls: Call[]) => void): Promise<void> {
     let cursor: string | null = null;
     do {
       const page: { calls: Call[]; nextCursor: string | null } = await this.deps.db.call('listCalls', { groupId: id, limit: PAGE, ...(cursor ? { cursor } : {}) });
-      out.push(...page.calls);
+      use(page.calls);
       cursor = page.nextCursor;
     } while (cursor);
+  }
+
+  /** The ids of the job's unfinished calls (at most maxParallelism of them). */
+  private async unfinished(id: string): Promise<string[]> {
+    const out: string[] = [];
+    await this.eachPage(id, (calls) => out.push(...calls.filter((c) => !ENDED.includes(c.status)).map((c) => c.id)));
     return out;
   }
 }
