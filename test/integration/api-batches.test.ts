@@ -239,6 +239,16 @@ describe('batch jobs that time out or outlive their results (fake nodes)', () =>
     expect(failed.error).toMatch(/did not succeed/);
     await w.kill('SIGKILL');
   }, 120_000);
+
+  it('refuses to call its combiner when the partial results would pass 4 MiB of params, and says so', async () => {
+    const w = await c.startWorker(nodeId('big'), { FERRY_DRIVER: 'fake', FERRY_MAX_CONTAINERS: '4', FERRY_FAKE_DELAY_MS: '0-2' });
+    // The fake node answers its params: each partial result carries the 600 kB of job parameters.
+    const { id } = await startBatch(c, { worker: 'bt-echo', combiner: 'bt-combine', startIndex: 0, endIndex: 8, batchSize: 1, maxParallelism: 4, timeoutSecs: 600, params: { pad: 'x'.repeat(600_000) } });
+    const view = await settled(c, id, 60_000);
+    expect(view).toMatchObject({ state: 'failed', counts: { DONE: 8 }, combinerCallId: null });
+    expect(view.error).toMatch(/past the combiner's limit/);
+    await w.kill();
+  }, 120_000);
 });
 
 describe('ferry batch start, show, results, cancel (fake node)', () => {
