@@ -9,6 +9,7 @@ import { BundleCheckPool } from './bundle-check/check-pool.js';
 import { CatalogCache } from './catalog-cache.js';
 import { createApp } from './http/app.js';
 import { invokeRoute } from './http/invoke-route.js';
+import { Batches } from './groups/batches.js';
 import { Runs } from './groups/runs.js';
 import { Sessions } from './groups/sessions.js';
 import { Scheduler } from './scheduler.js';
@@ -32,7 +33,8 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   checks.warm();
   const runs = new Runs({ db, scheduler, log });
   const sessions = new Sessions({ db, scheduler, log });
-  const deps = { config: config.api, db, registry, catalog, scheduler, checks, runs, sessions, log: log.child({ module: 'http' }) };
+  const batches = new Batches({ db, scheduler, log });
+  const deps = { config: config.api, db, registry, catalog, scheduler, checks, runs, sessions, batches, log: log.child({ module: 'http' }) };
   const app = createApp(deps);
   const invoke = invokeRoute(deps);
   const server = createServer((req, res) => {
@@ -50,6 +52,8 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   // After the scheduler took back the calls it found: the runs an api that died left half made.
   runs.resume().catch((err: unknown) => log.error({ err }, 'could not look for runs being made'));
   sessions.resume().catch((err: unknown) => log.error({ err }, 'could not look for sessions being started'));
+  // And the batch jobs it left unfinished: they carry on from the store.
+  batches.resume().catch((err: unknown) => log.error({ err }, 'could not look for unfinished batch jobs'));
 
   let closing: Promise<void> | undefined;
   return {
@@ -61,6 +65,7 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        batches.close();
         await checks.close();
         await scheduler.close();
         await db.close();

@@ -127,11 +127,13 @@ export class Scheduler {
       idempotencyKey?: string;
       /** A call of a group (it must exist), at its place in it from 1, under an id the group chose. */
       group?: { id: string; index: number; callId: string };
+      /** An id the caller chose (a batch's combiner): creating it again answers the stored call. */
+      callId?: string;
     } = {},
   ): Promise<{ call: Call; ended: Promise<Call | null> | null; replayed: boolean }> {
     if (!options.hold) this.checkRoom();
     const { fn, runtime } = await this.opts.catalog.resolve(ref);
-    const queued: Queued = { callId: options.group?.callId ?? newCallId(), attempt: 1, fn, runtime, params: params ?? null };
+    const queued: Queued = { callId: options.group?.callId ?? options.callId ?? newCallId(), attempt: 1, fn, runtime, params: params ?? null };
     const spec = {
       id: queued.callId,
       funcName: fn.name,

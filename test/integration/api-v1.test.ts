@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Express } from 'express';
 import type { Call } from '../../shared/protocol/domain.js';
 import { openapi } from '../../services/api/http/openapi.js';
+import { batchesRoutes } from '../../services/api/http/batches-routes.js';
 import { runsRoutes } from '../../services/api/http/runs-routes.js';
 import { sessionsRoutes } from '../../services/api/http/sessions-routes.js';
 import { createApp } from '../../services/api/http/app.js';
@@ -233,5 +234,6 @@ function appRoutes(): string[] {
   const v1 = v1Routes(deps) as unknown as { stack: Layer[] };
   const runs = runsRoutes(stub) as unknown as { stack: Layer[] };
   const sessions = sessionsRoutes(stub) as unknown as { stack: Layer[] };
-  return [...routes(app.router.stack, ''), ...routes(v1.stack, '/v1'), ...routes(runs.stack, '/v1'), ...routes(sessions.stack, '/v1'), INVOKE_ROUTE].sort();
+  const batches = batchesRoutes(stub) as unknown as { stack: Layer[] };
+  return [...routes(app.router.stack, ''), ...routes(v1.stack, '/v1'), ...routes(runs.stack, '/v1'), ...routes(sessions.stack, '/v1'), ...routes(batches.stack, '/v1'), INVOKE_ROUTE].sort();
 }

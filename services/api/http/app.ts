@@ -5,7 +5,9 @@ import { legacyRoutes } from './legacy-routes.js';
 import { openapi } from './openapi.js';
 import { isJson, readJsonBody } from './json-body.js';
 import { requestId } from './request-id.js';
+import { Batches } from '../groups/batches.js';
 import { Runs } from '../groups/runs.js';
+import { batchesRoutes } from './batches-routes.js';
 import { runsRoutes } from './runs-routes.js';
 import { Sessions } from '../groups/sessions.js';
 import { sessionsRoutes } from './sessions-routes.js';
@@ -51,6 +53,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use('/v1', v1Routes(deps));
   app.use('/v1', runsRoutes(deps.runs ?? new Runs({ db: deps.db, scheduler: deps.scheduler, log: deps.log })));
   app.use('/v1', sessionsRoutes(deps.sessions ?? new Sessions({ db: deps.db, scheduler: deps.scheduler, log: deps.log })));
+  app.use('/v1', batchesRoutes(deps.batches ?? new Batches({ db: deps.db, scheduler: deps.scheduler, log: deps.log })));
   app.use(legacyRoutes(deps));
   app.use(notFoundRoute);
   app.use(errorHandler(deps.log, deps.config.maxUploadBytes));

@@ -4,6 +4,7 @@ import type { ApiConfig } from '../../../shared/config.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { BundleCheckPool } from '../bundle-check/check-pool.js';
 import type { CatalogCache } from '../catalog-cache.js';
+import type { Batches } from '../groups/batches.js';
 import type { Runs } from '../groups/runs.js';
 import type { Sessions } from '../groups/sessions.js';
 import type { Scheduler } from '../scheduler.js';
@@ -22,4 +23,6 @@ export interface ApiDeps {
   runs?: Runs;
   /** Sessions; made from the others when not given. */
   sessions?: Sessions;
+  /** Batch jobs; made from the others when not given. */
+  batches?: Batches;
 }

@@ -167,12 +167,89 @@ export const openapi = {
       post: { summary: 'Cancel every unfinished call of a run (waiting → CANCELLED, running → KILLED); answers the run', parameters: [nameParam('id', 'run id')], responses: { '200': ok('Run'), ...errors } },
     },
     ...sessionPaths,
+    '/v1/batches': {
+      post: {
+        summary: 'Start a batch job (burst-compute): [startIndex, endIndex) cut into batches of batchSize, one worker call each, at most maxParallelism unfinished at once, then one combiner call',
+        requestBody: { required: true, content: json('BatchRequest') },
+        responses: { '201': ok('BatchCreated', 'Created'), ...errors },
+      },
+      get: {
+        summary: 'Batch jobs, newest first, cursor-paginated',
+        parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer' } }, { name: 'cursor', in: 'query', schema: { type: 'string' } }],
+        responses: { '200': ok('BatchList'), ...errors },
+      },
+    },
+    '/v1/batches/{id}': { get: { summary: 'One batch job: state, counts, elapsed time, the combiner call and its result', parameters: [nameParam('id', 'batch job id')], responses: { '200': ok('Batch'), ...errors } } },
+    '/v1/batches/{id}/results': {
+      get: {
+        summary: "A batch job's partial results (the worker calls' results, dropped after resultTtlSecs), the latest made first, cursor-paginated",
+        parameters: [nameParam('id', 'batch job id'), { name: 'limit', in: 'query', schema: { type: 'integer' } }, { name: 'cursor', in: 'query', schema: { type: 'string' } }],
+        responses: { '200': ok('BatchResultPage'), ...errors },
+      },
+    },
+    '/v1/batches/{id}/cancel': {
+      post: { summary: 'Cancel a batch job: its unfinished worker calls are cancelled and no combiner runs; answers the job', parameters: [nameParam('id', 'batch job id')], responses: { '200': ok('Batch'), ...errors } },
+    },
     '/v1/nodes': { get: { summary: 'Worker nodes: capacity, running calls, warm containers, heartbeat age', responses: { '200': ok('NodeList') } } },
     '/v1/nodes/{nodeId}': { get: { summary: 'One node', parameters: [nameParam('nodeId', 'node id')], responses: { '200': ok('Node'), ...errors } } },
   },
   components: {
     schemas: {
       ...sessionSchemas,
+      BatchRequest: {
+        type: 'object',
+        required: ['worker', 'combiner', 'startIndex', 'endIndex', 'batchSize', 'maxParallelism', 'timeoutSecs'],
+        properties: {
+          worker: { type: 'string', description: 'function called once per batch with {jobId, batchId, startIndex, endIndex, jobParameters}' },
+          combiner: { type: 'string', description: 'function called once at the end with {jobId, startTime, elapsedSecs, jobParameters, results}' },
+          startIndex: { type: 'integer', minimum: 0 },
+          endIndex: { type: 'integer', description: 'exclusive' },
+          batchSize: { type: 'integer', minimum: 1 },
+          maxParallelism: { type: 'integer', minimum: 1, maximum: 1000 },
+          timeoutSecs: { type: 'integer', minimum: 1, maximum: 604800, description: 'past it, unfinished batches are cancelled and the combiner called' },
+          params: { description: 'jobParameters (any JSON)' },
+          resultTtlSecs: { type: 'integer', minimum: 1, default: 3600 },
+          toleratedFailures: { oneOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^\\d+%$' }], default: 0 },
+        },
+      },
+      BatchCreated: { type: 'object', properties: { id: { type: 'string' }, numBatches: { type: 'integer' } } },
+      Batch: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          state: { type: 'string', enum: ['running', 'combining', 'done', 'failed', 'cancelled'] },
+          worker: { type: 'string' },
+          combiner: { type: 'string' },
+          numBatches: { type: 'integer' },
+          counts: { type: 'object', additionalProperties: { type: 'integer' }, description: 'worker calls per call status' },
+          startTime: { type: 'string', format: 'date-time' },
+          elapsedSecs: { type: 'number' },
+          combinerCallId: { type: 'string', nullable: true },
+          combinerResult: { nullable: true, description: "the combiner's result once it is done" },
+          error: { type: 'string', nullable: true, description: 'why it failed without a combiner' },
+        },
+      },
+      BatchList: { type: 'object', properties: { batches: { type: 'array', items: { $ref: '#/components/schemas/Batch' } }, nextCursor: { type: 'string', nullable: true } } },
+      BatchResultPage: {
+        type: 'object',
+        properties: {
+          results: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                batchId: { type: 'integer' },
+                startIndex: { type: 'integer' },
+                endIndex: { type: 'integer' },
+                status: { type: 'string' },
+                result: { nullable: true },
+                expired: { type: 'boolean' },
+              },
+            },
+          },
+          nextCursor: { type: 'string', nullable: true },
+        },
+      },
       RunRequest: {
         type: 'object',
         required: ['times'],

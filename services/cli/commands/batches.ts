@@ -1,0 +1,128 @@
+import type { Command } from 'commander';
+import { CliError, usage } from '../cli-error.js';
+import { client, globals } from '../context.js';
+import { show } from '../output.js';
+import { parseData, parseParam } from './invoke.js';
+
+/** What `GET /v1/batches/:id` answers (the cli reads it over HTTP; services never import each other). */
+interface BatchView {
+  id: string;
+  state: string;
+  worker: string;
+  combiner: string;
+  numBatches: number;
+  counts: Record<string, number>;
+  elapsedSecs: number;
+  combinerCallId: string | null;
+  combinerResult: unknown;
+  error: string | null;
+}
+
+interface BatchResult {
+  batchId: number;
+  startIndex: number;
+  endIndex: number;
+  status: string;
+  result: unknown;
+  expired: boolean;
+}
+
+const batchPath = (id: string): string => `/v1/batches/${encodeURIComponent(id)}`;
+
+const countsText = (b: BatchView): string =>
+  Object.entries(b.counts)
+    .map(([status, n]) => `${n} ${status}`)
+    .join(', ') || '-';
+
+/** `batch <id>: done — 10 DONE of 10, 2.4s` (and why, when it failed) */
+const batchLine = (b: BatchView): string =>
+  `batch ${b.id}: ${b.state} — ${countsText(b)} of ${b.numBatches}, ${b.elapsedSecs.toFixed(1)}s${b.error ? ` (${b.error})` : ''}`;
+
+/** A whole number from `min`, or a usage error naming the option. */
+function whole(name: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw usage(`--${name} must be a whole number from ${min}, got "${value}"`);
+  return n;
+}
+
+interface StartOptions {
+  start: string;
+  end: string;
+  batchSize: string;
+  parallelism: string;
+  timeout: string;
+  ttl?: string;
+  tolerate?: string;
+  param: Record<string, unknown>;
+  data?: string;
+}
+
+export function registerBatchCommands(program: Command): void {
+  const batch = program.command('batch').description('batch jobs (burst-compute): a range cut into batches, one worker call each, then one combiner call');
+
+  batch
+    .command('start <worker> <combiner>')
+    .description('start a batch job over [--start, --end): prints its id')
+    .requiredOption('--end <n>', 'end of the index range (exclusive)')
+    .option('--start <n>', 'start of the index range', '0')
+    .requiredOption('--batch-size <n>', 'indexes per batch')
+    .option('--parallelism <n>', 'most worker calls unfinished at once', '10')
+    .option('--timeout <secs>', 'past it, unfinished batches are cancelled and the combiner called', '3600')
+    .option('--ttl <secs>', 'how long partial results are kept (default 3600)')
+    .option('--tolerate <n|n%>', 'failed batches that still let the combiner run (default 0)')
+    .option('-p, --param <key=value>', 'a job parameter (repeatable)', (v: string, acc: Record<string, unknown>) => parseParam(v, acc), {})
+    .option('-d, --data <json>', 'all job parameters as JSON, or @file.json')
+    .addHelpText('after', '\nExample:\n  ferry batch start sum-range sum-results --end 1000 --batch-size 100 --parallelism 3')
+    .action(async (worker: string, combiner: string, opts: StartOptions, cmd: Command) => {
+      if (opts.data && Object.keys(opts.param).length > 0) throw usage('use -p or -d, not both');
+      const tolerate = opts.tolerate === undefined ? undefined : opts.tolerate.endsWith('%') ? opts.tolerate : whole('tolerate', opts.tolerate, 0);
+      const body = {
+        worker,
+        combiner,
+        startIndex: whole('start', opts.start, 0),
+        endIndex: whole('end', opts.end, 1),
+        batchSize: whole('batch-size', opts.batchSize, 1),
+        maxParallelism: whole('parallelism', opts.parallelism, 1),
+        timeoutSecs: whole('timeout', opts.timeout, 1),
+        params: opts.data ? await parseData(opts.data) : opts.param,
+        ...(opts.ttl !== undefined ? { resultTtlSecs: whole('ttl', opts.ttl, 1) } : {}),
+        ...(tolerate !== undefined ? { toleratedFailures: tolerate } : {}),
+      };
+      const created = await client(cmd).post<{ id: string; numBatches: number }>('/v1/batches', body);
+      process.stdout.write(globals(cmd).json ? JSON.stringify(created, null, 2) + '\n' : `${created.id}\n`);
+    });
+
+  batch
+    .command('show <id>')
+    .description("one batch job: its state, counts, elapsed time and the combiner's result (exit 1 when it failed)")
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const b = await client(cmd).get<BatchView>(batchPath(id));
+      if (globals(cmd).json) process.stdout.write(JSON.stringify(b, null, 2) + '\n');
+      else process.stdout.write(batchLine(b) + (b.combinerResult !== null ? `\n${JSON.stringify(b.combinerResult)}` : '') + '\n');
+      if (b.state === 'failed') throw new CliError(`batch ${b.id} failed${b.error ? `: ${b.error}` : ''}`);
+    });
+
+  batch
+    .command('results <id>')
+    .description('its partial results, the latest made first')
+    .option('--limit <n>', 'how many (default 100, at most 1000)', '100')
+    .action(async (id: string, opts: { limit: string }, cmd: Command) => {
+      const limit = whole('limit', opts.limit, 1);
+      if (limit > 1000) throw usage(`--limit must be at most 1000, got "${opts.limit}"`);
+      const page = await client(cmd).get<{ results: BatchResult[]; nextCursor: string | null }>(`${batchPath(id)}/results?limit=${limit}`);
+      show(
+        globals(cmd).json,
+        page,
+        ['batch', 'range', 'status', 'result'],
+        page.results.map((r) => [r.batchId, `${r.startIndex}..${r.endIndex}`, r.status, r.expired ? '(expired)' : JSON.stringify(r.result)]),
+      );
+    });
+
+  batch
+    .command('cancel <id>')
+    .description('cancel a batch job: its unfinished batches are cancelled and no combiner runs')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const b = await client(cmd).post<BatchView>(`${batchPath(id)}/cancel`, {});
+      process.stdout.write(globals(cmd).json ? JSON.stringify(b, null, 2) + '\n' : batchLine(b) + '\n');
+    });
+}
