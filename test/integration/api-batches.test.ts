@@ -281,5 +281,10 @@ describe('ferry batch start, show, results, cancel (fake node)', () => {
     expect(cancelled.code, cancelled.stderr).toBe(0);
     expect(JSON.parse(cancelled.stdout)).toMatchObject({ state: 'done' });
     expect((await ferry('batch', 'start', 'bt-cli-echo', 'bt-cli-combine', '--end', 'x', '--batch-size', '1')).code).not.toBe(0);
+
+    // --follow waits for the end and prints the job as show does.
+    const followed = await ferry('batch', 'start', 'bt-cli-echo', 'bt-cli-combine', '--end', '4', '--batch-size', '1', '--follow', '--json');
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(JSON.parse(followed.stdout)).toMatchObject({ state: 'done', numBatches: 4, counts: { DONE: 4 } });
   }, 120_000);
 });

@@ -2,21 +2,8 @@ import type { Command } from 'commander';
 import { CliError, usage } from '../cli-error.js';
 import { client, globals } from '../context.js';
 import { show } from '../output.js';
+import { followBatch, type BatchView } from '../batch-follow.js';
 import { parseData, parseParam } from './invoke.js';
-
-/** What `GET /v1/batches/:id` answers (the cli reads it over HTTP; services never import each other). */
-interface BatchView {
-  id: string;
-  state: string;
-  worker: string;
-  combiner: string;
-  numBatches: number;
-  counts: Record<string, number>;
-  elapsedSecs: number;
-  combinerCallId: string | null;
-  combinerResult: unknown;
-  error: string | null;
-}
 
 interface BatchResult {
   batchId: number;
@@ -55,6 +42,14 @@ interface StartOptions {
   tolerate?: string;
   param: Record<string, unknown>;
   data?: string;
+  follow?: boolean;
+}
+
+/** Prints a job as `batch show` does; exit 1 when it failed. */
+function showBatch(cmd: Command, b: BatchView): void {
+  if (globals(cmd).json) process.stdout.write(JSON.stringify(b, null, 2) + '\n');
+  else process.stdout.write(batchLine(b) + (b.combinerResult !== null ? `\n${JSON.stringify(b.combinerResult)}` : '') + '\n');
+  if (b.state === 'failed') throw new CliError(`batch ${b.id} failed${b.error ? `: ${b.error}` : ''}`);
 }
 
 export function registerBatchCommands(program: Command): void {
@@ -72,7 +67,8 @@ export function registerBatchCommands(program: Command): void {
     .option('--tolerate <n|n%>', 'failed batches that still let the combiner run (default 0)')
     .option('-p, --param <key=value>', 'a job parameter (repeatable)', (v: string, acc: Record<string, unknown>) => parseParam(v, acc), {})
     .option('-d, --data <json>', 'all job parameters as JSON, or @file.json')
-    .addHelpText('after', '\nExample:\n  ferry batch start sum-range sum-results --end 1000 --batch-size 100 --parallelism 3')
+    .option('--follow', 'show a bar of batches ended until the job ends, then the job (exit 1 when it failed)')
+    .addHelpText('after', '\nExamples:\n  ferry batch start sum-range sum-results --end 1000 --batch-size 100 --parallelism 3\n  ferry batch start sum-range sum-results --end 1000 --batch-size 100 --follow')
     .action(async (worker: string, combiner: string, opts: StartOptions, cmd: Command) => {
       if (opts.data && Object.keys(opts.param).length > 0) throw usage('use -p or -d, not both');
       const tolerate = opts.tolerate === undefined ? undefined : opts.tolerate.endsWith('%') ? opts.tolerate : whole('tolerate', opts.tolerate, 0);
@@ -89,17 +85,16 @@ export function registerBatchCommands(program: Command): void {
         ...(tolerate !== undefined ? { toleratedFailures: tolerate } : {}),
       };
       const created = await client(cmd).post<{ id: string; numBatches: number }>('/v1/batches', body);
+      if (opts.follow) return showBatch(cmd, await followBatch(client(cmd), created.id));
       process.stdout.write(globals(cmd).json ? JSON.stringify(created, null, 2) + '\n' : `${created.id}\n`);
     });
 
   batch
     .command('show <id>')
     .description("one batch job: its state, counts, elapsed time and the combiner's result (exit 1 when it failed)")
-    .action(async (id: string, _opts: unknown, cmd: Command) => {
-      const b = await client(cmd).get<BatchView>(batchPath(id));
-      if (globals(cmd).json) process.stdout.write(JSON.stringify(b, null, 2) + '\n');
-      else process.stdout.write(batchLine(b) + (b.combinerResult !== null ? `\n${JSON.stringify(b.combinerResult)}` : '') + '\n');
-      if (b.state === 'failed') throw new CliError(`batch ${b.id} failed${b.error ? `: ${b.error}` : ''}`);
+    .option('--follow', 'show a bar of batches ended until the job ends first')
+    .action(async (id: string, opts: { follow?: boolean }, cmd: Command) => {
+      showBatch(cmd, opts.follow ? await followBatch(client(cmd), id) : await client(cmd).get<BatchView>(batchPath(id)));
     });
 
   batch
