@@ -1,5 +1,5 @@
 import type { DbClient } from '../../../shared/clients/db-client.js';
-import { ErrorCode, FerryError, NotFoundError } from '../../../shared/errors.js';
+import { ErrorCode, FerryError } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { Call } from '../../../shared/protocol/domain.js';
 import { newGroupId, type Group } from '../../../shared/protocol/group.js';
@@ -20,6 +20,7 @@ import {
   type BatchSpec,
   type BatchView,
 } from './batch-view.js';
+import { groupOfKind, parseFunctionRef } from './group-lookup.js';
 
 /** The most batches one job is cut into. */
 export const MAX_BATCHES = 100_000;
@@ -84,8 +85,8 @@ export class Batches {
     this.listen();
     const numBatches = Math.ceil((req.endIndex - req.startIndex) / req.batchSize);
     if (numBatches < 1 || numBatches > MAX_BATCHES) throw new FerryError(ErrorCode.BAD_REQUEST, `the range makes ${numBatches} batches: it must make 1 to ${MAX_BATCHES}`);
-    const worker = await db.call('getFunction', parseRef(req.worker));
-    const combiner = await db.call('getFunction', parseRef(req.combiner));
+    const worker = await db.call('getFunction', parseFunctionRef(req.worker));
+    const combiner = await db.call('getFunction', parseFunctionRef(req.combiner));
     const spec: BatchSpec = {
       combiner: `${combiner.name}@${combiner.version}`,
       startIndex: req.startIndex,
@@ -270,10 +271,7 @@ export class Batches {
 
   /** NOT_FOUND unless `id` is a batch job. */
   async get(id: string): Promise<Group> {
-    if (!/^[A-Za-z0-9]{8,64}$/.test(id)) throw new NotFoundError(`batch "${id}"`);
-    const group = await this.deps.db.call('getGroup', { id });
-    if (group.kind !== 'batch') throw new NotFoundError(`batch "${id}"`);
-    return group;
+    return groupOfKind(this.deps.db, id, 'batch');
   }
 
   async view(id: string): Promise<BatchView> {
@@ -367,11 +365,3 @@ export class Batches {
   }
 }
 
-/** `sum` or `sum@3`. */
-function parseRef(ref: string): { name: string; version?: number } {
-  const at = ref.lastIndexOf('@');
-  if (at < 0) return { name: ref };
-  const version = Number(ref.slice(at + 1));
-  if (!Number.isInteger(version) || version < 1) throw new FerryError(ErrorCode.BAD_REQUEST, `bad function "${ref}": the version after @ must be a whole number from 1`);
-  return { name: ref.slice(0, at), version };
-}

@@ -5,6 +5,7 @@ import type { Call } from '../../../shared/protocol/domain.js';
 import { newGroupId, type Group } from '../../../shared/protocol/group.js';
 import type { Scheduler } from '../scheduler.js';
 import { runDetail, runView, type RunDetail, type RunView } from './run-view.js';
+import { groupOfKind, parseFunctionRef } from './group-lookup.js';
 
 /** The most calls one run makes. */
 export const MAX_RUN_TIMES = 10_000;
@@ -44,7 +45,7 @@ export class Runs {
   async start(ref: string, times: number, params: unknown): Promise<Group> {
     const { db, scheduler } = this.deps;
     scheduler.checkRoom(times);
-    const fn = await db.call('getFunction', parseRef(ref));
+    const fn = await db.call('getFunction', parseFunctionRef(ref));
     const pinned = `${fn.name}@${fn.version}`;
     const group = await db.call('createGroup', { id: newGroupId(), kind: 'run', function: pinned, spec: { params: params ?? null }, total: times });
     await this.make(group, range(1, times), params ?? null);
@@ -104,9 +105,7 @@ export class Runs {
 
   /** NOT_FOUND unless `id` is a run. */
   async get(id: string): Promise<Group> {
-    const group = await this.deps.db.call('getGroup', { id: checkId(id) });
-    if (group.kind !== 'run') throw new NotFoundError(`run "${id}"`);
-    return group;
+    return groupOfKind(this.deps.db, id, 'run');
   }
 
   async view(id: string): Promise<RunView> {
@@ -182,17 +181,4 @@ export class Runs {
 /** from, from + 1, …, to. */
 const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 
-/** `dice` or `dice@3`. */
-function parseRef(ref: string): { name: string; version?: number } {
-  const at = ref.lastIndexOf('@');
-  if (at < 0) return { name: ref };
-  const version = Number(ref.slice(at + 1));
-  if (!Number.isInteger(version) || version < 1) throw new FerryError(ErrorCode.BAD_REQUEST, `bad function "${ref}": the version after @ must be a whole number from 1`);
-  return { name: ref.slice(0, at), version };
-}
 
-/** A run id that is not letters and digits is no run (and never reaches the DB's checks as a 400). */
-function checkId(id: string): string {
-  if (!/^[A-Za-z0-9]{8,64}$/.test(id)) throw new NotFoundError(`run "${id}"`);
-  return id;
-}

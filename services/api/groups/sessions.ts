@@ -1,5 +1,5 @@
 import type { DbClient } from '../../../shared/clients/db-client.js';
-import { ConflictError, ErrorCode, FerryError, NotFoundError } from '../../../shared/errors.js';
+import { ConflictError, ErrorCode, FerryError } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
 import { newCallId } from '../../../shared/protocol/call-id.js';
 import type { GroupResultPageReply } from '../../../shared/protocol/db-messages.js';
@@ -7,6 +7,7 @@ import type { Call } from '../../../shared/protocol/domain.js';
 import { newGroupId, type Group } from '../../../shared/protocol/group.js';
 import type { Scheduler } from '../scheduler.js';
 import { sessionTotal, sessionView, type SessionView } from './session-view.js';
+import { groupOfKind, parseFunctionRef } from './group-lookup.js';
 
 /** The most calls one append adds. */
 export const MAX_APPEND = 10_000;
@@ -80,7 +81,7 @@ export class Sessions {
       const pinned = new Map<string, string>();
       for (const item of items) {
         if (pinned.has(item.function)) continue;
-        const fn = await db.call('getFunction', parseRef(item.function));
+        const fn = await db.call('getFunction', parseFunctionRef(item.function));
         pinned.set(item.function, `${fn.name}@${fn.version}`);
       }
       if (started) scheduler.checkRoom(items.length);
@@ -187,10 +188,7 @@ export class Sessions {
 
   /** NOT_FOUND unless `id` is a session. */
   async get(id: string): Promise<Group> {
-    if (!/^[A-Za-z0-9]{8,64}$/.test(id)) throw new NotFoundError(`session "${id}"`);
-    const group = await this.deps.db.call('getGroup', { id });
-    if (group.kind !== 'session') throw new NotFoundError(`session "${id}"`);
-    return group;
+    return groupOfKind(this.deps.db, id, 'session');
   }
 
   async view(id: string): Promise<SessionView> {
@@ -237,11 +235,3 @@ function notIfMovedOn(err: unknown): void {
   if (!(err instanceof FerryError && err.code === ErrorCode.CONFLICT)) throw err;
 }
 
-/** `dice` or `dice@3`. */
-function parseRef(ref: string): { name: string; version?: number } {
-  const at = ref.lastIndexOf('@');
-  if (at < 0) return { name: ref };
-  const version = Number(ref.slice(at + 1));
-  if (!Number.isInteger(version) || version < 1) throw new FerryError(ErrorCode.BAD_REQUEST, `bad function "${ref}": the version after @ must be a whole number from 1`);
-  return { name: ref.slice(0, at), version };
-}

@@ -1,0 +1,21 @@
+import type { DbClient } from '../../../shared/clients/db-client.js';
+import { ErrorCode, FerryError, NotFoundError } from '../../../shared/errors.js';
+import type { Group, GroupKind } from '../../../shared/protocol/group.js';
+
+/** The group `id` when it is one of `kind`; NOT_FOUND (naming the kind) for anything else. */
+export async function groupOfKind(db: DbClient, id: string, kind: GroupKind): Promise<Group> {
+  // A malformed id cannot name a group: the same 404 as an unknown one, without a DB round trip.
+  if (!/^[A-Za-z0-9]{8,64}$/.test(id)) throw new NotFoundError(`${kind} "${id.slice(0, 80)}"`);
+  const group = await db.call('getGroup', { id });
+  if (group.kind !== kind) throw new NotFoundError(`${kind} "${id}"`);
+  return group;
+}
+
+/** `dice` or `dice@3`: a function name, and the version when one is pinned. */
+export function parseFunctionRef(ref: string): { name: string; version?: number } {
+  const at = ref.lastIndexOf('@');
+  if (at < 0) return { name: ref };
+  const version = Number(ref.slice(at + 1));
+  if (!Number.isInteger(version) || version < 1) throw new FerryError(ErrorCode.BAD_REQUEST, `bad function "${ref}": the version after @ must be a whole number from 1`);
+  return { name: ref.slice(0, at), version };
+}
