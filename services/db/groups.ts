@@ -19,6 +19,8 @@ export class Groups {
    * that change at once never both start from the same old counts.
    */
   private readonly cache = new Map<string, Group>();
+  /** The last creation time given: each group's is later, so the list order is creation order. */
+  private lastCreatedAt = 0;
 
   constructor(private readonly store: Store) {}
 
@@ -50,7 +52,8 @@ export class Groups {
         counts: {},
         firstStartedAt: null,
         lastFinishedAt: null,
-        createdAt: Date.now(),
+        // Groups made in the same millisecond still list in the order they were made (keyed by it).
+        createdAt: (this.lastCreatedAt = Math.max(Date.now(), this.lastCreatedAt + 1)),
         cancelledAt: null,
       };
       this.cache.set(group.id, group);
