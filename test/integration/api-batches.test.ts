@@ -9,6 +9,7 @@ import { runFerry } from '../helpers/ferry-cli.js';
 import { fixture } from '../helpers/fixtures.js';
 import { http, upload } from '../helpers/http.js';
 import { waitUntil } from '../helpers/temp.js';
+import { everyPage } from '../helpers/pages.js';
 
 /**
  * Batch jobs (burst-compute) on a real cluster. Every node id starts with `bt-`, so nothing here
@@ -36,16 +37,7 @@ async function settled(c: Cluster, id: string, timeoutMs: number): Promise<Batch
 
 /** Every call of `funcName` (newest first). */
 async function callsOf(c: Cluster, funcName: string): Promise<Call[]> {
-  const out: Call[] = [];
-  let cursor: string | null = null;
-  do {
-    const page: { calls: Call[]; nextCursor: string | null } = (
-      await http<{ calls: Call[]; nextCursor: string | null }>('GET', `${c.url}/v1/calls?funcName=${funcName}&limit=1000${cursor ? `&cursor=${cursor}` : ''}`)
-    ).body;
-    out.push(...page.calls);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out;
+  return everyPage<Call>(`${c.url}/v1/calls?funcName=${funcName}&limit=1000`, 'calls');
 }
 
 /** Every execution of the calls, from `/v1/calls/:id/executions` (a listed call shows only its current one). */
@@ -70,16 +62,7 @@ function mostAtOnce(executions: Execution[]): number {
 }
 
 async function allResults(c: Cluster, id: string): Promise<BatchResult[]> {
-  const out: BatchResult[] = [];
-  let cursor: string | null = null;
-  do {
-    const page: { results: BatchResult[]; nextCursor: string | null } = (
-      await http<{ results: BatchResult[]; nextCursor: string | null }>('GET', `${c.url}/v1/batches/${id}/results?limit=3${cursor ? `&cursor=${cursor}` : ''}`)
-    ).body;
-    out.push(...page.results);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out.sort((a, b) => a.batchId - b.batchId);
+  return (await everyPage<BatchResult>(`${c.url}/v1/batches/${id}/results?limit=3`, 'results')).sort((a, b) => a.batchId - b.batchId);
 }
 
 const job = { worker: 'bt-sum-range', combiner: 'bt-sum-results', startIndex: 0, endIndex: 1000, batchSize: 100, maxParallelism: 3, timeoutSecs: 600, params: { what: 'sum' } };

@@ -9,6 +9,7 @@ import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { fixture } from '../helpers/fixtures.js';
 import { http, upload } from '../helpers/http.js';
 import { waitUntil } from '../helpers/temp.js';
+import { everyPage } from '../helpers/pages.js';
 
 /**
  * Runs of N (Stevedore) on a real cluster. Every node id starts with `rn-`, so nothing here can
@@ -39,16 +40,7 @@ const getRun = async (c: Cluster, id: string): Promise<RunView> => {
 };
 
 async function allDetails(c: Cluster, id: string): Promise<RunDetail[]> {
-  const out: RunDetail[] = [];
-  let cursor: string | null = null;
-  do {
-    const page: { details: RunDetail[]; nextCursor: string | null } = (
-      await http<{ details: RunDetail[]; nextCursor: string | null }>('GET', `${c.url}/v1/runs/${id}/details?limit=4${cursor ? `&cursor=${cursor}` : ''}`)
-    ).body;
-    out.push(...page.details);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out.sort((a, b) => a.detailId - b.detailId);
+  return (await everyPage<RunDetail>(`${c.url}/v1/runs/${id}/details?limit=4`, 'details')).sort((a, b) => a.detailId - b.detailId);
 }
 
 async function ended(c: Cluster, id: string, timeoutMs = 60_000): Promise<RunView> {

@@ -6,6 +6,7 @@ import { fixture } from '../helpers/fixtures.js';
 import { http, upload } from '../helpers/http.js';
 import { startSupervisedCluster, type SupervisedCluster } from '../helpers/supervised-cluster.js';
 import { waitUntil } from '../helpers/temp.js';
+import { everyPage } from '../helpers/pages.js';
 
 type CallView = Omit<Call, 'executions'> & { currentExecution: Execution | null };
 
@@ -60,16 +61,7 @@ const faults: Fault[] = [
 const FINAL = new Set(['DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED']);
 
 async function allCalls(url: string): Promise<CallView[]> {
-  const calls: CallView[] = [];
-  let cursor: string | null = null;
-  do {
-    const page: { calls: CallView[]; nextCursor: string | null } = (
-      await http<{ calls: CallView[]; nextCursor: string | null }>('GET', `${url}/v1/calls?limit=1000${cursor ? `&cursor=${cursor}` : ''}`)
-    ).body;
-    calls.push(...page.calls);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return calls;
+  return everyPage<CallView>(`${url}/v1/calls?limit=1000`, 'calls');
 }
 
 describe('fault matrix: the cluster as npm start runs it, under steady load', () => {

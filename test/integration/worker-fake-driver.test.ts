@@ -9,6 +9,7 @@ import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { http, upload } from '../helpers/http.js';
 import { startSupervisedCluster } from '../helpers/supervised-cluster.js';
 import { waitUntil } from '../helpers/temp.js';
+import { everyPage } from '../helpers/pages.js';
 
 type CallView = Omit<Call, 'executions'> & { currentExecution: Execution | null };
 
@@ -41,16 +42,7 @@ async function invoke(url: string, fn: string, params: unknown): Promise<string>
 const getCall = async (url: string, id: string): Promise<CallView> => (await http<CallView>('GET', `${url}/v1/calls/${id}`)).body;
 
 async function listCalls(url: string, query: string): Promise<CallView[]> {
-  const calls: CallView[] = [];
-  let cursor: string | null = null;
-  do {
-    const page: { calls: CallView[]; nextCursor: string | null } = (
-      await http<{ calls: CallView[]; nextCursor: string | null }>('GET', `${url}/v1/calls?limit=1000&${query}${cursor ? `&cursor=${cursor}` : ''}`)
-    ).body;
-    calls.push(...page.calls);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return calls;
+  return everyPage<CallView>(`${url}/v1/calls?limit=1000&${query}`, 'calls');
 }
 
 const anyCall = async (url: string, query: string): Promise<boolean> =>
