@@ -12,6 +12,7 @@ import {
   type FunctionVersion,
   type Runtime,
 } from './domain.js';
+import { envMapSchema, sealedSecretsSchema } from './function-env.js';
 import { groupCursorSchema, groupIdSchema, groupKindSchema, type Group, type GroupPage, type GroupResultPage } from './group.js';
 
 /**
@@ -67,6 +68,10 @@ export const dbRequestSchemas = {
     memoryMb: z.number().int().min(16).max(65_536).default(256),
     retry: retryPolicySchema.nullable().default(null),
     stuckAfterMs: z.number().int().min(100).max(7 * 24 * 3600_000).nullable().default(null),
+    env: envMapSchema.default({}),
+    secrets: sealedSecretsSchema.default({}),
+    /** Start from the latest version's env and secrets; names given here replace theirs. */
+    keepEnv: z.boolean().default(false),
   }),
   getFunction: functionRefSchema,
   listFunctions: empty,

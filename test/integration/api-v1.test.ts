@@ -225,7 +225,7 @@ function appRoutes(): string[] {
     route?: { path: string; methods: Record<string, boolean> };
   }
   const stub = {} as never;
-  const deps = { config: { maxUploadBytes: 1 } as never, db: stub, registry: stub, catalog: stub, scheduler: stub, checks: stub, log: stub };
+  const deps = { config: { maxUploadBytes: 1 } as never, db: stub, registry: stub, catalog: stub, secrets: stub, scheduler: stub, checks: stub, log: stub };
   const routes = (stack: Layer[], prefix: string): string[] =>
     stack.flatMap((layer) =>
       layer.route ? Object.keys(layer.route.methods).map((m) => `${m.toUpperCase()} ${prefix}${layer.route!.path.replace(/:(\w+)/g, '{$1}')}`) : [],

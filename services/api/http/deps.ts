@@ -8,6 +8,7 @@ import type { Batches } from '../groups/batches.js';
 import type { Runs } from '../groups/runs.js';
 import type { Sessions } from '../groups/sessions.js';
 import type { Scheduler } from '../scheduler.js';
+import type { SecretBox } from '../secret-box.js';
 
 /** What the HTTP routes work with. */
 export interface ApiDeps {
@@ -15,6 +16,8 @@ export interface ApiDeps {
   db: DbClient;
   registry: RegistryClient;
   catalog: CatalogCache;
+  /** Seals pushed secrets before they are stored. */
+  secrets: SecretBox;
   scheduler: Scheduler;
   /** Threads that check uploaded bundles off the event loop. */
   checks: BundleCheckPool;

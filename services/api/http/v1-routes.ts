@@ -7,8 +7,9 @@ import { streamCallEvents } from './call-event-stream.js';
 import { callView } from './call-view.js';
 import { MAX_RETRIED_PER_REQUEST, retryDeadLetters } from './dead-letters.js';
 import { bundleUpload, pushFunction } from './function-push.js';
+import { functionView } from './function-view.js';
 import { parse } from './parse.js';
-import { checkTargetFirst, pushFields, pushRuntime, retryPolicyOf } from './push-target.js';
+import { checkTargetFirst, pushEnvOf, pushFields, pushRuntime, retryPolicyOf } from './push-target.js';
 import { registerRuntime } from './runtime-register.js';
 
 const listQuery = z.object({
@@ -53,7 +54,7 @@ export function v1Routes(deps: ApiDeps): Router {
   });
 
   r.get('/functions', async (_req, res) => {
-    res.json({ functions: await deps.db.call('listFunctions', {}) });
+    res.json({ functions: (await deps.db.call('listFunctions', {})).map(functionView) });
   });
   // The name and a `?runtime=` are checked before the body is read; a `runtime` field that comes
   // before the file part, before the file is read.
@@ -67,6 +68,7 @@ export function v1Routes(deps: ApiDeps): Router {
         file: req.file,
         runtime,
         retry: retryPolicyOf(fields),
+        ...pushEnvOf(fields),
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
         ...(memoryMb !== undefined ? { memoryMb } : {}),
         ...(stuckAfterMs !== undefined ? { stuckAfterMs } : {}),
@@ -74,10 +76,10 @@ export function v1Routes(deps: ApiDeps): Router {
     );
   });
   r.get('/functions/:name', async (req, res) => {
-    res.json(await deps.db.call('getFunction', { name: param(req, 'name') }));
+    res.json(functionView(await deps.db.call('getFunction', { name: param(req, 'name') })));
   });
   r.get('/functions/:name/versions', async (req, res) => {
-    res.json({ versions: await deps.db.call('listFunctionVersions', { name: param(req, 'name') }) });
+    res.json({ versions: (await deps.db.call('listFunctionVersions', { name: param(req, 'name') })).map(functionView) });
   });
   r.delete('/functions/:name', async (req, res) => {
     const out = await deps.db.call('deleteFunction', { name: param(req, 'name') });
