@@ -1,6 +1,7 @@
 import { ErrorCode, FerryError, NotFoundError } from '../../shared/errors.js';
 import type { DbParsedContent } from '../../shared/protocol/db-messages.js';
-import { nameSchema, type FunctionVersion, type Runtime } from '../../shared/protocol/domain.js';
+import type { FunctionVersion, Runtime } from '../../shared/protocol/domain.js';
+import { parseFunctionRef } from '../../shared/protocol/function-ref.js';
 import { keys } from './keys.js';
 import type { Store } from './store.js';
 
@@ -109,18 +110,10 @@ export class Catalog {
 }
 
 function splitRef(ref: string, version: number | undefined): { name: string; version: number | undefined } {
-  const at = ref.lastIndexOf('@');
-  const name = at < 0 ? ref : ref.slice(0, at);
-  if (!nameSchema.safeParse(name).success) {
-    throw new FerryError(ErrorCode.BAD_REQUEST, `bad function name "${name.slice(0, 140)}"`);
-  }
-  if (at < 0) return { name, version };
-  const pinned = Number(ref.slice(at + 1));
-  if (!/^\d+$/.test(ref.slice(at + 1)) || pinned < 1) {
-    throw new FerryError(ErrorCode.BAD_REQUEST, `bad function reference "${ref}": expected name@version`);
-  }
-  if (version !== undefined && version !== pinned) {
+  const parsed = parseFunctionRef(ref);
+  if (parsed.version === undefined) return { name: parsed.name, version };
+  if (version !== undefined && version !== parsed.version) {
     throw new FerryError(ErrorCode.BAD_REQUEST, `function reference "${ref}" disagrees with version ${version}`);
   }
-  return { name, version: pinned };
+  return { name: parsed.name, version: parsed.version };
 }
