@@ -100,8 +100,11 @@ describe('hostile ZeroMQ input to the db, the registry and the api worker socket
     );
   });
 
-  it('answers an unknown protocol version with UNSUPPORTED_PROTOCOL, and an envelope field this version does not have with BAD_FRAME', async () => {
+  it('answers an unknown protocol version or header with UNSUPPORTED_PROTOCOL', async () => {
     await refusedEverywhere([same([Buffer.from('FERRY02'), ...good.db.slice(1)]), same([Buffer.from('HTTP/1.1 GET /'), Buffer.from('x')])], 'UNSUPPORTED_PROTOCOL');
+  });
+
+  it('answers an envelope field this protocol version does not have with BAD_FRAME', async () => {
     await refusedEverywhere(
       [{ db: request('ping', {}, { priority: 'high' }), registry: request('ping', {}, { priority: 'high' }), api: event('heartbeat', { running: 0, warm: [] }, { priority: 'high' }) }],
       'BAD_FRAME',
