@@ -3,6 +3,7 @@ import type { DbClient } from '../../shared/clients/db-client.js';
 import type { ApiConfig } from '../../shared/config.js';
 import { ErrorCode, FerryError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import type { Refusals } from '../../shared/refusals.js';
 import { newCallId } from '../../shared/protocol/call-id.js';
 import type { Call, FunctionVersion, Runtime } from '../../shared/protocol/domain.js';
 import {
@@ -43,6 +44,8 @@ export interface SchedulerOptions {
   /** Opens a function's secrets for the dispatches of its calls. */
   secrets: SecretBox;
   log: Logger;
+  /** Where messages refused on the worker socket are counted (the api's one counter). */
+  refusals: Refusals;
   heartbeatMs?: number;
 }
 
@@ -82,7 +85,7 @@ export class Scheduler {
       },
     });
     this.calls.events.subscribeAll((event) => this.onCallEvent(event));
-    this.channel = new WorkerChannel(opts.log.child({ module: 'worker-channel' }), (nodeId, msg) => this.onWorkerMessage(nodeId, msg));
+    this.channel = new WorkerChannel(opts.log.child({ module: 'worker-channel' }), opts.refusals, (nodeId, msg) => this.onWorkerMessage(nodeId, msg));
   }
 
   get queued(): number {

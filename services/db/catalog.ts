@@ -1,7 +1,8 @@
 import { ErrorCode, FerryError, NotFoundError } from '../../shared/errors.js';
 import type { DbParsedContent } from '../../shared/protocol/db-messages.js';
-import { nameSchema, type FunctionVersion, type Runtime } from '../../shared/protocol/domain.js';
+import type { FunctionVersion, Runtime } from '../../shared/protocol/domain.js';
 import { checkEnvTogether } from '../../shared/protocol/function-env.js';
+import { parseFunctionRef } from '../../shared/protocol/function-ref.js';
 import { keys } from './keys.js';
 import type { Store } from './store.js';
 
@@ -134,18 +135,10 @@ function withoutNames(map: Record<string, string>, names: ReadonlySet<string>): 
 }
 
 function splitRef(ref: string, version: number | undefined): { name: string; version: number | undefined } {
-  const at = ref.lastIndexOf('@');
-  const name = at < 0 ? ref : ref.slice(0, at);
-  if (!nameSchema.safeParse(name).success) {
-    throw new FerryError(ErrorCode.BAD_REQUEST, `bad function name "${name.slice(0, 140)}"`);
-  }
-  if (at < 0) return { name, version };
-  const pinned = Number(ref.slice(at + 1));
-  if (!/^\d+$/.test(ref.slice(at + 1)) || pinned < 1) {
-    throw new FerryError(ErrorCode.BAD_REQUEST, `bad function reference "${ref}": expected name@version`);
-  }
-  if (version !== undefined && version !== pinned) {
+  const parsed = parseFunctionRef(ref);
+  if (parsed.version === undefined) return { name: parsed.name, version };
+  if (version !== undefined && version !== parsed.version) {
     throw new FerryError(ErrorCode.BAD_REQUEST, `function reference "${ref}" disagrees with version ${version}`);
   }
-  return { name, version: pinned };
+  return { name: parsed.name, version: parsed.version };
 }

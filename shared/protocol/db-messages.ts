@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RefusedCounts } from '../refusals.js';
 import { callErrorSchema, callLogsSchema, callOutcomeSchema, callTimingsSchema, metricsSchema, progressSchema } from './call-outcome.js';
 import { executionPatchSchema } from './execution.js';
 import {
@@ -176,7 +177,7 @@ export interface DbCounters {
 }
 
 export interface DbReplyContent {
-  ping: { now: number };
+  ping: { now: number; refused: RefusedCounts };
   registerRuntime: Runtime;
   getRuntime: Runtime;
   listRuntimes: Runtime[];

@@ -108,6 +108,8 @@ export const apiToWorkerSchemas = {
   reconnect: z.object({}).passthrough(),
   dispatch: dispatchSchema,
   cancel: z.object(callRef),
+  /** A message from the node was dropped: it did not decode, or said something it may not. */
+  refused: z.object({ code: z.string(), message: z.string() }),
 } as const;
 
 type Union<S extends Record<string, z.ZodType>> = { [K in keyof S]: { msgType: K; content: z.infer<S[K]> } }[keyof S];

@@ -7,12 +7,12 @@ export interface HttpReply<T = unknown> {
   text: string;
 }
 
-/** fetch with a JSON body (when given) and the reply parsed as JSON when it is JSON. */
+/** fetch with a JSON body (when given: a value, or text or bytes sent as they are) and the reply parsed as JSON when it is JSON. */
 export async function http<T = unknown>(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpReply<T>> {
   const res = await fetch(url, {
     method,
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    body: body === undefined ? undefined : typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
   });
   return reply<T>(res);
 }

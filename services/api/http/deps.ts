@@ -2,6 +2,7 @@ import type { DbClient } from '../../../shared/clients/db-client.js';
 import type { RegistryClient } from '../../../shared/clients/registry-client.js';
 import type { ApiConfig } from '../../../shared/config.js';
 import type { Logger } from '../../../shared/logger.js';
+import type { Refusals } from '../../../shared/refusals.js';
 import type { BundleCheckPool } from '../bundle-check/check-pool.js';
 import type { CatalogCache } from '../catalog-cache.js';
 import type { Batches } from '../groups/batches.js';
@@ -22,6 +23,8 @@ export interface ApiDeps {
   /** Threads that check uploaded bundles off the event loop. */
   checks: BundleCheckPool;
   log: Logger;
+  /** The api's count of refused inputs, shown at /healthz. */
+  refusals: Refusals;
   /** Runs of N; made from the others when not given. */
   runs?: Runs;
   /** Sessions; made from the others when not given. */

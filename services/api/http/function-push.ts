@@ -7,7 +7,8 @@ import { BundleStorage, stagedBundleOf } from './bundle-storage.js';
 import type { ApiDeps } from './deps.js';
 import { answerNow } from './early-answer.js';
 import { functionView } from './function-view.js';
-import { badFunctionName, checkPushTarget } from './push-target.js';
+import { badFunctionName } from '../../../shared/protocol/function-ref.js';
+import { checkPushTarget } from './push-target.js';
 
 /**
  * multer for one tar.gz in field `module`, capped at the upload limit, streamed to the registry

@@ -429,8 +429,18 @@ export const openapi = {
           backingOff: { type: 'integer', description: 'calls waiting out a retry back-off' },
           running: { type: 'integer' },
           oldestCall: { type: 'object', nullable: true, properties: { callNum: { type: 'integer' }, createdAt: { type: 'integer' } } },
+          refused: {
+            type: 'object',
+            description: 'inputs each daemon refused since it started, by error code (docs/hostile-inputs.md); null for a daemon that did not answer',
+            properties: {
+              api: { $ref: '#/components/schemas/RefusedCounts' },
+              db: { $ref: '#/components/schemas/RefusedCounts', nullable: true },
+              registry: { $ref: '#/components/schemas/RefusedCounts', nullable: true },
+            },
+          },
         },
       },
+      RefusedCounts: { type: 'object', additionalProperties: { type: 'integer' }, example: { BAD_REQUEST: 3, NOT_FOUND: 1 } },
     },
   },
 } as const;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BadRequestError } from '../../../shared/errors.js';
 import { nameSchema, retryPolicySchema, type RetryPolicy } from '../../../shared/protocol/domain.js';
 import { checkEnvTogether, envFromEntries, type EnvMap } from '../../../shared/protocol/function-env.js';
+import { badFunctionName } from '../../../shared/protocol/function-ref.js';
 import type { ApiDeps } from './deps.js';
 import { parse } from './parse.js';
 
@@ -56,12 +57,6 @@ export function retryPolicyOf(fields: z.output<typeof pushFields>): RetryPolicy 
 
 const pushQuery = z.object({ runtime: nameSchema.optional() });
 const runtimeField = pushFields.pick({ runtime: true });
-
-/** Why `name` is no function name (400), or null when it is one. */
-export function badFunctionName(name: string): BadRequestError | null {
-  if (nameSchema.safeParse(name).success) return null;
-  return new BadRequestError(`bad function name "${name.slice(0, 140)}": letters, digits, ".", "_" and "-", starting with a letter or digit`);
-}
 
 /**
  * The runtime a v1 push names, as far as it has arrived: form field `runtime` or query `?runtime=`

@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { NotFoundError } from '../../../shared/errors.js';
 import { callStatusSchema, nameSchema, type Call } from '../../../shared/protocol/domain.js';
+import { badFunctionName, parseFunctionRef } from '../../../shared/protocol/function-ref.js';
 import type { ApiDeps } from './deps.js';
 import { streamCallEvents } from './call-event-stream.js';
 import { callView } from './call-view.js';
@@ -28,6 +29,13 @@ const retryQuery = z.object({
 });
 
 const param = (req: Request, name: string): string => String(req.params[name]);
+
+/** The function name in the path; BAD_REQUEST when it is none. */
+function functionName(req: Request): string {
+  const bad = badFunctionName(param(req, 'name'));
+  if (bad) throw bad;
+  return param(req, 'name');
+}
 
 /** A call by nanoid, or by callNum when the path segment is all digits. */
 async function findCall(deps: ApiDeps, ref: string): Promise<Call> {
@@ -76,13 +84,13 @@ export function v1Routes(deps: ApiDeps): Router {
     );
   });
   r.get('/functions/:name', async (req, res) => {
-    res.json(functionView(await deps.db.call('getFunction', { name: param(req, 'name') })));
+    res.json(functionView(await deps.db.call('getFunction', parseFunctionRef(param(req, 'name')))));
   });
   r.get('/functions/:name/versions', async (req, res) => {
-    res.json({ versions: (await deps.db.call('listFunctionVersions', { name: param(req, 'name') })).map(functionView) });
+    res.json({ versions: (await deps.db.call('listFunctionVersions', { name: functionName(req) })).map(functionView) });
   });
   r.delete('/functions/:name', async (req, res) => {
-    const out = await deps.db.call('deleteFunction', { name: param(req, 'name') });
+    const out = await deps.db.call('deleteFunction', { name: functionName(req) });
     deps.catalog.forgetFunction(param(req, 'name'));
     res.json(out);
   });
