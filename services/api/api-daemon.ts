@@ -1,10 +1,12 @@
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import { createDbClient } from '../../shared/clients/db-client.js';
 import { RegistryClient } from '../../shared/clients/registry-client.js';
 import type { FerryConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
+import { bootstrapAdminKey } from './auth/bootstrap.js';
+import { Guard } from './auth/guard.js';
 import { BundleCheckPool } from './bundle-check/check-pool.js';
 import { CatalogCache } from './catalog-cache.js';
 import { createApp } from './http/app.js';
@@ -27,6 +29,13 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const db = createDbClient(config.client);
   const registry = new RegistryClient(config.client);
   const catalog = new CatalogCache(db);
+  if (!config.api.auth) {
+    log.warn({ FERRY_AUTH: 'off' }, 'authentication is OFF: every HTTP route is open to anyone who can reach the api, with no key');
+  } else {
+    await mkdir(config.dataDir, { recursive: true });
+    await bootstrapAdminKey(db, config.api.adminKeyFile, log.child({ module: 'auth' }));
+  }
+  const guard = new Guard(config.api.auth, db);
   const scheduler = new Scheduler({ config: config.api, db, catalog, log: log.child({ module: 'scheduler' }) });
   const workersEndpoint = await scheduler.start();
   const checks = new BundleCheckPool(log.child({ module: 'bundle-check' }));
@@ -34,7 +43,7 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const runs = new Runs({ db, scheduler, log });
   const sessions = new Sessions({ db, scheduler, log });
   const batches = new Batches({ db, scheduler, log });
-  const deps = { config: config.api, db, registry, catalog, scheduler, checks, runs, sessions, batches, log: log.child({ module: 'http' }) };
+  const deps = { config: config.api, db, registry, catalog, scheduler, checks, guard, runs, sessions, batches, log: log.child({ module: 'http' }) };
   const app = createApp(deps);
   const invoke = invokeRoute(deps);
   const server = createServer((req, res) => {

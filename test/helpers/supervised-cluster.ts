@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { readAdminKey } from './cluster.js';
 import { repoDir } from './fixtures.js';
+import { forgetToken, useToken } from './http.js';
 import { onLogLines } from './log-lines.js';
 import { makeTempDir, waitUntil } from './temp.js';
 
@@ -66,11 +68,15 @@ export async function startSupervisedCluster(env: Record<string, string> = {}): 
   const close = async (): Promise<void> => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
     await exited;
+    forgetToken(url);
     await cleanup();
   };
   try {
     await waitUntil(() => logs.some((l) => l['msg'] === 'listening' && l['daemon'] === 'worker') || proc.exitCode !== null, 'the worker is listening', 120_000);
     if (proc.exitCode !== null) throw new Error(`the supervisor exited (code ${proc.exitCode})`);
+    // The api made it before it listened, and so before the worker started.
+    const adminKey = await readAdminKey(dir);
+    if (adminKey !== null) useToken(url, adminKey);
   } catch (err) {
     await close();
     throw err;

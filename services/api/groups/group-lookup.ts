@@ -11,6 +11,12 @@ export async function groupOfKind(db: DbClient, id: string, kind: GroupKind): Pr
   return group;
 }
 
+/** What a group's calls record of who made them: the key that made the group. */
+export const madeBy = (group: Group): { invokedBy?: string } => (group.createdBy ? { invokedBy: group.createdBy } : {});
+
+/** `createdBy` for a new group: the key asking for it, when there is one. */
+export const createdBy = (keyId: string | undefined): { createdBy?: string } => (keyId ? { createdBy: keyId } : {});
+
 /** `dice` or `dice@3`: a function name, and the version when one is pinned. */
 export function parseFunctionRef(ref: string): { name: string; version?: number } {
   const at = ref.lastIndexOf('@');

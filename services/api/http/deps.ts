@@ -2,6 +2,7 @@ import type { DbClient } from '../../../shared/clients/db-client.js';
 import type { RegistryClient } from '../../../shared/clients/registry-client.js';
 import type { ApiConfig } from '../../../shared/config.js';
 import type { Logger } from '../../../shared/logger.js';
+import type { Guard } from '../auth/guard.js';
 import type { BundleCheckPool } from '../bundle-check/check-pool.js';
 import type { CatalogCache } from '../catalog-cache.js';
 import type { Batches } from '../groups/batches.js';
@@ -19,6 +20,8 @@ export interface ApiDeps {
   /** Threads that check uploaded bundles off the event loop. */
   checks: BundleCheckPool;
   log: Logger;
+  /** Who may call which route (API keys and roles). */
+  guard: Guard;
   /** Runs of N; made from the others when not given. */
   runs?: Runs;
   /** Sessions; made from the others when not given. */
