@@ -85,12 +85,12 @@ Examples:
   ferry fn deploy ./etl --name etl --runtime pythonruntime --timeout 1h --stuck-after 5m`,
     )
     .action(async (source: string, o: DeployOptions & { name: string }, cmd: Command) => {
-      const { url, json } = globals(cmd);
+      const { json } = globals(cmd);
       // Checked before packing: a bad value costs no upload.
       const fields = pushFieldsOf(o);
       const packed = await packFunction(source);
       try {
-        const v = await uploadBundle<FunctionVersion>(`${url.replace(/\/+$/, '')}/v1/functions/${encodeURIComponent(o.name)}`, packed.file, fields, !json && process.stderr.isTTY);
+        const v = await uploadBundle<FunctionVersion>(client(cmd), `/v1/functions/${encodeURIComponent(o.name)}`, packed.file, fields, !json && process.stderr.isTTY);
         const files = packed.entries === null ? '' : `, ${packed.entries} files`;
         process.stdout.write(json ? JSON.stringify(v, null, 2) + '\n' : `deployed ${v.name}@${v.version} (${v.size} bytes${files}, sha256 ${v.sha256.slice(0, 12)})${policySuffix(v)}\n`);
         warnDropped(fields, v);
