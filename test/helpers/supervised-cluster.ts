@@ -15,6 +15,8 @@ export interface SupervisedCluster {
   dir: string;
   /** Every JSON log line of the supervisor and its daemons, in order. */
   logs: Record<string, unknown>[];
+  /** What the supervisor wrote to stderr so far (its start banner). */
+  stderr(): string;
   /** The daemon's current process id (the supervisor restarts a daemon that dies). */
   pid(name: DaemonName): number;
   /** Process ids of the worker's miniworkers. */
@@ -57,7 +59,8 @@ export async function startSupervisedCluster(env: Record<string, string> = {}): 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  proc.stderr?.resume();
+  let stderr = '';
+  proc.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const logs: Record<string, unknown>[] = [];
   const pids = new Map<string, number>();
   onLogLines(proc.stdout!, (entry) => {
@@ -85,6 +88,7 @@ export async function startSupervisedCluster(env: Record<string, string> = {}): 
     url,
     dir,
     logs,
+    stderr: () => stderr,
     pid: (name) => {
       const pid = pids.get(name);
       if (pid === undefined) throw new Error(`no pid known for ${name}`);

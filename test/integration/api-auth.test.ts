@@ -8,6 +8,7 @@ import { makeBundle } from '../helpers/bundles.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { spawnDaemon } from '../helpers/daemon.js';
 import { startDb } from '../helpers/db.js';
+import { startSupervisedCluster } from '../helpers/supervised-cluster.js';
 import { http, upload } from '../helpers/http.js';
 import { servedRoutes } from '../helpers/served-routes.js';
 import { makeTempDir, waitUntil } from '../helpers/temp.js';
@@ -265,5 +266,23 @@ describe('the table of route permissions', () => {
   it('names every route the api serves, and no other', () => {
     const { v1, legacy } = servedRoutes();
     expect(Object.keys(routeNeeds).sort()).toEqual([...v1, ...legacy].sort());
+  });
+});
+
+describe('npm start', () => {
+  it('shows the first admin key in its banner the one time it is made, with curls that send a key', async () => {
+    const c = await startSupervisedCluster({ FERRY_DRIVER: 'fake', FERRY_NODE_ID: nodeId('sup') });
+    try {
+      await waitUntil(() => c.stderr().includes('Press Ctrl-C to stop.'), 'the banner is printed');
+      const key = (await readFile(adminKeyFile(c.dir), 'utf8')).trim();
+      const banner = c.stderr();
+      expect(banner).toContain(`First admin key, made now and shown this once (kept in ${adminKeyFile(c.dir)}, mode 0600):\n  ${key}\n`);
+      expect(banner.split(key)).toHaveLength(2);
+      expect(banner).toContain(`export FERRY_TOKEN=$(cat ${adminKeyFile(c.dir)})`);
+      expect(banner).toContain(`curl -u ":$FERRY_TOKEN" ${c.url}/call/1`);
+      expect((await http('GET', `${c.url}/v1/whoami`)).body).toMatchObject({ role: 'admin' });
+    } finally {
+      await c.close();
+    }
   });
 });
