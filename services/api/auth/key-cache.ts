@@ -1,6 +1,7 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { DbClient } from '../../../shared/clients/db-client.js';
 import { ErrorCode, FerryError } from '../../../shared/errors.js';
-import { keyIdOf, keyMatches, type ApiKeyRecord, type Role } from '../../../shared/protocol/api-key.js';
+import { keyDigest, keyIdOf, type ApiKeyRecord, type Role } from '../../../shared/protocol/api-key.js';
 
 /** Who a request comes from: the API key it showed. */
 export interface Principal {
@@ -23,6 +24,8 @@ interface Entry {
   /** null: the DB knows no such key. */
   rec: ApiKeyRecord | null;
   principal: Principal | null;
+  /** The record's hash as bytes, decoded once. */
+  digest: Buffer | null;
   /** When the read that brought it was sent: its age counts from there. */
   readAt: number;
 }
@@ -47,8 +50,10 @@ export class KeyCache {
   async verify(key: string): Promise<Principal> {
     const keyId = keyIdOf(key);
     if (keyId === null) throw unauthenticated('the credentials are not a Ferry API key (fry_<id>_<secret>)');
-    const { rec, principal } = await this.entry(keyId);
-    if (!rec || !principal || !keyMatches(key, rec.hash)) throw unauthenticated('unknown API key');
+    const { rec, principal, digest } = await this.entry(keyId);
+    // Compared in a time that does not depend on where the two differ.
+    const given = keyDigest(key);
+    if (!rec || !principal || !digest || digest.length !== given.length || !timingSafeEqual(given, digest)) throw unauthenticated('unknown API key');
     if (rec.revokedAt !== null) throw unauthenticated(`API key ${keyId} was revoked`);
     if (rec.expiresAt !== null && rec.expiresAt <= Date.now()) throw unauthenticated(`API key ${keyId} expired`);
     return principal;
@@ -83,7 +88,12 @@ export class KeyCache {
         throw err;
       })
       .then((rec) => {
-        const entry: Entry = { rec, readAt, principal: rec && { keyId: rec.keyId, name: rec.name, role: rec.role } };
+        const entry: Entry = {
+          rec,
+          readAt,
+          principal: rec && { keyId: rec.keyId, name: rec.name, role: rec.role },
+          digest: rec && Buffer.from(rec.hash, 'hex'),
+        };
         if (this.loading.get(keyId) === read) this.keep(keyId, entry);
         return entry;
       })
