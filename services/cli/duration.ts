@@ -1,12 +1,12 @@
 import { usage } from './cli-error.js';
 
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
 type Unit = keyof typeof UNIT_MS;
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
 
 /**
- * A duration option in ms: `500ms`, `30s`, `5m`, `1h`, `30d`, `1.5s`, or plain ms (`1500`).
+ * A duration option in ms: `500ms`, `30s`, `5m`, `1h`, `1.5s`, or plain ms (`1500`).
  * @param flag the option's name, for the message (`--backoff`)
  * @throws CliError (usage, exit 2) for anything else, and for a value that is no whole number of
  *   ms (`0.5ms`) or too large to be exact

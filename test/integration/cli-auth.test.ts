@@ -91,7 +91,7 @@ describe('ferry login and ferry keys', () => {
     expect(refusedPush.stderr).toContain('UNAUTHENTICATED');
     const id = (await admin('invoke', 'au-echo', '--hold')).stdout.trim();
     const shown = await admin('call', id);
-    expect(shown.stdout).toMatch(new RegExp(`invoked by\\s+key ${c.adminKey!.split('_')[1]}`));
+    expect(shown.stdout).toMatch(new RegExp(`invoker\\s+key ${c.adminKey!.split('_')[1]}`));
     expect((await admin('cancel', id)).code).toBe(0);
     // `ferry wait` reads the call's event stream, which needs the key as well.
     const waited = await admin('wait', id);

@@ -17,7 +17,7 @@ export function registerCompletion(program: Command): void {
       const which = shell ?? 'bash';
       if (which !== 'bash' && which !== 'zsh') throw usage('completion supports bash and zsh');
       const cases = tree(program)
-        .map(({ path, words }) => `    "${path}") words="${[...words, '--json', '--url', '--token', '--help'].join(' ')}" ;;`)
+        .map(({ path, words }) => `    "${path}") words="${[...words, '--json', '--url', '--help'].join(' ')}" ;;`)
         .join('\n');
       const script = `# ferry ${which} completion
 _ferry_complete() {

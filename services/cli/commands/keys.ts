@@ -1,3 +1,5 @@
+import { createInterface } from 'node:readline/promises';
+import { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
 import type { ApiKeyView } from '../../../shared/protocol/api-key.js';
 import { ApiClient } from '../api-client.js';
@@ -16,15 +18,29 @@ interface Whoami {
 
 const ROLES = ['admin', 'developer', 'invoker', 'reader'];
 
-/** The key `ferry login` checks: `--token`, else `FERRY_TOKEN`, else what is typed or piped in. */
+/** A key's life: whole days (`30d`, what keys are mostly given), or any duration `parseDuration` reads. */
+function lifeMs(text: string): number {
+  const days = /^(\d{1,5})d$/.exec(text.trim());
+  return days ? Number(days[1]) * 86_400_000 : parseDuration('--expires-in', text);
+}
+
+/** The key `ferry login` checks: `--token`, else `FERRY_TOKEN`, else one line typed (not shown) or what is piped in. */
 async function keyToLogIn(flag: string | undefined): Promise<string> {
   const given = flag ?? process.env['FERRY_TOKEN'];
   if (given) return given;
-  if (process.stdin.isTTY) process.stderr.write('API key: ');
   let text = '';
-  for await (const chunk of process.stdin) text += String(chunk);
+  if (process.stdin.isTTY) {
+    process.stderr.write('API key (not shown): ');
+    // Echo goes to a stream that drops it: the key never shows on the screen.
+    const rl = createInterface({ input: process.stdin, output: new Writable({ write: (_c, _e, done) => done() }), terminal: true });
+    text = await rl.question('');
+    rl.close();
+    process.stderr.write('\n');
+  } else {
+    for await (const chunk of process.stdin) text += String(chunk);
+  }
   const key = text.trim();
-  if (key === '') throw usage('no API key given: pass --token KEY, set FERRY_TOKEN, or pipe the key in');
+  if (key === '') throw usage('no API key given: pass --token KEY, set FERRY_TOKEN, or type or pipe the key in');
   return key;
 }
 
@@ -42,7 +58,7 @@ export function registerKeyCommands(program: Command): void {
     .addHelpText(
       'after',
       `
-The key is taken from --token, else FERRY_TOKEN, else read from standard input.
+The key is taken from --token, else FERRY_TOKEN, else read from standard input (typed, not shown).
 Every command then sends it to this URL, unless --token or FERRY_TOKEN names another.
 
 Examples:
@@ -90,9 +106,9 @@ Examples:
   FERRY_TOKEN=$(ferry keys create --role developer --name alice) ferry whoami`,
     )
     .action(async (o: { role: string; name?: string; expiresIn?: string }, cmd: Command) => {
-      const lifeMs = o.expiresIn === undefined ? undefined : parseDuration('--expires-in', o.expiresIn);
-      if (lifeMs !== undefined && lifeMs < 1000) throw usage('--expires-in must be at least 1s');
-      const body = { role: o.role, ...(o.name !== undefined ? { name: o.name } : {}), ...(lifeMs !== undefined ? { expiresInSecs: Math.ceil(lifeMs / 1000) } : {}) };
+      const life = o.expiresIn === undefined ? undefined : lifeMs(o.expiresIn);
+      if (life !== undefined && life < 1000) throw usage('--expires-in must be at least 1s');
+      const body = { role: o.role, ...(o.name !== undefined ? { name: o.name } : {}), ...(life !== undefined ? { expiresInSecs: Math.ceil(life / 1000) } : {}) };
       const made = await client(cmd).post<ApiKeyView & { key: string }>('/v1/keys', body);
       if (globals(cmd).json) {
         process.stdout.write(JSON.stringify(made, null, 2) + '\n');
