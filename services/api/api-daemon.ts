@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import { createDbClient } from '../../shared/clients/db-client.js';
@@ -6,6 +6,8 @@ import { RegistryClient } from '../../shared/clients/registry-client.js';
 import type { FerryConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import { Refusals } from '../../shared/refusals.js';
+import { bootstrapAdminKey } from './auth/bootstrap.js';
+import { Guard } from './auth/guard.js';
 import { BundleCheckPool } from './bundle-check/check-pool.js';
 import { CatalogCache } from './catalog-cache.js';
 import { createApp } from './http/app.js';
@@ -32,6 +34,13 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const secrets = await SecretBox.load(config.dataDir, log);
   // One count of what the api refused, on HTTP and on the worker socket alike.
   const refusals = new Refusals(log.child({ module: 'refusals' }));
+  if (!config.api.auth) {
+    log.warn({ FERRY_AUTH: 'off' }, 'authentication is OFF: every HTTP route is open to anyone who can reach the api, with no key');
+  } else {
+    await mkdir(config.dataDir, { recursive: true });
+    await bootstrapAdminKey(db, config.api.adminKeyFile, log.child({ module: 'auth' }));
+  }
+  const guard = new Guard(config.api.auth, db);
   const scheduler = new Scheduler({ config: config.api, db, catalog, secrets, refusals, log: log.child({ module: 'scheduler' }) });
   const workersEndpoint = await scheduler.start();
   const checks = new BundleCheckPool(log.child({ module: 'bundle-check' }));
@@ -39,7 +48,7 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const runs = new Runs({ db, scheduler, log });
   const sessions = new Sessions({ db, scheduler, log });
   const batches = new Batches({ db, scheduler, log });
-  const deps = { config: config.api, db, registry, catalog, secrets, scheduler, checks, runs, sessions, batches, refusals, log: log.child({ module: 'http' }) };
+  const deps = { config: config.api, db, registry, catalog, secrets, scheduler, checks, guard, runs, sessions, batches, refusals, log: log.child({ module: 'http' }) };
   const app = createApp(deps);
   const invoke = invokeRoute(deps);
   const server = createServer((req, res) => {

@@ -135,6 +135,8 @@ export class Scheduler {
       group?: { id: string; index: number; callId: string };
       /** An id the caller chose (a batch's combiner): creating it again answers the stored call. */
       callId?: string;
+      /** The id of the API key it is made for (recorded on the call as `invokedBy`). */
+      invokedBy?: string;
     } = {},
   ): Promise<{ call: Call; ended: Promise<Call | null> | null; replayed: boolean }> {
     if (!options.hold) this.checkRoom();
@@ -148,6 +150,7 @@ export class Scheduler {
       ...(options.sessionId ? { sessionId: options.sessionId } : {}),
       ...(options.group ? { groupId: options.group.id, groupIndex: options.group.index } : {}),
       ...(options.hold ? { hold: true } : {}),
+      ...(options.invokedBy ? { invokedBy: options.invokedBy } : {}),
       ...(options.idempotencyKey
         ? { idempotency: { key: options.idempotencyKey, paramsHash: paramsHash(queued.params), ttlMs: this.opts.config.idempotencyTtlMs } }
         : {}),

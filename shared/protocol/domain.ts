@@ -133,4 +133,9 @@ export interface Call extends Omit<CallOutcome, 'status' | 'error' | 'logs' | 't
   finishSeq?: number | null;
   /** The `Idempotency-Key` it was invoked with, if any. */
   idempotencyKey?: string | null;
+  /**
+   * The id of the API key that invoked it; a call of a run, session or batch carries the key that
+   * made the group. Null or absent when auth was off.
+   */
+  invokedBy?: string | null;
 }

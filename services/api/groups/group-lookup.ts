@@ -10,3 +10,10 @@ export async function groupOfKind(db: DbClient, id: string, kind: GroupKind): Pr
   if (group.kind !== kind) throw new NotFoundError(`${kind} "${id}"`);
   return group;
 }
+
+/** What a group's calls record of who made them: the key that made the group. */
+export const madeBy = (group: Group): { invokedBy?: string } => (group.createdBy ? { invokedBy: group.createdBy } : {});
+
+/** `createdBy` for a new group: the key asking for it, when there is one. */
+export const createdBy = (keyId: string | undefined): { createdBy?: string } => (keyId ? { createdBy: keyId } : {});
+

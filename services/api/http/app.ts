@@ -8,6 +8,7 @@ import { requestId } from './request-id.js';
 import { Batches } from '../groups/batches.js';
 import { Runs } from '../groups/runs.js';
 import { batchesRoutes } from './batches-routes.js';
+import { keysRoutes } from './keys-routes.js';
 import { runsRoutes } from './runs-routes.js';
 import { Sessions } from '../groups/sessions.js';
 import { sessionsRoutes } from './sessions-routes.js';
@@ -22,6 +23,11 @@ export function createApp(deps: ApiDeps): Express {
   app.use((req, res, next) => {
     // One request id follows a request through the logs; a caller may supply its own.
     requestId(req, res);
+    next();
+  });
+  // Before any body is read: a request without the right key is answered at once.
+  app.use(deps.guard.middleware());
+  app.use((req, _res, next) => {
     if (!isJson(req)) return next();
     readJsonBody(req).then((body) => {
       req.body = body;
@@ -53,6 +59,7 @@ export function createApp(deps: ApiDeps): Express {
   app.get('/v1/openapi.json', (_req, res) => {
     res.json(openapi);
   });
+  app.use('/v1', keysRoutes(deps));
   app.use('/v1', v1Routes(deps));
   app.use('/v1', runsRoutes(deps.runs ?? new Runs({ db: deps.db, scheduler: deps.scheduler, log: deps.log })));
   app.use('/v1', sessionsRoutes(deps.sessions ?? new Sessions({ db: deps.db, scheduler: deps.scheduler, log: deps.log })));

@@ -3,6 +3,7 @@ import type { RegistryClient } from '../../../shared/clients/registry-client.js'
 import type { ApiConfig } from '../../../shared/config.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { Refusals } from '../../../shared/refusals.js';
+import type { Guard } from '../auth/guard.js';
 import type { BundleCheckPool } from '../bundle-check/check-pool.js';
 import type { CatalogCache } from '../catalog-cache.js';
 import type { Batches } from '../groups/batches.js';
@@ -25,6 +26,8 @@ export interface ApiDeps {
   log: Logger;
   /** The api's count of refused inputs, shown at /healthz. */
   refusals: Refusals;
+  /** Who may call which route (API keys and roles). */
+  guard: Guard;
   /** Runs of N; made from the others when not given. */
   runs?: Runs;
   /** Sessions; made from the others when not given. */

@@ -13,11 +13,17 @@ declare global {
   }
 }
 
+/** Headers an error of a code answers with: when to try again, how to authenticate. */
+const headersByCode: Partial<Record<ErrorCode, Record<string, string>>> = {
+  QUEUE_FULL: { 'Retry-After': '1' },
+  UNAUTHENTICATED: { 'WWW-Authenticate': 'Bearer realm="ferry", Basic realm="ferry"' },
+};
+
 /** Every HTTP error is `{ "error": { "code", "message" } }` with the status of its code. */
 export function errorReply(err: FerryError): { status: number; headers: Record<string, string>; body: unknown } {
   return {
     status: httpStatusByCode[err.code],
-    headers: err.code === ErrorCode.QUEUE_FULL ? { 'Retry-After': '1' } : {},
+    headers: headersByCode[err.code] ?? {},
     body: { error: { code: err.code, message: err.message } },
   };
 }

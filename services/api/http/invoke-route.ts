@@ -3,6 +3,8 @@ import { parse as parseQuery } from 'node:querystring';
 import { z } from 'zod';
 import { BadRequestError, ErrorCode, FerryError } from '../../../shared/errors.js';
 import { nameSchema } from '../../../shared/protocol/domain.js';
+import { callerKeyId } from '../auth/guard.js';
+import { needOfRoute } from '../auth/permissions.js';
 import { callView } from './call-view.js';
 import type { ApiDeps } from './deps.js';
 import { errorReply } from './errors.js';
@@ -13,6 +15,7 @@ import { requestId } from './request-id.js';
 /** The route as OpenAPI names it (it is served outside express's router). */
 export const INVOKE_ROUTE = 'POST /v1/functions/{name}/invoke';
 const INVOKE_PATH = /^\/v1\/functions\/([^/?#]+)\/invoke(?:\?(.*))?$/;
+const INVOKE_NEED = needOfRoute(INVOKE_ROUTE);
 
 const flag = z.enum(['true', 'false', '1', '0']).optional();
 const invokeQuery = z.object({
@@ -57,6 +60,7 @@ async function invoke(
   rawRef: string,
   rawQuery: string,
 ): Promise<{ status: 200 | 202; body: unknown; location?: string; headers?: Record<string, string> }> {
+  await deps.guard.authorize(req, INVOKE_NEED);
   let ref: string;
   try {
     ref = decodeURIComponent(rawRef);
@@ -68,7 +72,9 @@ async function invoke(
   const key = idempotencyKey(req);
   const params = await readParams(req);
   const wait = on(q.wait);
+  const invokedBy = callerKeyId(req);
   const { call, ended, replayed } = await deps.scheduler.invoke(ref, params, {
+    ...(invokedBy ? { invokedBy } : {}),
     ...(q.sessionId ? { sessionId: q.sessionId } : {}),
     ...(wait ? { wait: { maxMs: q.timeoutMs ?? Number.MAX_SAFE_INTEGER } } : {}),
     ...(on(q.hold) ? { hold: true } : {}),

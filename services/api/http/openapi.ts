@@ -2,6 +2,7 @@
  * The OpenAPI document of the /v1 surface and /healthz. A test checks that it lists exactly the
  * routes the app serves.
  */
+import { authErrors, keyPaths, keySchemas, security, securitySchemes } from './openapi-keys.js';
 import { sessionPaths, sessionSchemas } from './openapi-sessions.js';
 
 const json = (schema: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } });
@@ -9,15 +10,23 @@ const ok = (schema: string, description = 'OK') => ({ description, content: json
 const errors = {
   '400': { description: 'Bad request', content: json('Error') },
   '404': { description: 'Not found', content: json('Error') },
+  ...authErrors,
 };
 const nameParam = (name: string, description: string) => ({ name, in: 'path', required: true, schema: { type: 'string' }, description });
 
 export const openapi = {
   openapi: '3.0.3',
-  info: { title: 'Ferry', version: '1.0.0', description: 'Ferry Function-as-a-Service cluster: runtimes, functions, calls, nodes.' },
+  info: {
+    title: 'Ferry',
+    version: '1.0.0',
+    description:
+      'Ferry Function-as-a-Service cluster: runtimes, functions, calls, nodes. Every route but /healthz and this document needs an API key (Bearer, or HTTP Basic with the key as the password) whose role allows it: admin (everything), developer (push and delete functions, invoke, read), invoker (invoke and move calls, runs, sessions and batches on; read), reader (read). No key or a bad one: 401 UNAUTHENTICATED; a role that does not allow the route: 403 FORBIDDEN.',
+  },
+  security,
   paths: {
-    '/healthz': { get: { summary: 'Liveness and readiness of the api and the daemons it uses', responses: { '200': ok('Health'), '503': ok('Health', 'Degraded') } } },
-    '/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3 document' } } } },
+    '/healthz': { get: { summary: 'Liveness and readiness of the api and the daemons it uses (no key needed)', security: [], responses: { '200': ok('Health'), '503': ok('Health', 'Degraded') } } },
+    '/v1/openapi.json': { get: { summary: 'This document (no key needed)', security: [], responses: { '200': { description: 'OpenAPI 3 document' } } } },
+    ...keyPaths,
     '/v1/runtimes': {
       get: { summary: 'List runtimes', responses: { '200': ok('RuntimeList') } },
       post: { summary: 'Register or replace a runtime (name defaults to image)', requestBody: { required: true, content: json('RuntimeSpec') }, responses: { '201': ok('Runtime'), ...errors } },
@@ -210,8 +219,10 @@ export const openapi = {
     '/v1/nodes/{nodeId}': { get: { summary: 'One node', parameters: [nameParam('nodeId', 'node id')], responses: { '200': ok('Node'), ...errors } } },
   },
   components: {
+    securitySchemes,
     schemas: {
       ...sessionSchemas,
+      ...keySchemas,
       BatchRequest: {
         type: 'object',
         required: ['worker', 'combiner', 'startIndex', 'endIndex', 'batchSize', 'maxParallelism', 'timeoutSecs'],
@@ -401,6 +412,7 @@ export const openapi = {
           failures: { type: 'integer', description: "failures of the function charged to its retry policy" },
           deadLetter: { type: 'boolean' },
           idempotencyKey: { type: 'string', nullable: true },
+          invokedBy: { type: 'string', nullable: true, description: 'the id of the API key that invoked it (of a run, session or batch: the key that made it)' },
         },
       },
       CallPage: { type: 'object', properties: { calls: { type: 'array', items: { $ref: '#/components/schemas/Call' } }, nextCursor: { type: 'string', nullable: true } } },

@@ -96,14 +96,13 @@ Examples:
   ferry fn deploy ./etl --name etl --runtime pythonruntime --keep-env`,
     )
     .action(async (source: string, o: DeployOptions & { name: string }, cmd: Command) => {
-      const { url, json } = globals(cmd);
+      const { json } = globals(cmd);
       // Checked before packing: a bad value costs no upload.
       const fields = pushFieldsOf(o);
       const envFields = envFieldsOf(o);
       const packed = await packFunction(source);
       try {
-        const target = `${url.replace(/\/+$/, '')}/v1/functions/${encodeURIComponent(o.name)}`;
-        const v = await uploadBundle<FunctionView>(target, packed.file, [...Object.entries(fields), ...envFields], !json && process.stderr.isTTY);
+        const v = await uploadBundle<FunctionView>(client(cmd), `/v1/functions/${encodeURIComponent(o.name)}`, packed.file, [...Object.entries(fields), ...envFields], !json && process.stderr.isTTY);
         const files = packed.entries === null ? '' : `, ${packed.entries} files`;
         process.stdout.write(json ? JSON.stringify(v, null, 2) + '\n' : `deployed ${v.name}@${v.version} (${v.size} bytes${files}, sha256 ${v.sha256.slice(0, 12)})${policySuffix(v)}${envSuffix(v)}\n`);
         warnDropped(fields, envFields.length > 0, v);
