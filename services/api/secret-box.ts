@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { createOwnerOnly } from '../../shared/files/owner-only.js';
 import type { Logger } from '../../shared/logger.js';
 import type { EnvMap } from '../../shared/protocol/function-env.js';
 
@@ -121,28 +122,10 @@ async function readKey(file: string): Promise<Buffer | null> {
   return key;
 }
 
-/**
- * A new key in `file`, written with mode 0600 from the start (never readable by others, not even
- * for a moment), fully on disk before it appears under its name (a link, which also never
- * replaces a key another process made first: that one is used).
- */
+/** A new key in `file`, unless another process made one first: that one is used. */
 async function makeKey(file: string): Promise<Buffer> {
   await mkdir(path.dirname(file), { recursive: true });
-  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await open(temp, 'wx', 0o600);
-  try {
-    await handle.writeFile(randomBytes(KEY_BYTES));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await link(temp, file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  } finally {
-    await unlink(temp);
-  }
+  await createOwnerOnly(file, randomBytes(KEY_BYTES));
   const key = await readKey(file);
   if (!key) throw new Error(`${file} vanished as it was made`);
   return key;
