@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { nanoid } from 'nanoid';
 import { AgentChannel, callAgent } from '../miniworker/agent-channel.js';
@@ -17,7 +18,7 @@ import {
   type ProgressSink,
 } from '../call-task.js';
 import { stageCode } from './code-stage.js';
-import { cgroupCounts, type CgroupCounts } from './cgroup-counts.js';
+import { cgroupCounts, cgroupFiles, type CgroupCounts, type CgroupFiles } from './cgroup-counts.js';
 import { nanoCpusFor } from './cpu-share.js';
 import { Label } from './docker-driver.js';
 import { runtimeKey, type PreparedFunction, type RuntimeSpec, type Sandbox, type SandboxOptions } from './driver.js';
@@ -29,6 +30,8 @@ const AGENT_SOCKET_IN_CONTAINER = '/run/ferry';
 /** Memory of a runtime-wide container until a function moves in and brings its own limit. */
 const RUNTIME_SANDBOX_MEMORY_MB = 256;
 const AGENT_START_TIMEOUT_MS = 30_000;
+/** How long a dead agent's container is given to stop before its OOM record is read. */
+const AGENT_EXIT_WAIT_MS = 2_000;
 
 /**
  * One container run by one miniworker. Three shapes, by protocol and preload:
@@ -43,8 +46,8 @@ const AGENT_START_TIMEOUT_MS = 30_000;
 export class DockerSandbox implements Sandbox {
   alive = true;
   private destroyed = false;
-  /** The container's init process on the host, for reading its cgroup's OOM kills. */
-  private initPid: number | null = null;
+  /** The cgroup files of a container that outlives its calls, found once its init runs. */
+  private cgroup: CgroupFiles | null = null;
 
   private constructor(
     private readonly docker: Docker,
@@ -188,7 +191,8 @@ export class DockerSandbox implements Sandbox {
     if (mode !== 'exec-once') {
       try {
         await container.start();
-        sandbox.initPid = (await container.inspect()).State.Pid || null;
+        const initPid = (await container.inspect()).State.Pid;
+        sandbox.cgroup = initPid ? await cgroupFiles(initPid) : null;
         if (channel) {
           // An agent that dies (bad image, crash at start) is noticed now, not at the ready timeout.
           container.wait().then(
@@ -304,7 +308,7 @@ export class DockerSandbox implements Sandbox {
       outcome = await callAgent(this.channel!, task, sink, async (initMs, runMs) => {
         this.alive = false;
         if (timer.fired) return timedOutOutcome(task, initMs, runMs);
-        return (await this.oomKilled()) ? outOfMemory(task, initMs, runMs) : null;
+        return (await this.agentKilledForMemory(before)) ? outOfMemory(task, initMs, runMs) : null;
       });
     } finally {
       clearTimeout(timer.handle);
@@ -312,9 +316,27 @@ export class DockerSandbox implements Sandbox {
     return (await this.judgeAfterCall(before)).pidsLimitHit ? this.notePidsLimit(outcome) : outcome;
   }
 
+  /**
+   * Whether the OOM killer ended the agent (not at a timeout: Ferry's own kill). By its cgroup's
+   * count while the cgroup is still there; else once the container has stopped, by the engine's
+   * record, which may see the exit before the OOM event: so an agent killed by SIGKILL counts as
+   * well, for no process inside can SIGKILL the agent, the container's init.
+   */
+  private async agentKilledForMemory(before: CgroupCounts | null): Promise<boolean> {
+    const now = await this.counts();
+    if (before?.oomKills != null && now?.oomKills != null && now.oomKills > before.oomKills) return true;
+    await Promise.race([this.container.wait(), delay(AGENT_EXIT_WAIT_MS)]).catch(() => undefined);
+    try {
+      const { State } = await this.container.inspect();
+      return State.OOMKilled === true || (!State.Running && State.ExitCode === 137);
+    } catch {
+      return false;
+    }
+  }
+
   /** The container's cgroup counts, for {@link judgeAfterCall}; null for a single-use container. */
   private async counts(): Promise<CgroupCounts | null> {
-    return this.initPid === null ? null : cgroupCounts(this.initPid);
+    return this.cgroup === null ? null : cgroupCounts(this.cgroup);
   }
 
   /**
