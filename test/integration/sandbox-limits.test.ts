@@ -1,3 +1,4 @@
+import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../helpers/fixtures.js';
 import { waitUntil } from '../helpers/temp.js';
@@ -54,6 +55,21 @@ describe('Docker sandboxes: user, filesystem and CPU (warm containers)', () => {
     expect((await report(runtime, { memoryMb: 128 })).cpus).toBe(0.125);
     expect((await report(runtime, { memoryMb: 1024 })).cpus).toBe(1);
     expect((await report(runtime, { memoryMb: 512 })).cpus).toBe(0.5);
+  });
+
+  it('keeps a warm container that served a plain call (it is not taken for one a call left unsound)', async () => {
+    const docker = new Docker();
+    const containerOf = async (fn: string): Promise<string[]> =>
+      (await docker.listContainers({ filters: { label: [`ferry.node=${c.nodeId}`, `ferry.fn=${fn}@1`] } })).map((x) => x.Id);
+    // A dependencies step, so the function's image is baked before its first call (else the
+    // node moves later calls from the runtime image to the baked one).
+    for (const [fn, runtime] of [['kept-exec', pythonRuntime('exec', 'python3 main.py', 'true')], ['kept-agent', pythonRuntime('agent', 'main.py', 'true')]] as const) {
+      await report(runtime, { function: fn });
+      const first = await containerOf(fn);
+      expect(first).toHaveLength(1);
+      await report(runtime, { function: fn });
+      expect(await containerOf(fn)).toContain(first[0]);
+    }
   });
 
   it('holds a busy loop to its share: CPU time over wall time stays near a quarter for 256 MB', async () => {
