@@ -5,6 +5,7 @@ import { createDbClient } from '../../shared/clients/db-client.js';
 import { RegistryClient } from '../../shared/clients/registry-client.js';
 import type { FerryConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
+import { Refusals } from '../../shared/refusals.js';
 import { BundleCheckPool } from './bundle-check/check-pool.js';
 import { CatalogCache } from './catalog-cache.js';
 import { createApp } from './http/app.js';
@@ -13,6 +14,7 @@ import { Batches } from './groups/batches.js';
 import { Runs } from './groups/runs.js';
 import { Sessions } from './groups/sessions.js';
 import { Scheduler } from './scheduler.js';
+import { SecretBox } from './secret-box.js';
 
 export interface ApiDaemon {
   url: string;
@@ -27,14 +29,17 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const db = createDbClient(config.client);
   const registry = new RegistryClient(config.client);
   const catalog = new CatalogCache(db);
-  const scheduler = new Scheduler({ config: config.api, db, catalog, log: log.child({ module: 'scheduler' }) });
+  const secrets = await SecretBox.load(config.dataDir, log);
+  // One count of what the api refused, on HTTP and on the worker socket alike.
+  const refusals = new Refusals(log.child({ module: 'refusals' }));
+  const scheduler = new Scheduler({ config: config.api, db, catalog, secrets, refusals, log: log.child({ module: 'scheduler' }) });
   const workersEndpoint = await scheduler.start();
   const checks = new BundleCheckPool(log.child({ module: 'bundle-check' }));
   checks.warm();
   const runs = new Runs({ db, scheduler, log });
   const sessions = new Sessions({ db, scheduler, log });
   const batches = new Batches({ db, scheduler, log });
-  const deps = { config: config.api, db, registry, catalog, scheduler, checks, runs, sessions, batches, log: log.child({ module: 'http' }) };
+  const deps = { config: config.api, db, registry, catalog, secrets, scheduler, checks, runs, sessions, batches, refusals, log: log.child({ module: 'http' }) };
   const app = createApp(deps);
   const invoke = invokeRoute(deps);
   const server = createServer((req, res) => {

@@ -9,14 +9,15 @@ import { unreachable } from './api-client.js';
 import { CliError } from './cli-error.js';
 
 /**
- * POSTs `file` as multipart field `module` plus `fields`, streaming it from disk with a progress
- * bar (bytes, rate) on stderr when stderr is a terminal. Resolves with the JSON reply.
+ * POSTs `file` as multipart field `module` after `fields` (name, value; a name may repeat),
+ * streaming it from disk with a progress bar (bytes, rate) on stderr when stderr is a terminal.
+ * Resolves with the JSON reply.
  */
-export async function uploadBundle<T>(url: string, file: string, fields: Record<string, string>, showProgress: boolean): Promise<T> {
+export async function uploadBundle<T>(url: string, file: string, fields: ReadonlyArray<readonly [string, string]>, showProgress: boolean): Promise<T> {
   const size = (await stat(file)).size;
   const boundary = `----ferry${randomUUID()}`;
   const head = Buffer.from(
-    Object.entries(fields)
+    fields
       .map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`)
       .join('') +
       `--${boundary}\r\nContent-Disposition: form-data; name="module"; filename="bundle.tar.gz"\r\n` +

@@ -1,6 +1,7 @@
 import type { DbConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import { dbRequestSchemas, type DbReplyContent } from '../../shared/protocol/db-messages.js';
+import { Refusals } from '../../shared/refusals.js';
 import { RpcServer } from '../../shared/transport/rpc-server.js';
 import { Calls } from './calls.js';
 import { Groups } from './groups.js';
@@ -24,11 +25,13 @@ export async function startDbDaemon(config: DbConfig, log: Logger): Promise<DbDa
     { callRetentionMs: config.callRetentionMs, scanMs: config.retentionScanMs },
     log.child({ module: 'db.retention' }),
   );
+  const refusals = new Refusals(log.child({ module: 'db.refusals' }));
   const server = new RpcServer<typeof dbRequestSchemas, DbReplyContent>({
     bind: config.bind,
     schemas: dbRequestSchemas,
-    handlers: dbHandlers(store, calls, groups, retention),
+    handlers: dbHandlers(store, calls, groups, retention, refusals),
     log: log.child({ module: 'db.server' }),
+    refusals,
   });
   let endpoint: string;
   try {

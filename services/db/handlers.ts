@@ -1,4 +1,5 @@
 import { dbRequestSchemas, type DbReplyContent } from '../../shared/protocol/db-messages.js';
+import type { Refusals } from '../../shared/refusals.js';
 import type { Handlers } from '../../shared/transport/rpc-server.js';
 import type { Calls } from './calls.js';
 import { Catalog } from './catalog.js';
@@ -8,11 +9,11 @@ import type { Retention } from './retention.js';
 import type { Store } from './store.js';
 
 /** Every DB operation, wired to the collection that serves it. */
-export function dbHandlers(store: Store, calls: Calls, groups: Groups, retention: Retention): Handlers<typeof dbRequestSchemas, DbReplyContent> {
+export function dbHandlers(store: Store, calls: Calls, groups: Groups, retention: Retention, refusals: Refusals): Handlers<typeof dbRequestSchemas, DbReplyContent> {
   const catalog = new Catalog(store);
   const pages = new SessionPages(store, groups);
   return {
-    ping: async () => ({ now: Date.now() }),
+    ping: async () => ({ now: Date.now(), refused: refusals.snapshot() }),
     registerRuntime: (spec) => catalog.registerRuntime(spec),
     getRuntime: ({ name }) => catalog.getRuntime(name),
     listRuntimes: () => catalog.listRuntimes(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RefusedCounts } from '../refusals.js';
 import { callErrorSchema, callLogsSchema, callOutcomeSchema, callTimingsSchema, metricsSchema, progressSchema } from './call-outcome.js';
 import { executionPatchSchema } from './execution.js';
 import {
@@ -12,6 +13,7 @@ import {
   type FunctionVersion,
   type Runtime,
 } from './domain.js';
+import { envMapSchema, sealedSecretsSchema } from './function-env.js';
 import { groupCursorSchema, groupIdSchema, groupKindSchema, type Group, type GroupPage, type GroupResultPage } from './group.js';
 
 /**
@@ -67,6 +69,10 @@ export const dbRequestSchemas = {
     memoryMb: z.number().int().min(16).max(65_536).default(256),
     retry: retryPolicySchema.nullable().default(null),
     stuckAfterMs: z.number().int().min(100).max(7 * 24 * 3600_000).nullable().default(null),
+    env: envMapSchema.default({}),
+    secrets: sealedSecretsSchema.default({}),
+    /** Start from the latest version's env and secrets; names given here replace theirs. */
+    keepEnv: z.boolean().default(false),
   }),
   getFunction: functionRefSchema,
   listFunctions: empty,
@@ -171,7 +177,7 @@ export interface DbCounters {
 }
 
 export interface DbReplyContent {
-  ping: { now: number };
+  ping: { now: number; refused: RefusedCounts };
   registerRuntime: Runtime;
   getRuntime: Runtime;
   listRuntimes: Runtime[];

@@ -24,6 +24,8 @@ export interface DaemonProcess {
   logs: Record<string, unknown>[];
   /** The `listening` line itself (the api's has its `url`). */
   ready: Record<string, unknown>;
+  /** Everything it wrote to stderr so far (nothing, unless something went wrong). */
+  stderr(): string;
   /** Sends `signal` and resolves once the process has exited. */
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -60,6 +62,7 @@ export function spawnDaemon(name: string, env: Record<string, string>, timeoutMs
           endpoint: entry['endpoint'],
           logs,
           ready: entry,
+          stderr: () => stderr,
           kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
             if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
             await exited;

@@ -14,10 +14,10 @@ export interface Ran {
   stderr: string;
 }
 
-/** The built CLI run to its end against the cluster at `url`, as a user runs it. */
-export async function runFerry(url: string, args: string[]): Promise<Ran> {
+/** The built CLI run to its end against the cluster at `url`, as a user runs it (`env`: more of its shell's variables). */
+export async function runFerry(url: string, args: string[], env: Record<string, string> = {}): Promise<Ran> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: { ...process.env, FERRY_URL: url } });
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: { ...process.env, ...env, FERRY_URL: url } });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

@@ -7,21 +7,24 @@ export interface HttpReply<T = unknown> {
   text: string;
 }
 
-/** fetch with a JSON body (when given) and the reply parsed as JSON when it is JSON. */
+/** fetch with a JSON body (when given: a value, or text or bytes sent as they are) and the reply parsed as JSON when it is JSON. */
 export async function http<T = unknown>(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpReply<T>> {
   const res = await fetch(url, {
     method,
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    body: body === undefined ? undefined : typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
   });
   return reply<T>(res);
 }
 
-/** POSTs a file as multipart field `module` (what `curl -F module=@file` sends), plus fields. */
-export async function upload<T = unknown>(url: string, file: string, fields: Record<string, string> = {}): Promise<HttpReply<T>> {
+/**
+ * POSTs a file as multipart field `module` (what `curl -F module=@file` sends), plus fields; a
+ * list is sent as the field repeated (`-F env=A=1 -F env=B=2`).
+ */
+export async function upload<T = unknown>(url: string, file: string, fields: Record<string, string | string[]> = {}): Promise<HttpReply<T>> {
   const form = new FormData();
   form.set('module', new Blob([await readFile(file)]), 'bundle.tar.gz');
-  for (const [k, v] of Object.entries(fields)) form.set(k, v);
+  for (const [k, v] of Object.entries(fields)) for (const one of typeof v === 'string' ? [v] : v) form.append(k, one);
   return reply<T>(await fetch(url, { method: 'POST', body: form }));
 }
 

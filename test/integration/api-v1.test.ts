@@ -166,7 +166,7 @@ describe('/v1 (real cluster)', () => {
       [dotdot, '".."'],
       [absolute, 'absolute path'],
       [linked, 'link'],
-      [notTar, 'not a readable tar.gz'],
+      [notTar, 'not gzip'],
     ] as const) {
       const r = await upload<{ error: { code: string; message: string } }>(`${c.url}/v1/functions/evil`, file, { runtime: 'py-agent' });
       expect({ file, status: r.status }).toEqual({ file, status: 400 });
@@ -225,7 +225,7 @@ function appRoutes(): string[] {
     route?: { path: string; methods: Record<string, boolean> };
   }
   const stub = {} as never;
-  const deps = { config: { maxUploadBytes: 1 } as never, db: stub, registry: stub, catalog: stub, scheduler: stub, checks: stub, log: stub };
+  const deps = { config: { maxUploadBytes: 1 } as never, db: stub, registry: stub, catalog: stub, secrets: stub, scheduler: stub, checks: stub, refusals: stub, log: stub };
   const routes = (stack: Layer[], prefix: string): string[] =>
     stack.flatMap((layer) =>
       layer.route ? Object.keys(layer.route.methods).map((m) => `${m.toUpperCase()} ${prefix}${layer.route!.path.replace(/:(\w+)/g, '{$1}')}`) : [],

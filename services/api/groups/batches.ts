@@ -20,7 +20,8 @@ import {
   type BatchSpec,
   type BatchView,
 } from './batch-view.js';
-import { groupOfKind, parseFunctionRef } from './group-lookup.js';
+import { parseFunctionRef } from '../../../shared/protocol/function-ref.js';
+import { groupOfKind } from './group-lookup.js';
 
 /** The most batches one job is cut into. */
 export const MAX_BATCHES = 100_000;

@@ -5,7 +5,8 @@ import type { Call } from '../../../shared/protocol/domain.js';
 import { newGroupId, type Group } from '../../../shared/protocol/group.js';
 import type { Scheduler } from '../scheduler.js';
 import { runDetail, runView, type RunDetail, type RunView } from './run-view.js';
-import { groupOfKind, parseFunctionRef } from './group-lookup.js';
+import { parseFunctionRef } from '../../../shared/protocol/function-ref.js';
+import { groupOfKind } from './group-lookup.js';
 
 /** The most calls one run makes. */
 export const MAX_RUN_TIMES = 10_000;

@@ -7,7 +7,8 @@ import type { Call } from '../../../shared/protocol/domain.js';
 import { newGroupId, type Group } from '../../../shared/protocol/group.js';
 import type { Scheduler } from '../scheduler.js';
 import { sessionTotal, sessionView, type SessionView } from './session-view.js';
-import { groupOfKind, parseFunctionRef } from './group-lookup.js';
+import { parseFunctionRef } from '../../../shared/protocol/function-ref.js';
+import { groupOfKind } from './group-lookup.js';
 
 /** The most calls one append adds. */
 export const MAX_APPEND = 10_000;

@@ -16,6 +16,7 @@ import { v1Routes } from './v1-routes.js';
 /** The api's HTTP app: the original routes at the root, the versioned surface under /v1. */
 export function createApp(deps: ApiDeps): Express {
   const app = express();
+  app.locals.refusals = deps.refusals;
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use((req, res, next) => {
@@ -29,16 +30,18 @@ export function createApp(deps: ApiDeps): Express {
   });
 
   app.get('/healthz', async (_req, res) => {
-    const [db, registry, counters] = await Promise.all([
-      deps.db.call('ping', {}, { timeoutMs: 1_000, retries: 0 }).then(() => 'ok', () => 'unreachable'),
-      deps.registry.rpc.call('ping', {}, { timeoutMs: 1_000, retries: 0 }).then(() => 'ok', () => 'unreachable'),
+    const [dbPing, registryPing, counters] = await Promise.all([
+      deps.db.call('ping', {}, { timeoutMs: 1_000, retries: 0 }).catch(() => null),
+      deps.registry.rpc.call('ping', {}, { timeoutMs: 1_000, retries: 0 }).catch(() => null),
       deps.db.call('getCounters', {}, { timeoutMs: 1_000, retries: 0 }).catch(() => null),
     ]);
-    const healthy = db === 'ok' && registry === 'ok';
+    const healthy = dbPing !== null && registryPing !== null;
     res.status(healthy ? 200 : 503).json({
       status: healthy ? 'ok' : 'degraded',
-      db,
-      registry,
+      db: dbPing ? 'ok' : 'unreachable',
+      registry: registryPing ? 'ok' : 'unreachable',
+      // Inputs each daemon refused since it started, by error code (null: it did not answer).
+      refused: { api: deps.refusals.snapshot(), db: dbPing?.refused ?? null, registry: registryPing?.refused ?? null },
       nodes: deps.scheduler.nodes.list().length,
       queued: deps.scheduler.queued,
       backingOff: deps.scheduler.backingOff,

@@ -6,7 +6,7 @@ import { nameSchema } from '../../../shared/protocol/domain.js';
 import { callView } from './call-view.js';
 import type { ApiDeps } from './deps.js';
 import { errorReply } from './errors.js';
-import { isJson, readBodyText, readJsonBody } from './json-body.js';
+import { isJson, parseJson, readBodyText, readJsonBody } from './json-body.js';
 import { parse } from './parse.js';
 import { requestId } from './request-id.js';
 
@@ -42,7 +42,9 @@ export function invokeRoute(deps: ApiDeps): (req: IncomingMessage, res: ServerRe
       .then((answer) => send(res, answer.status, answer.body, { ...answer.headers, ...(answer.location ? { location: answer.location } : {}) }))
       .catch((err: unknown) => {
         if (!(err instanceof FerryError)) deps.log.error({ err, path: req.url, requestId: id }, 'request failed');
-        const reply = errorReply(err instanceof FerryError ? err : new FerryError(ErrorCode.INTERNAL, 'internal error'));
+        const ferr = err instanceof FerryError ? err : new FerryError(ErrorCode.INTERNAL, 'internal error');
+        deps.refusals.count(ferr.code, { path: INVOKE_ROUTE });
+        const reply = errorReply(ferr);
         if (!res.headersSent) send(res, reply.status, reply.body, reply.headers);
       });
     return true;
@@ -94,11 +96,7 @@ async function readParams(req: IncomingMessage): Promise<unknown> {
   if (isJson(req)) return readJsonBody(req);
   const text = await readBodyText(req);
   if (text.length === 0) return null;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new BadRequestError('the params must be a JSON body (content-type: application/json)');
-  }
+  return parseJson(text, 'the params must be a JSON body (content-type: application/json)');
 }
 
 function send(res: ServerResponse, status: number, body: unknown, extra: Record<string, string>): void {

@@ -31,7 +31,7 @@ export const openapi = {
       post: {
         summary: 'Push a new version: multipart field `module` (tar.gz, code at its root) and the runtime, as field `runtime` or query `runtime`',
         description:
-          'A bad function name (400) or an unknown runtime (404) named in the query, or in a `runtime` field sent before `module`, is answered before the bundle is read. A bundle is checked while it arrives (only files and folders, no absolute paths or `..`, the entry and unpacked-size limits) and refused (400) as soon as a problem is found.',
+          'A bad function name (400) or an unknown runtime (404) named in the query, or in a `runtime` field sent before `module`, is answered before the bundle is read. A bundle is checked while it arrives (only files and folders, no absolute paths or `..`, the entry and unpacked-size limits) and refused (400) as soon as a problem is found. A bad `env` or `secret` entry is 400, naming it by its place and name, never by its value.',
         parameters: [
           nameParam('name', 'function name'),
           { name: 'runtime', in: 'query', required: false, schema: { type: 'string' }, description: 'the runtime, instead of the `runtime` field; must agree with the field when both are given' },
@@ -53,6 +53,22 @@ export const openapi = {
                   retryBackoffFactor: { type: 'number', default: 2 },
                   retryMaxBackoffMs: { type: 'integer', default: 3600000 },
                   stuckAfterMs: { type: 'integer', description: 'an execution reporting nothing for this long is killed as STUCK' },
+                  env: {
+                    type: 'array',
+                    items: { type: 'string', example: 'REGION=eu-west' },
+                    description:
+                      "a variable of the function's process, `NAME=VALUE`, the field repeated per variable; shown by the API. A name is letters, digits and `_`, not starting with a digit, not `FERRY_*`; at most 64 names (env and secrets together), a value at most 16 KiB",
+                  },
+                  secret: {
+                    type: 'array',
+                    items: { type: 'string', example: 'API_TOKEN=s3cr3t' },
+                    description: 'a secret variable, `NAME=VALUE`, the field repeated per variable: stored sealed (AES-256-GCM), never shown (versions list `secrets` by name)',
+                  },
+                  keepEnv: {
+                    type: 'string',
+                    enum: ['true', 'false'],
+                    description: "`true`: start from the latest version's env and secrets, names given in this push replacing theirs (default: the version has only its own push's)",
+                  },
                 },
               },
             },
@@ -316,6 +332,8 @@ export const openapi = {
             properties: { maxAttempts: { type: 'integer' }, backoffMs: { type: 'integer' }, backoffFactor: { type: 'number' }, maxBackoffMs: { type: 'integer' } },
           },
           stuckAfterMs: { type: 'integer', nullable: true },
+          env: { type: 'object', additionalProperties: { type: 'string' }, description: "variables of the function's process" },
+          secrets: { type: 'array', items: { type: 'string' }, description: 'the names of its secret variables, sorted; their values are never shown' },
           createdAt: { type: 'integer' },
         },
       },
@@ -411,8 +429,18 @@ export const openapi = {
           backingOff: { type: 'integer', description: 'calls waiting out a retry back-off' },
           running: { type: 'integer' },
           oldestCall: { type: 'object', nullable: true, properties: { callNum: { type: 'integer' }, createdAt: { type: 'integer' } } },
+          refused: {
+            type: 'object',
+            description: 'inputs each daemon refused since it started, by error code (docs/hostile-inputs.md); null for a daemon that did not answer',
+            properties: {
+              api: { $ref: '#/components/schemas/RefusedCounts' },
+              db: { $ref: '#/components/schemas/RefusedCounts', nullable: true },
+              registry: { $ref: '#/components/schemas/RefusedCounts', nullable: true },
+            },
+          },
         },
       },
+      RefusedCounts: { type: 'object', additionalProperties: { type: 'integer' }, example: { BAD_REQUEST: 3, NOT_FOUND: 1 } },
     },
   },
 } as const;

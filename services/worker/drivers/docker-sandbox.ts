@@ -8,9 +8,10 @@ import { AgentChannel, callAgent } from '../miniworker/agent-channel.js';
 import { ExecReports } from '../miniworker/exec-reports.js';
 import { CappedOutput } from '../capped-output.js';
 import {
-  callEnv,
+  execEnv,
   execResult,
   exitedNonZero,
+  functionEnv,
   outOfMemory,
   timedOut as timedOutOutcome,
   type CallOutcome,
@@ -110,7 +111,10 @@ export class DockerSandbox implements Sandbox {
       labels: Record<string, string>;
       handler: string;
       memoryMb: number;
-      /** The call a single-use container is made for: its command's env names it. */
+      /**
+       * The call a container for one function is made for: its variables are the container's
+       * (agent, single use), and a single-use container's env also names the call.
+       */
       task: CallTask | null;
       /** Bind a staged code folder at the runtime's path: `code` now, or a function's code when one moves in. */
       mountCode: boolean;
@@ -139,11 +143,13 @@ export class DockerSandbox implements Sandbox {
         channel = await AgentChannel.listen(path.join(agentDir, 'agent.sock'));
         binds.push(`${agentDir}:${AGENT_SOCKET_IN_CONTAINER}`);
         env.push(`FERRY_AGENT_SOCKET=${AGENT_SOCKET_IN_CONTAINER}/agent.sock`, `FERRY_HANDLER=${spec.handler}`);
+        // The agent's environment is the function's: a container made for one function gets its variables.
+        if (spec.task) env.push(...envList(functionEnv(spec.task)));
         cmd = ['/opt/ferry/agent/start'];
       } else if (mode === 'exec-reuse') {
         cmd = IDLE_CMD;
       } else {
-        if (spec.task) env.push(...envList(callEnv(spec.task)));
+        if (spec.task) env.push(...envList(execEnv(spec.task)));
         cmd = ['sh', '-c', rt.run];
       }
     } catch (err) {
@@ -280,7 +286,7 @@ export class DockerSandbox implements Sandbox {
     const initStart = performance.now();
     const exec = await this.container.exec({
       Cmd: ['sh', '-c', this.runtime.run],
-      Env: envList(callEnv(task)),
+      Env: envList(execEnv(task)),
       WorkingDir: this.runtime.path,
       AttachStdin: true,
       AttachStdout: true,

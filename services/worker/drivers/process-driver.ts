@@ -144,8 +144,8 @@ export class ProcessDriver implements Driver {
     return null;
   }
 
-  async createSandbox(prepared: PreparedFunction, _task: CallTask, options: SandboxOptions): Promise<Sandbox> {
-    return ProcessSandbox.create(prepared, options, { bwrap: this.bwrap, nodeDir: this.dir });
+  async createSandbox(prepared: PreparedFunction, task: CallTask, options: SandboxOptions): Promise<Sandbox> {
+    return ProcessSandbox.create(prepared, task, options, { bwrap: this.bwrap, nodeDir: this.dir });
   }
 
   async createRuntimeSandbox(runtime: RuntimeSpec, options: SandboxOptions): Promise<Sandbox> {

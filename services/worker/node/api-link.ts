@@ -18,7 +18,7 @@ export interface ApiLinkOptions {
   log: Logger;
   hello: () => Promise<WorkerToApiContent<'hello'>>;
   heartbeat: () => WorkerToApiContent<'heartbeat'>;
-  onMessage: (msg: Exclude<ApiToWorker, { msgType: 'heartbeat' | 'ack' | 'reconnect' }>) => void;
+  onMessage: (msg: Exclude<ApiToWorker, { msgType: 'heartbeat' | 'ack' | 'reconnect' | 'refused' }>) => void;
   heartbeatMs?: number;
 }
 
@@ -157,6 +157,9 @@ export class ApiLink {
           break;
         case 'cancel':
           this.opts.onMessage({ msgType: 'cancel', content: msg.content });
+          break;
+        case 'refused':
+          this.opts.log.warn({ code: msg.content.code, reason: msg.content.message }, 'the api refused a message from this node');
           break;
       }
     } catch (err) {
