@@ -88,18 +88,15 @@ function storeRows(f: Awaited<ReturnType<typeof storeFigures>>): [string, string
 
 /** A warm no-op's latency alone, then beside four busy calls with the CPU limit on, and with it off. */
 async function neighbourFigures() {
-  say('busy neighbours: a warm no-op alone, then beside 4 calls that spin the CPU');
-  const samples = quick ? 200 : 1_000;
-  const limited = await busyNeighbours(samples);
-  say('busy neighbours again with no CPU limit (FERRY_MB_PER_CPU=0)');
-  const unlimited = await busyNeighbours(samples, { FERRY_MB_PER_CPU: '0' });
+  say('busy neighbours: a warm no-op alone, beside 4 calls that spin the CPU, and so with no CPU limit, in turns');
+  const f = await busyNeighbours(quick ? 300 : 1_500, quick ? 3 : 5);
   return {
-    busy_neighbours_quiet_p50_ms: limited.quiet.p50Ms,
-    busy_neighbours_quiet_p99_ms: limited.quiet.p99Ms,
-    busy_neighbours_p50_ms: limited.busy.p50Ms,
-    busy_neighbours_p99_ms: limited.busy.p99Ms,
-    busy_neighbours_no_cpu_limit_p50_ms: unlimited.busy.p50Ms,
-    busy_neighbours_no_cpu_limit_p99_ms: unlimited.busy.p99Ms,
+    busy_neighbours_quiet_p50_ms: f.quiet.p50Ms,
+    busy_neighbours_quiet_p99_ms: f.quiet.p99Ms,
+    busy_neighbours_p50_ms: f.busy.p50Ms,
+    busy_neighbours_p99_ms: f.busy.p99Ms,
+    busy_neighbours_no_cpu_limit_p50_ms: f.busyNoCpuLimit.p50Ms,
+    busy_neighbours_no_cpu_limit_p99_ms: f.busyNoCpuLimit.p99Ms,
   };
 }
 
