@@ -54,6 +54,16 @@ const envSchema = z.object({
   FERRY_FAKE_DELAY_MS: delayRange.default({ minMs: 0, maxMs: 0 }),
   FERRY_OUTPUT_CAP_BYTES: intFrom(1024).default(1024 * 1024),
   FERRY_PIDS_LIMIT: intFrom(8).default(256),
+  FERRY_TMP_MB: intFrom(1).default(64),
+  FERRY_MB_PER_CPU: intFrom(0).default(1024),
+  FERRY_SANDBOX_USER: z
+    .string()
+    .regex(/^\d{1,10}:\d{1,10}$/, 'must be uid:gid, such as 65534:65534')
+    .transform((text): SandboxUser => {
+      const [uid = 0, gid = 0] = text.split(':').map(Number);
+      return { uid, gid };
+    })
+    .default({ uid: 65534, gid: 65534 }),
   FERRY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   FERRY_HTTP_PORT: intFrom(0).default(3000),
   FERRY_QUEUE_MAX: intFrom(1).default(10_000),
@@ -107,6 +117,23 @@ export interface DelayRangeMs {
   maxMs: number;
 }
 
+/** The user a call runs as, by number (the image need not know it). */
+export interface SandboxUser {
+  uid: number;
+  gid: number;
+}
+
+/** What every call's sandbox is held to, beside its function's own timeout and memory. */
+export interface SandboxLimits {
+  /** Most processes (and threads) in one sandbox. */
+  pidsLimit: number;
+  /** Size of the sandbox's writable /tmp, in MiB: the only place a function can write. */
+  tmpMb: number;
+  /** A call gets one CPU per this many MiB of its memory (clamped to 0.05 and the host's cores); 0: no CPU limit. */
+  mbPerCpu: number;
+  user: SandboxUser;
+}
+
 export interface WorkerConfig {
   nodeId: string;
   /** The api's ROUTER for workers. */
@@ -125,7 +152,7 @@ export interface WorkerConfig {
   fakeDelay: DelayRangeMs;
   /** Stdout and stderr of a call are each cut at this many bytes (and marked truncated). */
   outputCapBytes: number;
-  pidsLimit: number;
+  sandbox: SandboxLimits;
 }
 
 export interface ApiConfig {
@@ -234,7 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       driver: e.FERRY_DRIVER,
       fakeDelay: e.FERRY_FAKE_DELAY_MS,
       outputCapBytes: e.FERRY_OUTPUT_CAP_BYTES,
-      pidsLimit: e.FERRY_PIDS_LIMIT,
+      sandbox: { pidsLimit: e.FERRY_PIDS_LIMIT, tmpMb: e.FERRY_TMP_MB, mbPerCpu: e.FERRY_MB_PER_CPU, user: e.FERRY_SANDBOX_USER },
     },
   };
 }

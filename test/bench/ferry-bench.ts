@@ -25,7 +25,7 @@ export interface FerryBench {
 }
 
 /** One keep-alive connection per client posting sync invokes, as a load generator holds. */
-function invoker(url: URL, fn: string): Contender {
+export function invoker(url: URL, fn: string): Contender {
   const path_ = `/v1/functions/${fn}/invoke?wait=true`;
   return {
     name: `ferry-${fn}`,
@@ -47,7 +47,7 @@ function invoker(url: URL, fn: string): Contender {
   };
 }
 
-async function post(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+export async function post(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(url, { method: 'POST', headers: withAuth(url, { 'content-type': 'application/json' }), body: JSON.stringify(body) });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }

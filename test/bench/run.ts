@@ -1,6 +1,7 @@
 import { spawnDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { bullmqContender } from './bullmq-contender.js';
+import { busyNeighbours } from './busy-neighbours.js';
 import { sideBySide, throughput } from './contenders.js';
 import { benchDb } from './db-bench.js';
 import { backlogThroughput, bundleFigures, firstCallWithRuntimePreload, invokeDuringUploads, startFerryBench } from './ferry-bench.js';
@@ -14,12 +15,13 @@ import { benchWorker } from './worker-bench.js';
  * `npm run bench`: Ferry side by side with bare Docker and with a BullMQ job queue, on this
  * machine, in one run. Never fails on time. Flags: --quick (a short smoke run), --json (one JSON
  * object on stdout instead of the table), --store (only the call store's figures: no Docker,
- * no cluster).
+ * no cluster), --neighbours (only the busy-neighbours figures).
  */
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
 const json = args.has('--json');
 const storeOnly = args.has('--store');
+const neighboursOnly = args.has('--neighbours');
 const say = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
@@ -84,6 +86,50 @@ function storeRows(f: Awaited<ReturnType<typeof storeFigures>>): [string, string
   ];
 }
 
+/** A warm no-op's latency alone, then beside four busy calls with the CPU limit on, and with it off. */
+async function neighbourFigures() {
+  say('busy neighbours: a warm no-op alone, beside 4 calls that spin the CPU, and so with no CPU limit, in turns');
+  const f = await busyNeighbours(quick ? 300 : 1_500, quick ? 3 : 5);
+  return {
+    busy_neighbours_quiet_p50_ms: f.quiet.p50Ms,
+    busy_neighbours_quiet_p99_ms: f.quiet.p99Ms,
+    busy_neighbours_p50_ms: f.busy.p50Ms,
+    busy_neighbours_p99_ms: f.busy.p99Ms,
+    busy_neighbours_no_cpu_limit_p50_ms: f.busyNoCpuLimit.p50Ms,
+    busy_neighbours_no_cpu_limit_p99_ms: f.busyNoCpuLimit.p99Ms,
+  };
+}
+
+function neighbourRows(f: Awaited<ReturnType<typeof neighbourFigures>>): [string, string, string][] {
+  return [
+    [
+      'warm no-op p50 / p99 ms alone → beside 4 busy calls (CPU limit on)',
+      `${f.busy_neighbours_quiet_p50_ms} / ${f.busy_neighbours_quiet_p99_ms}  →  ${f.busy_neighbours_p50_ms} / ${f.busy_neighbours_p99_ms}`,
+      'p99 ≤ 50',
+    ],
+    ['warm no-op p50 / p99 ms beside 4 busy calls, no CPU limit', `${f.busy_neighbours_no_cpu_limit_p50_ms} / ${f.busy_neighbours_no_cpu_limit_p99_ms}`, ''],
+  ];
+}
+
+/** Rows as a table: what, figures, target. */
+function printTable(title: string, seconds: number, rows: [string, string, string][]): void {
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const v = Math.max(...rows.map(([, x]) => x.length));
+  process.stdout.write(`${title}${quick ? ' (quick)' : ''}, ${new Date().toISOString().slice(0, 10)}, ${seconds} s\n`);
+  for (const [k, x, target] of rows) process.stdout.write(`  ${k.padEnd(w)}  ${x.padEnd(v)}  ${target}\n`);
+}
+
+/** `--neighbours`: the busy-neighbours figures alone. */
+async function neighboursMain(): Promise<void> {
+  const started = Date.now();
+  const f = { ...(await neighbourFigures()), seconds: Math.round((Date.now() - started) / 1000) };
+  if (json) {
+    process.stdout.write(JSON.stringify(f) + '\n');
+    return;
+  }
+  printTable('Ferry busy-neighbours benchmark', f.seconds, neighbourRows(f));
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   say('call store');
@@ -91,6 +137,7 @@ async function main(): Promise<void> {
 
   say('node-level: warm agent, warm exec vs docker exec, cold vs docker run');
   const node = await benchWorker(quick);
+  const neighbours = await neighbourFigures();
 
   say('starting a cluster and Redis for the side-by-side runs');
   const ferry = await startFerryBench();
@@ -165,6 +212,7 @@ async function main(): Promise<void> {
       backlog_calls_per_s: backlog,
       backlog_empty_queue_calls_per_s: emptyQueue,
       backlog_throughput_ratio: round(backlog / emptyQueue),
+      ...neighbours,
       ...store,
       seconds: Math.round((Date.now() - started) / 1000),
     };
@@ -199,12 +247,10 @@ async function main(): Promise<void> {
         '',
       ],
       ['backlog calls/s / empty queue calls/s / ratio', `${f.backlog_calls_per_s} / ${f.backlog_empty_queue_calls_per_s} / ${f.backlog_throughput_ratio}`, '≥ 0.9'],
+      ...neighbourRows(f),
       ...storeRows(f).map(([k, x]): [string, string, string] => [k, x, '']),
     ];
-    const w = Math.max(...rows.map(([k]) => k.length));
-    const v = Math.max(...rows.map(([, x]) => x.length));
-    process.stdout.write(`Ferry benchmarks${quick ? ' (quick)' : ''}, ${new Date().toISOString().slice(0, 10)}, ${f.seconds} s\n`);
-    for (const [k, x, target] of rows) process.stdout.write(`  ${k.padEnd(w)}  ${x.padEnd(v)}  ${target}\n`);
+    printTable('Ferry benchmarks', f.seconds, rows);
   } finally {
     await bull.close();
     await redis.stop();
@@ -212,7 +258,7 @@ async function main(): Promise<void> {
   }
 }
 
-(storeOnly ? storeMain() : main()).then(
+(storeOnly ? storeMain() : neighboursOnly ? neighboursMain() : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);

@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const repoDir = path.resolve(here, '../..');
+/** The repository: two folders up from test/helpers, three from dist/test/helpers (the bench runs built). */
+export const repoDir = [path.resolve(here, '../..'), path.resolve(here, '../../..')].find((d) => existsSync(path.join(d, 'test', 'fixtures')))!;
 
 /** The files of `test/fixtures/functions/<name>` (one behaviour each), ready for a bundle. */
 export async function fixture(name: string): Promise<Record<string, string>> {

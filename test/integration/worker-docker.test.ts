@@ -6,39 +6,18 @@ import type { Dispatch } from '../../shared/protocol/worker-messages.js';
 import { example, fixture } from '../helpers/fixtures.js';
 import { finalOf, type Received } from '../helpers/fake-api.js';
 import { waitUntil } from '../helpers/temp.js';
+import { containersOf, nodeRuntime as node, pythonRuntime as python, runCall, type CallEnd, type Runtime } from '../helpers/worker-calls.js';
 import { startWorkerCluster, type WorkerCluster } from '../helpers/worker-cluster.js';
 
+// Hostile functions (timeouts, memory hogs, output floods, network) are in hostile-functions.test.ts.
 const docker = new Docker();
-type Runtime = Dispatch['runtime'];
-const python = (protocol: 'exec' | 'agent', run: string, dependencies = ''): Runtime => ({
-  name: 'pythonruntime', image: 'pythonruntime', path: '/ws', dependencies, run, protocol,
-});
-const node = (protocol: 'exec' | 'agent', run: string): Runtime => ({ name: 'noderuntime', image: 'noderuntime', path: '/ws', dependencies: '', run, protocol });
-
-interface Final {
-  status: string;
-  result: string;
-  error: { code: string; message: string } | null;
-  logs: { stdout: string; stderr: string; truncated: boolean };
-  code?: string;
-  retryable?: boolean;
-}
-const content = (m: Received): Final => finalOf(m) as unknown as Final;
-
-async function containersOf(nodeId: string): Promise<number> {
-  return (await docker.listContainers({ all: true, filters: { label: [`ferry.node=${nodeId}`] } })).length;
-}
+const content = (m: Received): CallEnd => finalOf(m) as unknown as CallEnd;
 
 describe('worker with the Docker driver (real daemons, real containers)', () => {
   let c: WorkerCluster;
   let run = 0;
-  const dispatch = async (runtime: Runtime, files: Record<string, string>, extra: Partial<Dispatch> = {}): Promise<Final & { msgType: string }> => {
-    const bundle = await c.push('fn', files);
-    const callId = `d-${++run}`;
-    c.api.dispatch(c.nodeId, c.call({ callId, function: `fn${run}`, ...bundle, runtime, ...extra }));
-    const m = await c.api.finished(callId, 1, 60_000);
-    return { ...content(m), msgType: m.msgType };
-  };
+  const dispatch = (runtime: Runtime, files: Record<string, string>, extra: Partial<Dispatch> = {}): Promise<CallEnd> =>
+    runCall(c, files, runtime, { callId: `d-${++run}`, function: `fn${run}`, ...extra });
 
   beforeAll(async () => {
     c = await startWorkerCluster({ FERRY_DRIVER: 'docker', FERRY_MAX_CONTAINERS: '4', FERRY_PRELOAD: 'function', FERRY_OUTPUT_CAP_BYTES: '65536' });
@@ -82,18 +61,6 @@ describe('worker with the Docker driver (real daemons, real containers)', () => 
     expect(Math.max(...runs.map((r) => r.start))).toBeLessThan(Math.min(...runs.map((r) => r.end)));
   });
 
-  it('kills a call at its timeout and removes its container', async () => {
-    const out = await dispatch(python('agent', 'main.py'), await fixture('slow'), { timeoutMs: 1_000, params: { seconds: 30 } });
-    expect(out).toMatchObject({ status: 'TIMEOUT', error: { code: 'TIMEOUT' } });
-  });
-
-  it('stops a memory hog with a clear error', async () => {
-    const out = await dispatch(python('exec', 'python3 main.py'), await fixture('memory-hog'), { memoryMb: 64 });
-    expect(out.status).toBe('ERROR');
-    expect(out.error?.code).toBe('MEMORY_LIMIT');
-    expect(out.error?.message).toContain('64 MiB');
-  });
-
   it('reports a non-zero exit as ERROR and keeps stderr', async () => {
     const out = await dispatch(python('exec', 'sh main.sh'), await fixture('exit-1'));
     expect(out).toMatchObject({ status: 'ERROR', exitCode: 1, error: { code: 'FUNCTION_ERROR' }, logs: { stdout: 'partial output\n', stderr: 'something went wrong\n' } });
@@ -105,13 +72,6 @@ describe('worker with the Docker driver (real daemons, real containers)', () => 
     expect(out).toMatchObject({ status: 'ERROR', error: { code: 'FUNCTION_ERROR' }, logs: { stdout: 'about to fail\n' } });
     expect(out.error?.message).toContain('ValueError');
     expect(out.logs.stderr).toContain('Traceback');
-  });
-
-  it('cuts output over the cap and marks it truncated', async () => {
-    const out = await dispatch(python('exec', 'sh main.sh'), await fixture('big-output'));
-    expect(out.status).toBe('DONE');
-    expect(out.logs.truncated).toBe(true);
-    expect(out.logs.stdout.length).toBe(65_536);
   });
 
   it('fetches a bundle once per node and reuses the warm container', async () => {
@@ -132,10 +92,6 @@ describe('worker with the Docker driver (real daemons, real containers)', () => 
     expect(failed.msgType).toBe('failed');
     expect(content(failed).code).toBe('BUNDLE_UNAVAILABLE');
     expect((await dispatch(python('agent', 'main.py'), await fixture('ok'), { params: 1 })).status).toBe('DONE');
-  });
-
-  it('gives calls no network: only a loopback interface', async () => {
-    expect(await dispatch(python('exec', "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"), await fixture('ok'))).toMatchObject({ status: 'DONE', result: 'lo' });
   });
 
   it('fails a call whose bundle bytes do not match their hash, and keeps serving', async () => {

@@ -124,3 +124,32 @@ describe('process driver: a function reads its own call and can fail for good', 
     expect(out.logs.stderr).toBe('##ferry final extra words\n');
   });
 });
+
+describe('process driver confinement (bubblewrap)', () => {
+  let c: WorkerCluster;
+  beforeAll(async () => {
+    c = await startWorkerCluster({ FERRY_DRIVER: 'process', FERRY_NODE_ID: `sb-proc-${Math.random().toString(36).slice(2, 8)}`, FERRY_TMP_MB: '8' });
+  });
+  afterAll(async () => c?.close());
+
+  it('says loudly at start, in one warning, each limit it does not enforce', async () => {
+    const warnings = c.worker.logs.filter((l) => l['level'] === 40 && Array.isArray(l['notEnforced']));
+    expect(warnings).toHaveLength(1);
+    const notEnforced = warnings[0]!['notEnforced'] as string[];
+    expect(notEnforced.some((w) => w.startsWith('a CPU limit'))).toBe(true);
+    expect(notEnforced.some((w) => w.startsWith('a pids limit'))).toBe(true);
+    expect(notEnforced.some((w) => w.startsWith('a hard memory limit'))).toBe(true);
+    expect(warnings[0]!['msg']).toContain('calls on this node run WITHOUT: a CPU limit');
+  });
+
+  it('runs exec and agent calls as an unprivileged user, the host and code read-only, writing only to a size-limited /tmp', async () => {
+    const b = await c.push('sandbox-report', await fixture('sandbox-report'));
+    const runtimes = { 'p-report-exec': rt('exec', 'pythonruntime', 'python3 main.py'), 'p-report-agent': rt('agent', 'pythonruntime', 'main.py') };
+    for (const [callId, runtime] of Object.entries(runtimes)) {
+      c.api.dispatch(c.nodeId, c.call({ callId, function: callId, ...b, runtime, params: { fillTmpMb: 16 } }));
+      const done = finalOf(await c.api.finished(callId)) as { status: string; result: string };
+      expect(done.status).toBe('DONE');
+      expect(JSON.parse(done.result)).toMatchObject({ uid: 65534, gid: 65534, writeRoot: 'EROFS', writeCode: 'EROFS', writeTmp: 'ok', fillTmp: 'ENOSPC' });
+    }
+  });
+});

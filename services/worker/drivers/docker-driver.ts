@@ -35,6 +35,7 @@ export function functionImage(rt: Pick<RuntimeSpec, 'image' | 'path' | 'dependen
 export class DockerDriver implements Driver {
   readonly kind = 'docker' as const;
   readonly isolation = 'Docker containers';
+  readonly notEnforced: string[] = [];
   /** Runtime images found on the engine, and when: a quick prepare need not ask each time. */
   private readonly runtimeImagesSeen = new Map<string, number>();
 
@@ -142,7 +143,7 @@ export class DockerDriver implements Driver {
 }
 
 /** The unpacked code as a tar stream whose entries sit under `targetPath` inside the container. */
-export async function codeArchive(codeDir: string, targetPath: string): Promise<NodeJS.ReadableStream> {
+async function codeArchive(codeDir: string, targetPath: string): Promise<NodeJS.ReadableStream> {
   const entries = await readdir(codeDir);
   const prefix = targetPath.replace(/^\/+/, '').replace(/\/+$/, '');
   const pack = tar.c({ cwd: codeDir, portable: true, prefix: prefix === '' ? undefined : prefix }, entries.length > 0 ? entries : ['.']);

@@ -1,9 +1,10 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { nanoid } from 'nanoid';
-import { AgentChannel, AgentFeature, callAgent } from '../miniworker/agent-channel.js';
+import { AgentChannel, callAgent } from '../miniworker/agent-channel.js';
 import { ExecReports } from '../miniworker/exec-reports.js';
 import { CappedOutput } from '../capped-output.js';
 import {
@@ -18,33 +19,36 @@ import {
   type ProgressSink,
 } from '../call-task.js';
 import { stageCode } from './code-stage.js';
-import { codeArchive, Label } from './docker-driver.js';
+import { cgroupCounts, cgroupFiles, type CgroupCounts, type CgroupFiles } from './cgroup-counts.js';
+import { nanoCpusFor } from './cpu-share.js';
+import { Label } from './docker-driver.js';
 import { runtimeKey, type PreparedFunction, type RuntimeSpec, type Sandbox, type SandboxOptions } from './driver.js';
-import { oomKillCount } from './oom-kills.js';
 
 const MiB = 1024 * 1024;
 /** Keeps a warm exec container alive doing nothing until it is removed. */
 const IDLE_CMD = ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done'];
 const AGENT_SOCKET_IN_CONTAINER = '/run/ferry';
-/** Where a runtime-wide agent container sees, read-only, the code of the function moving in. */
-const CODE_STAGE_IN_CONTAINER = '/run/ferry-code';
 /** Memory of a runtime-wide container until a function moves in and brings its own limit. */
 const RUNTIME_SANDBOX_MEMORY_MB = 256;
 const AGENT_START_TIMEOUT_MS = 30_000;
+/** How long a dead agent's container is given to stop before its OOM record is read. */
+const AGENT_EXIT_WAIT_MS = 2_000;
 
 /**
  * One container run by one miniworker. Three shapes, by protocol and preload:
  * - exec, single use: the container's command is the function's `run` (a bare `docker run`);
  * - exec, reused: an idle container in which each call is a `docker exec` of `run`;
  * - agent: the runtime's agent is the container's command and serves calls over a Unix socket.
- * Every call runs with no network, all capabilities dropped, no-new-privileges, and memory and
- * pid limits; at the call's timeout the container is killed.
+ * Every call runs as an unprivileged user with no network, all capabilities dropped,
+ * no-new-privileges, a read-only root filesystem with a size-limited /tmp, and memory, CPU and
+ * pid limits; at the call's timeout the container is killed. Code the image does not hold is a
+ * read-only bind of the node's staged copy at the runtime's path.
  */
 export class DockerSandbox implements Sandbox {
   alive = true;
   private destroyed = false;
-  /** The container's init process on the host, for reading its cgroup's OOM kills. */
-  private initPid: number | null = null;
+  /** The cgroup files of a container that outlives its calls, found once its init runs. */
+  private cgroup: CgroupFiles | null = null;
 
   private constructor(
     private readonly docker: Docker,
@@ -54,10 +58,11 @@ export class DockerSandbox implements Sandbox {
     private readonly options: SandboxOptions,
     private readonly mode: 'exec-once' | 'exec-reuse' | 'agent',
     private readonly channel: AgentChannel | null,
-    private readonly socketDir: string | null,
-    /** Host folder mounted read-only at CODE_STAGE_IN_CONTAINER (runtime-wide agent containers). */
-    private readonly stageDir: string | null,
-    /** The container's memory limit as last set. */
+    /** Host folder of this container's agent socket and staged code; removed with it. */
+    private readonly hostDir: string,
+    /** Host folder the container sees, read-only, at the runtime's path; null when the image holds the code. */
+    private readonly codeStage: string | null,
+    /** The container's memory limit as last set (its CPU limit follows it). */
     private memoryMb: number,
   ) {}
 
@@ -74,7 +79,7 @@ export class DockerSandbox implements Sandbox {
       handler: rt.run,
       memoryMb: task.memoryMb,
       task,
-      stage: false,
+      mountCode: !prepared.codeInArtifact,
     });
   }
 
@@ -89,7 +94,7 @@ export class DockerSandbox implements Sandbox {
       handler: '',
       memoryMb: RUNTIME_SANDBOX_MEMORY_MB,
       task: null,
-      stage: true,
+      mountCode: true,
     });
   }
 
@@ -101,7 +106,7 @@ export class DockerSandbox implements Sandbox {
       image: string;
       key: string;
       runtime: RuntimeSpec;
-      /** Code to copy in before start, when the image does not hold it. */
+      /** Code to stage at the runtime's path before start, when the image does not hold it. */
       code: string | null;
       labels: Record<string, string>;
       handler: string;
@@ -111,38 +116,49 @@ export class DockerSandbox implements Sandbox {
        * (agent, single use), and a single-use container's env also names the call.
        */
       task: CallTask | null;
-      /** Mount a folder through which a function's code can be handed to the agent later. */
-      stage: boolean;
+      /** Bind a staged code folder at the runtime's path: `code` now, or a function's code when one moves in. */
+      mountCode: boolean;
     },
   ): Promise<DockerSandbox> {
     const rt = spec.runtime;
-    const env = [`FERRY_CODE_DIR=${rt.path}`, `FERRY_OUTPUT_CAP_BYTES=${options.outputCapBytes}`];
+    const { limits } = options;
+    // HOME in /tmp: tools that keep caches or user installs under ~ (pip, npm) find it writable.
+    const env = [`FERRY_CODE_DIR=${rt.path}`, `FERRY_OUTPUT_CAP_BYTES=${options.outputCapBytes}`, 'HOME=/tmp'];
+    const hostDir = path.join(options.socketDir, nanoid(10));
+    await mkdir(hostDir, { recursive: true, mode: 0o755 });
     let channel: AgentChannel | null = null;
-    let socketDir: string | null = null;
-    let stageDir: string | null = null;
+    let codeStage: string | null = null;
     const binds: string[] = [];
     let cmd: string[];
-    if (mode === 'agent') {
-      socketDir = path.join(options.socketDir, nanoid(10));
-      await mkdir(socketDir, { recursive: true });
-      channel = await AgentChannel.listen(path.join(socketDir, 'agent.sock'));
-      binds.push(`${socketDir}:${AGENT_SOCKET_IN_CONTAINER}`);
-      if (spec.stage) {
-        stageDir = `${socketDir}-code`;
-        await mkdir(stageDir, { mode: 0o755 });
-        binds.push(`${stageDir}:${CODE_STAGE_IN_CONTAINER}:ro`);
+    try {
+      if (spec.mountCode) {
+        codeStage = path.join(hostDir, 'code');
+        if (spec.code !== null) await stageCode(spec.code, codeStage);
+        else await mkdir(codeStage, { mode: 0o755 });
+        binds.push(`${codeStage}:${rt.path}:ro`);
       }
-      env.push(`FERRY_AGENT_SOCKET=${AGENT_SOCKET_IN_CONTAINER}/agent.sock`, `FERRY_HANDLER=${spec.handler}`);
-      // The agent's environment is the function's: a container made for one function gets its variables.
-      if (spec.task) env.push(...envList(functionEnv(spec.task)));
-      cmd = ['/opt/ferry/agent/start'];
-    } else if (mode === 'exec-reuse') {
-      cmd = IDLE_CMD;
-    } else {
-      if (spec.task) env.push(...envList(execEnv(spec.task)));
-      cmd = ['sh', '-c', rt.run];
+      if (mode === 'agent') {
+        const agentDir = path.join(hostDir, 'agent');
+        await mkdir(agentDir, { mode: 0o755 });
+        channel = await AgentChannel.listen(path.join(agentDir, 'agent.sock'));
+        binds.push(`${agentDir}:${AGENT_SOCKET_IN_CONTAINER}`);
+        env.push(`FERRY_AGENT_SOCKET=${AGENT_SOCKET_IN_CONTAINER}/agent.sock`, `FERRY_HANDLER=${spec.handler}`);
+        // The agent's environment is the function's: a container made for one function gets its variables.
+        if (spec.task) env.push(...envList(functionEnv(spec.task)));
+        cmd = ['/opt/ferry/agent/start'];
+      } else if (mode === 'exec-reuse') {
+        cmd = IDLE_CMD;
+      } else {
+        if (spec.task) env.push(...envList(execEnv(spec.task)));
+        cmd = ['sh', '-c', rt.run];
+      }
+    } catch (err) {
+      await channel?.close();
+      await rm(hostDir, { recursive: true, force: true });
+      throw err;
     }
     const memory = spec.memoryMb * MiB;
+    const nanoCpus = nanoCpusFor(spec.memoryMb, limits.mbPerCpu);
     let container: Docker.Container;
     try {
       container = await docker.createContainer({
@@ -150,6 +166,7 @@ export class DockerSandbox implements Sandbox {
         Cmd: cmd,
         Env: env,
         WorkingDir: rt.path,
+        User: `${limits.user.uid}:${limits.user.gid}`,
         Labels: { [Label.node]: options.nodeId, [Label.owner]: options.ownerId, ...spec.labels },
         OpenStdin: mode === 'exec-once',
         StdinOnce: mode === 'exec-once',
@@ -160,31 +177,28 @@ export class DockerSandbox implements Sandbox {
           NetworkMode: 'none',
           Memory: memory,
           MemorySwap: memory,
-          PidsLimit: options.pidsLimit,
+          ...(nanoCpus > 0 ? { NanoCpus: nanoCpus } : {}),
+          PidsLimit: limits.pidsLimit,
           CapDrop: ['ALL'],
           SecurityOpt: ['no-new-privileges'],
+          ReadonlyRootfs: true,
+          // exec: a function may unpack and run a tool in /tmp, as on AWS Lambda.
+          Tmpfs: { '/tmp': `rw,exec,nosuid,nodev,size=${limits.tmpMb}m,mode=1777` },
           Binds: binds,
           LogConfig: { Type: 'none', Config: {} },
         },
       });
     } catch (err) {
       await channel?.close();
-      for (const dir of [socketDir, stageDir]) if (dir) await rm(dir, { recursive: true, force: true });
+      await rm(hostDir, { recursive: true, force: true });
       throw err;
     }
-    const sandbox = new DockerSandbox(docker, container, spec.key, rt, options, mode, channel, socketDir, stageDir, spec.memoryMb);
-    if (spec.code !== null) {
-      try {
-        await container.putArchive(await codeArchive(spec.code, rt.path), { path: '/' });
-      } catch (err) {
-        await sandbox.destroy();
-        throw err;
-      }
-    }
+    const sandbox = new DockerSandbox(docker, container, spec.key, rt, options, mode, channel, hostDir, codeStage, spec.memoryMb);
     if (mode !== 'exec-once') {
       try {
         await container.start();
-        sandbox.initPid = (await container.inspect()).State.Pid || null;
+        const initPid = (await container.inspect()).State.Pid;
+        sandbox.cgroup = initPid ? await cgroupFiles(initPid) : null;
         if (channel) {
           // An agent that dies (bad image, crash at start) is noticed now, not at the ready timeout.
           container.wait().then(
@@ -201,26 +215,28 @@ export class DockerSandbox implements Sandbox {
   }
 
   /**
-   * The first call of a function waits on this, so it avoids the engine where it can: `docker cp`
-   * (putArchive) alone takes ~50 ms, while an agent that copies the code from its read-only stage
-   * folder (hard links on the host) takes about a millisecond.
+   * The first call of a function waits on this, so it avoids the engine where it can: the code is
+   * staged (hard links on the host, about a millisecond) into the folder the container already
+   * sees at the runtime's path, where a `docker cp` would take ~50 ms and a writable root.
    */
   async adopt(prepared: PreparedFunction, task: CallTask): Promise<void> {
-    const ready = this.channel ? await this.channel.ready(AGENT_START_TIMEOUT_MS) : null;
-    const staged = this.stageDir !== null && ready?.features?.includes(AgentFeature.loadFrom) === true;
-    // Both before the load: loading runs the handler's module, which must live under its own limit.
+    if (this.codeStage === null) throw new Error('a function can move only into a runtime-wide sandbox');
+    // All before the load: loading runs the handler's module, which must live under its own limits.
     await Promise.all([
-      this.limitMemory(task.memoryMb),
-      staged ? stageCode(prepared.codeDir, this.stageDir!) : this.putCode(prepared),
+      this.channel?.ready(AGENT_START_TIMEOUT_MS),
+      this.applyLimits(task.memoryMb),
+      stageCode(prepared.codeDir, this.codeStage),
     ]);
     if (this.channel) {
-      const loaded = await this.channel.load(prepared.runtime.run, staged ? CODE_STAGE_IN_CONTAINER : undefined);
+      const loaded = await this.channel.load(prepared.runtime.run);
       if (!loaded.ok) this.alive = false; // calls still answer the load error; the next call gets a fresh sandbox
     }
     this.key = prepared.key;
   }
 
   async run(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
+    // A warm container is reused by code, not by version: a call brings its own memory (and CPU).
+    await this.applyLimits(task.memoryMb);
     switch (this.mode) {
       case 'agent':
         return this.runAgent(task, sink);
@@ -237,18 +253,15 @@ export class DockerSandbox implements Sandbox {
     this.destroyed = true;
     await this.container.remove({ force: true }).catch(() => undefined);
     await this.channel?.close().catch(() => undefined);
-    for (const dir of [this.socketDir, this.stageDir]) if (dir) await rm(dir, { recursive: true, force: true });
+    await rm(this.hostDir, { recursive: true, force: true });
   }
 
-  private async putCode(prepared: PreparedFunction): Promise<void> {
-    await this.container.putArchive(await codeArchive(prepared.codeDir, prepared.runtime.path), { path: '/' });
-  }
-
-  /** A `docker update` is a round trip through the engine: skipped when the limit stays. */
-  private async limitMemory(memoryMb: number): Promise<void> {
+  /** Memory and the CPU share that follows it; a `docker update` is a round trip through the engine, skipped when they stay. */
+  private async applyLimits(memoryMb: number): Promise<void> {
     if (memoryMb === this.memoryMb) return;
     const memory = memoryMb * MiB;
-    await this.container.update({ Memory: memory, MemorySwap: memory });
+    const nanoCpus = nanoCpusFor(memoryMb, this.options.limits.mbPerCpu);
+    await this.container.update({ Memory: memory, MemorySwap: memory, ...(nanoCpus > 0 ? { NanoCpus: nanoCpus } : {}) });
     this.memoryMb = memoryMb;
   }
 
@@ -279,7 +292,7 @@ export class DockerSandbox implements Sandbox {
       AttachStdout: true,
       AttachStderr: true,
     });
-    const oomBefore = this.initPid === null ? null : await oomKillCount(this.initPid);
+    const before = await this.counts();
     const stream = await exec.start({ hijack: true, stdin: true });
     const runStart = performance.now();
     const out = this.collect(stream, sink);
@@ -288,21 +301,70 @@ export class DockerSandbox implements Sandbox {
     await out.done;
     clearTimeout(timer.handle);
     const exitCode = timer.fired ? 137 : (((await exec.inspect()) as { ExitCode: number | null }).ExitCode ?? 137);
-    const oomKilled = oomBefore !== null && this.initPid !== null && ((await oomKillCount(this.initPid)) ?? 0) > oomBefore;
-    return this.outcome(task, exitCode, timer.fired, out, runStart - initStart, performance.now() - runStart, oomKilled);
+    const after = await this.judgeAfterCall(before);
+    const outcome = await this.outcome(task, exitCode, timer.fired, out, runStart - initStart, performance.now() - runStart, after.oomKilled);
+    return after.pidsLimitHit ? this.notePidsLimit(outcome) : outcome;
   }
 
   private async runAgent(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
+    const before = await this.counts();
     const timer = this.killAfter(task.timeoutMs);
+    let outcome: CallOutcome;
     try {
-      return await callAgent(this.channel!, task, sink, async (initMs, runMs) => {
+      outcome = await callAgent(this.channel!, task, sink, async (initMs, runMs) => {
         this.alive = false;
         if (timer.fired) return timedOutOutcome(task, initMs, runMs);
-        return (await this.oomKilled()) ? outOfMemory(task, initMs, runMs) : null;
+        return (await this.agentKilledForMemory(before)) ? outOfMemory(task, initMs, runMs) : null;
       });
     } finally {
       clearTimeout(timer.handle);
     }
+    return (await this.judgeAfterCall(before)).pidsLimitHit ? this.notePidsLimit(outcome) : outcome;
+  }
+
+  /**
+   * Whether the OOM killer ended the agent (not at a timeout: Ferry's own kill). By its cgroup's
+   * count while the cgroup is still there; else once the container has stopped, by the engine's
+   * record, which may see the exit before the OOM event: so an agent killed by SIGKILL counts as
+   * well, for no process inside can SIGKILL the agent, the container's init.
+   */
+  private async agentKilledForMemory(before: CgroupCounts | null): Promise<boolean> {
+    const now = await this.counts();
+    if (before?.oomKills != null && now?.oomKills != null && now.oomKills > before.oomKills) return true;
+    await Promise.race([this.container.wait(), delay(AGENT_EXIT_WAIT_MS)]).catch(() => undefined);
+    try {
+      const { State } = await this.container.inspect();
+      return State.OOMKilled === true || (!State.Running && State.ExitCode === 137);
+    } catch {
+      return false;
+    }
+  }
+
+  /** The container's cgroup counts, for {@link judgeAfterCall}; null for a single-use container. */
+  private async counts(): Promise<CgroupCounts | null> {
+    return this.cgroup === null ? null : cgroupCounts(this.cgroup);
+  }
+
+  /**
+   * After a call in a container that outlives it: whether the OOM killer struck during the call,
+   * and whether the call hit its pids limit. A container whose call hit that limit or left
+   * processes running (a fork bomb that outlives its command) serves no further call.
+   */
+  private async judgeAfterCall(before: CgroupCounts | null): Promise<{ oomKilled: boolean; pidsLimitHit: boolean }> {
+    if (before === null || !this.alive) return { oomKilled: false, pidsLimitHit: false };
+    const after = await this.counts();
+    if (after === null) return { oomKilled: false, pidsLimitHit: false };
+    const grew = (a: number | null, b: number | null): boolean => a !== null && b !== null && a > b;
+    const pidsLimitHit = grew(after.pidsLimitHits, before.pidsLimitHits);
+    if (pidsLimitHit || grew(after.processes, before.processes)) this.alive = false;
+    return { oomKilled: grew(after.oomKills, before.oomKills), pidsLimitHit };
+  }
+
+  /** A failed call that ran into its process limit says so: the function's own error is an EAGAIN from fork. */
+  private notePidsLimit(outcome: CallOutcome): CallOutcome {
+    if (outcome.error === null) return outcome;
+    const note = ` (the call reached its limit of ${this.options.limits.pidsLimit} processes)`;
+    return { ...outcome, error: { ...outcome.error, message: outcome.error.message + note } };
   }
 
   /** An exec call's stdout and stderr, with its `##ferry` report lines taken out of stderr (see ExecReports). */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DriverKind, Dispatch } from '../../../shared/protocol/worker-messages.js';
+import type { SandboxLimits } from '../../../shared/config.js';
 import { functionEnv, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
 
 export type RuntimeSpec = Dispatch['runtime'];
@@ -57,7 +58,7 @@ export interface SandboxOptions {
   /** Node-local folder for agent sockets. */
   socketDir: string;
   outputCapBytes: number;
-  pidsLimit: number;
+  limits: SandboxLimits;
   /** Keep the sandbox for later calls (preload function/runtime) or remove it after one call. */
   reuse: boolean;
 }
@@ -66,6 +67,8 @@ export interface Driver {
   readonly kind: DriverKind;
   /** One phrase for the start-up log line: how this node isolates calls. */
   readonly isolation: string;
+  /** Limits of every call that this driver cannot enforce on this host; logged loudly at start. */
+  readonly notEnforced: string[];
   /** Images (or runtimes) this node can run, for the hello. */
   listImages(): Promise<string[]>;
   /** Done once per function version per node, in the worker daemon. */

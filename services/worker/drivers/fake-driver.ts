@@ -18,6 +18,8 @@ import { FakeSandbox } from './fake-sandbox.js';
 export class FakeDriver implements Driver {
   readonly kind = 'fake' as const;
   readonly isolation = 'nothing runs; every call ends DONE echoing its params';
+  /** Nothing runs, so there is nothing to hold to a limit. */
+  readonly notEnforced: string[] = [];
 
   constructor(private readonly delay: DelayRangeMs) {}
 

@@ -38,23 +38,66 @@ export function agentCommand(runtime: RuntimeSpec): { argv: string[]; dir: strin
   return null;
 }
 
+/** What the installed bubblewrap can do for a sandbox. */
+export interface BwrapSupport {
+  /** `--size` before `--tmpfs`: a size-limited /tmp. */
+  tmpSize: boolean;
+  /** A user namespace with a chosen uid and gid inside (`--unshare-user --uid --gid`). */
+  userns: boolean;
+  /** `--disable-userns`: no further user namespaces inside the sandbox. */
+  disableUserns: boolean;
+}
+
+/** Asks the host's bubblewrap what it can do; null when it is not installed. */
+function probeBwrap(): BwrapSupport | null {
+  const help = spawnSync('bwrap', ['--help'], { encoding: 'utf8' });
+  if (help.status !== 0) return null;
+  const text = `${help.stdout}${help.stderr}`;
+  // Some hosts forbid user namespaces (a sysctl, a setuid bwrap): try one.
+  const userns = spawnSync('bwrap', ['--ro-bind', '/', '/', '--unshare-user', '--uid', '65534', '--gid', '65534', 'true']).status === 0;
+  return { tmpSize: text.includes('--size'), userns, disableUserns: userns && text.includes('--disable-userns') };
+}
+
+/** What a process sandbox does not hold a call to on this host, for the start-up warning. */
+function unenforcedLimits(bwrap: BwrapSupport | null): string[] {
+  const always = [
+    'a CPU limit (no cgroup: FERRY_MB_PER_CPU is not applied)',
+    'a pids limit (FERRY_PIDS_LIMIT is not applied)',
+    'a hard memory limit (memory is polled every 100 ms and the call killed past it)',
+  ];
+  if (!bwrap) {
+    return [...always, 'network isolation', 'a read-only root filesystem', 'a private /tmp', 'an unprivileged user (install bubblewrap for these)'];
+  }
+  return [
+    ...always,
+    ...(bwrap.tmpSize ? [] : ['a size limit on /tmp (FERRY_TMP_MB: this bubblewrap has no --size)']),
+    bwrap.userns
+      ? "hiding the host's files: a call reads (never writes) what the worker's own user can, as that user owns the sandbox's user namespace"
+      : 'an unprivileged user (bubblewrap cannot make a user namespace here)',
+  ];
+}
+
 /**
  * Runs functions as child processes in a fresh temp folder per call, for hosts with no Docker
- * engine; inside bubblewrap (no network, read-only host, private /tmp) when `bwrap` is installed.
- * Limits: timeout (process group killed), output caps, and memory, watched through /proc.
+ * engine; inside bubblewrap (no network, read-only host and code folder, private size-limited
+ * /tmp, an unprivileged uid in a user namespace) when `bwrap` is installed. Limits: timeout
+ * (process group killed), output caps, and memory, watched through /proc; what it cannot hold a
+ * call to is in {@link notEnforced}.
  */
 export class ProcessDriver implements Driver {
   readonly kind = 'process' as const;
-  readonly bwrap: boolean;
+  readonly bwrap: BwrapSupport | null;
   readonly isolation: string;
+  readonly notEnforced: string[];
 
   constructor(
     private readonly nodeId: string,
     private readonly dir: string,
     private readonly log: Logger,
   ) {
-    this.bwrap = spawnSync('bwrap', ['--version']).status === 0;
+    this.bwrap = probeBwrap();
     this.isolation = this.bwrap ? 'processes inside bubblewrap' : 'plain processes (install bubblewrap to isolate them)';
+    this.notEnforced = unenforcedLimits(this.bwrap);
   }
 
   async listImages(): Promise<string[]> {
@@ -102,12 +145,12 @@ export class ProcessDriver implements Driver {
   }
 
   async createSandbox(prepared: PreparedFunction, task: CallTask, options: SandboxOptions): Promise<Sandbox> {
-    return ProcessSandbox.create(prepared, task, options, this.bwrap);
+    return ProcessSandbox.create(prepared, task, options, { bwrap: this.bwrap, nodeDir: this.dir });
   }
 
   async createRuntimeSandbox(runtime: RuntimeSpec, options: SandboxOptions): Promise<Sandbox> {
     if (runtime.protocol === 'agent' && !agentCommand(runtime)) throw new Error(`no agent for runtime image ${runtime.image}`);
-    return ProcessSandbox.createForRuntime(runtime, options, this.bwrap);
+    return ProcessSandbox.createForRuntime(runtime, options, { bwrap: this.bwrap, nodeDir: this.dir });
   }
 
   /** Process sandboxes die with their miniworker; only temp folders can be left. */

@@ -8,13 +8,20 @@ import { ExecReports } from '../miniworker/exec-reports.js';
 import { CappedOutput } from '../capped-output.js';
 import { callEnv, execResult, exitedNonZero, functionEnv, outOfMemory, timedOut, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
 import { runtimeKey, type PreparedFunction, type RuntimeSpec, type Sandbox, type SandboxOptions } from './driver.js';
-import { agentCommand } from './process-driver.js';
+import { agentCommand, type BwrapSupport } from './process-driver.js';
 import { treeRssBytes } from './process-tree.js';
 
 const MiB = 1024 * 1024;
 const MEMORY_POLL_MS = 100;
 /** The descriptor bwrap reads the function's variables from (after stdin, stdout, stderr). */
 const BWRAP_ARGS_FD = 3;
+
+/** How a process sandbox is walled in: bubblewrap's abilities (null: not installed), and the node folder it hides. */
+export interface ProcessJail {
+  bwrap: BwrapSupport | null;
+  /** The node's own folder (every function's bundle, other sandboxes' sockets): hidden from calls. */
+  nodeDir: string;
+}
 
 /**
  * A call's process sandbox: a fresh copy of the function's folder in a temp dir. `exec` runs
@@ -24,22 +31,24 @@ export class ProcessSandbox implements Sandbox {
   alive = true;
   private agent: ChildProcess | null = null;
   private channel: AgentChannel | null = null;
+  /** The folder holding this sandbox's agent socket, the one node folder a call sees. */
+  private agentDir: string | null = null;
 
   private constructor(
     public key: string,
     private readonly runtime: RuntimeSpec,
     private readonly options: SandboxOptions,
     private readonly workDir: string,
-    private readonly bwrap: boolean,
+    private readonly jail: ProcessJail,
   ) {}
 
-  static create(prepared: PreparedFunction, task: CallTask, options: SandboxOptions, bwrap: boolean): Promise<ProcessSandbox> {
-    return ProcessSandbox.start(prepared.key, prepared.runtime, prepared.artifact, prepared.runtime.run, options, bwrap, functionEnv(task));
+  static create(prepared: PreparedFunction, task: CallTask, options: SandboxOptions, jail: ProcessJail): Promise<ProcessSandbox> {
+    return ProcessSandbox.start(prepared.key, prepared.runtime, prepared.artifact, prepared.runtime.run, options, jail, functionEnv(task));
   }
 
   /** A sandbox of `runtime` with an empty folder and, for agent runtimes, an agent with no handler yet. */
-  static createForRuntime(runtime: RuntimeSpec, options: SandboxOptions, bwrap: boolean): Promise<ProcessSandbox> {
-    return ProcessSandbox.start(runtimeKey(runtime), runtime, null, '', options, bwrap);
+  static createForRuntime(runtime: RuntimeSpec, options: SandboxOptions, jail: ProcessJail): Promise<ProcessSandbox> {
+    return ProcessSandbox.start(runtimeKey(runtime), runtime, null, '', options, jail);
   }
 
   private static async start(
@@ -48,14 +57,14 @@ export class ProcessSandbox implements Sandbox {
     codeFrom: string | null,
     handler: string,
     options: SandboxOptions,
-    bwrap: boolean,
+    jail: ProcessJail,
     /** The function's variables, for its agent (a runtime-wide sandbox has none). */
     fnEnv: Record<string, string> = {},
   ): Promise<ProcessSandbox> {
     await mkdir(options.socketDir, { recursive: true });
     const workDir = await mkdtemp(path.join(os.tmpdir(), 'ferry-sandbox-'));
     if (codeFrom) await cp(codeFrom, workDir, { recursive: true });
-    const sandbox = new ProcessSandbox(key, runtime, options, workDir, bwrap);
+    const sandbox = new ProcessSandbox(key, runtime, options, workDir, jail);
     if (runtime.protocol === 'agent') await sandbox.startAgent(handler, fnEnv);
     return sandbox;
   }
@@ -79,20 +88,30 @@ export class ProcessSandbox implements Sandbox {
     if (this.agent && this.agent.exitCode === null) killTree(this.agent);
     await this.channel?.close().catch(() => undefined);
     await rm(this.workDir, { recursive: true, force: true });
+    if (this.agentDir) await rm(this.agentDir, { recursive: true, force: true });
   }
 
   /**
-   * `argv` inside bubblewrap when present: host read-only, private /tmp, no network. `argsFd`:
+   * `argv` inside bubblewrap when present: host and code folder read-only, the node's folder
+   * hidden, a private (size-limited) /tmp, no network, the sandbox user's uid and gid. `argsFd`:
    * bwrap reads more of its options (the function's variables) from that descriptor.
    */
   private command(argv: string[], readOnly: string[], argsFd: number | null): string[] {
-    if (!this.bwrap) return argv;
+    const bwrap = this.jail.bwrap;
+    if (!bwrap) return argv;
+    const { tmpMb, user } = this.options.limits;
     return [
-      'bwrap', ...(argsFd === null ? [] : ['--args', String(argsFd)]), '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp',
-      // Mounted after the private /tmp, so folders that live under /tmp stay visible.
+      'bwrap', ...(argsFd === null ? [] : ['--args', String(argsFd)]), '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc',
+      ...(bwrap.tmpSize ? ['--size', String(tmpMb * MiB)] : []), '--tmpfs', '/tmp',
+      '--tmpfs', this.jail.nodeDir,
+      // Mounted after the private /tmp and the hidden node folder, so folders under them stay visible.
       ...readOnly.flatMap((dir) => ['--ro-bind', dir, dir]),
-      '--bind', this.workDir, this.workDir, '--bind', this.options.socketDir, this.options.socketDir,
-      '--unshare-all', '--die-with-parent', '--new-session', '--chdir', this.workDir, ...argv,
+      '--ro-bind', this.workDir, this.workDir,
+      ...(this.agentDir ? ['--bind', this.agentDir, this.agentDir] : []),
+      '--unshare-all',
+      ...(bwrap.userns ? ['--unshare-user', '--uid', String(user.uid), '--gid', String(user.gid)] : []),
+      ...(bwrap.disableUserns ? ['--disable-userns'] : []),
+      '--die-with-parent', '--new-session', '--chdir', this.workDir, ...argv,
     ];
   }
 
@@ -103,11 +122,14 @@ export class ProcessSandbox implements Sandbox {
    * and on its command line any user of the host could read a secret in /proc.
    */
   private spawn(argv: string[], env: Record<string, string>, readOnly: string[] = [], fnEnv: Record<string, string> = {}): ChildProcess {
-    const throughBwrap = this.bwrap && Object.keys(fnEnv).length > 0;
+    const inBwrap = this.jail.bwrap !== null;
+    const throughBwrap = inBwrap && Object.keys(fnEnv).length > 0;
     const [cmd, ...args] = this.command(argv, readOnly, throughBwrap ? BWRAP_ARGS_FD : null);
+    // Inside bubblewrap only /tmp is writable: HOME there, for tools that keep caches under ~.
+    const home = inBwrap ? '/tmp' : this.workDir;
     const child = spawn(cmd!, args, {
       cwd: this.workDir,
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: this.workDir, FERRY_CODE_DIR: this.workDir, ...(this.bwrap ? {} : fnEnv), ...env },
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, FERRY_CODE_DIR: this.workDir, ...(inBwrap ? {} : fnEnv), ...env },
       stdio: throughBwrap ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
       detached: true, // its own process group, so a timeout kills every process the call started
     });
@@ -122,7 +144,9 @@ export class ProcessSandbox implements Sandbox {
   private async startAgent(handler: string, fnEnv: Record<string, string>): Promise<void> {
     const agent = agentCommand(this.runtime);
     if (!agent) throw new Error(`no agent for runtime image ${this.runtime.image}`);
-    const socketPath = path.join(this.options.socketDir, `${path.basename(this.workDir)}.sock`);
+    this.agentDir = path.join(this.options.socketDir, path.basename(this.workDir));
+    await mkdir(this.agentDir, { recursive: true });
+    const socketPath = path.join(this.agentDir, 'agent.sock');
     const channel = await AgentChannel.listen(socketPath);
     this.channel = channel;
     const child = this.spawn(

@@ -22,17 +22,10 @@ interface AgentMessage {
   [key: string]: unknown;
 }
 
-/** What an agent can do beyond the base protocol, as it lists in its `ready` (runtimes/AGENT-PROTOCOL.md). */
-export const AgentFeature = {
-  /** `load` may name a folder whose content the agent copies into its code folder first. */
-  loadFrom: 'load-from',
-} as const;
-
-/** The agent's `ready`: whether its handler loaded, and the features it announced. */
+/** The agent's `ready`: whether its handler loaded. */
 export interface AgentReady {
   ok: boolean;
   error?: string;
-  features?: string[];
 }
 
 /** Longest line accepted from an agent; output is capped agent-side well below this. */
@@ -105,17 +98,13 @@ export class AgentChannel {
     });
   }
 
-  /**
-   * Asks an agent started without a handler (runtime-wide container) to load one from its code
-   * dir, after copying in the content of `from` (a folder it sees) when given; only for an agent
-   * that announced {@link AgentFeature.loadFrom}.
-   */
-  load(handler: string, from?: string): Promise<{ ok: boolean; error?: string }> {
+  /** Asks an agent started without a handler (runtime-wide container) to load one from its code dir. */
+  load(handler: string): Promise<{ ok: boolean; error?: string }> {
     const sock = this.sock;
     if (this.closedError || !sock) return Promise.reject(this.closedError ?? new Error('agent not connected'));
     return new Promise((resolve, reject) => {
       this.loadWaiter = { resolve, reject };
-      sock.write(JSON.stringify({ type: 'load', handler, ...(from === undefined ? {} : { from }) }) + '\n');
+      sock.write(JSON.stringify({ type: 'load', handler }) + '\n');
     });
   }
 
@@ -167,8 +156,7 @@ export class AgentChannel {
     }
     if (msg.type === 'ready') {
       const err = msg['error'] as { message?: unknown } | undefined;
-      const features = Array.isArray(msg['features']) ? msg['features'].filter((f): f is string => typeof f === 'string') : [];
-      this.readyState = msg.ok === true ? { ok: true, features } : { ok: false, error: String(err?.message ?? 'handler failed to load'), features };
+      this.readyState = msg.ok === true ? { ok: true } : { ok: false, error: String(err?.message ?? 'handler failed to load') };
       this.readyWaiter?.resolve(this.readyState);
       this.readyWaiter = undefined;
       return;

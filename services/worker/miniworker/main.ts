@@ -1,4 +1,5 @@
 import { Dealer } from 'zeromq';
+import type { SandboxLimits } from '../../../shared/config.js';
 import { rootLogger, setLoggerName } from '../../../shared/logger.js';
 import { decodeEvent, encodeEvent } from '../../../shared/protocol/envelope.js';
 import type { DriverKind } from '../../../shared/protocol/worker-messages.js';
@@ -24,7 +25,7 @@ const settings = JSON.parse(env['FERRY_MINIWORKER_SETTINGS'] ?? '{}') as DriverS
   driver: DriverKind;
   socketDir: string;
   outputCapBytes: number;
-  pidsLimit: number;
+  sandbox: SandboxLimits;
   preload: 'none' | 'runtime' | 'function';
   keepAliveMs: number;
 };
@@ -58,7 +59,7 @@ const sandboxOptions = (reuse: boolean): SandboxOptions => ({
   ownerId: id,
   socketDir: settings.socketDir,
   outputCapBytes: settings.outputCapBytes,
-  pidsLimit: settings.pidsLimit,
+  limits: settings.sandbox,
   reuse,
 });
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nanoid } from 'nanoid';
 import { Router } from 'zeromq';
-import type { DelayRangeMs, PreloadPolicy } from '../../../shared/config.js';
+import type { DelayRangeMs, PreloadPolicy, SandboxLimits } from '../../../shared/config.js';
 import type { Logger } from '../../../shared/logger.js';
 import { decodeEvent, encodeEvent } from '../../../shared/protocol/envelope.js';
 import type { WarmContainer, WorkerToApi } from '../../../shared/protocol/worker-messages.js';
@@ -34,7 +34,7 @@ export interface BrokerOptions {
   preload: PreloadPolicy;
   keepAliveMs: number;
   outputCapBytes: number;
-  pidsLimit: number;
+  sandbox: SandboxLimits;
   log: Logger;
   /** Reports for the api (started, progress, finished, failed). */
   report: (msg: WorkerToApi) => void;
@@ -180,7 +180,7 @@ export class Broker {
       fakeDelay: this.opts.fakeDelay,
       socketDir: path.join(this.opts.dir, 'sock'),
       outputCapBytes: this.opts.outputCapBytes,
-      pidsLimit: this.opts.pidsLimit,
+      sandbox: this.opts.sandbox,
       preload: this.opts.preload,
       keepAliveMs: this.opts.keepAliveMs,
       dir: this.opts.dir,

@@ -73,7 +73,12 @@ export class BundleCache {
       cwd: dir,
       strict: true,
       preservePaths: false,
-      filter: (_p, entry) => 'type' in entry && (entry.type === 'File' || entry.type === 'Directory'),
+      filter: (_p, entry) => {
+        if (!('type' in entry) || (entry.type !== 'File' && entry.type !== 'Directory')) return false;
+        // Readable by every user (folders searchable): calls run as an unprivileged user, not as the node.
+        if (entry.mode !== undefined) entry.mode |= entry.type === 'Directory' ? 0o555 : 0o444;
+        return true;
+      },
     });
     let unpackError: Error | null = null;
     // An inflater failure ends the unpacker too, so waiting for it below cannot hang.

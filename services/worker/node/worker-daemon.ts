@@ -34,6 +34,9 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
     { driver: driver.kind, isolation: driver.isolation, nodeId: config.nodeId, ...(driver.kind === 'fake' ? { fakeDelay: config.fakeDelay } : {}) },
     `using the ${DRIVER_NAMES[driver.kind]} driver: ${driver.isolation}`,
   );
+  if (driver.notEnforced.length > 0) {
+    log.warn({ driver: driver.kind, notEnforced: driver.notEnforced }, `calls on this node run WITHOUT: ${driver.notEnforced.join('; ')}`);
+  }
   const orphans = await driver.removeLeftovers(config.nodeId);
   if (orphans > 0) log.info({ removed: orphans }, 'removed containers left by an earlier run');
 
@@ -55,7 +58,7 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
     preload: config.preload,
     keepAliveMs: config.keepAliveMs,
     outputCapBytes: config.outputCapBytes,
-    pidsLimit: config.pidsLimit,
+    sandbox: config.sandbox,
     log: log.child({ module: 'broker' }),
     report: (msg) => link?.send(msg),
     onRuntimesChanged: (runtimes) => {
