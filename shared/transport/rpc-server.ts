@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { ErrorCode, toFerryError } from '../errors.js';
 import { decodeFrames, encodeFrames, parseRequest, validateContent, type ReplyEnvelope } from '../protocol/envelope.js';
 import type { Logger } from '../logger.js';
+import { CurveServerGuard, type ServerCurve } from '../security/curve-server.js';
 import { unbatchOrLog } from './unbatch-or-log.js';
 import { Outbox } from './outbox.js';
 
@@ -38,6 +39,13 @@ export interface RpcServerOptions<S extends Schemas, R extends { [K in keyof S]:
   maxFrameBytes?: number;
   /** How many answered request ids are remembered so a resent request is answered, not redone. */
   dedupeEntries?: number;
+  /**
+   * CurveZMQ: the server's key pair and the client keys it lets in (a refused client gets no
+   * answer at all). Absent: plain ZeroMQ, as with FERRY_CURVE=off.
+   */
+  curve?: ServerCurve | null;
+  /** Names the server in its ZAP domain (`db`, `registry`). */
+  role?: string;
 }
 
 const CLOSE_GRACE_MS = 5_000;
@@ -55,6 +63,7 @@ interface Remembered {
 export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }> {
   private readonly sock: Router;
   private readonly outbox: Outbox;
+  private readonly guard: CurveServerGuard | undefined;
   private readonly remembered = new Map<string, Remembered>();
   private readonly inFlight = new Set<Promise<void>>();
   private state: 'new' | 'running' | 'stopped' = 'new';
@@ -62,7 +71,9 @@ export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }>
   private boundEndpoint = '';
 
   constructor(private readonly opts: RpcServerOptions<S, R>) {
+    this.guard = opts.curve ? new CurveServerGuard(opts.curve, opts.role ?? 'rpc', opts.log) : undefined;
     this.sock = new Router({
+      ...this.guard?.socketOptions(),
       linger: 2_000,
       maxMessageSize: opts.maxFrameBytes ?? 64 * 1024 * 1024,
       // A ROUTER drops replies to peers that have gone; the peer's own retry covers that.
@@ -79,7 +90,14 @@ export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }>
 
   async start(): Promise<string> {
     if (this.state !== 'new') throw new Error('server already started');
-    await this.sock.bind(this.opts.bind);
+    // The gate answers before the first client can knock.
+    await this.guard?.start();
+    try {
+      await this.sock.bind(this.opts.bind);
+    } catch (err) {
+      this.guard?.close();
+      throw err;
+    }
     this.boundEndpoint = this.sock.lastEndpoint ?? this.opts.bind;
     this.state = 'running';
     this.loop = this.receiveLoop().catch((err: unknown) => {
@@ -101,6 +119,7 @@ export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }>
       clearTimeout(timer);
     }
     this.sock.close();
+    this.guard?.close();
     await this.loop;
   }
 

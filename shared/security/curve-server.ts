@@ -1,0 +1,74 @@
+import type { Logger } from '../logger.js';
+import type { AllowedKeys } from './allowed-keys.js';
+import type { CurveKeyPair } from './curve-keys.js';
+import { registerZapDomain } from './zap-handler.js';
+
+/** What a CURVE server socket needs: its key pair and the client keys it lets in. */
+export interface ServerCurve {
+  keys: CurveKeyPair;
+  allowed: AllowedKeys;
+}
+
+/** A key that keeps knocking is logged again at most this often. */
+const REFUSAL_LOG_EVERY_MS = 60_000;
+/** Keys whose last refusal is remembered for that pacing; past it the memory starts again. */
+const REFUSALS_REMEMBERED = 1_000;
+
+let domains = 0;
+
+/**
+ * The CURVE side of one server socket: its socket options and its ZAP gate, which lets in the
+ * keys its data folder allows and refuses every other. A refusal is counted and logged (warn,
+ * with the key), at once and then at most once a minute per key while it keeps trying.
+ */
+export class CurveServerGuard {
+  /** Handshakes refused since start. */
+  refused = 0;
+  private readonly domain: string;
+  private readonly lastLogged = new Map<string, { at: number; since: number }>();
+  private unregister: (() => void) | undefined;
+
+  constructor(
+    private readonly curve: ServerCurve,
+    role: string,
+    private readonly log: Logger,
+  ) {
+    this.domain = `ferry-${role}-${++domains}`;
+  }
+
+  /**
+   * Options for the server socket, set before it binds. `zapEnforceDomain`: without it libzmq
+   * lets every CURVE client in when no ZAP handler answers; with it, such a client is refused.
+   */
+  socketOptions(): { curveServer: true; curveSecretKey: string; zapDomain: string; zapEnforceDomain: true } {
+    return { curveServer: true, curveSecretKey: this.curve.keys.secretKey, zapDomain: this.domain, zapEnforceDomain: true };
+  }
+
+  /** Starts answering ZAP requests for the socket; before it binds. */
+  async start(): Promise<void> {
+    this.unregister = await registerZapDomain(this.domain, (key, address) => this.admit(key, address), this.log);
+  }
+
+  close(): void {
+    this.unregister?.();
+    this.unregister = undefined;
+  }
+
+  private async admit(publicKey: string, address: string): Promise<boolean> {
+    if (await this.curve.allowed.admits(publicKey)) return true;
+    this.refused += 1;
+    const now = Date.now();
+    const last = this.lastLogged.get(publicKey);
+    if (last && now - last.at < REFUSAL_LOG_EVERY_MS) {
+      last.since += 1;
+      return false;
+    }
+    if (this.lastLogged.size >= REFUSALS_REMEMBERED) this.lastLogged.clear();
+    this.lastLogged.set(publicKey, { at: now, since: 0 });
+    this.log.warn(
+      { publicKey, address, refused: this.refused, refusedUnlogged: last?.since ?? 0 },
+      'handshake refused: client key not allowed (allow it with `ferry node allow <key>` on this host)',
+    );
+    return false;
+  }
+}
