@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { Logger } from '../logger.js';
 import { parseAllowlist, readAllowlistText } from './allowlist-file.js';
-import { listPublicKeys } from './key-files.js';
+import { ensureCurveDir, listPublicKeys } from './key-files.js';
 
 /** Changes to the folder come in bursts (a temp file, a rename): one read after they settle. */
 const SETTLE_MS = 25;
@@ -29,6 +29,7 @@ export class AllowedKeys {
 
   /** Reads the folder's keys and watches it for changes. */
   static async open(dir: string, log: Logger): Promise<AllowedKeys> {
+    await ensureCurveDir(dir);
     const allowed = new AllowedKeys(dir, log);
     await allowed.refresh();
     allowed.watcher = watch(dir, () => {
