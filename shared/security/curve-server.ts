@@ -19,7 +19,7 @@ let domains = 0;
 /**
  * The CURVE side of one server socket: its socket options and its ZAP gate, which lets in the
  * keys its data folder allows and refuses every other. A refusal is counted and logged (warn,
- * with the key), at once and then at most once a minute per key while it keeps trying.
+ * with the key): the first of a run of refusals of one key at once, then at most once a minute.
  */
 export class CurveServerGuard {
   /** Handshakes refused since start. */
@@ -55,7 +55,10 @@ export class CurveServerGuard {
   }
 
   private async admit(publicKey: string, address: string): Promise<boolean> {
-    if (await this.curve.allowed.admits(publicKey)) return true;
+    if (await this.curve.allowed.admits(publicKey)) {
+      this.lastLogged.delete(publicKey);
+      return true;
+    }
     this.refused += 1;
     const now = Date.now();
     const last = this.lastLogged.get(publicKey);
@@ -67,7 +70,7 @@ export class CurveServerGuard {
     this.lastLogged.set(publicKey, { at: now, since: 0 });
     this.log.warn(
       { publicKey, address, refused: this.refused, refusedUnlogged: last?.since ?? 0 },
-      'handshake refused: client key not allowed (allow it with `ferry node allow <key>` on this host)',
+      'handshake refused: client key not allowed',
     );
     return false;
   }

@@ -21,10 +21,17 @@ export interface Cluster {
  * and any number of workers, sharing one temp data dir.
  */
 export async function startCluster(
-  options: { workers?: string[]; workerEnv?: Record<string, string>; apiEnv?: Record<string, string>; logLevel?: string } = {},
+  options: {
+    workers?: string[];
+    workerEnv?: Record<string, string>;
+    apiEnv?: Record<string, string>;
+    /** Environment of every daemon of the cluster (`FERRY_CURVE=off`, for one). */
+    env?: Record<string, string>;
+    logLevel?: string;
+  } = {},
 ): Promise<Cluster> {
   const { dir, cleanup } = await makeTempDir('ferry-cluster-');
-  const base: Record<string, string> = { FERRY_DATA_DIR: dir, ...(options.logLevel ? { FERRY_LOG_LEVEL: options.logLevel } : {}) };
+  const base: Record<string, string> = { FERRY_DATA_DIR: dir, ...(options.logLevel ? { FERRY_LOG_LEVEL: options.logLevel } : {}), ...options.env };
   const started: DaemonProcess[] = [];
   // A daemon that fails to start must not leave the ones before it running.
   const spawn = async (name: string, env: Record<string, string>): Promise<DaemonProcess> => {
