@@ -26,12 +26,20 @@ export class CurveServerGuard {
   refused = 0;
   private readonly domain: string;
   private readonly lastLogged = new Map<string, { at: number; since: number }>();
+  /** Keys this socket let in since start: at most the allowed ones. */
+  private readonly admitted = new Set<string>();
   private unregister: (() => void) | undefined;
+  private stopWatching: (() => void) | undefined;
 
+  /**
+   * @param onAdmittedKeyRemoved called when the allowlist loses a key this socket let in: its
+   *   connection is still open (ZeroMQ keeps it), and only the socket's owner can end it.
+   */
   constructor(
     private readonly curve: ServerCurve,
     role: string,
     private readonly log: Logger,
+    private readonly onAdmittedKeyRemoved?: () => void,
   ) {
     this.domain = `ferry-${role}-${++domains}`;
   }
@@ -47,15 +55,21 @@ export class CurveServerGuard {
   /** Starts answering ZAP requests for the socket; before it binds. */
   async start(): Promise<void> {
     this.unregister = await registerZapDomain(this.domain, (key, address) => this.admit(key, address), this.log);
+    this.stopWatching = this.curve.allowed.onRemoved((removed) => {
+      const gone = removed.filter((key) => this.admitted.delete(key));
+      if (gone.length > 0) this.onAdmittedKeyRemoved?.();
+    });
   }
 
   close(): void {
     this.unregister?.();
     this.unregister = undefined;
+    this.stopWatching?.();
   }
 
   private async admit(publicKey: string, address: string): Promise<boolean> {
     if (await this.curve.allowed.admits(publicKey)) {
+      this.admitted.add(publicKey);
       this.lastLogged.delete(publicKey);
       return true;
     }

@@ -162,7 +162,7 @@ describe('CurveZMQ on every link', () => {
     await c.startWorker('cz-local');
     await waitUntil(async () => (await nodeIds(c.url)).includes('cz-local'), 'a second node joins');
 
-    const refusedBefore = refusals(c.api, remote.publicKey!);
+    const refusedBefore = { api: refusals(c.api, remote.publicKey!), registry: refusals(c.registry, remote.publicKey!) };
     expect(await ferryNode('deny', 'cz-remote')).toMatchObject({ code: 0, stdout: `denied ${remote.publicKey} (cz-remote)\n` });
     await waitUntil(async () => (await getCall(c.url, id)).status === 'DONE', 'the call ends on the other node', 30_000);
     expect(await getCall(c.url, id)).toMatchObject({ result: '{"n":2}', attempt: 2, currentExecution: { nodeId: 'cz-local' } });
@@ -174,7 +174,13 @@ describe('CurveZMQ on every link', () => {
     expect(c.api.logs.find((l) => l['msg'] === 'node key removed from the allowlist: node dropped')).toMatchObject({ nodeId: 'cz-remote', publicKey: remote.publicKey });
     expect(await nodeIds(c.url)).not.toContain('cz-remote');
     await waitUntil(() => remote.logs.some((l) => String(l['msg']).startsWith('the api refuses this node')), 'the worker hears it is refused');
-    await waitUntil(() => refusals(c.api, remote.publicKey!) > refusedBefore, 'its next handshake is refused');
+    await waitUntil(() => refusals(c.api, remote.publicKey!) > refusedBefore.api, 'its next handshake is refused');
+    // The registry had let the key in (the node fetched a bundle): it ends every connection, and
+    // the node's own is refused when it shakes hands again. The db never saw that key.
+    const reopened = 'a connected client key left the allowlist: every connection closed, clients shake hands again';
+    await waitUntil(() => c.registry.logs.some((l) => l['msg'] === reopened), 'the registry closes its connections');
+    await waitUntil(() => refusals(c.registry, remote.publicKey!) > refusedBefore.registry, 'the registry refuses the node again');
+    expect(c.db.logs.some((l) => l['msg'] === reopened)).toBe(false);
 
     await ferryNode('allow', '--name', 'cz-remote', '--', remote.publicKey!);
     await waitUntil(async () => (await nodeIds(c.url)).includes('cz-remote'), 'the remote worker rejoins', 60_000);
