@@ -2,6 +2,7 @@ import { spawnDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { bullmqContender } from './bullmq-contender.js';
 import { sideBySide, throughput } from './contenders.js';
+import { curveFigures, curveRows } from './curve-bench.js';
 import { benchDb } from './db-bench.js';
 import { backlogThroughput, bundleFigures, firstCallWithRuntimePreload, invokeDuringUploads, startFerryBench } from './ferry-bench.js';
 import { startRedis } from './redis-server.js';
@@ -14,12 +15,13 @@ import { benchWorker } from './worker-bench.js';
  * `npm run bench`: Ferry side by side with bare Docker and with a BullMQ job queue, on this
  * machine, in one run. Never fails on time. Flags: --quick (a short smoke run), --json (one JSON
  * object on stdout instead of the table), --store (only the call store's figures: no Docker,
- * no cluster).
+ * no cluster), --curve (only warm calls with CurveZMQ on and off).
  */
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
 const json = args.has('--json');
 const storeOnly = args.has('--store');
+const curveOnly = args.has('--curve');
 const say = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
@@ -74,6 +76,25 @@ async function storeMain(): Promise<void> {
   for (const [k, x] of storeRows(f)) process.stdout.write(`  ${k}  ${x}\n`);
 }
 
+/** `--curve`: warm calls with CurveZMQ on and off, alone. */
+async function curveMain(): Promise<void> {
+  const started = Date.now();
+  say('two clusters, CurveZMQ on and off: warm calls, alternating');
+  const ferry = await startFerryBench();
+  try {
+    await ferry.python.settle?.();
+    const f = { ...(await curveFigures(ferry, quick)), seconds: Math.round((Date.now() - started) / 1000) };
+    if (json) {
+      process.stdout.write(JSON.stringify(f) + '\n');
+      return;
+    }
+    process.stdout.write(`Ferry CurveZMQ benchmark${quick ? ' (quick)' : ''}, ${new Date().toISOString().slice(0, 10)}, ${f.seconds} s\n`);
+    for (const [k, x] of curveRows(f)) process.stdout.write(`  ${k}  ${x}\n`);
+  } finally {
+    await ferry.close();
+  }
+}
+
 function storeRows(f: Awaited<ReturnType<typeof storeFigures>>): [string, string][] {
   return [
     ['DB createCall+updateCall pairs/s (64 in flight)', `${f.db_pairs_per_s_64_in_flight}`],
@@ -120,6 +141,8 @@ async function main(): Promise<void> {
     const duringUpload = await invokeDuringUploads(ferry, { samples: quick ? 300 : 2_000, maxPushes: quick ? 5 : 20, mib: 100 });
     say(`warm invokes while a retention pass removes ${quick ? '20,000' : '100,000'} old calls`);
     const duringPurge = await invokeDuringPurge(ferry, { oldCalls: quick ? 20_000 : 100_000, samples: quick ? 300 : 1_000 });
+    say('warm calls with CurveZMQ on and off (a second cluster), alternating');
+    const curve = await curveFigures(ferry, quick);
 
     const figures = {
       warm_p50_ms: py.latency.p50Ms,
@@ -165,6 +188,7 @@ async function main(): Promise<void> {
       backlog_calls_per_s: backlog,
       backlog_empty_queue_calls_per_s: emptyQueue,
       backlog_throughput_ratio: round(backlog / emptyQueue),
+      ...curve,
       ...store,
       seconds: Math.round((Date.now() - started) / 1000),
     };
@@ -199,6 +223,7 @@ async function main(): Promise<void> {
         '',
       ],
       ['backlog calls/s / empty queue calls/s / ratio', `${f.backlog_calls_per_s} / ${f.backlog_empty_queue_calls_per_s} / ${f.backlog_throughput_ratio}`, '≥ 0.9'],
+      ...curveRows(f).map(([k, x]): [string, string, string] => [k, x, '']),
       ...storeRows(f).map(([k, x]): [string, string, string] => [k, x, '']),
     ];
     const w = Math.max(...rows.map(([k]) => k.length));
@@ -212,7 +237,7 @@ async function main(): Promise<void> {
   }
 }
 
-(storeOnly ? storeMain() : main()).then(
+(storeOnly ? storeMain() : curveOnly ? curveMain() : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
