@@ -32,10 +32,20 @@ export function watchHandshakes(
 ): void {
   if (!curve) return;
   let refusedBefore = false;
+  let failedBefore = false;
   sock.events.on('handshake', () => {
     refusedBefore = false;
+    failedBefore = false;
     on.accepted?.();
   });
+  // Not a refusal: the handshake itself failed, which libzmq retries on its own. The likely causes
+  // are a wrong server key or a server without CurveZMQ; said once per run of failures.
+  const failed = (): void => {
+    if (!failedBefore) log.error({ server, serverKey: curve.serverKey }, "handshake failed: is this the server's public key, and does it run with CurveZMQ?");
+    failedBefore = true;
+  };
+  sock.events.on('handshake:error:protocol', failed);
+  sock.events.on('handshake:error:other', failed);
   sock.events.on('handshake:error:auth', () => {
     if (!refusedBefore) {
       log.error({ server, publicKey: curve.keys.publicKey }, "the server refused this daemon's key: allow it there with `ferry node allow <key>`; trying again");
