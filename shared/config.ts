@@ -74,6 +74,7 @@ const envSchema = z.object({
   FERRY_MAX_ATTEMPTS: intFrom(1).default(3),
   FERRY_DISPATCH_AHEAD: intFrom(0).default(1),
   FERRY_IDEMPOTENCY_TTL_MS: intFrom(1).default(24 * 3600_000),
+  FERRY_AUTH: z.enum(['on', 'off']).default('on'),
   FERRY_CURVE: z.enum(['on', 'off']).default('on'),
   FERRY_DB_PUBLIC_KEY: serverKey,
   FERRY_REGISTRY_PUBLIC_KEY: serverKey,
@@ -163,6 +164,10 @@ export interface ApiConfig {
   dispatchAhead: number;
   /** An `Idempotency-Key` answers the call it made for this long. */
   idempotencyTtlMs: number;
+  /** Every HTTP route but /healthz and /v1/openapi.json needs an API key with the right role; off: none does. */
+  auth: boolean;
+  /** Where the first admin key is written (`<data dir>/admin.key`) when the api makes it. */
+  adminKeyFile: string;
 }
 
 /** The daemons a client reaches over ZeroMQ. */
@@ -188,6 +193,9 @@ export interface FerryConfig {
   workersBind: string;
   worker: WorkerConfig;
 }
+
+/** The file the api writes the first admin key to, in the data folder. */
+export const adminKeyFile = (dataDir: string): string => path.join(dataDir, 'admin.key');
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -243,6 +251,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       maxAttempts: e.FERRY_MAX_ATTEMPTS,
       dispatchAhead: e.FERRY_DISPATCH_AHEAD,
       idempotencyTtlMs: e.FERRY_IDEMPOTENCY_TTL_MS,
+      auth: e.FERRY_AUTH === 'on',
+      adminKeyFile: adminKeyFile(dataDir),
     },
     worker: {
       nodeId: e.FERRY_NODE_ID,

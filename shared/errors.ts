@@ -5,6 +5,8 @@
 export const ErrorCode = {
   BAD_REQUEST: 'BAD_REQUEST',
   BAD_FRAME: 'BAD_FRAME',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
   UNSUPPORTED_PROTOCOL: 'UNSUPPORTED_PROTOCOL',
   UNKNOWN_MSG_TYPE: 'UNKNOWN_MSG_TYPE',
   NOT_FOUND: 'NOT_FOUND',
@@ -27,6 +29,8 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export const httpStatusByCode: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
   BAD_FRAME: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
   UNSUPPORTED_PROTOCOL: 400,
   UNKNOWN_MSG_TYPE: 400,
   NOT_FOUND: 404,

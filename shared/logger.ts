@@ -5,6 +5,13 @@ export type { Logger } from 'pino';
 let root: Logger | undefined;
 
 /**
+ * Where a function's secrets would sit in an object passed to a logger (a dispatch's `secrets`,
+ * a push's `secret` fields), at the depths Ferry's log calls nest objects: censored, should one
+ * ever be logged whole.
+ */
+const SECRET_PATHS = ['secrets', '*.secrets', '*.*.secrets', 'secret', '*.secret', '*.*.secret'];
+
+/**
  * The process-wide root logger: JSON lines on stdout, level from `FERRY_LOG_LEVEL` (default
  * `info`). Daemons name themselves once with {@link setLoggerName}; modules take a child.
  */
@@ -13,6 +20,7 @@ export function rootLogger(): Logger {
     {
       level: process.env['FERRY_LOG_LEVEL'] ?? 'info',
       base: { pid: process.pid },
+      redact: { paths: SECRET_PATHS, censor: '[redacted]' },
     },
     stdoutDestination(),
   );

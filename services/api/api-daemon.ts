@@ -1,11 +1,14 @@
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import { createDbClient } from '../../shared/clients/db-client.js';
 import { RegistryClient } from '../../shared/clients/registry-client.js';
 import type { FerryConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
+import { Refusals } from '../../shared/refusals.js';
 import { clientCurveOf, openDaemonKeys, openServerCurve } from '../../shared/security/daemon-curve.js';
+import { bootstrapAdminKey } from './auth/bootstrap.js';
+import { Guard } from './auth/guard.js';
 import { BundleCheckPool } from './bundle-check/check-pool.js';
 import { CatalogCache } from './catalog-cache.js';
 import { createApp } from './http/app.js';
@@ -14,6 +17,7 @@ import { Batches } from './groups/batches.js';
 import { Runs } from './groups/runs.js';
 import { Sessions } from './groups/sessions.js';
 import { Scheduler } from './scheduler.js';
+import { SecretBox } from './secret-box.js';
 
 export interface ApiDaemon {
   url: string;
@@ -30,14 +34,24 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const registry = new RegistryClient(config.client, await clientCurveOf(config.curve, keys, 'registry'));
   const curve = await openServerCurve(config.curve, keys, log);
   const catalog = new CatalogCache(db);
-  const scheduler = new Scheduler({ config: config.api, db, catalog, curve, log: log.child({ module: 'scheduler' }) });
+  const secrets = await SecretBox.load(config.dataDir, log);
+  // One count of what the api refused, on HTTP and on the worker socket alike.
+  const refusals = new Refusals(log.child({ module: 'refusals' }));
+  if (!config.api.auth) {
+    log.warn({ FERRY_AUTH: 'off' }, 'authentication is OFF: every HTTP route is open to anyone who can reach the api, with no key');
+  } else {
+    await mkdir(config.dataDir, { recursive: true });
+    await bootstrapAdminKey(db, config.api.adminKeyFile, log.child({ module: 'auth' }));
+  }
+  const guard = new Guard(config.api.auth, db);
+  const scheduler = new Scheduler({ config: config.api, db, catalog, secrets, refusals, curve, log: log.child({ module: 'scheduler' }) });
   const workersEndpoint = await scheduler.start();
   const checks = new BundleCheckPool(log.child({ module: 'bundle-check' }));
   checks.warm();
   const runs = new Runs({ db, scheduler, log });
   const sessions = new Sessions({ db, scheduler, log });
   const batches = new Batches({ db, scheduler, log });
-  const deps = { config: config.api, db, registry, catalog, scheduler, checks, runs, sessions, batches, log: log.child({ module: 'http' }) };
+  const deps = { config: config.api, db, registry, catalog, secrets, scheduler, checks, guard, runs, sessions, batches, refusals, log: log.child({ module: 'http' }) };
   const app = createApp(deps);
   const invoke = invokeRoute(deps);
   const server = createServer((req, res) => {

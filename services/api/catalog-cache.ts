@@ -1,5 +1,6 @@
 import type { DbClient } from '../../shared/clients/db-client.js';
 import type { FunctionVersion, Runtime } from '../../shared/protocol/domain.js';
+import { parseFunctionRef } from '../../shared/protocol/function-ref.js';
 
 const LATEST_TTL_MS = 5_000;
 
@@ -20,7 +21,7 @@ export class CatalogCache {
 
   constructor(private readonly db: DbClient) {}
 
-  /** `name` or `name@version`; throws NOT_FOUND from the DB. */
+  /** `name` or `name@version`; throws BAD_REQUEST for a malformed one, NOT_FOUND from the DB. */
   async resolve(ref: string): Promise<Resolved> {
     const fn = await this.fn(ref);
     return { fn, runtime: await this.runtime(fn.runtime) };
@@ -30,7 +31,8 @@ export class CatalogCache {
     const now = Date.now();
     const hit = ref.includes('@') ? this.pinned.get(ref) : this.latestHit(ref, now);
     if (hit) return hit;
-    const fn = await this.db.call('getFunction', { name: ref });
+    // A malformed reference is refused here, without a DB round trip.
+    const fn = await this.db.call('getFunction', parseFunctionRef(ref));
     this.pinned.set(`${fn.name}@${fn.version}`, fn);
     if (!ref.includes('@')) this.latest.set(ref, { fn, at: now });
     return fn;

@@ -3,6 +3,7 @@ import type { DbClient } from '../../shared/clients/db-client.js';
 import type { ApiConfig } from '../../shared/config.js';
 import { ErrorCode, FerryError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import type { Refusals } from '../../shared/refusals.js';
 import type { ServerCurve } from '../../shared/security/curve-server.js';
 import { newCallId } from '../../shared/protocol/call-id.js';
 import type { Call, FunctionVersion, Runtime } from '../../shared/protocol/domain.js';
@@ -18,6 +19,7 @@ import { IN_FLIGHT, isFinal } from './calls/transitions.js';
 import { DelayedCalls } from './delayed-calls.js';
 import type { CatalogCache } from './catalog-cache.js';
 import { NodeRegistry, type NodeState } from './node-registry.js';
+import type { SecretBox } from './secret-box.js';
 import { WorkerChannel } from './worker-channel.js';
 
 /** A call waiting for a node: what its dispatch needs. */
@@ -40,7 +42,11 @@ export interface SchedulerOptions {
   config: ApiConfig;
   db: DbClient;
   catalog: CatalogCache;
+  /** Opens a function's secrets for the dispatches of its calls. */
+  secrets: SecretBox;
   log: Logger;
+  /** Where messages refused on the worker socket are counted (the api's one counter). */
+  refusals: Refusals;
   heartbeatMs?: number;
   /** CurveZMQ on the worker socket: the api's keys and the allowed worker keys; null: off. */
   curve: ServerCurve | null;
@@ -84,6 +90,7 @@ export class Scheduler {
     this.calls.events.subscribeAll((event) => this.onCallEvent(event));
     this.channel = new WorkerChannel({
       log: opts.log.child({ module: 'worker-channel' }),
+      refusals: opts.refusals,
       curve: opts.curve,
       onMessage: (nodeId, msg) => this.onWorkerMessage(nodeId, msg),
       onRefused: (nodeId, why) => this.drop(nodeId, `node ${nodeId} refused: ${why}`),
@@ -137,6 +144,8 @@ export class Scheduler {
       group?: { id: string; index: number; callId: string };
       /** An id the caller chose (a batch's combiner): creating it again answers the stored call. */
       callId?: string;
+      /** The id of the API key it is made for (recorded on the call as `invokedBy`). */
+      invokedBy?: string;
     } = {},
   ): Promise<{ call: Call; ended: Promise<Call | null> | null; replayed: boolean }> {
     if (!options.hold) this.checkRoom();
@@ -150,6 +159,7 @@ export class Scheduler {
       ...(options.sessionId ? { sessionId: options.sessionId } : {}),
       ...(options.group ? { groupId: options.group.id, groupIndex: options.group.index } : {}),
       ...(options.hold ? { hold: true } : {}),
+      ...(options.invokedBy ? { invokedBy: options.invokedBy } : {}),
       ...(options.idempotencyKey
         ? { idempotency: { key: options.idempotencyKey, paramsHash: paramsHash(queued.params), ttlMs: this.opts.config.idempotencyTtlMs } }
         : {}),
@@ -308,6 +318,14 @@ export class Scheduler {
   }
 
   private dispatch(q: Queued, node: NodeState): void {
+    // Opened at the last moment, so the secrets in the clear live only in the message to the node.
+    let secrets: Record<string, string>;
+    try {
+      secrets = this.opts.secrets.open(q.fn.name, q.fn.secrets);
+    } catch (err) {
+      this.secretsUnreadable(q, node, err);
+      return;
+    }
     this.inFlight.set(q.callId, { callId: q.callId, attempt: q.attempt, nodeId: node.nodeId });
     node.assigned.add(q.callId);
     this.calls.dispatched(q.callId, q.attempt, node.nodeId);
@@ -329,7 +347,21 @@ export class Scheduler {
       params: q.params,
       timeoutMs: q.fn.timeoutMs,
       memoryMb: q.fn.memoryMb,
+      env: q.fn.env ?? {},
+      secrets,
     });
+  }
+
+  /**
+   * A call whose function's secrets this api cannot open (its key file lost or replaced) cannot
+   * run anywhere: it ends ERROR `SECRETS_UNREADABLE` at once, as if its node had refused it, and
+   * can be retried once the key is back.
+   */
+  private secretsUnreadable(q: Queued, node: NodeState, err: unknown): void {
+    const message = `the api could not open the function's secrets: ${err instanceof Error ? err.message : String(err)}`;
+    this.opts.log.error({ callId: q.callId, fn: `${q.fn.name}@${q.fn.version}`, reason: message }, 'call not dispatched');
+    this.calls.dispatched(q.callId, q.attempt, node.nodeId);
+    void this.calls.failed(node.nodeId, { callId: q.callId, attempt: q.attempt, code: 'SECRETS_UNREADABLE', message, retryable: false });
   }
 
   /** Takes a call back: out of the queue, or its node told to stop it (once it has ended or moved on). */

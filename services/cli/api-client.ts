@@ -1,4 +1,5 @@
 import { CliError } from './cli-error.js';
+import type { Credential } from './credentials.js';
 
 export interface ApiError {
   error?: { code?: string; message?: string };
@@ -11,8 +12,22 @@ export interface ApiError {
 export class ApiClient {
   readonly base: string;
 
-  constructor(url: string) {
+  /** `credential`: the API key sent with every request, if any. */
+  constructor(
+    url: string,
+    readonly credential: Credential | null = null,
+  ) {
     this.base = url.replace(/\/+$/, '');
+  }
+
+  /** `extra` with the API key's `Authorization` header, when there is a key. */
+  headers(extra: Record<string, string> = {}): Record<string, string> {
+    return this.credential ? { ...extra, authorization: `Bearer ${this.credential.token}` } : extra;
+  }
+
+  /** An error reply as one line, saying how to give a key when the cluster wants one. */
+  error(status: number, text: string): CliError {
+    return replyError(status, text, this.credential);
   }
 
   get<T>(path: string): Promise<T> {
@@ -41,14 +56,14 @@ export class ApiClient {
     try {
       res = await fetch(this.base + path, {
         method,
-        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+        headers: this.headers(body === undefined ? headers : { ...headers, 'content-type': 'application/json' }),
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
       throw unreachable(this.base, err);
     }
     const text = await res.text();
-    if (!res.ok) throw replyError(res.status, text);
+    if (!res.ok) throw this.error(res.status, text);
     return { status: res.status, body: (text === '' ? null : parseOrText(text)) as T, headers: res.headers };
   }
 
@@ -57,7 +72,7 @@ export class ApiClient {
   }
 }
 
-function parseOrText(text: string): unknown {
+export function parseOrText(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
@@ -65,10 +80,22 @@ function parseOrText(text: string): unknown {
   }
 }
 
-/** An error reply as one line: `CODE: message` from Ferry's JSON error body, else the HTTP status and text. */
-export function replyError(status: number, text: string): CliError {
+const GIVE_A_KEY = 'give one with --token KEY, FERRY_TOKEN=KEY or `ferry login` (a local cluster keeps its first admin key in <data dir>/admin.key)';
+
+/**
+ * An error reply as one line: `CODE: message` from Ferry's JSON error body, else the HTTP status
+ * and text. A refused or missing key (401) says how to give one and where the key sent came from;
+ * a key whose role falls short (403) says so.
+ */
+export function replyError(status: number, text: string, credential: Credential | null = null): CliError {
   const e = (parseOrText(text) as ApiError | null)?.error;
-  return new CliError(e?.code ? `${e.code}: ${e.message ?? ''}` : `HTTP ${status}: ${text.slice(0, 200)}`);
+  const line = e?.code ? `${e.code}: ${e.message ?? ''}` : `HTTP ${status}: ${text.slice(0, 200)}`;
+  if (status === 401) {
+    const sent = credential ? `the cluster refused the key from ${credential.source}` : 'this cluster needs an API key and none was given';
+    return new CliError(`${line}\n${sent}: ${GIVE_A_KEY}`);
+  }
+  if (status === 403) return new CliError(`${line}\nuse a key whose role allows this (an admin makes one with \`ferry keys create --role …\`)`);
+  return new CliError(line);
 }
 
 export function unreachable(base: string, err: unknown): CliError {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Progress } from '../../shared/protocol/call-outcome.js';
 import { callStatusSchema, type Call, type CallLogs } from '../../shared/protocol/domain.js';
 import { issuesText } from '../../shared/protocol/issues-text.js';
-import { replyError, unreachable, type ApiClient } from './api-client.js';
+import { unreachable, type ApiClient } from './api-client.js';
 import { callPath } from './call-view.js';
 import { CliError } from './cli-error.js';
 import { readSse, type SseMessage } from './sse-stream.js';
@@ -132,7 +132,7 @@ function streamLost(ref: string, err?: unknown): CliError {
 export async function* callEvents(api: ApiClient, ref: string): AsyncGenerator<CallEvent> {
   let res: Response;
   try {
-    res = await fetch(`${api.base}${callPath(ref)}/events`, { headers: { accept: 'text/event-stream' } });
+    res = await fetch(`${api.base}${callPath(ref)}/events`, { headers: api.headers({ accept: 'text/event-stream' }) });
   } catch (err) {
     throw unreachable(api.base, err);
   }
@@ -143,7 +143,7 @@ export async function* callEvents(api: ApiClient, ref: string): AsyncGenerator<C
       await api.get(callPath(ref));
       throw new NoEventStream(api.base);
     }
-    throw replyError(res.status, text);
+    throw api.error(res.status, text);
   }
   const type = res.headers.get('content-type') ?? '';
   if (!type.startsWith('text/event-stream') || res.body === null) {

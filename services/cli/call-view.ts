@@ -56,6 +56,7 @@ export function callLines(c: CallRecord, now = Date.now()): [string, string][] {
     ['took', duration(c.startedAt, c.finishedAt)],
   );
   if (c.idempotencyKey) lines.push(['idempotency', c.idempotencyKey]);
+  if (c.invokedBy) lines.push(['invoker', `key ${c.invokedBy}`]);
   if (c.progress !== null) lines.push(['progress', progressText(c.progress)]);
   if (c.metrics) lines.push(['metrics', metricsText(c.metrics)]);
   return lines;

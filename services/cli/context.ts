@@ -1,19 +1,24 @@
 import type { Command } from 'commander';
 import { ApiClient } from './api-client.js';
+import { resolveCredential } from './credentials.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:3000';
 
 export interface GlobalOptions {
   url: string;
   json: boolean;
+  /** `--token`, when given. */
+  token: string | undefined;
 }
 
-/** The options every command shares (`--url`, `--json`), wherever they were given. */
+/** The options every command shares (`--url`, `--json`, `--token`), wherever they were given. */
 export function globals(cmd: Command): GlobalOptions {
-  const o = cmd.optsWithGlobals<{ url?: string; json?: boolean }>();
-  return { url: o.url ?? process.env['FERRY_URL'] ?? DEFAULT_URL, json: o.json === true };
+  const o = cmd.optsWithGlobals<{ url?: string; json?: boolean; token?: string }>();
+  return { url: o.url ?? process.env['FERRY_URL'] ?? DEFAULT_URL, json: o.json === true, token: o.token };
 }
 
+/** The cluster the command talks to, with the API key found for it ({@link resolveCredential}). */
 export function client(cmd: Command): ApiClient {
-  return new ApiClient(globals(cmd).url);
+  const { url, token } = globals(cmd);
+  return new ApiClient(url, resolveCredential(url, token));
 }

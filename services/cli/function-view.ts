@@ -1,4 +1,4 @@
-import type { FunctionVersion, RetryPolicy } from '../../shared/protocol/domain.js';
+import type { FunctionView, RetryPolicy } from '../../shared/protocol/domain.js';
 import { formatMs } from './duration.js';
 
 /**
@@ -17,9 +17,22 @@ export function retryText(r: RetryPolicy | null | undefined): string {
 }
 
 /** `30s`, or `-` when a silent execution is never killed. */
-export const stuckText = (f: Pick<FunctionVersion, 'stuckAfterMs'>): string => (typeof f.stuckAfterMs === 'number' ? formatMs(f.stuckAfterMs) : '-');
+export const stuckText = (f: Pick<FunctionView, 'stuckAfterMs'>): string => (typeof f.stuckAfterMs === 'number' ? formatMs(f.stuckAfterMs) : '-');
 
 /** What `ferry fn deploy` adds to its line for the job-engine settings of the version: `; 3 retries, …; stuck after 30s`. */
-export function policySuffix(f: FunctionVersion): string {
+export function policySuffix(f: Pick<FunctionView, 'retry' | 'stuckAfterMs'>): string {
   return (f.retry ? `; ${retryText(f.retry)}` : '') + (typeof f.stuckAfterMs === 'number' ? `; stuck after ${formatMs(f.stuckAfterMs)}` : '');
+}
+
+/** Variable names as a column: `REGION, STAGE`, or `-` for none. */
+export const namesText = (names: readonly string[]): string => (names.length > 0 ? names.join(', ') : '-');
+
+/**
+ * What `ferry fn deploy` adds to its line for the version's variables, by name only:
+ * `; env REGION, STAGE; secrets API_TOKEN` (nothing for a version with none, or from an older api).
+ */
+export function envSuffix(f: Partial<Pick<FunctionView, 'env' | 'secrets'>>): string {
+  const env = Object.keys(f.env ?? {});
+  const secrets = f.secrets ?? [];
+  return (env.length > 0 ? `; env ${namesText(env)}` : '') + (secrets.length > 0 ? `; secrets ${namesText(secrets)}` : '');
 }

@@ -7,6 +7,7 @@ import { registerClusterCommands } from './commands/cluster.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerDeadLetters } from './commands/dead-letters.js';
 import { registerInvoke } from './commands/invoke.js';
+import { registerKeyCommands } from './commands/keys.js';
 import { registerLogs } from './commands/logs.js';
 import { registerNodeKeyCommands } from './commands/node-keys.js';
 import { registerBatchCommands } from './commands/batches.js';
@@ -20,6 +21,7 @@ const program = new Command('ferry')
   .version('0.1.0')
   .option('--url <url>', `the cluster's HTTP address (env FERRY_URL, default ${DEFAULT_URL})`)
   .option('--json', 'machine-readable output')
+  .option('--token <key>', 'the API key to send (env FERRY_TOKEN; else the one `ferry login` saved for the URL, else a local cluster\'s data/admin.key)')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
   .addHelpText(
@@ -35,7 +37,9 @@ Examples:
   ferry logs 1
   ferry fn deploy ./etl --name etl --runtime pythonruntime --retries 3 --backoff 1s --stuck-after 5m
   ferry invoke etl --hold                                   # prints the id; ferry dispatch <id> runs it
-  ferry dead-letters --fn etl --retry`,
+  ferry dead-letters --fn etl --retry
+  ferry login --token fry_…                                 # keep a key for this cluster
+  ferry keys create --role invoker --name ci                # prints the new key once`,
   );
 
 registerClusterCommands(program);
@@ -48,6 +52,7 @@ registerRunCommands(program);
 registerSessionCommands(program);
 registerBatchCommands(program);
 registerLogs(program);
+registerKeyCommands(program);
 registerNodeKeyCommands(program);
 registerCompletion(program);
 const everyCommand = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(everyCommand)];

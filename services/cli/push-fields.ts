@@ -1,3 +1,5 @@
+import { FerryError } from '../../shared/errors.js';
+import { checkEnvTogether, envFromEntries, envNameProblem } from '../../shared/protocol/function-env.js';
 import { usage } from './cli-error.js';
 import { formatMs, parseDuration } from './duration.js';
 
@@ -11,6 +13,11 @@ export interface DeployOptions {
   backoffFactor?: string;
   maxBackoff?: string;
   stuckAfter?: string;
+  /** `NAME=VALUE` or `NAME`, once per `--env`. */
+  env?: string[];
+  /** `NAME=VALUE` or `NAME`, once per `--secret`. */
+  secret?: string[];
+  keepEnv?: boolean;
 }
 
 // The api's limits (shared/protocol/domain.ts `retryPolicySchema`, db-messages.ts `putFunction`),
@@ -60,5 +67,34 @@ export function pushFieldsOf(o: DeployOptions): Record<string, string> {
   }
   if (o.maxBackoff !== undefined) fields['retryMaxBackoffMs'] = String(durationIn('--max-backoff', o.maxBackoff, 0, MAX_MAX_BACKOFF_MS));
   if (o.stuckAfter !== undefined) fields['stuckAfterMs'] = String(durationIn('--stuck-after', o.stuckAfter, MIN_STUCK_MS, MAX_STUCK_MS));
+  if (o.keepEnv) fields['keepEnv'] = 'true';
   return fields;
+}
+
+/**
+ * The repeated `env` and `secret` fields of a push (`NAME=VALUE` each) for `--env` and
+ * `--secret`, checked as the api checks them. A bare `NAME` takes its value from this shell's
+ * environment, so a secret need not be typed on a command line, where shell history and `ps`
+ * would keep it.
+ * @throws CliError (usage, exit 2) naming a bad entry by its place and name, never its value
+ */
+export function envFieldsOf(o: Pick<DeployOptions, 'env' | 'secret'>, shell: NodeJS.ProcessEnv = process.env): Array<[string, string]> {
+  const complete = (flag: string, items: string[]): string[] =>
+    items.map((item, i) => {
+      if (item.includes('=')) return item;
+      const value = envNameProblem(item) === null ? shell[item] : undefined;
+      // A bare word may be a value typed without its name: it is never echoed for --secret.
+      if (value === undefined) throw usage(`${flag} #${i + 1}${flag === '--env' ? ` "${item}"` : ''}: expected NAME=VALUE, or the NAME of a variable set in this shell`);
+      return `${item}=${value}`;
+    });
+  try {
+    const env = envFromEntries('--env', complete('--env', o.env ?? []));
+    const secrets = envFromEntries('--secret', complete('--secret', o.secret ?? []));
+    checkEnvTogether(env, secrets);
+    const fields = (name: string, map: Record<string, string>): Array<[string, string]> => Object.entries(map).map(([k, v]) => [name, `${k}=${v}`]);
+    return [...fields('env', env), ...fields('secret', secrets)];
+  } catch (err) {
+    if (err instanceof FerryError) throw usage(err.message);
+    throw err;
+  }
 }

@@ -4,26 +4,25 @@ import http from 'node:http';
 import https from 'node:https';
 import { randomUUID } from 'node:crypto';
 import cliProgress from 'cli-progress';
-import type { ApiError } from './api-client.js';
-import { unreachable } from './api-client.js';
-import { CliError } from './cli-error.js';
+import { parseOrText, unreachable, type ApiClient } from './api-client.js';
 
 /**
- * POSTs `file` as multipart field `module` plus `fields`, streaming it from disk with a progress
- * bar (bytes, rate) on stderr when stderr is a terminal. Resolves with the JSON reply.
+ * POSTs `file` to `path` on the cluster as multipart field `module` after `fields` (name, value;
+ * a name may repeat), streaming it from disk with a progress bar (bytes, rate) on stderr when
+ * stderr is a terminal. Resolves with the JSON reply.
  */
-export async function uploadBundle<T>(url: string, file: string, fields: Record<string, string>, showProgress: boolean): Promise<T> {
+export async function uploadBundle<T>(api: ApiClient, path: string, file: string, fields: ReadonlyArray<readonly [string, string]>, showProgress: boolean): Promise<T> {
   const size = (await stat(file)).size;
   const boundary = `----ferry${randomUUID()}`;
   const head = Buffer.from(
-    Object.entries(fields)
+    fields
       .map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`)
       .join('') +
       `--${boundary}\r\nContent-Disposition: form-data; name="module"; filename="bundle.tar.gz"\r\n` +
       'Content-Type: application/gzip\r\n\r\n',
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const target = new URL(url);
+  const target = new URL(api.base + path);
   const bar = showProgress
     ? new cliProgress.SingleBar(
         { format: 'uploading [{bar}] {percentage}% {value}/{total} bytes, {speed}', hideCursor: true },
@@ -36,23 +35,15 @@ export async function uploadBundle<T>(url: string, file: string, fields: Record<
   return new Promise<T>((resolve, reject) => {
     const req = (target.protocol === 'https:' ? https : http).request(
       target,
-      { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': head.length + size + tail.length } },
+      { method: 'POST', headers: api.headers({ 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(head.length + size + tail.length) }) },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (d: Buffer) => chunks.push(d));
         res.on('end', () => {
           bar?.stop();
           const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = text;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            // not JSON
-          }
-          if ((res.statusCode ?? 500) >= 400) {
-            const e = (body as ApiError | null)?.error;
-            reject(new CliError(e?.code ? `${e.code}: ${e.message ?? ''}` : `HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
-          } else resolve(body as T);
+          if ((res.statusCode ?? 500) >= 400) reject(api.error(res.statusCode ?? 500, text));
+          else resolve(parseOrText(text) as T);
         });
       },
     );

@@ -98,6 +98,7 @@ export class Calls {
       failures: 0,
       deadLetter: false,
       idempotencyKey: idem?.key ?? null,
+      invokedBy: spec.invokedBy ?? null,
     };
     // First: a call naming a group that does not exist fails here, before anything is counted.
     const groupOps = this.groups.followCall(null, call);

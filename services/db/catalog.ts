@@ -1,6 +1,8 @@
 import { ErrorCode, FerryError, NotFoundError } from '../../shared/errors.js';
 import type { DbParsedContent } from '../../shared/protocol/db-messages.js';
-import { nameSchema, type FunctionVersion, type Runtime } from '../../shared/protocol/domain.js';
+import type { FunctionVersion, Runtime } from '../../shared/protocol/domain.js';
+import { checkEnvTogether } from '../../shared/protocol/function-env.js';
+import { parseFunctionRef } from '../../shared/protocol/function-ref.js';
 import { keys } from './keys.js';
 import type { Store } from './store.js';
 
@@ -56,14 +58,23 @@ export class Catalog {
 
   /**
    * Records a new version of a function. Version numbers never repeat for a name, even across a
-   * delete, so a node's cache keyed by `name:version` can never serve stale code.
+   * delete, so a node's cache keyed by `name:version` can never serve stale code. With
+   * `keepEnv` it starts from the env and secrets of the version before it (the secrets stay
+   * sealed: the db never holds a key to them).
+   * @throws BAD_REQUEST when the merged env and secrets share a name or pass the name limit
    */
-  putFunction(spec: DbParsedContent['putFunction']): Promise<FunctionVersion> {
+  putFunction({ keepEnv, ...spec }: DbParsedContent['putFunction']): Promise<FunctionVersion> {
     return this.store.lock.run(CATALOG, async () => {
       await this.getRuntime(spec.runtime);
       const counterKey = keys.counter(`fnVersion!${spec.name}`);
       const version = ((await this.store.get<number>(counterKey)) ?? 0) + 1;
-      const fn: FunctionVersion = { ...spec, version, createdAt: Date.now() };
+      // Under the catalog lock: two pushes racing each keep the env of the version just before their own.
+      const kept = keepEnv ? await this.latestEnv(spec.name) : { env: {}, secrets: {} };
+      const given = new Set([...Object.keys(spec.env), ...Object.keys(spec.secrets)]);
+      const env = { ...withoutNames(kept.env, given), ...spec.env };
+      const secrets = { ...withoutNames(kept.secrets, given), ...spec.secrets };
+      checkEnvTogether(env, secrets);
+      const fn: FunctionVersion = { ...spec, env, secrets, version, createdAt: Date.now() };
       await this.store.write([
         { type: 'put', key: keys.fnVersion(spec.name, version), value: fn },
         { type: 'put', key: counterKey, value: version },
@@ -80,9 +91,20 @@ export class Catalog {
       if (!fn) throw new NotFoundError(`function "${name}@${version}"`);
       return fn;
     }
-    const [latest] = await this.store.values<FunctionVersion>(keys.fnVersionPrefix(name), { reverse: true, limit: 1 });
+    const latest = await this.latest(name);
     if (!latest) throw new NotFoundError(`function "${name}"`);
     return latest;
+  }
+
+  private async latest(name: string): Promise<FunctionVersion | undefined> {
+    const [latest] = await this.store.values<FunctionVersion>(keys.fnVersionPrefix(name), { reverse: true, limit: 1 });
+    return latest;
+  }
+
+  /** The env and sealed secrets of a function's latest version; none when it has no version. */
+  private async latestEnv(name: string): Promise<{ env: Record<string, string>; secrets: Record<string, string> }> {
+    const latest = await this.latest(name);
+    return { env: latest?.env ?? {}, secrets: latest?.secrets ?? {} };
   }
 
   /** The latest version of every function, by name. */
@@ -108,19 +130,15 @@ export class Catalog {
   }
 }
 
+function withoutNames(map: Record<string, string>, names: ReadonlySet<string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(map).filter(([name]) => !names.has(name)));
+}
+
 function splitRef(ref: string, version: number | undefined): { name: string; version: number | undefined } {
-  const at = ref.lastIndexOf('@');
-  const name = at < 0 ? ref : ref.slice(0, at);
-  if (!nameSchema.safeParse(name).success) {
-    throw new FerryError(ErrorCode.BAD_REQUEST, `bad function name "${name.slice(0, 140)}"`);
-  }
-  if (at < 0) return { name, version };
-  const pinned = Number(ref.slice(at + 1));
-  if (!/^\d+$/.test(ref.slice(at + 1)) || pinned < 1) {
-    throw new FerryError(ErrorCode.BAD_REQUEST, `bad function reference "${ref}": expected name@version`);
-  }
-  if (version !== undefined && version !== pinned) {
+  const parsed = parseFunctionRef(ref);
+  if (parsed.version === undefined) return { name: parsed.name, version };
+  if (version !== undefined && version !== parsed.version) {
     throw new FerryError(ErrorCode.BAD_REQUEST, `function reference "${ref}" disagrees with version ${version}`);
   }
-  return { name, version: pinned };
+  return { name: parsed.name, version: parsed.version };
 }

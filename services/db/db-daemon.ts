@@ -1,6 +1,7 @@
 import type { CurveConfig, DbConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import { dbRequestSchemas, type DbReplyContent } from '../../shared/protocol/db-messages.js';
+import { Refusals } from '../../shared/refusals.js';
 import { openDaemonKeys, openServerCurve } from '../../shared/security/daemon-curve.js';
 import { RpcServer } from '../../shared/transport/rpc-server.js';
 import { Calls } from './calls.js';
@@ -27,11 +28,13 @@ export async function startDbDaemon(config: DbConfig, curveConfig: CurveConfig, 
     { callRetentionMs: config.callRetentionMs, scanMs: config.retentionScanMs },
     log.child({ module: 'db.retention' }),
   );
+  const refusals = new Refusals(log.child({ module: 'db.refusals' }));
   const server = new RpcServer<typeof dbRequestSchemas, DbReplyContent>({
     bind: config.bind,
     schemas: dbRequestSchemas,
-    handlers: dbHandlers(store, calls, groups, retention),
+    handlers: dbHandlers(store, calls, groups, retention, refusals),
     log: log.child({ module: 'db.server' }),
+    refusals,
     curve,
     role: 'db',
   });

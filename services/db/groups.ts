@@ -55,6 +55,7 @@ export class Groups {
         // Groups made in the same millisecond still list in the order they were made (keyed by it).
         createdAt: (this.lastCreatedAt = Math.max(Date.now(), this.lastCreatedAt + 1)),
         cancelledAt: null,
+        createdBy: spec.createdBy ?? null,
       };
       this.cache.set(group.id, group);
       await this.store.write([

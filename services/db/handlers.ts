@@ -1,5 +1,7 @@
 import { dbRequestSchemas, type DbReplyContent } from '../../shared/protocol/db-messages.js';
+import type { Refusals } from '../../shared/refusals.js';
 import type { Handlers } from '../../shared/transport/rpc-server.js';
+import { ApiKeys } from './api-keys.js';
 import type { Calls } from './calls.js';
 import { Catalog } from './catalog.js';
 import type { Groups } from './groups.js';
@@ -8,11 +10,12 @@ import type { Retention } from './retention.js';
 import type { Store } from './store.js';
 
 /** Every DB operation, wired to the collection that serves it. */
-export function dbHandlers(store: Store, calls: Calls, groups: Groups, retention: Retention): Handlers<typeof dbRequestSchemas, DbReplyContent> {
+export function dbHandlers(store: Store, calls: Calls, groups: Groups, retention: Retention, refusals: Refusals): Handlers<typeof dbRequestSchemas, DbReplyContent> {
   const catalog = new Catalog(store);
   const pages = new SessionPages(store, groups);
+  const apiKeys = new ApiKeys(store);
   return {
-    ping: async () => ({ now: Date.now() }),
+    ping: async () => ({ now: Date.now(), refused: refusals.snapshot() }),
     registerRuntime: (spec) => catalog.registerRuntime(spec),
     getRuntime: ({ name }) => catalog.getRuntime(name),
     listRuntimes: () => catalog.listRuntimes(),
@@ -41,5 +44,10 @@ export function dbHandlers(store: Store, calls: Calls, groups: Groups, retention
     nextGroupPage: ({ id }) => pages.next(id),
     getGroupPage: ({ id, page }) => pages.get(id, page),
     purgeExpired: () => retention.runNow(),
+    createApiKey: (spec) => apiKeys.create(spec),
+    getApiKey: ({ keyId }) => apiKeys.get(keyId),
+    listApiKeys: () => apiKeys.list(),
+    revokeApiKey: ({ keyId }) => apiKeys.revoke(keyId),
+    bootstrapAdminKey: (spec) => apiKeys.bootstrapAdmin(spec),
   };
 }

@@ -20,6 +20,7 @@
  *   ie!<finishedAt>!<callNum>      callId   (ended calls by finish time: what retention removes)
  *   ik!<fn>!<key>                  IdempotencyRecord
  *   ike!<expiresAt>!<fn>!<key>     ik key   (idempotency keys by expiry)
+ *   ak!<keyId>                     ApiKeyRecord (API keys: hashes, never the keys)
  *   ctr!<name>                     number   (counters)
  *   meta!<name>                    value    (store housekeeping: index backfills done)
  */
@@ -74,6 +75,8 @@ export const keys = {
   idempotencyExpiryPrefix: 'ike!',
   /** Bounds `ike!` entries of keys that expired at or before `ms` from above. */
   idempotencyExpiryUpTo: (ms: number) => `ike!${padTime(ms + 1)}`,
+  apiKey: (keyId: string) => `ak!${keyId}`,
+  apiKeyPrefix: 'ak!',
   counter: (name: string) => `ctr!${name}`,
   meta: (name: string) => `meta!${name}`,
 } as const;

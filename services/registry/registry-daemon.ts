@@ -1,6 +1,7 @@
 import type { CurveConfig, RegistryConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import { registryRequestSchemas, type RegistryReplyContent } from '../../shared/protocol/registry-messages.js';
+import { Refusals } from '../../shared/refusals.js';
 import { openDaemonKeys, openServerCurve } from '../../shared/security/daemon-curve.js';
 import { BulkReply, RpcServer } from '../../shared/transport/rpc-server.js';
 import { BundleStore } from './bundle-store.js';
@@ -17,16 +18,16 @@ export async function startRegistryDaemon(config: RegistryConfig, curveConfig: C
   const curve = await openServerCurve(curveConfig, keys, log);
   const bundles = await BundleStore.open(config.dir, config.maxBundleBytes);
   const uploads = new BundleUploads(bundles, log.child({ module: 'registry.uploads' }));
+  const refusals = new Refusals(log.child({ module: 'registry.refusals' }));
   const server = new RpcServer<typeof registryRequestSchemas, RegistryReplyContent>({
     bind: config.bind,
     schemas: registryRequestSchemas,
     log: log.child({ module: 'registry.server' }),
+    refusals,
     curve,
     role: 'registry',
-    // Parts are a few MiB at most; anything far larger is not a Ferry client and is cut off by ZeroMQ.
-    maxFrameBytes: 64 * 1024 * 1024,
     handlers: {
-      ping: async () => ({ now: Date.now() }),
+      ping: async () => ({ now: Date.now(), refused: refusals.snapshot() }),
       putBundle: async ({ sha256, size }, ctx) => {
         const { stored } = await bundles.put(sha256, size, ctx.bulk);
         ctx.log.info({ sha256, size, stored }, 'bundle put');

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../../shared/config.js';
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
     FERRY_WORKERS_ADDR: config.worker.apiAddr,
     FERRY_DRIVER: fake || containers ? config.worker.driver : 'process',
   };
+  // Whether the api makes the first admin key at this start: only then is the key shown.
+  const hadKey = existsSync(config.api.adminKeyFile);
   const daemons = ['db', 'registry', 'api', 'worker'].map(
     (name) => new ChildDaemon({ name, script: path.join(servicesDir, name, 'main.js'), env, log }),
   );
@@ -55,16 +58,31 @@ async function main(): Promise<void> {
   const [db, registry, api] = daemons;
   const url = api?.url ?? `http://${config.api.httpHost}:${config.api.httpPort}`;
   const runs = fake ? 'fake driver: nothing runs, every call ends DONE echoing its params' : `functions run ${containers ? 'in Docker containers' : 'as processes'}`;
+  const key = config.api.auth ? keyLines(config.api.adminKeyFile, hadKey) : { lines: `Auth is OFF (FERRY_AUTH=off): every route is open to anyone who can reach ${url}.\n\n`, curl: 'curl' };
   process.stderr.write(
     `\nFerry is up: ${url}  (data in ${config.dataDir}; ${runs})\n` +
       `  db ${db?.endpoint}   registry ${registry?.endpoint}   workers connect to ${config.worker.apiAddr}\n\n` +
+      key.lines +
       `Try:\n` +
-      `  curl -H "Content-Type: application/json" -X POST --data '{"image":"pythonruntime","path":"/ws","dependencies":"pip3 install -r requirements.txt","run":"python3 test.py"}' ${url}/registerRuntime\n` +
-      `  tar -C runtimes/python/dice -czf /tmp/python.tar.gz . && curl -X POST -F module=@/tmp/python.tar.gz ${url}/registerFunction/pythonruntime/dice\n` +
-      `  curl -H "Content-Type: application/json" -X POST --data '{"funcName":"dice","params":{"roll":"4d6"}}' ${url}/invokeFunction\n` +
-      `  curl ${url}/call/1\n\n` +
+      `  ${key.curl} -H "Content-Type: application/json" -X POST --data '{"image":"pythonruntime","path":"/ws","dependencies":"pip3 install -r requirements.txt","run":"python3 test.py"}' ${url}/registerRuntime\n` +
+      `  tar -C runtimes/python/dice -czf /tmp/python.tar.gz . && ${key.curl} -X POST -F module=@/tmp/python.tar.gz ${url}/registerFunction/pythonruntime/dice\n` +
+      `  ${key.curl} -H "Content-Type: application/json" -X POST --data '{"funcName":"dice","params":{"roll":"4d6"}}' ${url}/invokeFunction\n` +
+      `  ${key.curl} ${url}/call/1\n\n` +
       `Press Ctrl-C to stop.\n\n`,
   );
+}
+
+/**
+ * What the banner says of API keys: the first admin key itself when the api made it at this start
+ * (the one time it is shown), else where it is kept; and the curl that sends it.
+ */
+function keyLines(file: string, hadKey: boolean): { lines: string; curl: string } {
+  const curl = 'curl -u ":$FERRY_TOKEN"';
+  if (!existsSync(file)) {
+    return { lines: `Every route needs an API key (this cluster's first admin key is no longer in ${file}): export FERRY_TOKEN=<key>\n\n`, curl };
+  }
+  const made = hadKey ? '' : `First admin key, made now and shown this once (kept in ${file}, mode 0600):\n  ${readFileSync(file, 'utf8').trim()}\n`;
+  return { lines: `${made}Every route needs an API key; ferry run from this folder finds it itself. For curl:\n  export FERRY_TOKEN=$(cat ${file})\n\n`, curl };
 }
 
 main().catch((err: unknown) => {

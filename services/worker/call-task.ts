@@ -22,6 +22,19 @@ export function callEnv(task: Pick<CallTask, 'callId' | 'attempt' | 'params'>): 
   };
 }
 
+/**
+ * The variables its push gave the function, secrets among them, for the function's own process
+ * only (names never collide with Ferry's: a push cannot use `FERRY_*`).
+ */
+export function functionEnv(task: Pick<CallTask, 'env' | 'secrets'>): Record<string, string> {
+  return { ...task.env, ...task.secrets };
+}
+
+/** An exec run's whole environment from Ferry: the function's variables and its call's. */
+export function execEnv(task: CallTask): Record<string, string> {
+  return { ...functionEnv(task), ...callEnv(task) };
+}
+
 /** Reports a running call sends out while it runs (agent runtimes' SDK). */
 export interface ProgressSink {
   progress(value: Progress): void;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RefusedCounts } from '../refusals.js';
 import { callErrorSchema, callLogsSchema, callOutcomeSchema, callTimingsSchema, metricsSchema, progressSchema } from './call-outcome.js';
 import { executionPatchSchema } from './execution.js';
 import {
@@ -12,6 +13,8 @@ import {
   type FunctionVersion,
   type Runtime,
 } from './domain.js';
+import { envMapSchema, sealedSecretsSchema } from './function-env.js';
+import { keyIdSchema, keyNameSchema, roleSchema, type ApiKeyRecord, type ApiKeyView } from './api-key.js';
 import { groupCursorSchema, groupIdSchema, groupKindSchema, type Group, type GroupPage, type GroupResultPage } from './group.js';
 
 /**
@@ -52,6 +55,15 @@ const callPatchSchema = z
 /** Fields an updateCall may set. */
 export type CallPatch = z.input<typeof callPatchSchema>;
 
+const newKeySchema = z.object({
+  keyId: keyIdSchema,
+  hash: sha256Schema,
+  name: keyNameSchema.nullable().default(null),
+  role: roleSchema,
+  expiresAt: z.number().int().min(0).nullable().default(null),
+  createdBy: keyIdSchema.nullable().default(null),
+});
+
 export const dbRequestSchemas = {
   ping: empty,
   registerRuntime: runtimeSpecSchema,
@@ -67,6 +79,10 @@ export const dbRequestSchemas = {
     memoryMb: z.number().int().min(16).max(65_536).default(256),
     retry: retryPolicySchema.nullable().default(null),
     stuckAfterMs: z.number().int().min(100).max(7 * 24 * 3600_000).nullable().default(null),
+    env: envMapSchema.default({}),
+    secrets: sealedSecretsSchema.default({}),
+    /** Start from the latest version's env and secrets; names given here replace theirs. */
+    keepEnv: z.boolean().default(false),
   }),
   getFunction: functionRefSchema,
   listFunctions: empty,
@@ -87,6 +103,8 @@ export const dbRequestSchemas = {
     groupIndex: z.number().int().min(1).optional(),
     /** Stored HELD (run only once dispatched) instead of PENDING. */
     hold: z.boolean().optional(),
+    /** The API key that invoked it (for a group's call, the key that made the group). */
+    invokedBy: keyIdSchema.optional(),
     /**
      * With a key: a create with the same key and function within `ttlMs` answers the call the
      * first made (`replayed: true`), or IDEMPOTENCY_CONFLICT when `paramsHash` differs.
@@ -126,6 +144,8 @@ export const dbRequestSchemas = {
     function: z.string().min(1).max(160),
     spec: z.unknown().optional(),
     total: z.number().int().min(0).max(1_000_000),
+    /** The API key that made it: its calls carry it as `invokedBy`. */
+    createdBy: keyIdSchema.optional(),
   }),
   getGroup: z.object({ id: groupIdSchema }),
   /** Newest first. */
@@ -148,6 +168,16 @@ export const dbRequestSchemas = {
   getGroupPage: z.object({ id: groupIdSchema, page: z.number().int().min(1) }),
   /** Runs a retention pass now (it also runs on its own timer): ended calls past the retention, expired idempotency keys. */
   purgeExpired: empty,
+  /** Stores a new API key (its hash only); CONFLICT when the id is taken. */
+  createApiKey: newKeySchema,
+  /** A key with its hash, to check a key shown to the api against. */
+  getApiKey: z.object({ keyId: keyIdSchema }),
+  /** Every key, revoked and expired ones too, oldest first, without their hashes. */
+  listApiKeys: empty,
+  /** Marks a key revoked (the first time only); answers it without its hash. */
+  revokeApiKey: z.object({ keyId: keyIdSchema }),
+  /** Stores this admin key only if the store holds no key at all: of two apis starting at once, one makes it. */
+  bootstrapAdminKey: z.object({ keyId: keyIdSchema, hash: sha256Schema, name: keyNameSchema }),
 } as const;
 
 export type DbMsgType = keyof typeof dbRequestSchemas;
@@ -171,7 +201,7 @@ export interface DbCounters {
 }
 
 export interface DbReplyContent {
-  ping: { now: number };
+  ping: { now: number; refused: RefusedCounts };
   registerRuntime: Runtime;
   getRuntime: Runtime;
   listRuntimes: Runtime[];
@@ -197,6 +227,12 @@ export interface DbReplyContent {
   nextGroupPage: GroupResultPageReply | null;
   getGroupPage: GroupResultPageReply;
   purgeExpired: { removedCalls: number; removedKeys: number };
+  createApiKey: ApiKeyView;
+  getApiKey: ApiKeyRecord;
+  listApiKeys: ApiKeyView[];
+  revokeApiKey: ApiKeyView;
+  /** `key` is the key stored, or null when a key existed already (nothing was stored). */
+  bootstrapAdminKey: { key: ApiKeyView | null };
 }
 
 export type DbRequest = { [K in DbMsgType]: { msgType: K; content: DbRequestContent[K] } }[DbMsgType];

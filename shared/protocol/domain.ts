@@ -50,7 +50,18 @@ export interface FunctionVersion {
   retry?: RetryPolicy | null;
   /** An execution that reports nothing (progress, metrics, log) for this long is killed as STUCK; null: never. */
   stuckAfterMs?: number | null;
+  /** Variables set in the function's process (absent on versions pushed before env existed). */
+  env?: Record<string, string>;
+  /** Secret variables by name, each sealed by the api (see `function-env.ts`); never shown. */
+  secrets?: Record<string, string>;
   createdAt: number;
+}
+
+/** A function version as the API shows it: its env, and its secrets by name only. */
+export interface FunctionView extends Omit<FunctionVersion, 'env' | 'secrets'> {
+  env: Record<string, string>;
+  /** The names of its secret variables, sorted. */
+  secrets: string[];
 }
 
 export const retryPolicySchema = z.object({
@@ -122,4 +133,9 @@ export interface Call extends Omit<CallOutcome, 'status' | 'error' | 'logs' | 't
   finishSeq?: number | null;
   /** The `Idempotency-Key` it was invoked with, if any. */
   idempotencyKey?: string | null;
+  /**
+   * The id of the API key that invoked it; a call of a run, session or batch carries the key that
+   * made the group. Null or absent when auth was off.
+   */
+  invokedBy?: string | null;
 }

@@ -59,7 +59,21 @@ export function decodeFrames(frames: readonly Buffer[]): Decoded<Record<string, 
   return { body: decoded as Record<string, unknown>, bulk };
 }
 
-/** Reads a request envelope; the id is returned even when the rest is bad, so the error can be answered. */
+const requestFields: ReadonlySet<string> = new Set(['id', 'msgType', 'content']);
+const eventFields: ReadonlySet<string> = new Set(['msgType', 'content']);
+
+/**
+ * Refuses a field the envelope of this protocol version does not have: a new field comes with a
+ * new header version, so one here is a peer that is not speaking this version, not a newer one.
+ */
+function onlyKnownFields(body: Record<string, unknown>, known: ReadonlySet<string>): void {
+  const unknown = Object.keys(body).find((k) => !known.has(k));
+  if (unknown !== undefined) {
+    throw new FerryError(ErrorCode.BAD_FRAME, `unknown envelope field "${unknown.slice(0, 64)}" in ${PROTOCOL_HEADER}`);
+  }
+}
+
+/** Reads a request envelope; throws BAD_FRAME for a bad id or msgType, or a field it does not have. */
 export function parseRequest(body: Record<string, unknown>): RequestEnvelope {
   const { id, msgType, content } = body;
   if (typeof id !== 'string' || id.length === 0 || id.length > 128) {
@@ -68,6 +82,7 @@ export function parseRequest(body: Record<string, unknown>): RequestEnvelope {
   if (typeof msgType !== 'string') {
     throw new FerryError(ErrorCode.BAD_FRAME, 'msgType must be a string');
   }
+  onlyKnownFields(body, requestFields);
   return { id, msgType, content };
 }
 
@@ -100,6 +115,7 @@ export function decodeEvent<S extends Record<string, z.ZodType>>(
   const { body, bulk } = decodeFrames(frames);
   const msgType = body['msgType'];
   if (typeof msgType !== 'string') throw new FerryError(ErrorCode.BAD_FRAME, 'msgType must be a string');
+  onlyKnownFields(body, eventFields);
   const content = validateContent(schemas, msgType, body['content'], 'message');
   return { msgType, content, bulk } as never;
 }

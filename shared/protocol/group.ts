@@ -40,6 +40,8 @@ export interface Group {
   cancelledAt: number | null;
   /** A session: when it was started (its held calls dispatched); null or absent until then. */
   startedAt?: number | null;
+  /** The API key that made it (its calls carry it as `invokedBy`); null or absent when auth was off. */
+  createdBy?: string | null;
   /** The last finish sequence given to one of its calls (see `Call.finishSeq`); absent before the first. */
   finishSeq?: number;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RefusedCounts } from '../refusals.js';
 import { sha256Schema } from './domain.js';
 
 /** Largest range one getPart may ask for: a reply is one frame held in memory on both ends. */
@@ -31,7 +32,7 @@ export type RegistryRequestContent = { [K in RegistryMsgType]: z.input<(typeof r
 export type RegistryParsedContent = { [K in RegistryMsgType]: z.output<(typeof registryRequestSchemas)[K]> };
 
 export interface RegistryReplyContent {
-  ping: { now: number };
+  ping: { now: number; refused: RefusedCounts };
   /** `stored: false` when the bundle was already there (content addressing makes puts idempotent). */
   putBundle: { sha256: string; size: number; stored: boolean };
   /** Bytes of the upload received in order so far. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { callOutcomeSchema, metricsSchema, progressSchema } from './call-outcome.js';
 import { nameSchema, sha256Schema } from './domain.js';
+import { envMapSchema } from './function-env.js';
 
 /**
  * The API ↔ worker channel: one-way typed messages (no request ids) on a DEALER (worker, routing
@@ -98,6 +99,10 @@ export const dispatchSchema = z.object({
   params: z.unknown(),
   timeoutMs: z.number().int().min(1),
   memoryMb: z.number().int().min(16),
+  /** The version's variables for the function's process (absent from an older api: none). */
+  env: envMapSchema.optional(),
+  /** Its secret variables in the clear, opened by the api for this dispatch; never logged or stored. */
+  secrets: envMapSchema.optional(),
 });
 export type Dispatch = z.infer<typeof dispatchSchema>;
 
@@ -109,7 +114,10 @@ export const apiToWorkerSchemas = {
   reconnect: z.object({}).passthrough(),
   dispatch: dispatchSchema,
   cancel: z.object(callRef),
-  /** The api does not serve this node (code NOT_ALLOWED: its key is not, or no longer, allowed). */
+  /**
+   * A message from the node was dropped: it did not decode, or said something it may not; or
+   * the api does not serve the node at all (code NOT_ALLOWED: its key is not, or no longer, allowed).
+   */
   refused: z.object({ code: z.string(), message: z.string() }),
 } as const;
 

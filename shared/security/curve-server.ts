@@ -1,4 +1,6 @@
+import { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Refusals } from '../refusals.js';
 import type { AllowedKeys } from './allowed-keys.js';
 import type { CurveKeyPair } from './curve-keys.js';
 import { registerZapDomain } from './zap-handler.js';
@@ -31,15 +33,19 @@ export class CurveServerGuard {
   private unregister: (() => void) | undefined;
   private stopWatching: (() => void) | undefined;
 
-  /**
-   * @param onAdmittedKeyRemoved called when the allowlist loses a key this socket let in: its
-   *   connection is still open (ZeroMQ keeps it), and only the socket's owner can end it.
-   */
   constructor(
     private readonly curve: ServerCurve,
     role: string,
     private readonly log: Logger,
-    private readonly onAdmittedKeyRemoved?: () => void,
+    private readonly options: {
+      /** The daemon's count of refused inputs: a refused handshake counts as NOT_ALLOWED there. */
+      refusals?: Refusals;
+      /**
+       * Called when the allowlist loses a key this socket let in: its connection is still open
+       * (ZeroMQ keeps it), and only the socket's owner can end it.
+       */
+      onAdmittedKeyRemoved?: () => void;
+    } = {},
   ) {
     this.domain = `ferry-${role}-${++domains}`;
   }
@@ -57,7 +63,7 @@ export class CurveServerGuard {
     this.unregister = await registerZapDomain(this.domain, (key, address) => this.admit(key, address), this.log);
     this.stopWatching = this.curve.allowed.onRemoved((removed) => {
       const gone = removed.filter((key) => this.admitted.delete(key));
-      if (gone.length > 0) this.onAdmittedKeyRemoved?.();
+      if (gone.length > 0) this.options.onAdmittedKeyRemoved?.();
     });
   }
 
@@ -74,6 +80,7 @@ export class CurveServerGuard {
       return true;
     }
     this.refused += 1;
+    this.options.refusals?.count(ErrorCode.NOT_ALLOWED, { publicKey, address });
     const now = Date.now();
     const last = this.lastLogged.get(publicKey);
     if (last && now - last.at < REFUSAL_LOG_EVERY_MS) {

@@ -1,10 +1,12 @@
 import { Router } from 'zeromq';
 import type { z } from 'zod';
 import { ErrorCode, toFerryError } from '../errors.js';
+import { unbatch } from '../protocol/batch.js';
 import { decodeFrames, encodeFrames, parseRequest, validateContent, type ReplyEnvelope } from '../protocol/envelope.js';
 import type { Logger } from '../logger.js';
+import { Refusals } from '../refusals.js';
 import { CurveServerGuard, type ServerCurve } from '../security/curve-server.js';
-import { unbatchOrLog } from './unbatch-or-log.js';
+import { MAX_FRAME_BYTES } from './frame-limit.js';
 import { Outbox } from './outbox.js';
 
 /** A reply that carries bulk frames after its body (a bundle, for instance). */
@@ -35,8 +37,10 @@ export interface RpcServerOptions<S extends Schemas, R extends { [K in keyof S]:
   schemas: S;
   handlers: Handlers<S, R>;
   log: Logger;
-  /** Largest single frame accepted, in bytes; a bigger frame drops the connection. Default 64 MiB. */
+  /** Largest single frame accepted, in bytes; a bigger frame drops the connection. Default {@link MAX_FRAME_BYTES}. */
   maxFrameBytes?: number;
+  /** Where refused requests are counted; by default a counter of this server's own. */
+  refusals?: Refusals;
   /** How many answered request ids are remembered so a resent request is answered, not redone. */
   dedupeEntries?: number;
   /**
@@ -73,10 +77,13 @@ export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }>
   private state: 'new' | 'running' | 'stopped' = 'new';
   private loop: Promise<void> | undefined;
   private boundEndpoint = '';
+  /** Requests this server answered with an error that is the sender's fault, by code. */
+  readonly refusals: Refusals;
 
   constructor(private readonly opts: RpcServerOptions<S, R>) {
+    this.refusals = opts.refusals ?? new Refusals(opts.log);
     const reopen = (): void => void (this.reopening = this.reopening.then(() => this.reopen()));
-    this.guard = opts.curve ? new CurveServerGuard(opts.curve, opts.role ?? 'rpc', opts.log, reopen) : undefined;
+    this.guard = opts.curve ? new CurveServerGuard(opts.curve, opts.role ?? 'rpc', opts.log, { refusals: this.refusals, onAdmittedKeyRemoved: reopen }) : undefined;
     this.sock = this.newSocket();
     this.outbox = new Outbox((frames) => this.sock.send(frames), { routed: true });
   }
@@ -85,7 +92,7 @@ export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }>
     return new Router({
       ...this.guard?.socketOptions(),
       linger: 2_000,
-      maxMessageSize: this.opts.maxFrameBytes ?? 64 * 1024 * 1024,
+      maxMessageSize: this.opts.maxFrameBytes ?? MAX_FRAME_BYTES,
       // A ROUTER drops replies to peers that have gone; the peer's own retry covers that.
       sendHighWaterMark: 100_000,
       receiveHighWaterMark: 100_000,
@@ -167,14 +174,24 @@ export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }>
   private async receiveLoop(sock: Router): Promise<void> {
     for await (const [identity, ...frames] of sock) {
       if (identity === undefined) continue;
-      for (const message of unbatchOrLog(frames, this.opts.log)) {
-        const done = this.handle(identity, message).catch((err: unknown) => {
-          this.opts.log.error({ err }, 'request handling failed');
-        });
-        this.inFlight.add(done);
-        void done.finally(() => this.inFlight.delete(done));
+      let messages: Buffer[][];
+      try {
+        messages = unbatch(frames);
+      } catch (err) {
+        // No request id can be read out of a malformed batch: its one answer carries none.
+        messages = [];
+        this.track(this.outbox.send([identity, ...this.errorFrames('', err)]));
       }
+      for (const message of messages) this.track(this.handle(identity, message));
     }
+  }
+
+  private track(work: Promise<void>): void {
+    const done = work.catch((err: unknown) => {
+      this.opts.log.error({ err }, 'request handling failed');
+    });
+    this.inFlight.add(done);
+    void done.finally(() => this.inFlight.delete(done));
   }
 
   private async handle(identity: Buffer, frames: Buffer[]): Promise<void> {
@@ -182,8 +199,9 @@ export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }>
     let reply: Promise<Buffer[]>;
     try {
       const { body, bulk } = decodeFrames(frames);
+      // A readable id goes on the refusal of a bad envelope, so its sender can match the answer.
+      if (typeof body['id'] === 'string' && body['id'].length <= 128) requestId = body['id'];
       const request = parseRequest(body);
-      requestId = request.id;
       const known = this.remembered.get(requestId);
       if (known) {
         this.opts.log.debug({ requestId }, 'resent request answered from memory');
@@ -222,6 +240,7 @@ export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }>
     const ferr = toFerryError(err);
     if (ferr.code === ErrorCode.INTERNAL) this.opts.log.error({ err, requestId: id }, 'request failed');
     else this.opts.log.debug({ code: ferr.code, requestId: id }, 'request refused');
+    this.refusals.count(ferr.code, { requestId: id, message: ferr.message });
     const envelope: ReplyEnvelope = { id, ok: false, error: ferr.toWire() };
     return encodeFrames(envelope);
   }

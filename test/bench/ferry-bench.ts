@@ -8,7 +8,7 @@ import * as tar from 'tar';
 import { functionImage } from '../../services/worker/drivers/docker-driver.js';
 import { makeBundle, makeGzipBomb } from '../helpers/bundles.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
-import { upload } from '../helpers/http.js';
+import { tokenFor, upload, withAuth } from '../helpers/http.js';
 import { waitUntil } from '../helpers/temp.js';
 import type { Contender } from './contenders.js';
 import { percentile, round, timeMs } from './stats.js';
@@ -34,7 +34,7 @@ function invoker(url: URL, fn: string, name: string): Contender {
       return () =>
         new Promise<void>((resolve, reject) => {
           const req = http.request(
-            { host: url.hostname, port: url.port, path: path_, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': 2 } },
+            { host: url.hostname, port: url.port, path: path_, method: 'POST', agent, headers: withAuth(url.href, { 'content-type': 'application/json', 'content-length': '2' }) },
             (res) => {
               res.resume();
               res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`invoke answered ${res.statusCode}`))));
@@ -48,7 +48,7 @@ function invoker(url: URL, fn: string, name: string): Contender {
 }
 
 async function post(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, { method: 'POST', headers: withAuth(url, { 'content-type': 'application/json' }), body: JSON.stringify(body) });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
@@ -103,7 +103,7 @@ export async function startFerryBench(options: { curve?: boolean } = {}): Promis
 async function nodeSettled(cluster: Cluster, images: string[]): Promise<void> {
   const baked = async (image: string): Promise<boolean> => exec('docker', ['image', 'inspect', image]).then(() => true, () => false);
   await waitUntil(async () => (await Promise.all(images.map(baked))).every(Boolean), `${images.join(', ')} are baked`, 120_000);
-  const warmView = async (): Promise<string> => JSON.stringify((await (await fetch(`${cluster.url}/v1/nodes`)).json()) as unknown);
+  const warmView = async (): Promise<string> => JSON.stringify((await (await fetch(`${cluster.url}/v1/nodes`, { headers: withAuth(cluster.url) })).json()) as unknown);
   let last = '';
   let stableSince = Date.now();
   await waitUntil(
@@ -127,7 +127,7 @@ export async function firstCallWithRuntimePreload(b: FerryBench): Promise<number
   await upload(`${b.cluster.url}/v1/functions/${name}`, bundle.file, { runtime: 'py' });
   // The node keeps one empty python sandbox once it has room: wait until it reports one.
   for (let i = 0; i < 100; i++) {
-    const nodes = (await (await fetch(`${b.cluster.url}/v1/nodes`)).json()) as { nodes: { warm: { runtime: string; fn: string | null; busy: boolean }[] }[] };
+    const nodes = (await (await fetch(`${b.cluster.url}/v1/nodes`, { headers: withAuth(b.cluster.url) })).json()) as { nodes: { warm: { runtime: string; fn: string | null; busy: boolean }[] }[] };
     if (nodes.nodes[0]?.warm.some((w) => w.runtime === 'py' && w.fn === null && !w.busy)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -148,7 +148,7 @@ export async function backlogThroughput(b: FerryBench, n: number): Promise<numbe
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const submit = (): Promise<void> =>
     new Promise((resolve, reject) => {
-      const req = http.request({ host: url.hostname, port: url.port, path: '/v1/functions/noop-py/invoke', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': 2 } }, (res) => {
+      const req = http.request({ host: url.hostname, port: url.port, path: '/v1/functions/noop-py/invoke', method: 'POST', agent, headers: withAuth(url.href, { 'content-type': 'application/json', 'content-length': '2' }) }, (res) => {
         res.resume();
         res.on('end', () => (res.statusCode === 202 ? resolve() : reject(new Error(`async invoke answered ${res.statusCode}`))));
       });
@@ -205,7 +205,9 @@ async function randomBundle(dir: string, file: string, mib: number): Promise<voi
 async function push(url: string, fn: string, file: string): Promise<{ status: number; body: string }> {
   const target = `${url}/v1/functions/${fn}`;
   if (await hasCurl) {
-    const { stdout } = await exec('curl', ['-sS', '-w', '\n%{http_code}', '-F', 'runtime=py', '-F', `module=@${file}`, target], { maxBuffer: MiB });
+    const key = tokenFor(url);
+    const auth = key === undefined ? [] : ['-u', `:${key}`];
+    const { stdout } = await exec('curl', ['-sS', ...auth, '-w', '\n%{http_code}', '-F', 'runtime=py', '-F', `module=@${file}`, target], { maxBuffer: MiB });
     const at = stdout.lastIndexOf('\n');
     return { status: Number(stdout.slice(at + 1)), body: stdout.slice(0, at) };
   }

@@ -1,5 +1,8 @@
+import { readFile } from 'node:fs/promises';
+import { adminKeyFile } from '../../shared/config.js';
 import type { DaemonProcess } from './daemon.js';
 import { spawnDaemon } from './daemon.js';
+import { forgetToken, useToken } from './http.js';
 import { makeTempDir } from './temp.js';
 
 export interface Cluster {
@@ -9,6 +12,8 @@ export interface Cluster {
   registry: DaemonProcess;
   api: DaemonProcess;
   workers: Map<string, DaemonProcess>;
+  /** The admin key the api made at its first start, which the HTTP helpers send to it; null with auth off. */
+  adminKey: string | null;
   /** Environment every daemon of this cluster shares (endpoints resolved). */
   env: Record<string, string>;
   startWorker(nodeId: string, extra?: Record<string, string>): Promise<DaemonProcess>;
@@ -16,9 +21,20 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
+/** The admin key an api wrote in `dir` at its first start; null when it wrote none (auth off). */
+export async function readAdminKey(dir: string): Promise<string | null> {
+  try {
+    return (await readFile(adminKeyFile(dir), 'utf8')).trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
 /**
  * A whole Ferry cluster as real processes on loopback: db, registry, api (HTTP on a free port)
- * and any number of workers, sharing one temp data dir.
+ * and any number of workers, sharing one temp data dir. With auth on (the default) the HTTP
+ * helpers (`http()`, `upload()`, `readEvents()`, the CLI runners…) send the api's admin key to it.
  */
 export async function startCluster(
   options: {
@@ -51,10 +67,14 @@ export async function startCluster(
   const apiEnv = { ...env, FERRY_HTTP_PORT: '0', FERRY_WORKERS_BIND: 'tcp://127.0.0.1:*', ...options.apiEnv };
   let api = await spawn('api', apiEnv);
   env['FERRY_WORKERS_ADDR'] = api.endpoint;
+  const url = String(api.ready['url']);
+  const adminKey = await readAdminKey(dir);
+  if (adminKey !== null) useToken(url, adminKey);
   const workers = new Map<string, DaemonProcess>();
   const cluster: Cluster = {
     dir,
-    url: String(api.ready['url']),
+    url,
+    adminKey,
     db,
     registry,
     api,
@@ -86,6 +106,7 @@ export async function startCluster(
       await cluster.api.kill();
       await registry.kill();
       await cluster.db.kill();
+      forgetToken(url);
       await cleanup();
     },
   };

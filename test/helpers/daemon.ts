@@ -27,6 +27,8 @@ export interface DaemonProcess {
   ready: Record<string, unknown>;
   /** The daemon's CurveZMQ public key, from its `listening` line; null when it runs without CurveZMQ. */
   publicKey: string | null;
+  /** Everything it wrote to stderr so far (nothing, unless something went wrong). */
+  stderr(): string;
   /** Sends `signal` and resolves once the process has exited. */
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -71,6 +73,7 @@ export async function spawnDaemon(name: string, env: Record<string, string>, tim
           logs,
           ready: entry,
           publicKey,
+          stderr: () => stderr,
           kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
             if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
             await exited;

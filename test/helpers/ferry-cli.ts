@@ -3,6 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { onTestFinished } from 'vitest';
 import { repoDir } from './fixtures.js';
+import { tokenFor } from './http.js';
 
 const run = promisify(execFile);
 const bin = path.join(repoDir, 'services', 'cli', 'bin', 'ferry.js');
@@ -14,10 +15,16 @@ export interface Ran {
   stderr: string;
 }
 
+/** The CLI's environment: the cluster's URL, and its key as `FERRY_TOKEN` when one is known; `env` laid over them. */
+function cliEnv(url: string, env: Record<string, string>): NodeJS.ProcessEnv {
+  const key = tokenFor(url);
+  return { ...process.env, FERRY_URL: url, ...(key !== undefined ? { FERRY_TOKEN: key } : {}), ...env };
+}
+
 /** The built CLI run to its end against the cluster at `url`, as a user runs it. */
-export async function runFerry(url: string, args: string[]): Promise<Ran> {
+export async function runFerry(url: string, args: string[], env: Record<string, string> = {}): Promise<Ran> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: { ...process.env, FERRY_URL: url } });
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: cliEnv(url, env) });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -32,7 +39,7 @@ export interface Watching extends Ran {
 
 /** The CLI started and left running, its output read as it comes; killed when the test ends. */
 export function watchFerry(url: string, args: string[]): Watching {
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, FERRY_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, ...args], { env: cliEnv(url, {}), stdio: ['ignore', 'pipe', 'pipe'] });
   onTestFinished(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill();
   });

@@ -1,3 +1,5 @@
+import { withAuth } from './http.js';
+
 /** One Server-Sent Event: its name and its data parsed as JSON. */
 export interface SseEvent {
   event: string;
@@ -9,7 +11,7 @@ export interface SseEvent {
  * arrives (comment lines are skipped). Resolves with every event, in order.
  */
 export async function readEvents(url: string, onEvent: (e: SseEvent) => void = () => undefined): Promise<{ status: number; events: SseEvent[] }> {
-  const res = await fetch(url, { headers: { accept: 'text/event-stream' } });
+  const res = await fetch(url, { headers: withAuth(url, { accept: 'text/event-stream' }) });
   const events: SseEvent[] = [];
   if (!res.ok || !res.body) return { status: res.status, events };
   const decoder = new TextDecoder();

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import http from 'node:http';
+import { withAuth } from './http.js';
 
 export interface StreamedUploadReply {
   status: number;
@@ -33,7 +34,7 @@ export async function streamedUpload(url: string, fields: readonly (readonly [st
   const req = http.request(url, {
     method: 'POST',
     agent,
-    headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(total) },
+    headers: withAuth(url, { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(total) }),
   });
   const response = new Promise<http.IncomingMessage>((resolve, reject) => {
     req.once('response', (res) => {

@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { readAdminKey } from './cluster.js';
 import { repoDir } from './fixtures.js';
+import { forgetToken, useToken } from './http.js';
 import { onLogLines } from './log-lines.js';
 import { makeTempDir, waitUntil } from './temp.js';
 
@@ -13,6 +15,8 @@ export interface SupervisedCluster {
   dir: string;
   /** Every JSON log line of the supervisor and its daemons, in order. */
   logs: Record<string, unknown>[];
+  /** What the supervisor wrote to stderr so far (its start banner). */
+  stderr(): string;
   /** The daemon's current process id (the supervisor restarts a daemon that dies). */
   pid(name: DaemonName): number;
   /** Process ids of the worker's miniworkers. */
@@ -55,7 +59,8 @@ export async function startSupervisedCluster(env: Record<string, string> = {}): 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  proc.stderr?.resume();
+  let stderr = '';
+  proc.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const logs: Record<string, unknown>[] = [];
   const pids = new Map<string, number>();
   onLogLines(proc.stdout!, (entry) => {
@@ -66,11 +71,15 @@ export async function startSupervisedCluster(env: Record<string, string> = {}): 
   const close = async (): Promise<void> => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
     await exited;
+    forgetToken(url);
     await cleanup();
   };
   try {
     await waitUntil(() => logs.some((l) => l['msg'] === 'listening' && l['daemon'] === 'worker') || proc.exitCode !== null, 'the worker is listening', 120_000);
     if (proc.exitCode !== null) throw new Error(`the supervisor exited (code ${proc.exitCode})`);
+    // The api made it before it listened, and so before the worker started.
+    const adminKey = await readAdminKey(dir);
+    if (adminKey !== null) useToken(url, adminKey);
   } catch (err) {
     await close();
     throw err;
@@ -79,6 +88,7 @@ export async function startSupervisedCluster(env: Record<string, string> = {}): 
     url,
     dir,
     logs,
+    stderr: () => stderr,
     pid: (name) => {
       const pid = pids.get(name);
       if (pid === undefined) throw new Error(`no pid known for ${name}`);

@@ -3,20 +3,14 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Express } from 'express';
 import type { Call } from '../../shared/protocol/domain.js';
-import { openapi } from '../../services/api/http/openapi.js';
-import { batchesRoutes } from '../../services/api/http/batches-routes.js';
-import { runsRoutes } from '../../services/api/http/runs-routes.js';
-import { sessionsRoutes } from '../../services/api/http/sessions-routes.js';
-import { createApp } from '../../services/api/http/app.js';
-import { v1Routes } from '../../services/api/http/v1-routes.js';
 import { makeBundle } from '../helpers/bundles.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { fixture } from '../helpers/fixtures.js';
-import { http, upload } from '../helpers/http.js';
+import { http, upload, withAuth } from '../helpers/http.js';
+import { openapi } from '../../services/api/http/openapi.js';
+import { documentedRoutes, servedRoutes } from '../helpers/served-routes.js';
 import { waitUntil } from '../helpers/temp.js';
-import { INVOKE_ROUTE } from '../../services/api/http/invoke-route.js';
 
 const agentRuntime = { name: 'py-agent', image: 'pythonruntime', path: '/ws', run: 'main.py', protocol: 'agent' };
 
@@ -81,7 +75,7 @@ describe('/v1 (real cluster)', () => {
     expect(form.body).toMatchObject({ status: 'DONE', result: '{"echo":{"n":1}}' });
     const gzipped = await fetch(`${c.url}/v1/functions/echo/invoke?wait=true`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      headers: withAuth(c.url, { 'content-type': 'application/json', 'content-encoding': 'gzip' }),
       body: gzipSync(JSON.stringify({ z: 2 })),
     });
     expect(await gzipped.json()).toMatchObject({ status: 'DONE', result: '{"echo":{"z":2}}' });
@@ -166,7 +160,7 @@ describe('/v1 (real cluster)', () => {
       [dotdot, '".."'],
       [absolute, 'absolute path'],
       [linked, 'link'],
-      [notTar, 'not a readable tar.gz'],
+      [notTar, 'not gzip'],
     ] as const) {
       const r = await upload<{ error: { code: string; message: string } }>(`${c.url}/v1/functions/evil`, file, { runtime: 'py-agent' });
       expect({ file, status: r.status }).toEqual({ file, status: 400 });
@@ -180,7 +174,7 @@ describe('/v1 (real cluster)', () => {
     const served = await http<typeof openapi>('GET', `${c.url}/v1/openapi.json`);
     expect(served.status).toBe(200);
     expect(served.body.paths).toEqual(JSON.parse(JSON.stringify(openapi.paths)));
-    expect(documentedRoutes()).toEqual(appRoutes());
+    expect(documentedRoutes()).toEqual(servedRoutes().v1);
   });
 });
 
@@ -211,29 +205,3 @@ describe('a full queue', () => {
     }
   });
 });
-
-/** `METHOD /path/{param}` for each operation in the OpenAPI document. */
-function documentedRoutes(): string[] {
-  return Object.entries(openapi.paths)
-    .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`))
-    .sort();
-}
-
-/** `METHOD /path/{param}` for each route the app serves outside the original API. */
-function appRoutes(): string[] {
-  interface Layer {
-    route?: { path: string; methods: Record<string, boolean> };
-  }
-  const stub = {} as never;
-  const deps = { config: { maxUploadBytes: 1 } as never, db: stub, registry: stub, catalog: stub, scheduler: stub, checks: stub, log: stub };
-  const routes = (stack: Layer[], prefix: string): string[] =>
-    stack.flatMap((layer) =>
-      layer.route ? Object.keys(layer.route.methods).map((m) => `${m.toUpperCase()} ${prefix}${layer.route!.path.replace(/:(\w+)/g, '{$1}')}`) : [],
-    );
-  const app = createApp(deps) as Express & { router: { stack: Layer[] } };
-  const v1 = v1Routes(deps) as unknown as { stack: Layer[] };
-  const runs = runsRoutes(stub) as unknown as { stack: Layer[] };
-  const sessions = sessionsRoutes(stub) as unknown as { stack: Layer[] };
-  const batches = batchesRoutes(stub) as unknown as { stack: Layer[] };
-  return [...routes(app.router.stack, ''), ...routes(v1.stack, '/v1'), ...routes(runs.stack, '/v1'), ...routes(sessions.stack, '/v1'), ...routes(batches.stack, '/v1'), INVOKE_ROUTE].sort();
-}

@@ -99,6 +99,10 @@ describe('CurveZMQ on every link', () => {
       expect(await stranger(endpoint, null).outcome).toMatch(/^handshake:error:/);
     }
 
+    // Counted beside the daemons' other refusals.
+    const { refused } = (await http<{ refused: Record<string, Record<string, number> | null> }>('GET', `${c.url}/healthz`)).body;
+    for (const d of ['db', 'registry', 'api']) expect(refused[d]?.['NOT_ALLOWED']).toBeGreaterThanOrEqual(1);
+
     for (const endpoint of [c.db.endpoint, c.registry.endpoint]) {
       const allowed = rawPeer(endpoint);
       expect(await allowed.ask(ping())).toBe('ok');

@@ -3,7 +3,7 @@ import type { Call } from '../../shared/protocol/domain.js';
 import type { Execution } from '../../shared/protocol/execution.js';
 import { makeBundle } from '../helpers/bundles.js';
 import { fixture } from '../helpers/fixtures.js';
-import { http, upload } from '../helpers/http.js';
+import { http, upload, withAuth } from '../helpers/http.js';
 import { startSupervisedCluster, type SupervisedCluster } from '../helpers/supervised-cluster.js';
 import { waitUntil } from '../helpers/temp.js';
 import { everyPage } from '../helpers/pages.js';
@@ -81,7 +81,7 @@ describe('fault matrix: the cluster as npm start runs it, under steady load', ()
       const invoke = (wait: boolean): Promise<Response> =>
         fetch(`${c.url}/v1/functions/fm/invoke${wait ? '?wait=true' : ''}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: withAuth(c.url, { 'content-type': 'application/json' }),
           body: JSON.stringify({ seconds: 0.05 }),
         });
       const syncCaller = async (): Promise<void> => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CliError, Exit } from '../../services/cli/cli-error.js';
-import { pushFieldsOf, type DeployOptions } from '../../services/cli/push-fields.js';
+import { envFieldsOf, pushFieldsOf, type DeployOptions } from '../../services/cli/push-fields.js';
 
 /** The usage error `o` is refused with. */
 function refusal(o: Omit<DeployOptions, 'runtime'>): string {
@@ -70,5 +70,47 @@ describe('pushFieldsOf (ferry fn deploy options → push fields)', () => {
     for (const o of [{ backoff: '1s' }, { backoffFactor: '2' }, { maxBackoff: '1m' }]) {
       expect(refusal(o)).toBe('--backoff, --backoff-factor and --max-backoff need --retries');
     }
+  });
+});
+
+describe('envFieldsOf (ferry fn deploy --env/--secret → push fields)', () => {
+  const refusal = (o: { env?: string[]; secret?: string[] }, shell: NodeJS.ProcessEnv = {}): string => {
+    try {
+      envFieldsOf(o, shell);
+    } catch (err) {
+      if (err instanceof CliError && err.exitCode === Exit.USAGE) return err.message;
+      throw err;
+    }
+    throw new Error(`expected ${JSON.stringify(o)} to be refused`);
+  };
+
+  it('sends one env or secret field per variable, NAME=VALUE, the value as given', () => {
+    expect(envFieldsOf({ env: ['REGION=eu-west', 'EMPTY='], secret: ['TOKEN=a=b c\nd'] }, {})).toEqual([
+      ['env', 'REGION=eu-west'],
+      ['env', 'EMPTY='],
+      ['secret', 'TOKEN=a=b c\nd'],
+    ]);
+    expect(envFieldsOf({}, {})).toEqual([]);
+  });
+
+  it('--keep-env sends keepEnv=true; without it no field, each version having only its own', () => {
+    expect(pushFieldsOf({ runtime: 'py', keepEnv: true })).toEqual({ runtime: 'py', keepEnv: 'true' });
+    expect(pushFieldsOf({ runtime: 'py', keepEnv: false })).toEqual({ runtime: 'py' });
+  });
+
+  it("takes a bare NAME's value from the shell", () => {
+    expect(envFieldsOf({ env: ['REGION'], secret: ['TOKEN'] }, { REGION: 'eu', TOKEN: 'hunter2' })).toEqual([
+      ['env', 'REGION=eu'],
+      ['secret', 'TOKEN=hunter2'],
+    ]);
+  });
+
+  it('refuses bad entries as the api would, naming a secret by its place, never echoing what may be its value', () => {
+    expect(refusal({ secret: ['hunter2'] })).toBe('--secret #1: expected NAME=VALUE, or the NAME of a variable set in this shell');
+    expect(refusal({ env: ['A=1', 'MISSING'] })).toBe('--env #2 "MISSING": expected NAME=VALUE, or the NAME of a variable set in this shell');
+    expect(refusal({ secret: ['FERRY_X=hunter2'] })).toBe(`bad --secret #1 "FERRY_X": names starting with FERRY_ are Ferry's own`);
+    expect(refusal({ env: ['1A=hunter2'] })).toBe('bad --env #1 "1A": a name is letters, digits and "_", not starting with a digit');
+    expect(refusal({ env: ['T=1'], secret: ['T=hunter2'] })).toBe('T given both as env and as a secret');
+    expect(refusal({ secret: [`T=${'x'.repeat(16 * 1024 + 1)}`] })).toBe('bad --secret #1 "T": the value is longer than 16384 bytes');
   });
 });

@@ -10,15 +10,21 @@ import type { BundleLimits, CheckVerdict } from './check-messages.js';
  */
 const SLICE_BYTES = 16 * 1024;
 
+/** The first two bytes of every gzip stream. */
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+
 /**
- * The walk of one bundle, run in a check thread: gunzip and tar parsing by tar's own parser (so
- * its "max decompression ratio" guard and every error text stay as they were), only plain files
- * and folders, relative paths that stay inside the bundle, at most `maxEntries` entries and
- * `maxUnpackedBytes` unpacked. It stops looking at the first problem.
+ * The walk of one bundle, run in a check thread: gzip only (tar's parser would also take a bare
+ * tar, or another compression, which a bundle is not said to be), gunzip and tar parsing by tar's
+ * own parser (so its "max decompression ratio" guard and every error text stay as they were),
+ * only plain files and folders, relative paths that stay inside the bundle, at most `maxEntries`
+ * entries and `maxUnpackedBytes` unpacked. It stops looking at the first problem.
  */
 export class TarWalk {
   private entries = 0;
   private unpackedBytes = 0;
+  /** The bundle's first bytes, until there are enough to tell gzip. */
+  private head = Buffer.alloc(0);
   private problem: string | null = null;
   private unreadable: Error | null = null;
   private ended = false;
@@ -43,6 +49,10 @@ export class TarWalk {
 
   /** Inflates and walks the next bytes, a slice at a time, stopping at the first problem. */
   feed(bytes: Buffer): void {
+    if (this.head.length < GZIP_MAGIC.length) {
+      this.head = Buffer.concat([this.head, bytes.subarray(0, GZIP_MAGIC.length - this.head.length)]);
+      if (!GZIP_MAGIC.subarray(0, this.head.length).equals(this.head)) this.refuse('it is not gzip (a bundle is a .tar.gz)');
+    }
     for (let at = 0; at < bytes.length && !this.refused && !this.ended; at += SLICE_BYTES) {
       this.parser.write(bytes.subarray(at, at + SLICE_BYTES));
     }
@@ -57,6 +67,8 @@ export class TarWalk {
 
   /** Ends the input and gives the verdict. */
   async finish(): Promise<CheckVerdict> {
+    if (this.head.length === 0) this.refuse('the file is empty');
+    else if (this.head.length < GZIP_MAGIC.length) this.refuse('it is not gzip (a bundle is a .tar.gz)');
     if (!this.refused && !this.ended) {
       this.ended = true;
       this.parser.end();

@@ -20,7 +20,8 @@ import {
   type BatchSpec,
   type BatchView,
 } from './batch-view.js';
-import { groupOfKind, parseFunctionRef } from './group-lookup.js';
+import { parseFunctionRef } from '../../../shared/protocol/function-ref.js';
+import { createdBy, groupOfKind, madeBy } from './group-lookup.js';
 
 /** The most batches one job is cut into. */
 export const MAX_BATCHES = 100_000;
@@ -79,8 +80,8 @@ export class Batches {
     for (const d of this.driving.values()) clearTimeout(d.timer);
   }
 
-  /** Validates both functions (NOT_FOUND), stores the job, and makes its first calls. */
-  async start(req: BatchRequest): Promise<Group> {
+  /** Validates both functions (NOT_FOUND), stores the job, and makes its first calls; they record `keyId` (the API key asking). */
+  async start(req: BatchRequest, keyId?: string): Promise<Group> {
     const { db } = this.deps;
     this.listen();
     const numBatches = Math.ceil((req.endIndex - req.startIndex) / req.batchSize);
@@ -99,7 +100,7 @@ export class Batches {
       params: req.params ?? null,
     };
     // Listed as being made until its combiner is made: an api that dies meanwhile picks it up.
-    const group = await db.call('createGroup', { id: newGroupId(), kind: 'batch', function: `${worker.name}@${worker.version}`, spec, total: numBatches });
+    const group = await db.call('createGroup', { id: newGroupId(), kind: 'batch', function: `${worker.name}@${worker.version}`, spec, total: numBatches, ...createdBy(keyId) });
     this.drive(group, new Set());
     this.deps.log.info({ module: 'batches', batchId: group.id, numBatches }, 'batch job started');
     return group;
@@ -182,7 +183,7 @@ export class Batches {
       // Open before the create: its end may be told before the create answers.
       d.open.add(callId);
       try {
-        await scheduler.invoke(group.function, this.workerParams(group, made), { group: { id, index: made + 1, callId } });
+        await scheduler.invoke(group.function, this.workerParams(group, made), { group: { id, index: made + 1, callId }, ...madeBy(group) });
       } catch (err) {
         d.open.delete(callId);
         throw err;
@@ -239,7 +240,7 @@ export class Batches {
           // Left among the groups being made: the next start works the refusal out again.
           return this.stop(id);
         }
-        await scheduler.invoke(spec.combiner, params, { callId: combinerCallId(id), idempotencyKey: `${id}/combiner` });
+        await scheduler.invoke(spec.combiner, params, { callId: combinerCallId(id), idempotencyKey: `${id}/combiner`, ...madeBy(group) });
         log.info({ module: 'batches', batchId: id }, 'combiner called');
       }
     }

@@ -1,5 +1,5 @@
 import type { DbClient } from '../../../shared/clients/db-client.js';
-import { ErrorCode, FerryError, NotFoundError } from '../../../shared/errors.js';
+import { NotFoundError } from '../../../shared/errors.js';
 import type { Group, GroupKind } from '../../../shared/protocol/group.js';
 
 /** The group `id` when it is one of `kind`; NOT_FOUND (naming the kind) for anything else. */
@@ -11,11 +11,9 @@ export async function groupOfKind(db: DbClient, id: string, kind: GroupKind): Pr
   return group;
 }
 
-/** `dice` or `dice@3`: a function name, and the version when one is pinned. */
-export function parseFunctionRef(ref: string): { name: string; version?: number } {
-  const at = ref.lastIndexOf('@');
-  if (at < 0) return { name: ref };
-  const version = Number(ref.slice(at + 1));
-  if (!Number.isInteger(version) || version < 1) throw new FerryError(ErrorCode.BAD_REQUEST, `bad function "${ref}": the version after @ must be a whole number from 1`);
-  return { name: ref.slice(0, at), version };
-}
+/** What a group's calls record of who made them: the key that made the group. */
+export const madeBy = (group: Group): { invokedBy?: string } => (group.createdBy ? { invokedBy: group.createdBy } : {});
+
+/** `createdBy` for a new group: the key asking for it, when there is one. */
+export const createdBy = (keyId: string | undefined): { createdBy?: string } => (keyId ? { createdBy: keyId } : {});
+

@@ -5,7 +5,8 @@ import type { Call } from '../../../shared/protocol/domain.js';
 import { newGroupId, type Group } from '../../../shared/protocol/group.js';
 import type { Scheduler } from '../scheduler.js';
 import { runDetail, runView, type RunDetail, type RunView } from './run-view.js';
-import { groupOfKind, parseFunctionRef } from './group-lookup.js';
+import { parseFunctionRef } from '../../../shared/protocol/function-ref.js';
+import { createdBy, groupOfKind, madeBy } from './group-lookup.js';
 
 /** The most calls one run makes. */
 export const MAX_RUN_TIMES = 10_000;
@@ -40,14 +41,15 @@ export class Runs {
    * Makes the run and all of its calls, in batches; resolves once every call is stored (so a run
    * answered is a run that survives a restart). NOT_FOUND for an unknown function, QUEUE_FULL
    * when the queue has no room for all of them. If making a call fails, the calls made are
-   * cancelled, the run is marked cancelled, and the error thrown.
+   * cancelled, the run is marked cancelled, and the error thrown. `keyId`: the API key asking,
+   * which its calls record.
    */
-  async start(ref: string, times: number, params: unknown): Promise<Group> {
+  async start(ref: string, times: number, params: unknown, keyId?: string): Promise<Group> {
     const { db, scheduler } = this.deps;
     scheduler.checkRoom(times);
     const fn = await db.call('getFunction', parseFunctionRef(ref));
     const pinned = `${fn.name}@${fn.version}`;
-    const group = await db.call('createGroup', { id: newGroupId(), kind: 'run', function: pinned, spec: { params: params ?? null }, total: times });
+    const group = await db.call('createGroup', { id: newGroupId(), kind: 'run', function: pinned, spec: { params: params ?? null }, total: times, ...createdBy(keyId) });
     await this.make(group, range(1, times), params ?? null);
     this.deps.log.info({ module: 'runs', runId: group.id, function: pinned, times }, 'run made');
     return db.call('getGroup', { id: group.id });
@@ -87,7 +89,7 @@ export class Runs {
         await Promise.all(
           indexes
             .slice(i, i + MAKE_BATCH)
-            .map((index) => scheduler.invoke(group.function, params, { group: { id: group.id, index, callId: runCallId(group.id, index) } })),
+            .map((index) => scheduler.invoke(group.function, params, { group: { id: group.id, index, callId: runCallId(group.id, index) }, ...madeBy(group) })),
         );
       }
     } catch (err) {

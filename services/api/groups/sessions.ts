@@ -7,7 +7,8 @@ import type { Call } from '../../../shared/protocol/domain.js';
 import { newGroupId, type Group } from '../../../shared/protocol/group.js';
 import type { Scheduler } from '../scheduler.js';
 import { sessionTotal, sessionView, type SessionView } from './session-view.js';
-import { groupOfKind, parseFunctionRef } from './group-lookup.js';
+import { parseFunctionRef } from '../../../shared/protocol/function-ref.js';
+import { createdBy, groupOfKind, madeBy } from './group-lookup.js';
 
 /** The most calls one append adds. */
 export const MAX_APPEND = 10_000;
@@ -57,11 +58,12 @@ export class Sessions {
     return mine;
   }
 
-  async create(): Promise<Group> {
+  /** A new open session; `keyId`: the API key asking, which every call appended to it records. */
+  async create(keyId?: string): Promise<Group> {
     const { db } = this.deps;
     // Listed as being made until its start has dispatched every call it holds (or it is killed):
     // an api that dies part way through a start finishes it at its next start ({@link resume}).
-    const group = await db.call('createGroup', { id: newGroupId(), kind: 'session', function: ANY_FUNCTION, total: 0 });
+    const group = await db.call('createGroup', { id: newGroupId(), kind: 'session', function: ANY_FUNCTION, total: 0, ...createdBy(keyId) });
     this.deps.log.info({ module: 'sessions', sessionId: group.id }, 'session created');
     return group;
   }
@@ -94,6 +96,7 @@ export class Sessions {
               sessionId: id,
               hold: !started,
               group: { id, index: first + i + j, callId: ids[i + j]! },
+              ...madeBy(group),
             }),
           ),
         );

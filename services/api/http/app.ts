@@ -8,6 +8,7 @@ import { requestId } from './request-id.js';
 import { Batches } from '../groups/batches.js';
 import { Runs } from '../groups/runs.js';
 import { batchesRoutes } from './batches-routes.js';
+import { keysRoutes } from './keys-routes.js';
 import { runsRoutes } from './runs-routes.js';
 import { Sessions } from '../groups/sessions.js';
 import { sessionsRoutes } from './sessions-routes.js';
@@ -16,11 +17,17 @@ import { v1Routes } from './v1-routes.js';
 /** The api's HTTP app: the original routes at the root, the versioned surface under /v1. */
 export function createApp(deps: ApiDeps): Express {
   const app = express();
+  app.locals.refusals = deps.refusals;
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use((req, res, next) => {
     // One request id follows a request through the logs; a caller may supply its own.
     requestId(req, res);
+    next();
+  });
+  // Before any body is read: a request without the right key is answered at once.
+  app.use(deps.guard.middleware());
+  app.use((req, _res, next) => {
     if (!isJson(req)) return next();
     readJsonBody(req).then((body) => {
       req.body = body;
@@ -29,16 +36,18 @@ export function createApp(deps: ApiDeps): Express {
   });
 
   app.get('/healthz', async (_req, res) => {
-    const [db, registry, counters] = await Promise.all([
-      deps.db.call('ping', {}, { timeoutMs: 1_000, retries: 0 }).then(() => 'ok', () => 'unreachable'),
-      deps.registry.rpc.call('ping', {}, { timeoutMs: 1_000, retries: 0 }).then(() => 'ok', () => 'unreachable'),
+    const [dbPing, registryPing, counters] = await Promise.all([
+      deps.db.call('ping', {}, { timeoutMs: 1_000, retries: 0 }).catch(() => null),
+      deps.registry.rpc.call('ping', {}, { timeoutMs: 1_000, retries: 0 }).catch(() => null),
       deps.db.call('getCounters', {}, { timeoutMs: 1_000, retries: 0 }).catch(() => null),
     ]);
-    const healthy = db === 'ok' && registry === 'ok';
+    const healthy = dbPing !== null && registryPing !== null;
     res.status(healthy ? 200 : 503).json({
       status: healthy ? 'ok' : 'degraded',
-      db,
-      registry,
+      db: dbPing ? 'ok' : 'unreachable',
+      registry: registryPing ? 'ok' : 'unreachable',
+      // Inputs each daemon refused since it started, by error code (null: it did not answer).
+      refused: { api: deps.refusals.snapshot(), db: dbPing?.refused ?? null, registry: registryPing?.refused ?? null },
       nodes: deps.scheduler.nodes.list().length,
       queued: deps.scheduler.queued,
       backingOff: deps.scheduler.backingOff,
@@ -50,6 +59,7 @@ export function createApp(deps: ApiDeps): Express {
   app.get('/v1/openapi.json', (_req, res) => {
     res.json(openapi);
   });
+  app.use('/v1', keysRoutes(deps));
   app.use('/v1', v1Routes(deps));
   app.use('/v1', runsRoutes(deps.runs ?? new Runs({ db: deps.db, scheduler: deps.scheduler, log: deps.log })));
   app.use('/v1', sessionsRoutes(deps.sessions ?? new Sessions({ db: deps.db, scheduler: deps.scheduler, log: deps.log })));

@@ -2,17 +2,34 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import multer from 'multer';
 import { ErrorCode, FerryError, httpStatusByCode } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
+import type { Refusals } from '../../../shared/refusals.js';
+
+declare global {
+  namespace Express {
+    interface Locals {
+      /** The api's count of refused inputs (set on the app by createApp): every error sent is counted there. */
+      refusals?: Refusals;
+    }
+  }
+}
+
+/** Headers an error of a code answers with: when to try again, how to authenticate. */
+const headersByCode: Partial<Record<ErrorCode, Record<string, string>>> = {
+  QUEUE_FULL: { 'Retry-After': '1' },
+  UNAUTHENTICATED: { 'WWW-Authenticate': 'Bearer realm="ferry", Basic realm="ferry"' },
+};
 
 /** Every HTTP error is `{ "error": { "code", "message" } }` with the status of its code. */
 export function errorReply(err: FerryError): { status: number; headers: Record<string, string>; body: unknown } {
   return {
     status: httpStatusByCode[err.code],
-    headers: err.code === ErrorCode.QUEUE_FULL ? { 'Retry-After': '1' } : {},
+    headers: headersByCode[err.code] ?? {},
     body: { error: { code: err.code, message: err.message } },
   };
 }
 
 export function sendError(res: Response, err: FerryError): void {
+  (res.app.locals as Express.Locals).refusals?.count(err.code, { path: res.req.path });
   const reply = errorReply(err);
   res.set(reply.headers).status(reply.status).json(reply.body);
 }

@@ -1,11 +1,14 @@
 import type { Request } from 'express';
 import multer from 'multer';
 import { BadRequestError } from '../../../shared/errors.js';
-import type { FunctionVersion, RetryPolicy } from '../../../shared/protocol/domain.js';
+import type { FunctionView, RetryPolicy } from '../../../shared/protocol/domain.js';
+import { EnvLimits, type EnvMap } from '../../../shared/protocol/function-env.js';
 import { BundleStorage, stagedBundleOf } from './bundle-storage.js';
 import type { ApiDeps } from './deps.js';
 import { answerNow } from './early-answer.js';
-import { badFunctionName, checkPushTarget } from './push-target.js';
+import { functionView } from './function-view.js';
+import { badFunctionName } from '../../../shared/protocol/function-ref.js';
+import { checkPushTarget } from './push-target.js';
 
 /**
  * multer for one tar.gz in field `module`, capped at the upload limit, streamed to the registry
@@ -28,7 +31,14 @@ export function bundleUpload(deps: ApiDeps, runtimeBeforeFile?: (req: Request) =
       },
     );
   };
-  return multer({ storage, fileFilter, limits: { fileSize: deps.config.maxUploadBytes, files: 1, fields: 20 } }).single('module');
+  // Room for a variable per field up to the env limit, each at most a name, "=" and a value long.
+  const limits = {
+    fileSize: deps.config.maxUploadBytes,
+    files: 1,
+    fields: 20 + EnvLimits.maxNames,
+    fieldSize: EnvLimits.maxNameLength + 1 + EnvLimits.maxValueBytes,
+  };
+  return multer({ storage, fileFilter, limits }).single('module');
 }
 
 export interface PushRequest {
@@ -39,20 +49,25 @@ export interface PushRequest {
   memoryMb?: number;
   retry?: RetryPolicy | null;
   stuckAfterMs?: number;
+  env?: EnvMap;
+  /** In the clear: sealed here before anything is stored. */
+  secrets?: EnvMap;
+  keepEnv?: boolean;
 }
 
 /**
  * A new version of a function: the runtime must exist, the tarball must have passed its check,
  * the registry must have verified its hash and stored it, and only then is it recorded. An
- * upload that is not stored is always dropped.
+ * upload that is not stored is always dropped. Its secrets are sealed before they leave the api.
  */
-export async function pushFunction(deps: ApiDeps, req: PushRequest): Promise<FunctionVersion> {
+export async function pushFunction(deps: ApiDeps, req: PushRequest): Promise<FunctionView> {
   const staged = stagedBundleOf(req.file);
   try {
     const badName = badFunctionName(req.name);
     if (badName) throw badName;
     if (!staged) throw new BadRequestError('no bundle: send the tar.gz as multipart field "module"');
     await deps.catalog.runtime(req.runtime);
+    const secrets = await deps.secrets.seal(req.name, req.secrets ?? {});
     const { sha256, size } = await staged.commit();
     const fn = await deps.db.call('putFunction', {
       name: req.name,
@@ -63,10 +78,14 @@ export async function pushFunction(deps: ApiDeps, req: PushRequest): Promise<Fun
       memoryMb: req.memoryMb ?? deps.config.defaultMemoryMb,
       retry: req.retry ?? null,
       stuckAfterMs: req.stuckAfterMs ?? null,
+      env: req.env ?? {},
+      secrets,
+      keepEnv: req.keepEnv ?? false,
     });
     deps.catalog.forgetFunction(req.name);
-    deps.log.info({ fn: `${fn.name}@${fn.version}`, sha256, size }, 'function pushed');
-    return fn;
+    const view = functionView(fn);
+    deps.log.info({ fn: `${fn.name}@${fn.version}`, sha256, size, envNames: Object.keys(view.env), secretNames: view.secrets }, 'function pushed');
+    return view;
   } finally {
     await staged?.abort(); // a no-op once committed
   }

@@ -3,16 +3,19 @@ import { parse as parseQuery } from 'node:querystring';
 import { z } from 'zod';
 import { BadRequestError, ErrorCode, FerryError } from '../../../shared/errors.js';
 import { nameSchema } from '../../../shared/protocol/domain.js';
+import { callerKeyId } from '../auth/guard.js';
+import { needOfRoute } from '../auth/permissions.js';
 import { callView } from './call-view.js';
 import type { ApiDeps } from './deps.js';
 import { errorReply } from './errors.js';
-import { isJson, readBodyText, readJsonBody } from './json-body.js';
+import { isJson, parseJson, readBodyText, readJsonBody } from './json-body.js';
 import { parse } from './parse.js';
 import { requestId } from './request-id.js';
 
 /** The route as OpenAPI names it (it is served outside express's router). */
 export const INVOKE_ROUTE = 'POST /v1/functions/{name}/invoke';
 const INVOKE_PATH = /^\/v1\/functions\/([^/?#]+)\/invoke(?:\?(.*))?$/;
+const INVOKE_NEED = needOfRoute(INVOKE_ROUTE);
 
 const flag = z.enum(['true', 'false', '1', '0']).optional();
 const invokeQuery = z.object({
@@ -42,7 +45,9 @@ export function invokeRoute(deps: ApiDeps): (req: IncomingMessage, res: ServerRe
       .then((answer) => send(res, answer.status, answer.body, { ...answer.headers, ...(answer.location ? { location: answer.location } : {}) }))
       .catch((err: unknown) => {
         if (!(err instanceof FerryError)) deps.log.error({ err, path: req.url, requestId: id }, 'request failed');
-        const reply = errorReply(err instanceof FerryError ? err : new FerryError(ErrorCode.INTERNAL, 'internal error'));
+        const ferr = err instanceof FerryError ? err : new FerryError(ErrorCode.INTERNAL, 'internal error');
+        deps.refusals.count(ferr.code, { path: INVOKE_ROUTE });
+        const reply = errorReply(ferr);
         if (!res.headersSent) send(res, reply.status, reply.body, reply.headers);
       });
     return true;
@@ -55,6 +60,7 @@ async function invoke(
   rawRef: string,
   rawQuery: string,
 ): Promise<{ status: 200 | 202; body: unknown; location?: string; headers?: Record<string, string> }> {
+  await deps.guard.authorize(req, INVOKE_NEED);
   let ref: string;
   try {
     ref = decodeURIComponent(rawRef);
@@ -66,7 +72,9 @@ async function invoke(
   const key = idempotencyKey(req);
   const params = await readParams(req);
   const wait = on(q.wait);
+  const invokedBy = callerKeyId(req);
   const { call, ended, replayed } = await deps.scheduler.invoke(ref, params, {
+    ...(invokedBy ? { invokedBy } : {}),
     ...(q.sessionId ? { sessionId: q.sessionId } : {}),
     ...(wait ? { wait: { maxMs: q.timeoutMs ?? Number.MAX_SAFE_INTEGER } } : {}),
     ...(on(q.hold) ? { hold: true } : {}),
@@ -94,11 +102,7 @@ async function readParams(req: IncomingMessage): Promise<unknown> {
   if (isJson(req)) return readJsonBody(req);
   const text = await readBodyText(req);
   if (text.length === 0) return null;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new BadRequestError('the params must be a JSON body (content-type: application/json)');
-  }
+  return parseJson(text, 'the params must be a JSON body (content-type: application/json)');
 }
 
 function send(res: ServerResponse, status: number, body: unknown, extra: Record<string, string>): void {

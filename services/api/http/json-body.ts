@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
@@ -5,6 +6,13 @@ import { BadRequestError, ErrorCode, FerryError } from '../../../shared/errors.j
 
 /** Largest JSON request body, in bytes, as sent or once inflated (past it: 413). */
 export const JSON_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Deepest nesting of arrays and objects a JSON body may have. Far deeper than any real params,
+ * and far below where a recursive step on the way gives out: msgpack packing for the store, or a
+ * runtime's own JSON decoder (Python's stops near 1,000).
+ */
+export const JSON_MAX_DEPTH = 128;
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
@@ -30,7 +38,7 @@ function decoded(req: IncomingMessage): Readable {
   }
 }
 
-/** The whole body as text, at most {@link JSON_BODY_LIMIT_BYTES}: 413 past it, 400 if it cannot be inflated. */
+/** The whole body as text, at most {@link JSON_BODY_LIMIT_BYTES}: 413 past it, 400 if it cannot be inflated or is not UTF-8. */
 export function readBodyText(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let stream: Readable;
@@ -58,7 +66,11 @@ export function readBodyText(req: IncomingMessage): Promise<string> {
       chunks.push(chunk);
     });
     stream.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks, size).toString('utf8'));
+      if (failed) return;
+      const bytes = Buffer.concat(chunks, size);
+      // Decoded as it is, bytes that are not UTF-8 would be stored as U+FFFD: changed, not refused.
+      if (!isUtf8(bytes)) reject(new BadRequestError('request body is not valid UTF-8'));
+      else resolve(bytes.toString('utf8'));
     });
     stream.on('error', () => fail(new BadRequestError('request body could not be read (a broken compressed body?)')));
     if (stream !== req) req.on('error', () => fail(new BadRequestError('request body could not be read')));
@@ -72,9 +84,29 @@ export function readBodyText(req: IncomingMessage): Promise<string> {
 export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   const text = await readBodyText(req);
   if (text.length === 0) return {};
+  return parseJson(text, 'request body is not valid JSON');
+}
+
+/** `text` as JSON; BAD_REQUEST with `notJson` when it is not, or when it nests past {@link JSON_MAX_DEPTH}. */
+export function parseJson(text: string, notJson: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch {
-    throw new BadRequestError('request body is not valid JSON');
+    throw new BadRequestError(notJson);
   }
+  if (nestsDeeperThan(value, JSON_MAX_DEPTH)) throw new BadRequestError(`request body nests deeper than ${JSON_MAX_DEPTH} levels`);
+  return value;
+}
+
+/** Walked with a stack of its own, so a deep value cannot overflow this one. */
+function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
+  const open: [unknown, number][] = [[value, 1]];
+  for (let next = open.pop(); next !== undefined; next = open.pop()) {
+    const [node, depth] = next;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > maxDepth) return true;
+    for (const child of Object.values(node)) if (child !== null && typeof child === 'object') open.push([child, depth + 1]);
+  }
+  return false;
 }

@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import { BadRequestError } from '../../../shared/errors.js';
 import type { Call } from '../../../shared/protocol/domain.js';
+import { callerKeyId } from '../auth/guard.js';
 import type { ApiDeps } from './deps.js';
 import { bundleUpload, pushFunction } from './function-push.js';
 import { checkTargetFirst } from './push-target.js';
@@ -36,7 +37,8 @@ export function legacyRoutes(deps: ApiDeps): Router {
   r.post('/invokeFunction', async (req, res) => {
     const body = (req.body ?? {}) as { funcName?: unknown; params?: unknown };
     if (typeof body.funcName !== 'string' || body.funcName === '') throw new BadRequestError('funcName is required');
-    const { call } = await deps.scheduler.invoke(body.funcName, body.params ?? null);
+    const invokedBy = callerKeyId(req);
+    const { call } = await deps.scheduler.invoke(body.funcName, body.params ?? null, invokedBy ? { invokedBy } : {});
     res.status(202).json({ callNum: call.callNum, id: call.id, status: call.status });
   });
 

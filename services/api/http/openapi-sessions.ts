@@ -1,9 +1,12 @@
 /** The /v1/sessions part of the OpenAPI document (openapi.ts spreads it in). */
+import { authErrors } from './openapi-keys.js';
+
 const json = (schema: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } });
 const ok = (schema: string, description = 'OK') => ({ description, content: json(schema) });
 const errors = {
   '400': { description: 'Bad request', content: json('Error') },
   '404': { description: 'Not found', content: json('Error') },
+  ...authErrors,
 };
 const conflict = { '409': { description: 'The session was killed', content: json('Error') } };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'session id' };

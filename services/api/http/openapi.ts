@@ -2,6 +2,7 @@
  * The OpenAPI document of the /v1 surface and /healthz. A test checks that it lists exactly the
  * routes the app serves.
  */
+import { authErrors, keyPaths, keySchemas, security, securitySchemes } from './openapi-keys.js';
 import { sessionPaths, sessionSchemas } from './openapi-sessions.js';
 
 const json = (schema: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } });
@@ -9,15 +10,23 @@ const ok = (schema: string, description = 'OK') => ({ description, content: json
 const errors = {
   '400': { description: 'Bad request', content: json('Error') },
   '404': { description: 'Not found', content: json('Error') },
+  ...authErrors,
 };
 const nameParam = (name: string, description: string) => ({ name, in: 'path', required: true, schema: { type: 'string' }, description });
 
 export const openapi = {
   openapi: '3.0.3',
-  info: { title: 'Ferry', version: '1.0.0', description: 'Ferry Function-as-a-Service cluster: runtimes, functions, calls, nodes.' },
+  info: {
+    title: 'Ferry',
+    version: '1.0.0',
+    description:
+      'Ferry Function-as-a-Service cluster: runtimes, functions, calls, nodes. Every route but /healthz and this document needs an API key (Bearer, or HTTP Basic with the key as the password) whose role allows it: admin (everything), developer (push and delete functions, invoke, read), invoker (invoke and move calls, runs, sessions and batches on; read), reader (read). No key or a bad one: 401 UNAUTHENTICATED; a role that does not allow the route: 403 FORBIDDEN.',
+  },
+  security,
   paths: {
-    '/healthz': { get: { summary: 'Liveness and readiness of the api and the daemons it uses', responses: { '200': ok('Health'), '503': ok('Health', 'Degraded') } } },
-    '/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3 document' } } } },
+    '/healthz': { get: { summary: 'Liveness and readiness of the api and the daemons it uses (no key needed)', security: [], responses: { '200': ok('Health'), '503': ok('Health', 'Degraded') } } },
+    '/v1/openapi.json': { get: { summary: 'This document (no key needed)', security: [], responses: { '200': { description: 'OpenAPI 3 document' } } } },
+    ...keyPaths,
     '/v1/runtimes': {
       get: { summary: 'List runtimes', responses: { '200': ok('RuntimeList') } },
       post: { summary: 'Register or replace a runtime (name defaults to image)', requestBody: { required: true, content: json('RuntimeSpec') }, responses: { '201': ok('Runtime'), ...errors } },
@@ -31,7 +40,7 @@ export const openapi = {
       post: {
         summary: 'Push a new version: multipart field `module` (tar.gz, code at its root) and the runtime, as field `runtime` or query `runtime`',
         description:
-          'A bad function name (400) or an unknown runtime (404) named in the query, or in a `runtime` field sent before `module`, is answered before the bundle is read. A bundle is checked while it arrives (only files and folders, no absolute paths or `..`, the entry and unpacked-size limits) and refused (400) as soon as a problem is found.',
+          'A bad function name (400) or an unknown runtime (404) named in the query, or in a `runtime` field sent before `module`, is answered before the bundle is read. A bundle is checked while it arrives (only files and folders, no absolute paths or `..`, the entry and unpacked-size limits) and refused (400) as soon as a problem is found. A bad `env` or `secret` entry is 400, naming it by its place and name, never by its value.',
         parameters: [
           nameParam('name', 'function name'),
           { name: 'runtime', in: 'query', required: false, schema: { type: 'string' }, description: 'the runtime, instead of the `runtime` field; must agree with the field when both are given' },
@@ -53,6 +62,22 @@ export const openapi = {
                   retryBackoffFactor: { type: 'number', default: 2 },
                   retryMaxBackoffMs: { type: 'integer', default: 3600000 },
                   stuckAfterMs: { type: 'integer', description: 'an execution reporting nothing for this long is killed as STUCK' },
+                  env: {
+                    type: 'array',
+                    items: { type: 'string', example: 'REGION=eu-west' },
+                    description:
+                      "a variable of the function's process, `NAME=VALUE`, the field repeated per variable; shown by the API. A name is letters, digits and `_`, not starting with a digit, not `FERRY_*`; at most 64 names (env and secrets together), a value at most 16 KiB",
+                  },
+                  secret: {
+                    type: 'array',
+                    items: { type: 'string', example: 'API_TOKEN=s3cr3t' },
+                    description: 'a secret variable, `NAME=VALUE`, the field repeated per variable: stored sealed (AES-256-GCM), never shown (versions list `secrets` by name)',
+                  },
+                  keepEnv: {
+                    type: 'string',
+                    enum: ['true', 'false'],
+                    description: "`true`: start from the latest version's env and secrets, names given in this push replacing theirs (default: the version has only its own push's)",
+                  },
                 },
               },
             },
@@ -194,8 +219,10 @@ export const openapi = {
     '/v1/nodes/{nodeId}': { get: { summary: 'One node', parameters: [nameParam('nodeId', 'node id')], responses: { '200': ok('Node'), ...errors } } },
   },
   components: {
+    securitySchemes,
     schemas: {
       ...sessionSchemas,
+      ...keySchemas,
       BatchRequest: {
         type: 'object',
         required: ['worker', 'combiner', 'startIndex', 'endIndex', 'batchSize', 'maxParallelism', 'timeoutSecs'],
@@ -316,6 +343,8 @@ export const openapi = {
             properties: { maxAttempts: { type: 'integer' }, backoffMs: { type: 'integer' }, backoffFactor: { type: 'number' }, maxBackoffMs: { type: 'integer' } },
           },
           stuckAfterMs: { type: 'integer', nullable: true },
+          env: { type: 'object', additionalProperties: { type: 'string' }, description: "variables of the function's process" },
+          secrets: { type: 'array', items: { type: 'string' }, description: 'the names of its secret variables, sorted; their values are never shown' },
           createdAt: { type: 'integer' },
         },
       },
@@ -383,6 +412,7 @@ export const openapi = {
           failures: { type: 'integer', description: "failures of the function charged to its retry policy" },
           deadLetter: { type: 'boolean' },
           idempotencyKey: { type: 'string', nullable: true },
+          invokedBy: { type: 'string', nullable: true, description: 'the id of the API key that invoked it (of a run, session or batch: the key that made it)' },
         },
       },
       CallPage: { type: 'object', properties: { calls: { type: 'array', items: { $ref: '#/components/schemas/Call' } }, nextCursor: { type: 'string', nullable: true } } },
@@ -411,8 +441,18 @@ export const openapi = {
           backingOff: { type: 'integer', description: 'calls waiting out a retry back-off' },
           running: { type: 'integer' },
           oldestCall: { type: 'object', nullable: true, properties: { callNum: { type: 'integer' }, createdAt: { type: 'integer' } } },
+          refused: {
+            type: 'object',
+            description: 'inputs each daemon refused since it started, by error code (docs/hostile-inputs.md); null for a daemon that did not answer',
+            properties: {
+              api: { $ref: '#/components/schemas/RefusedCounts' },
+              db: { $ref: '#/components/schemas/RefusedCounts', nullable: true },
+              registry: { $ref: '#/components/schemas/RefusedCounts', nullable: true },
+            },
+          },
         },
       },
+      RefusedCounts: { type: 'object', additionalProperties: { type: 'integer' }, example: { BAD_REQUEST: 3, NOT_FOUND: 1 } },
     },
   },
 } as const;

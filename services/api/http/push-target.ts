@@ -2,8 +2,15 @@ import type { Request, RequestHandler } from 'express';
 import { z } from 'zod';
 import { BadRequestError } from '../../../shared/errors.js';
 import { nameSchema, retryPolicySchema, type RetryPolicy } from '../../../shared/protocol/domain.js';
+import { checkEnvTogether, envFromEntries, type EnvMap } from '../../../shared/protocol/function-env.js';
+import { badFunctionName } from '../../../shared/protocol/function-ref.js';
 import type { ApiDeps } from './deps.js';
 import { parse } from './parse.js';
+
+const entryList = z
+  .union([z.string(), z.array(z.string())])
+  .optional()
+  .transform((v) => (v === undefined ? [] : typeof v === 'string' ? [v] : v));
 
 /** The fields of `POST /v1/functions/:name` besides the bundle. */
 export const pushFields = z.object({
@@ -16,7 +23,20 @@ export const pushFields = z.object({
   retryBackoffFactor: z.coerce.number().min(1).max(10).optional(),
   retryMaxBackoffMs: z.coerce.number().int().min(0).max(7 * 24 * 3600_000).optional(),
   stuckAfterMs: z.coerce.number().int().min(100).max(7 * 24 * 3600_000).optional(),
+  /** `NAME=VALUE`, once per variable (a field sent once arrives as a string, repeated as a list). */
+  env: entryList,
+  secret: entryList,
+  /** `true`: start from the latest version's env and secrets (names sent here replace theirs). */
+  keepEnv: z.enum(['true', 'false']).optional(),
 });
+
+/** The env and sealed-to-be secrets a push names, each checked; never quotes a value. */
+export function pushEnvOf(fields: z.output<typeof pushFields>): { env: EnvMap; secrets: EnvMap; keepEnv: boolean } {
+  const env = envFromEntries('field "env"', fields.env);
+  const secrets = envFromEntries('field "secret"', fields.secret);
+  checkEnvTogether(env, secrets);
+  return { env, secrets, keepEnv: fields.keepEnv === 'true' };
+}
 
 /** The retry policy named by a push's flat fields, or null when it names none. */
 export function retryPolicyOf(fields: z.output<typeof pushFields>): RetryPolicy | null {
@@ -37,12 +57,6 @@ export function retryPolicyOf(fields: z.output<typeof pushFields>): RetryPolicy 
 
 const pushQuery = z.object({ runtime: nameSchema.optional() });
 const runtimeField = pushFields.pick({ runtime: true });
-
-/** Why `name` is no function name (400), or null when it is one. */
-export function badFunctionName(name: string): BadRequestError | null {
-  if (nameSchema.safeParse(name).success) return null;
-  return new BadRequestError(`bad function name "${name.slice(0, 140)}": letters, digits, ".", "_" and "-", starting with a letter or digit`);
-}
 
 /**
  * The runtime a v1 push names, as far as it has arrived: form field `runtime` or query `?runtime=`

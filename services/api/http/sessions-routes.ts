@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { GroupResultPageReply } from '../../../shared/protocol/db-messages.js';
 import { groupCursorSchema } from '../../../shared/protocol/group.js';
 import { MAX_APPEND, type Sessions } from '../groups/sessions.js';
+import { callerKeyId } from '../auth/guard.js';
 import { callView } from './call-view.js';
 import { parse } from './parse.js';
 
@@ -35,8 +36,8 @@ const pageView = (page: GroupResultPageReply) => ({ ...page, calls: page.calls.m
 export function sessionsRoutes(sessions: Sessions): Router {
   const r = Router();
 
-  r.post('/sessions', async (_req, res) => {
-    const session = await sessions.create();
+  r.post('/sessions', async (req, res) => {
+    const session = await sessions.create(callerKeyId(req));
     res.status(201).location(`/v1/sessions/${session.id}`).json({ id: session.id });
   });
   r.get('/sessions', async (req, res) => {

@@ -2,13 +2,15 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { NotFoundError } from '../../../shared/errors.js';
 import { callStatusSchema, nameSchema, type Call } from '../../../shared/protocol/domain.js';
+import { badFunctionName, parseFunctionRef } from '../../../shared/protocol/function-ref.js';
 import type { ApiDeps } from './deps.js';
 import { streamCallEvents } from './call-event-stream.js';
 import { callView } from './call-view.js';
 import { MAX_RETRIED_PER_REQUEST, retryDeadLetters } from './dead-letters.js';
 import { bundleUpload, pushFunction } from './function-push.js';
+import { functionView } from './function-view.js';
 import { parse } from './parse.js';
-import { checkTargetFirst, pushFields, pushRuntime, retryPolicyOf } from './push-target.js';
+import { checkTargetFirst, pushEnvOf, pushFields, pushRuntime, retryPolicyOf } from './push-target.js';
 import { registerRuntime } from './runtime-register.js';
 
 const listQuery = z.object({
@@ -27,6 +29,13 @@ const retryQuery = z.object({
 });
 
 const param = (req: Request, name: string): string => String(req.params[name]);
+
+/** The function name in the path; BAD_REQUEST when it is none. */
+function functionName(req: Request): string {
+  const bad = badFunctionName(param(req, 'name'));
+  if (bad) throw bad;
+  return param(req, 'name');
+}
 
 /** A call by nanoid, or by callNum when the path segment is all digits. */
 async function findCall(deps: ApiDeps, ref: string): Promise<Call> {
@@ -53,7 +62,7 @@ export function v1Routes(deps: ApiDeps): Router {
   });
 
   r.get('/functions', async (_req, res) => {
-    res.json({ functions: await deps.db.call('listFunctions', {}) });
+    res.json({ functions: (await deps.db.call('listFunctions', {})).map(functionView) });
   });
   // The name and a `?runtime=` are checked before the body is read; a `runtime` field that comes
   // before the file part, before the file is read.
@@ -67,6 +76,7 @@ export function v1Routes(deps: ApiDeps): Router {
         file: req.file,
         runtime,
         retry: retryPolicyOf(fields),
+        ...pushEnvOf(fields),
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
         ...(memoryMb !== undefined ? { memoryMb } : {}),
         ...(stuckAfterMs !== undefined ? { stuckAfterMs } : {}),
@@ -74,13 +84,13 @@ export function v1Routes(deps: ApiDeps): Router {
     );
   });
   r.get('/functions/:name', async (req, res) => {
-    res.json(await deps.db.call('getFunction', { name: param(req, 'name') }));
+    res.json(functionView(await deps.db.call('getFunction', parseFunctionRef(param(req, 'name')))));
   });
   r.get('/functions/:name/versions', async (req, res) => {
-    res.json({ versions: await deps.db.call('listFunctionVersions', { name: param(req, 'name') }) });
+    res.json({ versions: (await deps.db.call('listFunctionVersions', { name: functionName(req) })).map(functionView) });
   });
   r.delete('/functions/:name', async (req, res) => {
-    const out = await deps.db.call('deleteFunction', { name: param(req, 'name') });
+    const out = await deps.db.call('deleteFunction', { name: functionName(req) });
     deps.catalog.forgetFunction(param(req, 'name'));
     res.json(out);
   });

@@ -1,25 +1,29 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { FunctionVersion, Runtime } from '../../../shared/protocol/domain.js';
+import type { FunctionView, Runtime } from '../../../shared/protocol/domain.js';
 import { usage } from '../cli-error.js';
 import { client, globals } from '../context.js';
 import { ago, show } from '../output.js';
 import { packFunction } from '../pack.js';
-import { policySuffix, retryText, stuckText } from '../function-view.js';
-import { pushFieldsOf, type DeployOptions } from '../push-fields.js';
+import { envSuffix, namesText, policySuffix, retryText, stuckText } from '../function-view.js';
+import { envFieldsOf, pushFieldsOf, type DeployOptions } from '../push-fields.js';
 import { uploadBundle } from '../upload.js';
 
 /**
- * An api older than retry policies and stuckAfterMs ignores their fields and answers a version
- * without them: say so, rather than let the user believe the version retries.
+ * An api older than retry policies, stuckAfterMs or env ignores their fields and answers a
+ * version without them: say so, rather than let the user believe the version retries.
  */
-function warnDropped(sent: Record<string, string>, v: FunctionVersion): void {
+function warnDropped(sent: Record<string, string>, sentEnv: boolean, v: FunctionView): void {
   const lost: string[] = [];
   if (sent['retryMaxAttempts'] !== undefined && v.retry === undefined) lost.push('the retry policy');
   if (sent['stuckAfterMs'] !== undefined && v.stuckAfterMs === undefined) lost.push('--stuck-after');
+  if ((sentEnv || sent['keepEnv'] !== undefined) && v.env === undefined) lost.push('the env and secrets');
   if (lost.length > 0) process.stderr.write(`ferry: the cluster did not keep ${lost.join(' and ')}: its api is older than this CLI\n`);
 }
+
+/** Commander's way to take an option more than once. */
+const collect = (value: string, before: string[]): string[] => [...before, value];
 
 export function registerCatalogCommands(program: Command): void {
   const runtime = program.command('runtime').description('manage runtimes (container images and how to run code in them)');
@@ -73,27 +77,35 @@ export function registerCatalogCommands(program: Command): void {
     .option('--backoff-factor <x>', 'each later wait is the one before times x, from 1 to 10 (needs --retries)')
     .option('--max-backoff <duration>', 'no wait longer than this (needs --retries)')
     .option('--stuck-after <duration>', 'kill an execution that reports nothing (progress, metrics, log) for this long, as STUCK (at least 100ms)')
+    .option('--env <NAME=VALUE>', "a variable of the function's process, shown by the cluster (repeatable)", collect, [])
+    .option('--secret <NAME=VALUE>', 'a secret variable: stored encrypted, never shown (repeatable)', collect, [])
+    .option('--keep-env', "start from the latest version's env and secrets (those named here replace theirs)")
     .addHelpText(
       'after',
       `
 Durations take 500ms, 30s, 5m, 1h or plain ms. Back-off options left out keep the cluster's defaults.
+Each push is a version with its own env and secrets: none unless given, or kept with --keep-env.
+A bare NAME (--secret API_TOKEN) takes its value from this shell, off the command line.
 
 Examples:
   ferry fn deploy runtimes/python/dice --name dice --runtime pythonruntime
   ferry fn deploy build/fn.tar.gz --name resize --runtime noderuntime --timeout 30s
   ferry fn deploy ./etl --name etl --runtime pythonruntime --retries 3 --backoff 1s --backoff-factor 2 --max-backoff 1m
-  ferry fn deploy ./etl --name etl --runtime pythonruntime --timeout 1h --stuck-after 5m`,
+  ferry fn deploy ./etl --name etl --runtime pythonruntime --timeout 1h --stuck-after 5m
+  ferry fn deploy ./etl --name etl --runtime pythonruntime --env REGION=eu --secret API_TOKEN
+  ferry fn deploy ./etl --name etl --runtime pythonruntime --keep-env`,
     )
     .action(async (source: string, o: DeployOptions & { name: string }, cmd: Command) => {
-      const { url, json } = globals(cmd);
+      const { json } = globals(cmd);
       // Checked before packing: a bad value costs no upload.
       const fields = pushFieldsOf(o);
+      const envFields = envFieldsOf(o);
       const packed = await packFunction(source);
       try {
-        const v = await uploadBundle<FunctionVersion>(`${url.replace(/\/+$/, '')}/v1/functions/${encodeURIComponent(o.name)}`, packed.file, fields, !json && process.stderr.isTTY);
+        const v = await uploadBundle<FunctionView>(client(cmd), `/v1/functions/${encodeURIComponent(o.name)}`, packed.file, [...Object.entries(fields), ...envFields], !json && process.stderr.isTTY);
         const files = packed.entries === null ? '' : `, ${packed.entries} files`;
-        process.stdout.write(json ? JSON.stringify(v, null, 2) + '\n' : `deployed ${v.name}@${v.version} (${v.size} bytes${files}, sha256 ${v.sha256.slice(0, 12)})${policySuffix(v)}\n`);
-        warnDropped(fields, v);
+        process.stdout.write(json ? JSON.stringify(v, null, 2) + '\n' : `deployed ${v.name}@${v.version} (${v.size} bytes${files}, sha256 ${v.sha256.slice(0, 12)})${policySuffix(v)}${envSuffix(v)}\n`);
+        warnDropped(fields, envFields.length > 0, v);
       } finally {
         if (packed.file !== source) await rm(path.dirname(packed.file), { recursive: true, force: true });
       }
@@ -101,7 +113,7 @@ Examples:
   fn.command('ls')
     .description('list functions (latest version of each)')
     .action(async (_o: unknown, cmd: Command) => {
-      const { functions } = await client(cmd).get<{ functions: FunctionVersion[] }>('/v1/functions');
+      const { functions } = await client(cmd).get<{ functions: FunctionView[] }>('/v1/functions');
       show(
         globals(cmd).json,
         { functions },
@@ -112,12 +124,21 @@ Examples:
   fn.command('versions <fn>')
     .description('list every version of a function')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const { versions } = await client(cmd).get<{ versions: FunctionVersion[] }>(`/v1/functions/${encodeURIComponent(name)}/versions`);
+      const { versions } = await client(cmd).get<{ versions: FunctionView[] }>(`/v1/functions/${encodeURIComponent(name)}/versions`);
       show(
         globals(cmd).json,
         { versions },
-        ['version', 'sha256', 'size', 'retries', 'stuck after', 'pushed'],
-        versions.map((f) => [f.version, f.sha256.slice(0, 12), f.size, retryText(f.retry), stuckText(f), ago(f.createdAt)]),
+        ['version', 'sha256', 'size', 'retries', 'stuck after', 'env', 'secrets', 'pushed'],
+        versions.map((f) => [
+          f.version,
+          f.sha256.slice(0, 12),
+          f.size,
+          retryText(f.retry),
+          stuckText(f),
+          namesText(Object.keys(f.env ?? {})),
+          namesText(f.secrets ?? []),
+          ago(f.createdAt),
+        ]),
       );
     });
   fn.command('rm <fn>')

@@ -7,9 +7,10 @@ import { AgentChannel, AgentFeature, callAgent } from '../miniworker/agent-chann
 import { ExecReports } from '../miniworker/exec-reports.js';
 import { CappedOutput } from '../capped-output.js';
 import {
-  callEnv,
+  execEnv,
   execResult,
   exitedNonZero,
+  functionEnv,
   outOfMemory,
   timedOut as timedOutOutcome,
   type CallOutcome,
@@ -105,7 +106,10 @@ export class DockerSandbox implements Sandbox {
       labels: Record<string, string>;
       handler: string;
       memoryMb: number;
-      /** The call a single-use container is made for: its command's env names it. */
+      /**
+       * The call a container for one function is made for: its variables are the container's
+       * (agent, single use), and a single-use container's env also names the call.
+       */
       task: CallTask | null;
       /** Mount a folder through which a function's code can be handed to the agent later. */
       stage: boolean;
@@ -129,11 +133,13 @@ export class DockerSandbox implements Sandbox {
         binds.push(`${stageDir}:${CODE_STAGE_IN_CONTAINER}:ro`);
       }
       env.push(`FERRY_AGENT_SOCKET=${AGENT_SOCKET_IN_CONTAINER}/agent.sock`, `FERRY_HANDLER=${spec.handler}`);
+      // The agent's environment is the function's: a container made for one function gets its variables.
+      if (spec.task) env.push(...envList(functionEnv(spec.task)));
       cmd = ['/opt/ferry/agent/start'];
     } else if (mode === 'exec-reuse') {
       cmd = IDLE_CMD;
     } else {
-      if (spec.task) env.push(...envList(callEnv(spec.task)));
+      if (spec.task) env.push(...envList(execEnv(spec.task)));
       cmd = ['sh', '-c', rt.run];
     }
     const memory = spec.memoryMb * MiB;
@@ -267,7 +273,7 @@ export class DockerSandbox implements Sandbox {
     const initStart = performance.now();
     const exec = await this.container.exec({
       Cmd: ['sh', '-c', this.runtime.run],
-      Env: envList(callEnv(task)),
+      Env: envList(execEnv(task)),
       WorkingDir: this.runtime.path,
       AttachStdin: true,
       AttachStdout: true,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DriverKind, Dispatch } from '../../../shared/protocol/worker-messages.js';
-import type { CallOutcome, CallTask, ProgressSink } from '../call-task.js';
+import { functionEnv, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
 
 export type RuntimeSpec = Dispatch['runtime'];
 
@@ -27,9 +27,14 @@ export function runtimeKey(runtime: RuntimeSpec): string {
   return `runtime:${runtime.name}#${createHash('sha256').update(JSON.stringify(runtime)).digest('hex').slice(0, 12)}`;
 }
 
-/** A function can move into a runtime-wide sandbox only when it has no dependencies step. */
-export function fitsRuntimeSandbox(prepared: PreparedFunction): boolean {
-  return prepared.runtime.dependencies.trim() === '';
+/**
+ * A function can move into a runtime-wide sandbox only when it has no dependencies step, and, on
+ * an agent runtime, no variables: that sandbox's agent started before the function was known,
+ * and the agent protocol cannot hand a running agent new ones (an exec call gets its own each run).
+ */
+export function fitsRuntimeSandbox(prepared: PreparedFunction, task: CallTask): boolean {
+  if (prepared.runtime.dependencies.trim() !== '') return false;
+  return prepared.runtime.protocol !== 'agent' || Object.keys(functionEnv(task)).length === 0;
 }
 
 /** One container (or process sandbox) owned by one miniworker; runs one call at a time. */

@@ -2,16 +2,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { AgentChannel, callAgent } from '../miniworker/agent-channel.js';
 import { ExecReports } from '../miniworker/exec-reports.js';
 import { CappedOutput } from '../capped-output.js';
-import { callEnv, execResult, exitedNonZero, outOfMemory, timedOut, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
+import { callEnv, execResult, exitedNonZero, functionEnv, outOfMemory, timedOut, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
 import { runtimeKey, type PreparedFunction, type RuntimeSpec, type Sandbox, type SandboxOptions } from './driver.js';
 import { agentCommand } from './process-driver.js';
 import { treeRssBytes } from './process-tree.js';
 
 const MiB = 1024 * 1024;
 const MEMORY_POLL_MS = 100;
+/** The descriptor bwrap reads the function's variables from (after stdin, stdout, stderr). */
+const BWRAP_ARGS_FD = 3;
 
 /**
  * A call's process sandbox: a fresh copy of the function's folder in a temp dir. `exec` runs
@@ -30,8 +33,8 @@ export class ProcessSandbox implements Sandbox {
     private readonly bwrap: boolean,
   ) {}
 
-  static create(prepared: PreparedFunction, _task: CallTask, options: SandboxOptions, bwrap: boolean): Promise<ProcessSandbox> {
-    return ProcessSandbox.start(prepared.key, prepared.runtime, prepared.artifact, prepared.runtime.run, options, bwrap);
+  static create(prepared: PreparedFunction, task: CallTask, options: SandboxOptions, bwrap: boolean): Promise<ProcessSandbox> {
+    return ProcessSandbox.start(prepared.key, prepared.runtime, prepared.artifact, prepared.runtime.run, options, bwrap, functionEnv(task));
   }
 
   /** A sandbox of `runtime` with an empty folder and, for agent runtimes, an agent with no handler yet. */
@@ -46,12 +49,14 @@ export class ProcessSandbox implements Sandbox {
     handler: string,
     options: SandboxOptions,
     bwrap: boolean,
+    /** The function's variables, for its agent (a runtime-wide sandbox has none). */
+    fnEnv: Record<string, string> = {},
   ): Promise<ProcessSandbox> {
     await mkdir(options.socketDir, { recursive: true });
     const workDir = await mkdtemp(path.join(os.tmpdir(), 'ferry-sandbox-'));
     if (codeFrom) await cp(codeFrom, workDir, { recursive: true });
     const sandbox = new ProcessSandbox(key, runtime, options, workDir, bwrap);
-    if (runtime.protocol === 'agent') await sandbox.startAgent(handler);
+    if (runtime.protocol === 'agent') await sandbox.startAgent(handler, fnEnv);
     return sandbox;
   }
 
@@ -76,11 +81,14 @@ export class ProcessSandbox implements Sandbox {
     await rm(this.workDir, { recursive: true, force: true });
   }
 
-  /** `argv` inside bubblewrap when present: host read-only, private /tmp, no network. */
-  private command(argv: string[], readOnly: string[]): string[] {
+  /**
+   * `argv` inside bubblewrap when present: host read-only, private /tmp, no network. `argsFd`:
+   * bwrap reads more of its options (the function's variables) from that descriptor.
+   */
+  private command(argv: string[], readOnly: string[], argsFd: number | null): string[] {
     if (!this.bwrap) return argv;
     return [
-      'bwrap', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp',
+      'bwrap', ...(argsFd === null ? [] : ['--args', String(argsFd)]), '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp',
       // Mounted after the private /tmp, so folders that live under /tmp stay visible.
       ...readOnly.flatMap((dir) => ['--ro-bind', dir, dir]),
       '--bind', this.workDir, this.workDir, '--bind', this.options.socketDir, this.options.socketDir,
@@ -88,17 +96,30 @@ export class ProcessSandbox implements Sandbox {
     ];
   }
 
-  private spawn(argv: string[], env: Record<string, string>, readOnly: string[] = []): ChildProcess {
-    const [cmd, ...args] = this.command(argv, readOnly);
-    return spawn(cmd!, args, {
+  /**
+   * Starts `argv` with Ferry's `env` and the function's variables `fnEnv`. Inside bubblewrap,
+   * bwrap sets `fnEnv` in the sandbox only (`--setenv`), read from a pipe: on bwrap's own
+   * environment a variable such as LD_PRELOAD or PATH would act on bwrap, outside the sandbox,
+   * and on its command line any user of the host could read a secret in /proc.
+   */
+  private spawn(argv: string[], env: Record<string, string>, readOnly: string[] = [], fnEnv: Record<string, string> = {}): ChildProcess {
+    const throughBwrap = this.bwrap && Object.keys(fnEnv).length > 0;
+    const [cmd, ...args] = this.command(argv, readOnly, throughBwrap ? BWRAP_ARGS_FD : null);
+    const child = spawn(cmd!, args, {
       cwd: this.workDir,
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: this.workDir, FERRY_CODE_DIR: this.workDir, ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: this.workDir, FERRY_CODE_DIR: this.workDir, ...(this.bwrap ? {} : fnEnv), ...env },
+      stdio: throughBwrap ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
       detached: true, // its own process group, so a timeout kills every process the call started
     });
+    if (throughBwrap) {
+      const options = child.stdio[BWRAP_ARGS_FD] as Writable;
+      options.on('error', () => undefined); // bwrap failed to start: its exit says so
+      options.end(Object.entries(fnEnv).map(([name, value]) => `--setenv\0${name}\0${value}\0`).join(''));
+    }
+    return child;
   }
 
-  private async startAgent(handler: string): Promise<void> {
+  private async startAgent(handler: string, fnEnv: Record<string, string>): Promise<void> {
     const agent = agentCommand(this.runtime);
     if (!agent) throw new Error(`no agent for runtime image ${this.runtime.image}`);
     const socketPath = path.join(this.options.socketDir, `${path.basename(this.workDir)}.sock`);
@@ -108,6 +129,7 @@ export class ProcessSandbox implements Sandbox {
       agent.argv,
       { FERRY_AGENT_SOCKET: socketPath, FERRY_HANDLER: handler, FERRY_OUTPUT_CAP_BYTES: String(this.options.outputCapBytes) },
       [agent.dir],
+      fnEnv,
     );
     this.agent = child;
     const stderr = new CappedOutput(4096);
@@ -134,7 +156,7 @@ export class ProcessSandbox implements Sandbox {
   private async runExec(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
     const env = callEnv(task);
     const runStart = performance.now();
-    const child = this.spawn(['sh', '-c', this.runtime.run], env);
+    const child = this.spawn(['sh', '-c', this.runtime.run], env, [], functionEnv(task));
     const stdout = new CappedOutput(this.options.outputCapBytes);
     const stderr = new CappedOutput(this.options.outputCapBytes);
     child.stdout?.on('data', (d: Buffer) => stdout.push(d));

@@ -88,7 +88,7 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
   const ref = { callId: task.callId, attempt: task.attempt };
   try {
     const initStart = performance.now();
-    const adoptable = sandbox?.alive && sandbox.key === runtimeKey(prepared.runtime) && fitsRuntimeSandbox(prepared);
+    const adoptable = sandbox?.alive && sandbox.key === runtimeKey(prepared.runtime) && fitsRuntimeSandbox(prepared, task);
     if (sandbox && !adoptable && (!sandbox.alive || sandbox.key !== prepared.key)) await dropSandbox();
     if (sandbox && adoptable) {
       await sandbox.adopt(prepared, task);

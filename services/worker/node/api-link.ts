@@ -1,4 +1,5 @@
 import { Dealer } from 'zeromq';
+import { ErrorCode } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
 import { curveClientOptions, watchHandshakes, type ClientCurve } from '../../../shared/security/curve-client.js';
 import { nodeKeyClaim } from '../../../shared/security/node-key-proof.js';
@@ -157,7 +158,7 @@ export class ApiLink {
   }
 
   /** The api does not serve this node: as good as silent, so the link reopens with back-off. */
-  private refused(content: { code: string; message: string }): void {
+  private notAllowed(content: { code: string; message: string }): void {
     if (!this.refusedBefore) {
       this.opts.log.error(
         { ...content, publicKey: this.opts.curve?.keys.publicKey ?? null },
@@ -171,11 +172,9 @@ export class ApiLink {
   private onMessage(frames: Buffer[]): void {
     try {
       const msg = decodeEvent(frames, apiToWorkerSchemas);
-      if (msg.msgType !== 'refused') this.heard();
+      const notAllowed = msg.msgType === 'refused' && msg.content.code === ErrorCode.NOT_ALLOWED;
+      if (!notAllowed) this.heard();
       switch (msg.msgType) {
-        case 'refused':
-          this.refused(msg.content);
-          break;
         case 'heartbeat':
           break;
         case 'reconnect':
@@ -189,6 +188,10 @@ export class ApiLink {
           break;
         case 'cancel':
           this.opts.onMessage({ msgType: 'cancel', content: msg.content });
+          break;
+        case 'refused':
+          if (notAllowed) this.notAllowed(msg.content);
+          else this.opts.log.warn({ code: msg.content.code, reason: msg.content.message }, 'the api refused a message from this node');
           break;
       }
     } catch (err) {

@@ -323,7 +323,7 @@ export class Broker {
     const busy = workers.filter((w) => w.task?.prepared.key === next.prepared.key).length;
     if (this.costs.shouldWait(next.prepared.key, busy, position)) return undefined;
     return (
-      (fitsRuntimeSandbox(next.prepared) ? idle.find((w) => w.key === runtimeKey(next.prepared.runtime)) : undefined) ??
+      (fitsRuntimeSandbox(next.prepared, next.task) ? idle.find((w) => w.key === runtimeKey(next.prepared.runtime)) : undefined) ??
       idle.find((w) => w.key === null) ??
       leastRecentlyUsed(idle.filter((w) => !this.holdsEmptyRuntime(w))) ??
       leastRecentlyUsed(idle)
