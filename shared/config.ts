@@ -2,6 +2,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { issuesText } from './protocol/issues-text.js';
+import { curveDirOf } from './security/key-files.js';
+import { isCurveKey } from './security/z85.js';
 import { driverKindSchema, type DriverKind } from './protocol/worker-messages.js';
 
 /**
@@ -26,6 +28,13 @@ const delayRange = z
   })
   .refine((r) => r.minMs <= r.maxMs, 'a range must not end below its start')
   .refine((r) => r.maxMs <= MAX_FAKE_DELAY_MS, `must be at most ${MAX_FAKE_DELAY_MS} ms`);
+/** A server's CurveZMQ public key; left empty (as an env file may), unset. */
+const serverKey = z
+  .string()
+  .transform((text) => text.trim())
+  .refine((text) => text === '' || isCurveKey(text), 'must be a CurveZMQ public key: 40 Z85 characters, as `ferry node key` prints them')
+  .transform((text) => (text === '' ? null : text))
+  .default(null);
 const endpoint = z.string().regex(/^(tcp|ipc|inproc):\/\/.+/, 'must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555');
 
 const envSchema = z.object({
@@ -76,6 +85,10 @@ const envSchema = z.object({
   FERRY_DISPATCH_AHEAD: intFrom(0).default(1),
   FERRY_IDEMPOTENCY_TTL_MS: intFrom(1).default(24 * 3600_000),
   FERRY_AUTH: z.enum(['on', 'off']).default('on'),
+  FERRY_CURVE: z.enum(['on', 'off']).default('on'),
+  FERRY_DB_PUBLIC_KEY: serverKey,
+  FERRY_REGISTRY_PUBLIC_KEY: serverKey,
+  FERRY_API_PUBLIC_KEY: serverKey,
 });
 
 export interface DbConfig {
@@ -184,8 +197,21 @@ export interface ApiConfig {
   adminKeyFile: string;
 }
 
+/** The daemons a client reaches over ZeroMQ. */
+export type ServerName = 'db' | 'registry' | 'api';
+
+export interface CurveConfig {
+  /** CurveZMQ on every ZeroMQ link (authenticated, encrypted, allowlisted); off only for comparisons. */
+  enabled: boolean;
+  /** Key files and the allowlist: `<dataDir>/curve`. */
+  dir: string;
+  /** Servers' public keys given in the environment; null: read from `<dir>/<server>.pub`. */
+  serverKeys: Record<ServerName, string | null>;
+}
+
 export interface FerryConfig {
   dataDir: string;
+  curve: CurveConfig;
   api: ApiConfig;
   db: DbConfig;
   registry: RegistryConfig;
@@ -215,6 +241,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
   const dataDir = path.resolve(e.FERRY_DATA_DIR);
   return {
     dataDir,
+    curve: {
+      enabled: e.FERRY_CURVE === 'on',
+      dir: curveDirOf(dataDir),
+      serverKeys: { db: e.FERRY_DB_PUBLIC_KEY, registry: e.FERRY_REGISTRY_PUBLIC_KEY, api: e.FERRY_API_PUBLIC_KEY },
+    },
     db: {
       bind: e.FERRY_DB_BIND,
       dir: path.join(dataDir, 'db'),

@@ -6,6 +6,7 @@ import { RegistryClient } from '../../shared/clients/registry-client.js';
 import type { FerryConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import { Refusals } from '../../shared/refusals.js';
+import { clientCurveOf, openDaemonKeys, openServerCurve } from '../../shared/security/daemon-curve.js';
 import { bootstrapAdminKey } from './auth/bootstrap.js';
 import { Guard } from './auth/guard.js';
 import { BundleCheckPool } from './bundle-check/check-pool.js';
@@ -28,8 +29,10 @@ export interface ApiDaemon {
 export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<ApiDaemon> {
   // Uploads stream to the registry now; an older release spooled them here.
   await rm(path.join(config.dataDir, 'api-uploads'), { recursive: true, force: true });
-  const db = createDbClient(config.client);
-  const registry = new RegistryClient(config.client);
+  const keys = await openDaemonKeys(config.curve, 'api', log);
+  const db = createDbClient(config.client, await clientCurveOf(config.curve, keys, 'db'));
+  const registry = new RegistryClient(config.client, await clientCurveOf(config.curve, keys, 'registry'));
+  const curve = await openServerCurve(config.curve, keys, log);
   const catalog = new CatalogCache(db);
   const secrets = await SecretBox.load(config.dataDir, log);
   // One count of what the api refused, on HTTP and on the worker socket alike.
@@ -41,7 +44,7 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
     await bootstrapAdminKey(db, config.api.adminKeyFile, log.child({ module: 'auth' }));
   }
   const guard = new Guard(config.api.auth, db);
-  const scheduler = new Scheduler({ config: config.api, db, catalog, secrets, refusals, log: log.child({ module: 'scheduler' }) });
+  const scheduler = new Scheduler({ config: config.api, db, catalog, secrets, refusals, curve, log: log.child({ module: 'scheduler' }) });
   const workersEndpoint = await scheduler.start();
   const checks = new BundleCheckPool(log.child({ module: 'bundle-check' }));
   checks.warm();
@@ -62,7 +65,7 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.api.httpPort;
   const url = `http://${config.api.httpHost}:${port}`;
-  log.info({ url, endpoint: workersEndpoint }, 'listening');
+  log.info({ url, endpoint: workersEndpoint, publicKey: keys?.publicKey ?? null }, 'listening');
   // After the scheduler took back the calls it found: the runs an api that died left half made.
   runs.resume().catch((err: unknown) => log.error({ err }, 'could not look for runs being made'));
   sessions.resume().catch((err: unknown) => log.error({ err }, 'could not look for sessions being started'));
@@ -82,6 +85,7 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
         batches.close();
         await checks.close();
         await scheduler.close();
+        curve?.allowed.close();
         await db.close();
         await registry.close();
       })()),

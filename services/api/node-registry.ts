@@ -88,6 +88,11 @@ export class NodeRegistry {
     return [...this.nodes.values()];
   }
 
+  /** Forgets a node; false when it was not known. */
+  remove(nodeId: string): boolean {
+    return this.nodes.delete(nodeId);
+  }
+
   /** Removes and returns the nodes silent for too long. */
   expire(now = Date.now()): NodeState[] {
     const dead: NodeState[] = [];

@@ -4,6 +4,7 @@ import type { ApiConfig } from '../../shared/config.js';
 import { ErrorCode, FerryError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Refusals } from '../../shared/refusals.js';
+import type { ServerCurve } from '../../shared/security/curve-server.js';
 import { newCallId } from '../../shared/protocol/call-id.js';
 import type { Call, FunctionVersion, Runtime } from '../../shared/protocol/domain.js';
 import {
@@ -47,6 +48,8 @@ export interface SchedulerOptions {
   /** Where messages refused on the worker socket are counted (the api's one counter). */
   refusals: Refusals;
   heartbeatMs?: number;
+  /** CurveZMQ on the worker socket: the api's keys and the allowed worker keys; null: off. */
+  curve: ServerCurve | null;
 }
 
 /**
@@ -85,7 +88,13 @@ export class Scheduler {
       },
     });
     this.calls.events.subscribeAll((event) => this.onCallEvent(event));
-    this.channel = new WorkerChannel(opts.log.child({ module: 'worker-channel' }), opts.refusals, (nodeId, msg) => this.onWorkerMessage(nodeId, msg));
+    this.channel = new WorkerChannel({
+      log: opts.log.child({ module: 'worker-channel' }),
+      refusals: opts.refusals,
+      curve: opts.curve,
+      onMessage: (nodeId, msg) => this.onWorkerMessage(nodeId, msg),
+      onRefused: (nodeId, why) => this.drop(nodeId, `node ${nodeId} refused: ${why}`),
+    });
   }
 
   get queued(): number {
@@ -378,13 +387,22 @@ export class Scheduler {
 
   private tick(): void {
     for (const node of this.nodes.list()) this.channel.send(node.nodeId, 'heartbeat', {});
-    for (const dead of this.nodes.expire()) {
-      // Every call still in flight there, those whose end is reported but not yet stored included.
-      const lost = [...this.inFlight.values()].filter((f) => f.nodeId === dead.nodeId);
-      this.opts.log.error({ nodeId: dead.nodeId, calls: lost.length }, 'node lost');
-      for (const flight of lost) this.lose(flight, `node ${dead.nodeId} lost`);
-    }
+    for (const dead of this.nodes.expire()) this.loseNode(dead.nodeId, `node ${dead.nodeId} lost`);
     this.pump();
+  }
+
+  /** A node the api no longer serves: lost at once, as one silent too long. */
+  private drop(nodeId: string, why: string): void {
+    if (!this.nodes.remove(nodeId)) return;
+    this.loseNode(nodeId, why);
+    this.pump();
+  }
+
+  private loseNode(nodeId: string, why: string): void {
+    // Every call still in flight there, those whose end is reported but not yet stored included.
+    const lost = [...this.inFlight.values()].filter((f) => f.nodeId === nodeId);
+    this.opts.log.error({ nodeId, calls: lost.length, why }, 'node lost');
+    for (const flight of lost) this.lose(flight, why);
   }
 
   /** Unfinished calls from before a restart: claimed by a worker's hello, or requeued after a grace. */

@@ -1,7 +1,8 @@
-import type { DbConfig } from '../../shared/config.js';
+import type { CurveConfig, DbConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import { dbRequestSchemas, type DbReplyContent } from '../../shared/protocol/db-messages.js';
 import { Refusals } from '../../shared/refusals.js';
+import { openDaemonKeys, openServerCurve } from '../../shared/security/daemon-curve.js';
 import { RpcServer } from '../../shared/transport/rpc-server.js';
 import { Calls } from './calls.js';
 import { Groups } from './groups.js';
@@ -14,8 +15,10 @@ export interface DbDaemon {
   close(): Promise<void>;
 }
 
-/** Opens the LevelDB, serves it on a ROUTER socket, and runs the retention passes. */
-export async function startDbDaemon(config: DbConfig, log: Logger): Promise<DbDaemon> {
+/** Opens the LevelDB, serves it on a ROUTER socket (CurveZMQ, allowed client keys only), and runs the retention passes. */
+export async function startDbDaemon(config: DbConfig, curveConfig: CurveConfig, log: Logger): Promise<DbDaemon> {
+  const keys = await openDaemonKeys(curveConfig, 'db', log);
+  const curve = await openServerCurve(curveConfig, keys, log);
   const store = await Store.open(config.dir, { sync: config.sync });
   const groups = new Groups(store);
   const calls = new Calls(store, groups);
@@ -32,17 +35,21 @@ export async function startDbDaemon(config: DbConfig, log: Logger): Promise<DbDa
     handlers: dbHandlers(store, calls, groups, retention, refusals),
     log: log.child({ module: 'db.server' }),
     refusals,
+    curve,
+    role: 'db',
   });
   let endpoint: string;
   try {
     endpoint = await server.start();
   } catch (err) {
+    curve?.allowed.close();
     await store.close();
     throw err;
   }
   log.info(
     {
       endpoint,
+      publicKey: keys?.publicKey ?? null,
       dir: config.dir,
       sync: config.sync,
       lastCallNum: store.counters.lastCallNum,
@@ -60,6 +67,7 @@ export async function startDbDaemon(config: DbConfig, log: Logger): Promise<DbDa
       (closing ??= (async () => {
         // Every step runs even when one before it fails; the store closes last.
         const steps = await Promise.allSettled([retention.stop(), server.close()]);
+        curve?.allowed.close();
         await store.close();
         const failed = steps.find((s): s is PromiseRejectedResult => s.status === 'rejected');
         if (failed) throw failed.reason;

@@ -1,7 +1,8 @@
-import type { RegistryConfig } from '../../shared/config.js';
+import type { CurveConfig, RegistryConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import { registryRequestSchemas, type RegistryReplyContent } from '../../shared/protocol/registry-messages.js';
 import { Refusals } from '../../shared/refusals.js';
+import { openDaemonKeys, openServerCurve } from '../../shared/security/daemon-curve.js';
 import { BulkReply, RpcServer } from '../../shared/transport/rpc-server.js';
 import { BundleStore } from './bundle-store.js';
 import { BundleUploads } from './bundle-uploads.js';
@@ -11,8 +12,10 @@ export interface RegistryDaemon {
   close(): Promise<void>;
 }
 
-/** Serves the bundle store on a ROUTER socket. */
-export async function startRegistryDaemon(config: RegistryConfig, log: Logger): Promise<RegistryDaemon> {
+/** Serves the bundle store on a ROUTER socket (CurveZMQ, allowed client keys only). */
+export async function startRegistryDaemon(config: RegistryConfig, curveConfig: CurveConfig, log: Logger): Promise<RegistryDaemon> {
+  const keys = await openDaemonKeys(curveConfig, 'registry', log);
+  const curve = await openServerCurve(curveConfig, keys, log);
   const bundles = await BundleStore.open(config.dir, config.maxBundleBytes);
   const uploads = new BundleUploads(bundles, log.child({ module: 'registry.uploads' }));
   const refusals = new Refusals(log.child({ module: 'registry.refusals' }));
@@ -21,6 +24,8 @@ export async function startRegistryDaemon(config: RegistryConfig, log: Logger): 
     schemas: registryRequestSchemas,
     log: log.child({ module: 'registry.server' }),
     refusals,
+    curve,
+    role: 'registry',
     handlers: {
       ping: async () => ({ now: Date.now(), refused: refusals.snapshot() }),
       putBundle: async ({ sha256, size }, ctx) => {
@@ -50,14 +55,21 @@ export async function startRegistryDaemon(config: RegistryConfig, log: Logger): 
       deleteBundle: async ({ sha256 }) => ({ deleted: await bundles.delete(sha256) }),
     },
   });
-  const endpoint = await server.start();
-  log.info({ endpoint, dir: config.dir, maxBundleBytes: config.maxBundleBytes }, 'listening');
+  let endpoint: string;
+  try {
+    endpoint = await server.start();
+  } catch (err) {
+    curve?.allowed.close();
+    throw err;
+  }
+  log.info({ endpoint, publicKey: keys?.publicKey ?? null, dir: config.dir, maxBundleBytes: config.maxBundleBytes }, 'listening');
   return {
     endpoint,
     close: async () => {
       try {
         await server.close();
       } finally {
+        curve?.allowed.close();
         await uploads.close(); // their temp files go even when the server's close failed
       }
     },

@@ -3,6 +3,7 @@ import { open, rename, rm } from 'node:fs/promises';
 import type { ClientConfig } from '../config.js';
 import { moduleLogger, type Logger } from '../logger.js';
 import { BUNDLE_CHUNK_BYTES, type RegistryReplyContent, type RegistryRequestContent } from '../protocol/registry-messages.js';
+import type { ClientCurve } from '../security/curve-client.js';
 import { RpcClient } from '../transport/rpc-client.js';
 import { downloadBundle } from './bundle-download.js';
 import { BundleUpload } from './bundle-upload.js';
@@ -23,9 +24,14 @@ export class RegistryClient {
   readonly rpc: RpcClient<RegistryRequestContent, RegistryReplyContent>;
   private readonly log: Logger;
 
-  constructor(private readonly config: Pick<ClientConfig, 'registryAddr' | 'requestTimeoutMs' | 'requestRetries'>) {
+  /** `curve`: this daemon's keys and the registry's public key; null with FERRY_CURVE=off. */
+  constructor(
+    private readonly config: Pick<ClientConfig, 'registryAddr' | 'requestTimeoutMs' | 'requestRetries'>,
+    curve: ClientCurve | null,
+  ) {
     this.log = moduleLogger('registry-client');
     this.rpc = new RpcClient<RegistryRequestContent, RegistryReplyContent>({
+      curve,
       endpoint: config.registryAddr,
       timeoutMs: config.requestTimeoutMs,
       retries: config.requestRetries,

@@ -52,6 +52,12 @@ export const workerToApiSchemas = {
     warm: z.array(warmContainerSchema),
     /** Calls still running here (a reconnecting worker says what it is still doing). */
     running: z.array(z.object(callRef)),
+    /**
+     * With CurveZMQ: the node's public key, and its proof that it holds the secret key
+     * (shared/security/node-key-proof.ts). The api serves the node while that key is allowed.
+     */
+    publicKey: z.string().max(64).optional(),
+    keyProof: z.string().max(128).optional(),
   }),
   heartbeat: z.object({
     running: z.number().int().min(0),
@@ -108,7 +114,10 @@ export const apiToWorkerSchemas = {
   reconnect: z.object({}).passthrough(),
   dispatch: dispatchSchema,
   cancel: z.object(callRef),
-  /** A message from the node was dropped: it did not decode, or said something it may not. */
+  /**
+   * A message from the node was dropped: it did not decode, or said something it may not; or
+   * the api does not serve the node at all (code NOT_ALLOWED: its key is not, or no longer, allowed).
+   */
   refused: z.object({ code: z.string(), message: z.string() }),
 } as const;
 

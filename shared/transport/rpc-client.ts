@@ -3,6 +3,7 @@ import { Dealer } from 'zeromq';
 import { ErrorCode, FerryError, TimeoutError, fromWire } from '../errors.js';
 import { decodeFrames, encodeFrames, parseReply } from '../protocol/envelope.js';
 import type { Logger } from '../logger.js';
+import { curveClientOptions, watchHandshakes, type ClientCurve } from '../security/curve-client.js';
 import { unbatchOrLog } from './unbatch-or-log.js';
 import { Outbox } from './outbox.js';
 
@@ -14,7 +15,13 @@ export interface RpcClientOptions {
   /** Resends after the first attempt times out (same request id, so the server answers once). */
   retries: number;
   log: Logger;
+  /** CurveZMQ: this client's key pair and the server's public key. Absent: plain ZeroMQ (FERRY_CURVE=off). */
+  curve?: ClientCurve | null;
 }
+
+/** After the server refused this client's key, the next try comes this long later, doubling up to the cap. */
+const REFUSED_RETRY_MS = 1_000;
+const REFUSED_RETRY_MAX_MS = 30_000;
 
 export interface CallOptions {
   bulk?: Buffer[];
@@ -46,9 +53,15 @@ export class RpcClient<Req extends { [K in keyof Res]: unknown }, Res extends ob
   private readonly pending = new Map<string, Pending>();
   private readonly loop: Promise<void>;
   private closed = false;
+  private refusedRetryMs = REFUSED_RETRY_MS;
+  private refusedRetry: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: RpcClientOptions) {
-    this.sock = new Dealer({ linger: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000 });
+    this.sock = new Dealer({ linger: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000, ...curveClientOptions(opts.curve) });
+    watchHandshakes(this.sock, opts.curve, opts.endpoint, opts.log, {
+      refused: () => this.retryRefused(),
+      accepted: () => (this.refusedRetryMs = REFUSED_RETRY_MS),
+    });
     this.sock.connect(opts.endpoint);
     this.outbox = new Outbox((frames) => this.sock.send(frames));
     this.loop = this.receiveLoop().catch((err: unknown) => {
@@ -110,11 +123,27 @@ export class RpcClient<Req extends { [K in keyof Res]: unknown }, Res extends ob
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.refusedRetry);
     for (const id of [...this.pending.keys()]) {
       this.settle(id)?.reject(new FerryError(ErrorCode.CLOSED, 'client closed before the reply arrived'));
     }
     this.sock.close();
     await this.loop;
+  }
+
+  /**
+   * libzmq gives up on a server that refused this client's key; a key allowed there later (the
+   * allowlist is read again without a restart) must still get through, so connect again, paced.
+   */
+  private retryRefused(): void {
+    if (this.closed || this.refusedRetry) return;
+    this.refusedRetry = setTimeout(() => {
+      this.refusedRetry = undefined;
+      if (this.closed) return;
+      this.sock.disconnect(this.opts.endpoint);
+      this.sock.connect(this.opts.endpoint);
+    }, this.refusedRetryMs);
+    this.refusedRetryMs = Math.min(this.refusedRetryMs * 2, REFUSED_RETRY_MAX_MS);
   }
 
   private settle(id: string): Pending | undefined {

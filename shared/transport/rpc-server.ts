@@ -5,6 +5,7 @@ import { unbatch } from '../protocol/batch.js';
 import { decodeFrames, encodeFrames, parseRequest, validateContent, type ReplyEnvelope } from '../protocol/envelope.js';
 import type { Logger } from '../logger.js';
 import { Refusals } from '../refusals.js';
+import { CurveServerGuard, type ServerCurve } from '../security/curve-server.js';
 import { MAX_FRAME_BYTES } from './frame-limit.js';
 import { Outbox } from './outbox.js';
 
@@ -42,9 +43,19 @@ export interface RpcServerOptions<S extends Schemas, R extends { [K in keyof S]:
   refusals?: Refusals;
   /** How many answered request ids are remembered so a resent request is answered, not redone. */
   dedupeEntries?: number;
+  /**
+   * CurveZMQ: the server's key pair and the client keys it lets in (a refused client gets no
+   * answer at all). Absent: plain ZeroMQ, as with FERRY_CURVE=off.
+   */
+  curve?: ServerCurve | null;
+  /** Names the server in its ZAP domain (`db`, `registry`). */
+  role?: string;
 }
 
 const CLOSE_GRACE_MS = 5_000;
+/** Binding the endpoint again right after closing the socket may find the port still held a moment. */
+const REBIND_TRIES = 100;
+const REBIND_PAUSE_MS = 20;
 
 interface Remembered {
   reply: Promise<Buffer[]>;
@@ -57,8 +68,10 @@ interface Remembered {
  * A resent request (same id) is answered from memory, so a client retry never doubles an effect.
  */
 export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }> {
-  private readonly sock: Router;
+  private sock: Router;
   private readonly outbox: Outbox;
+  private readonly guard: CurveServerGuard | undefined;
+  private reopening: Promise<void> = Promise.resolve();
   private readonly remembered = new Map<string, Remembered>();
   private readonly inFlight = new Set<Promise<void>>();
   private state: 'new' | 'running' | 'stopped' = 'new';
@@ -69,14 +82,21 @@ export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }>
 
   constructor(private readonly opts: RpcServerOptions<S, R>) {
     this.refusals = opts.refusals ?? new Refusals(opts.log);
-    this.sock = new Router({
+    const reopen = (): void => void (this.reopening = this.reopening.then(() => this.reopen()));
+    this.guard = opts.curve ? new CurveServerGuard(opts.curve, opts.role ?? 'rpc', opts.log, { refusals: this.refusals, onAdmittedKeyRemoved: reopen }) : undefined;
+    this.sock = this.newSocket();
+    this.outbox = new Outbox((frames) => this.sock.send(frames), { routed: true });
+  }
+
+  private newSocket(): Router {
+    return new Router({
+      ...this.guard?.socketOptions(),
       linger: 2_000,
-      maxMessageSize: opts.maxFrameBytes ?? MAX_FRAME_BYTES,
+      maxMessageSize: this.opts.maxFrameBytes ?? MAX_FRAME_BYTES,
       // A ROUTER drops replies to peers that have gone; the peer's own retry covers that.
       sendHighWaterMark: 100_000,
       receiveHighWaterMark: 100_000,
     });
-    this.outbox = new Outbox((frames) => this.sock.send(frames), { routed: true });
   }
 
   /** The endpoint actually bound (resolves `*` ports). */
@@ -86,13 +106,52 @@ export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }>
 
   async start(): Promise<string> {
     if (this.state !== 'new') throw new Error('server already started');
-    await this.sock.bind(this.opts.bind);
+    // The gate answers before the first client can knock.
+    await this.guard?.start();
+    try {
+      await this.sock.bind(this.opts.bind);
+    } catch (err) {
+      this.guard?.close();
+      throw err;
+    }
     this.boundEndpoint = this.sock.lastEndpoint ?? this.opts.bind;
     this.state = 'running';
-    this.loop = this.receiveLoop().catch((err: unknown) => {
-      if (this.state === 'running') this.opts.log.error({ err }, 'receive loop failed');
-    });
+    this.listen(this.sock);
     return this.boundEndpoint;
+  }
+
+  private listen(sock: Router): void {
+    this.loop = this.receiveLoop(sock).catch((err: unknown) => {
+      if (this.state === 'running' && this.sock === sock) this.opts.log.error({ err }, 'receive loop failed');
+    });
+  }
+
+  /**
+   * Ends every connection by binding a new socket on the same endpoint: ZeroMQ keeps a connection
+   * made with a key after that key leaves the allowlist, and a ROUTER cannot close one peer's.
+   * Clients reconnect at once and shake hands again, and the removed key is refused; a request in
+   * flight meanwhile is answered on its resend (from memory when it was done).
+   */
+  private async reopen(): Promise<void> {
+    if (this.state !== 'running') return;
+    const old = this.sock;
+    this.sock = this.newSocket();
+    old.close();
+    for (let tries = 1; ; tries++) {
+      try {
+        await this.sock.bind(this.boundEndpoint);
+        break;
+      } catch (err) {
+        if (this.state !== 'running') return; // closed meanwhile
+        if (tries >= REBIND_TRIES) {
+          this.opts.log.error({ err, endpoint: this.boundEndpoint }, 'could not bind again after closing connections: restart the daemon');
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, REBIND_PAUSE_MS));
+      }
+    }
+    this.listen(this.sock);
+    this.opts.log.warn({ endpoint: this.boundEndpoint }, 'a connected client key left the allowlist: every connection closed, clients shake hands again');
   }
 
   /** Stops taking requests, lets the ones in progress answer, then closes. Idempotent. */
@@ -108,11 +167,12 @@ export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }>
       clearTimeout(timer);
     }
     this.sock.close();
+    this.guard?.close();
     await this.loop;
   }
 
-  private async receiveLoop(): Promise<void> {
-    for await (const [identity, ...frames] of this.sock) {
+  private async receiveLoop(sock: Router): Promise<void> {
+    for await (const [identity, ...frames] of sock) {
       if (identity === undefined) continue;
       let messages: Buffer[][];
       try {

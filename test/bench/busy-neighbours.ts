@@ -33,7 +33,7 @@ async function busyNode(nodeId: string, workerEnv: Record<string, string>): Prom
       const bundle = await makeBundle(cluster.dir, fn, await fixture(fn));
       await upload(`${cluster.url}/v1/functions/${fn}`, bundle.file, { runtime: 'py' });
     }
-    const noop = invoker(new URL(cluster.url), 'ok');
+    const noop = invoker(new URL(cluster.url), 'ok', 'no-op');
     await latencies(noop, 200);
     return { cluster, noop };
   } catch (err) {

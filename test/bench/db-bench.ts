@@ -1,5 +1,6 @@
 import { nanoid } from 'nanoid';
 import { createDbClient, type DbClient } from '../../shared/clients/db-client.js';
+import { curveTo } from '../helpers/curve.js';
 
 export interface DbBenchResult {
   pairs: number;
@@ -41,7 +42,7 @@ export async function runPairs(
 
 /** `pairs` createCall + updateCall pairs against a DB daemon at `endpoint`, `inFlight` pairs at a time. */
 export async function benchDb(endpoint: string, pairs: number, inFlight: number): Promise<DbBenchResult> {
-  const db = createDbClient({ dbAddr: endpoint, requestTimeoutMs: 30_000, requestRetries: 0 });
+  const db = createDbClient({ dbAddr: endpoint, requestTimeoutMs: 30_000, requestRetries: 0 }, curveTo(endpoint));
   try {
     await db.call('registerRuntime', { image: 'bench', run: 'true' });
     const start = process.hrtime.bigint();

@@ -25,10 +25,10 @@ export interface FerryBench {
 }
 
 /** One keep-alive connection per client posting sync invokes, as a load generator holds. */
-export function invoker(url: URL, fn: string): Contender {
+export function invoker(url: URL, fn: string, name: string): Contender {
   const path_ = `/v1/functions/${fn}/invoke?wait=true`;
   return {
-    name: `ferry-${fn}`,
+    name,
     client: async () => {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       return () =>
@@ -55,14 +55,19 @@ export async function post(url: string, body: unknown): Promise<{ status: number
 /**
  * A real one-node cluster (Docker driver, preload `runtime`) with no-op functions in warm agent
  * containers for Python and Node. Eight containers, so both functions stay warm side by side and
- * a "warm" figure never pays for a container start (the runs alternate between them).
+ * a "warm" figure never pays for a container start (the runs alternate between them). With
+ * `curve: false` every daemon runs with FERRY_CURVE=off, on a node and under contender names of
+ * its own, so it can run beside the default one.
  */
-export async function startFerryBench(): Promise<FerryBench> {
+export async function startFerryBench(options: { curve?: boolean } = {}): Promise<FerryBench> {
+  const plain = options.curve === false;
+  const suffix = plain ? '-plain' : '';
   const cluster = await startCluster({
-    workers: ['bench-node'],
+    workers: [`bench-node${suffix}`],
     logLevel: 'info',
     workerEnv: { FERRY_MAX_CONTAINERS: '8', FERRY_PRELOAD: 'runtime' },
     apiEnv: { FERRY_QUEUE_MAX: '50000' },
+    ...(plain ? { env: { FERRY_CURVE: 'off' } } : {}),
   });
   for (const [rt, image, run] of [['py', 'pythonruntime', 'main.py'], ['js', 'noderuntime', 'index.js']] as const) {
     await post(`${cluster.url}/v1/runtimes`, { name: rt, image, path: '/ws', run, protocol: 'agent' });
@@ -79,8 +84,8 @@ export async function startFerryBench(): Promise<FerryBench> {
   const settle = (): Promise<void> => nodeSettled(cluster, images);
   const bench: FerryBench = {
     cluster,
-    python: { ...invoker(url, 'noop-py'), settle },
-    node: { ...invoker(url, 'noop-js'), settle },
+    python: { ...invoker(url, 'noop-py', `ferry-noop-py${suffix}`), settle },
+    node: { ...invoker(url, 'noop-js', `ferry-noop-js${suffix}`), settle },
     close: () => cluster.close(),
   };
   for (const c of [bench.python, bench.node]) {

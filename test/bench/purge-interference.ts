@@ -1,4 +1,5 @@
 import { createDbClient } from '../../shared/clients/db-client.js';
+import { curveTo } from '../helpers/curve.js';
 import { runPairs } from './db-bench.js';
 import type { FerryBench } from './ferry-bench.js';
 import { percentile, round, timeMs } from './stats.js';
@@ -23,7 +24,7 @@ const DAY = 24 * 3600_000;
  * number of invokes just before is the reference.
  */
 export async function invokeDuringPurge(b: FerryBench, opts: { oldCalls: number; samples: number }): Promise<PurgeInterference> {
-  const db = createDbClient({ dbAddr: b.cluster.db.endpoint, requestTimeoutMs: 30_000, requestRetries: 0 });
+  const db = createDbClient({ dbAddr: b.cluster.db.endpoint, requestTimeoutMs: 30_000, requestRetries: 0 }, curveTo(b.cluster.db.endpoint));
   try {
     const longAgo = Date.now() - 30 * DAY;
     await runPairs(db, 256, (started) => started < opts.oldCalls, { funcName: 'old', finishedAt: () => longAgo });

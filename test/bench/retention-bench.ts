@@ -1,4 +1,5 @@
 import { createDbClient } from '../../shared/clients/db-client.js';
+import { curveTo } from '../helpers/curve.js';
 import { runPairs } from './db-bench.js';
 
 export interface RetentionBenchResult {
@@ -27,7 +28,7 @@ export async function benchRetention(
   endpoint: string,
   options: { oldCalls: number; baselinePairs: number; inFlight: number },
 ): Promise<RetentionBenchResult> {
-  const db = createDbClient({ dbAddr: endpoint, requestTimeoutMs: 30_000, requestRetries: 0 });
+  const db = createDbClient({ dbAddr: endpoint, requestTimeoutMs: 30_000, requestRetries: 0 }, curveTo(endpoint));
   try {
     // The pass the daemon runs at start must be over, or it would remove some of the fill.
     await db.call('purgeExpired', {});

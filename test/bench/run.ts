@@ -3,6 +3,7 @@ import { makeTempDir } from '../helpers/temp.js';
 import { bullmqContender } from './bullmq-contender.js';
 import { busyNeighbours } from './busy-neighbours.js';
 import { sideBySide, throughput } from './contenders.js';
+import { curveFigures, curveRows } from './curve-bench.js';
 import { benchDb } from './db-bench.js';
 import { backlogThroughput, bundleFigures, firstCallWithRuntimePreload, invokeDuringUploads, startFerryBench } from './ferry-bench.js';
 import { startRedis } from './redis-server.js';
@@ -15,13 +16,15 @@ import { benchWorker } from './worker-bench.js';
  * `npm run bench`: Ferry side by side with bare Docker and with a BullMQ job queue, on this
  * machine, in one run. Never fails on time. Flags: --quick (a short smoke run), --json (one JSON
  * object on stdout instead of the table), --store (only the call store's figures: no Docker,
- * no cluster), --neighbours (only the busy-neighbours figures).
+ * no cluster), --neighbours (only the busy-neighbours figures), --curve (only warm calls with
+ * CurveZMQ on and off).
  */
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
 const json = args.has('--json');
 const storeOnly = args.has('--store');
 const neighboursOnly = args.has('--neighbours');
+const curveOnly = args.has('--curve');
 const say = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
@@ -74,6 +77,25 @@ async function storeMain(): Promise<void> {
   }
   process.stdout.write(`Ferry call store benchmarks${quick ? ' (quick)' : ''}, ${new Date().toISOString().slice(0, 10)}, ${f.seconds} s\n`);
   for (const [k, x] of storeRows(f)) process.stdout.write(`  ${k}  ${x}\n`);
+}
+
+/** `--curve`: warm calls with CurveZMQ on and off, alone. */
+async function curveMain(): Promise<void> {
+  const started = Date.now();
+  say('two clusters, CurveZMQ on and off: warm calls, alternating');
+  const ferry = await startFerryBench();
+  try {
+    await ferry.python.settle?.();
+    const f = { ...(await curveFigures(ferry, quick)), seconds: Math.round((Date.now() - started) / 1000) };
+    if (json) {
+      process.stdout.write(JSON.stringify(f) + '\n');
+      return;
+    }
+    process.stdout.write(`Ferry CurveZMQ benchmark${quick ? ' (quick)' : ''}, ${new Date().toISOString().slice(0, 10)}, ${f.seconds} s\n`);
+    for (const [k, x] of curveRows(f)) process.stdout.write(`  ${k}  ${x}\n`);
+  } finally {
+    await ferry.close();
+  }
 }
 
 function storeRows(f: Awaited<ReturnType<typeof storeFigures>>): [string, string][] {
@@ -167,6 +189,8 @@ async function main(): Promise<void> {
     const duringUpload = await invokeDuringUploads(ferry, { samples: quick ? 300 : 2_000, maxPushes: quick ? 5 : 20, mib: 100 });
     say(`warm invokes while a retention pass removes ${quick ? '20,000' : '100,000'} old calls`);
     const duringPurge = await invokeDuringPurge(ferry, { oldCalls: quick ? 20_000 : 100_000, samples: quick ? 300 : 1_000 });
+    say('warm calls with CurveZMQ on and off (a second cluster), alternating');
+    const curve = await curveFigures(ferry, quick);
 
     const figures = {
       warm_p50_ms: py.latency.p50Ms,
@@ -213,6 +237,7 @@ async function main(): Promise<void> {
       backlog_empty_queue_calls_per_s: emptyQueue,
       backlog_throughput_ratio: round(backlog / emptyQueue),
       ...neighbours,
+      ...curve,
       ...store,
       seconds: Math.round((Date.now() - started) / 1000),
     };
@@ -248,6 +273,7 @@ async function main(): Promise<void> {
       ],
       ['backlog calls/s / empty queue calls/s / ratio', `${f.backlog_calls_per_s} / ${f.backlog_empty_queue_calls_per_s} / ${f.backlog_throughput_ratio}`, '≥ 0.9'],
       ...neighbourRows(f),
+      ...curveRows(f).map(([k, x]): [string, string, string] => [k, x, '']),
       ...storeRows(f).map(([k, x]): [string, string, string] => [k, x, '']),
     ];
     printTable('Ferry benchmarks', f.seconds, rows);
@@ -258,7 +284,7 @@ async function main(): Promise<void> {
   }
 }
 
-(storeOnly ? storeMain() : neighboursOnly ? neighboursMain() : main()).then(
+(storeOnly ? storeMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);

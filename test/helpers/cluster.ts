@@ -37,10 +37,17 @@ export async function readAdminKey(dir: string): Promise<string | null> {
  * helpers (`http()`, `upload()`, `readEvents()`, the CLI runners…) send the api's admin key to it.
  */
 export async function startCluster(
-  options: { workers?: string[]; workerEnv?: Record<string, string>; apiEnv?: Record<string, string>; logLevel?: string } = {},
+  options: {
+    workers?: string[];
+    workerEnv?: Record<string, string>;
+    apiEnv?: Record<string, string>;
+    /** Environment of every daemon of the cluster (`FERRY_CURVE=off`, for one). */
+    env?: Record<string, string>;
+    logLevel?: string;
+  } = {},
 ): Promise<Cluster> {
   const { dir, cleanup } = await makeTempDir('ferry-cluster-');
-  const base: Record<string, string> = { FERRY_DATA_DIR: dir, ...(options.logLevel ? { FERRY_LOG_LEVEL: options.logLevel } : {}) };
+  const base: Record<string, string> = { FERRY_DATA_DIR: dir, ...(options.logLevel ? { FERRY_LOG_LEVEL: options.logLevel } : {}), ...options.env };
   const started: DaemonProcess[] = [];
   // A daemon that fails to start must not leave the ones before it running.
   const spawn = async (name: string, env: Record<string, string>): Promise<DaemonProcess> => {

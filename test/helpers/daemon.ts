@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { allowTestKey, curveOn, rememberServerKey } from './curve.js';
 import { onLogLines } from './log-lines.js';
 
 /** The repository root, found from here whether this runs as test/… source or dist/test/… build. */
@@ -24,6 +25,8 @@ export interface DaemonProcess {
   logs: Record<string, unknown>[];
   /** The `listening` line itself (the api's has its `url`). */
   ready: Record<string, unknown>;
+  /** The daemon's CurveZMQ public key, from its `listening` line; null when it runs without CurveZMQ. */
+  publicKey: string | null;
   /** Everything it wrote to stderr so far (nothing, unless something went wrong). */
   stderr(): string;
   /** Sends `signal` and resolves once the process has exited. */
@@ -33,8 +36,12 @@ export interface DaemonProcess {
 /**
  * Starts a built daemon (`dist/services/<name>/main.js`) as a real child process and resolves once
  * it logs `listening`. Tests bind `tcp://127.0.0.1:*` and read the real endpoint from that line.
+ * With CurveZMQ (the default) the test process's key is allowed in the daemon's data folder first,
+ * and a server's public key is remembered by its endpoint for the helpers that connect to it.
  */
-export function spawnDaemon(name: string, env: Record<string, string>, timeoutMs = 15_000): Promise<DaemonProcess> {
+export async function spawnDaemon(name: string, env: Record<string, string>, timeoutMs = 15_000): Promise<DaemonProcess> {
+  const dataDir = env['FERRY_DATA_DIR'];
+  if (curveOn(env) && dataDir) await allowTestKey(dataDir);
   const script = path.join(root, 'dist', 'services', name, 'main.js');
   // Profiling daemons under test: FERRY_NODE_ARGS="--cpu-prof --cpu-prof-dir=…" in its env or the runner's.
   const nodeArgs = (env['FERRY_NODE_ARGS'] ?? process.env['FERRY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
@@ -57,11 +64,15 @@ export function spawnDaemon(name: string, env: Record<string, string>, timeoutMs
       logs.push(entry);
       if (entry['msg'] === 'listening' && typeof entry['endpoint'] === 'string') {
         clearTimeout(timer);
+        const publicKey = typeof entry['publicKey'] === 'string' ? entry['publicKey'] : null;
+        // A worker's `endpoint` is the api it connects to, not a socket of its own.
+        if (publicKey && name !== 'worker') rememberServerKey(entry['endpoint'], publicKey);
         resolve({
           proc,
           endpoint: entry['endpoint'],
           logs,
           ready: entry,
+          publicKey,
           stderr: () => stderr,
           kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
             if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);

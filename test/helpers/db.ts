@@ -1,6 +1,7 @@
 import { nanoid } from 'nanoid';
 import { createDbClient, type DbClient } from '../../shared/clients/db-client.js';
 import { FerryError } from '../../shared/errors.js';
+import { curveTo } from './curve.js';
 import { spawnDaemon, type DaemonProcess } from './daemon.js';
 
 export const HOUR = 3_600_000;
@@ -31,7 +32,7 @@ export interface RunningDb {
  */
 export async function startDb(dir: string, env: Record<string, string> = {}): Promise<RunningDb> {
   const daemon = await spawnDaemon('db', { FERRY_DATA_DIR: dir, FERRY_DB_BIND: 'tcp://127.0.0.1:*', FERRY_RETENTION_SCAN_MS: String(HOUR), ...env });
-  const db = createDbClient({ dbAddr: daemon.endpoint, requestTimeoutMs: 10_000, requestRetries: 0 });
+  const db = createDbClient({ dbAddr: daemon.endpoint, requestTimeoutMs: 10_000, requestRetries: 0 }, curveTo(daemon.endpoint));
   return {
     daemon,
     db,

@@ -2,6 +2,11 @@ import { Router } from 'zeromq';
 import { unbatch } from '../../shared/protocol/batch.js';
 import { decodeEvent, encodeEvent } from '../../shared/protocol/envelope.js';
 import { workerToApiSchemas, type Dispatch, type WorkerToApi } from '../../shared/protocol/worker-messages.js';
+import { moduleLogger } from '../../shared/logger.js';
+import { AllowedKeys } from '../../shared/security/allowed-keys.js';
+import { loadOrCreateKeyPair } from '../../shared/security/curve-keys.js';
+import { CurveServerGuard } from '../../shared/security/curve-server.js';
+import { curveDirOf } from '../../shared/security/key-files.js';
 import { Outbox } from '../../shared/transport/outbox.js';
 
 export type Received = WorkerToApi & { nodeId: string; at: number };
@@ -14,12 +19,15 @@ export function finalOf(m: Received): Record<string, unknown> {
 /**
  * Plays the api's side of the worker channel until the API daemon exists: a real ROUTER that
  * answers heartbeats, acks final reports, and records everything workers send.
- * (Not a mock of ZeroMQ: a real socket speaking the real protocol.)
+ * (Not a mock of ZeroMQ: a real socket speaking the real protocol.) With CurveZMQ it is the api of
+ * data folder `dir`: its key pair is `api.key` there, and it lets in the keys the folder allows.
  */
 export class FakeApi {
   readonly received: Received[] = [];
   private readonly sock = new Router({ linger: 0 });
   private readonly outbox = new Outbox((frames) => this.sock.send(frames), { routed: true });
+  private allowed: AllowedKeys | undefined;
+  private guard: CurveServerGuard | undefined;
   private readonly nodes = new Set<string>();
   private readonly waiters: { pred: (m: Received) => boolean; resolve: (m: Received) => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -27,7 +35,20 @@ export class FakeApi {
   /** Set false to stop answering (a silent api). */
   answering = true;
 
+  constructor(
+    private readonly dir: string,
+    private readonly curve = true,
+  ) {}
+
   async start(bind = 'tcp://127.0.0.1:*'): Promise<string> {
+    if (this.curve) {
+      const dir = curveDirOf(this.dir);
+      const log = moduleLogger('fake-api');
+      this.allowed = await AllowedKeys.open(dir, log);
+      this.guard = new CurveServerGuard({ keys: (await loadOrCreateKeyPair(dir, 'api')).keys, allowed: this.allowed }, 'fake-api', log);
+      Object.assign(this.sock, this.guard.socketOptions());
+      await this.guard.start();
+    }
     await this.sock.bind(bind);
     this.endpoint = this.sock.lastEndpoint!;
     void this.loop();
@@ -72,6 +93,8 @@ export class FakeApi {
   close(): void {
     clearInterval(this.timer);
     this.sock.close();
+    this.guard?.close();
+    this.allowed?.close();
   }
 
   private send(nodeId: string, msgType: string, content: unknown): void {

@@ -2,11 +2,15 @@ import { Dealer } from 'zeromq';
 import { unbatch } from '../../shared/protocol/batch.js';
 import { decodeEvent, encodeEvent } from '../../shared/protocol/envelope.js';
 import { apiToWorkerSchemas, type ApiToWorker, type Dispatch } from '../../shared/protocol/worker-messages.js';
+import { curveClientOptions } from '../../shared/security/curve-client.js';
+import { nodeKeyClaim } from '../../shared/security/node-key-proof.js';
 import { Outbox } from '../../shared/transport/outbox.js';
+import { curveTo } from './curve.js';
 
 /**
  * A worker node played by the test over a real DEALER speaking the real protocol, for the cases
  * a real worker will not produce on cue: a node that falls silent mid-call and then reports late.
+ * It joins with the test process's allowed key, as a real worker joins with its own.
  */
 export class FakeNode {
   readonly dispatches: Dispatch[] = [];
@@ -18,9 +22,12 @@ export class FakeNode {
   private waiters: ((d: Dispatch) => void)[] = [];
   /** One per join, as a worker process has one per start. */
   private incarnation = 0;
+  private readonly keyClaim: { publicKey?: string; keyProof?: string };
 
   constructor(readonly nodeId: string, endpoint: string) {
-    this.sock = new Dealer({ routingId: nodeId, linger: 0 });
+    const curve = curveTo(endpoint);
+    this.keyClaim = nodeKeyClaim(curve, nodeId);
+    this.sock = new Dealer({ routingId: nodeId, linger: 0, ...curveClientOptions(curve) });
     this.sock.connect(endpoint);
     this.outbox = new Outbox((frames) => this.sock.send(frames));
     void this.loop();
@@ -29,7 +36,7 @@ export class FakeNode {
   /** Says hello (a new incarnation each time, as a restarted process), naming calls it still runs, then heartbeats. */
   join(maxContainers = 1, running: { callId: string; attempt: number }[] = []): void {
     this.incarnation += 1;
-    this.send('hello', { nodeId: this.nodeId, incarnation: `fake-${this.incarnation}`, driver: 'process', capacity: { maxContainers, memoryMb: 1024 }, images: [], warm: [], running });
+    this.send('hello', { nodeId: this.nodeId, incarnation: `fake-${this.incarnation}`, driver: 'process', capacity: { maxContainers, memoryMb: 1024 }, images: [], warm: [], running, ...this.keyClaim });
     clearInterval(this.timer);
     this.timer = setInterval(() => this.send('heartbeat', { running: 0, warm: [] }), 1_000);
   }

@@ -1,5 +1,7 @@
 import { Dealer } from 'zeromq';
 import { decodeFrames, parseReply } from '../../shared/protocol/envelope.js';
+import { curveClientOptions } from '../../shared/security/curve-client.js';
+import { curveTo } from './curve.js';
 
 export interface RawPeer {
   /** Sends hand-made frames to a request/reply daemon; resolves with the reply's error code, or 'ok'. */
@@ -15,10 +17,15 @@ export interface RawPeer {
 
 /**
  * A bare DEALER for sending hand-made frames to a daemon, optionally under a routing id of its
- * choosing (the api's worker socket takes a worker's routing id as its node id).
+ * choosing (the api's worker socket takes a worker's routing id as its node id). It connects as
+ * the test process's allowed key.
  */
 export function rawPeer(endpoint: string, options: { routingId?: string } = {}): RawPeer {
-  const sock = new Dealer({ linger: 0, ...(options.routingId !== undefined ? { routingId: options.routingId } : {}) });
+  const sock = new Dealer({
+    linger: 0,
+    ...(options.routingId !== undefined ? { routingId: options.routingId } : {}),
+    ...curveClientOptions(curveTo(endpoint)),
+  });
   const drops: (() => void)[] = [];
   sock.events.on('disconnect', () => drops.splice(0).forEach((resolve) => resolve()));
   sock.connect(endpoint);

@@ -1,6 +1,7 @@
 import { RegistryClient } from '../../shared/clients/registry-client.js';
 import type { Dispatch } from '../../shared/protocol/worker-messages.js';
 import { makeBundle } from './bundles.js';
+import { curveOn, curveTo } from './curve.js';
 import { spawnDaemon, type DaemonProcess } from './daemon.js';
 import { FakeApi } from './fake-api.js';
 import { makeTempDir } from './temp.js';
@@ -25,11 +26,15 @@ export interface WorkerCluster {
  */
 export async function startWorkerCluster(env: Record<string, string> = {}): Promise<WorkerCluster> {
   const { dir, cleanup } = await makeTempDir('ferry-worker-');
-  const api = new FakeApi();
+  const api = new FakeApi(dir, curveOn(env));
   await api.start();
   const nodeId = env['FERRY_NODE_ID'] ?? `node-${Math.random().toString(36).slice(2, 8)}`;
-  const registry = await spawnDaemon('registry', { FERRY_DATA_DIR: dir, FERRY_REGISTRY_BIND: 'tcp://127.0.0.1:*' });
-  const registryClient = new RegistryClient({ registryAddr: registry.endpoint, requestTimeoutMs: 10_000, requestRetries: 0 });
+  const registry = await spawnDaemon('registry', {
+    FERRY_DATA_DIR: dir,
+    FERRY_REGISTRY_BIND: 'tcp://127.0.0.1:*',
+    FERRY_CURVE: curveOn(env) ? 'on' : 'off',
+  });
+  const registryClient = new RegistryClient({ registryAddr: registry.endpoint, requestTimeoutMs: 10_000, requestRetries: 0 }, curveTo(registry.endpoint));
   const worker = await spawnDaemon('worker', {
     FERRY_DATA_DIR: dir,
     FERRY_REGISTRY_ADDR: registry.endpoint,

@@ -6,6 +6,7 @@ import { newGroupId } from '../../shared/protocol/group.js';
 import type { Call } from '../../shared/protocol/domain.js';
 import { makeBundle } from '../helpers/bundles.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
+import { curveTo } from '../helpers/curve.js';
 import { fixture } from '../helpers/fixtures.js';
 import { http, upload } from '../helpers/http.js';
 import { waitUntil } from '../helpers/temp.js';
@@ -113,7 +114,7 @@ describe('runs on a fake node', () => {
 
   it('a run an api died while making is made whole by the next api, and ends COMPLETE', async () => {
     // What a dead api leaves: the run stored, two of its six calls made, the rest not.
-    const db = createDbClient({ dbAddr: c.db.endpoint, requestTimeoutMs: 10_000, requestRetries: 0 });
+    const db = createDbClient({ dbAddr: c.db.endpoint, requestTimeoutMs: 10_000, requestRetries: 0 }, curveTo(c.db.endpoint));
     const id = newGroupId();
     try {
       await db.call('createGroup', { id, kind: 'run', function: 'rn-echo@1', spec: { params: { k: 1 } }, total: 6 });

@@ -6,6 +6,7 @@ import type { SessionView } from '../../services/api/groups/session-view.js';
 import type { Call } from '../../shared/protocol/domain.js';
 import { makeBundle } from '../helpers/bundles.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
+import { curveTo } from '../helpers/curve.js';
 import { fixture } from '../helpers/fixtures.js';
 import { http, upload } from '../helpers/http.js';
 import { waitUntil } from '../helpers/temp.js';
@@ -200,7 +201,7 @@ describe('sessions on a fake node', () => {
     const id = await createSession(c);
     const ids = await append(c, id, Array.from({ length: 6 }, (_, i) => ({ function: 'ss-alpha', params: { i } })));
     // What a dead api leaves: the session marked started, none of its calls dispatched yet.
-    const db = createDbClient({ dbAddr: c.db.endpoint, requestTimeoutMs: 10_000, requestRetries: 0 });
+    const db = createDbClient({ dbAddr: c.db.endpoint, requestTimeoutMs: 10_000, requestRetries: 0 }, curveTo(c.db.endpoint));
     try {
       await db.call('startGroup', { id });
     } finally {

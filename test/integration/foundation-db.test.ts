@@ -4,6 +4,7 @@ import { createDbClient, type DbClient } from '../../shared/clients/db-client.js
 import { FerryError } from '../../shared/errors.js';
 import type { Call } from '../../shared/protocol/domain.js';
 import { encodeFrames } from '../../shared/protocol/envelope.js';
+import { curveTo } from '../helpers/curve.js';
 import { spawnDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { rawPeer } from '../helpers/raw-peer.js';
 import { makeTempDir } from '../helpers/temp.js';
@@ -27,7 +28,7 @@ describe('DB daemon (real process, real LevelDB)', () => {
     const tmp = await makeTempDir();
     cleanup = tmp.cleanup;
     daemon = await spawnDaemon('db', { FERRY_DATA_DIR: tmp.dir, FERRY_DB_BIND: 'tcp://127.0.0.1:*' });
-    db = createDbClient({ dbAddr: daemon.endpoint, requestTimeoutMs: 5_000, requestRetries: 0 });
+    db = createDbClient({ dbAddr: daemon.endpoint, requestTimeoutMs: 5_000, requestRetries: 0 }, curveTo(daemon.endpoint));
   });
   afterAll(async () => {
     await db?.close();
@@ -176,7 +177,7 @@ describe('DB daemon durability', () => {
     const { dir, cleanup } = await makeTempDir();
     const env = { FERRY_DATA_DIR: dir, FERRY_DB_BIND: 'tcp://127.0.0.1:*' };
     let daemon = await spawnDaemon('db', env);
-    let db = createDbClient({ dbAddr: daemon.endpoint, requestTimeoutMs: 5_000, requestRetries: 0 });
+    let db = createDbClient({ dbAddr: daemon.endpoint, requestTimeoutMs: 5_000, requestRetries: 0 }, curveTo(daemon.endpoint));
     try {
       await db.call('registerRuntime', { image: 'rt', run: 'true' });
       const acked = new Map<string, { callNum: number; status: string; result: string }>();
@@ -194,7 +195,7 @@ describe('DB daemon durability', () => {
       await db.close();
 
       daemon = await spawnDaemon('db', env);
-      db = createDbClient({ dbAddr: daemon.endpoint, requestTimeoutMs: 5_000, requestRetries: 0 });
+      db = createDbClient({ dbAddr: daemon.endpoint, requestTimeoutMs: 5_000, requestRetries: 0 }, curveTo(daemon.endpoint));
       for (const [id, want] of acked) {
         const got = await db.call('getCall', { id });
         expect({ callNum: got.callNum, status: got.status, result: got.result }).toEqual(want);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../shared/clients/registry-client.js';
 import { encodeFrames } from '../../shared/protocol/envelope.js';
+import { curveTo } from '../helpers/curve.js';
 import { spawnDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { rawPeer } from '../helpers/raw-peer.js';
 import { makeTempDir } from '../helpers/temp.js';
@@ -36,7 +37,7 @@ describe('registry daemon (real process)', () => {
       FERRY_MAX_BUNDLE_BYTES: String(150 * MiB),
       FERRY_LOG_LEVEL: 'info',
     });
-    registry = new RegistryClient({ registryAddr: daemon.endpoint, requestTimeoutMs: 10_000, requestRetries: 0 });
+    registry = new RegistryClient({ registryAddr: daemon.endpoint, requestTimeoutMs: 10_000, requestRetries: 0 }, curveTo(daemon.endpoint));
   });
   afterAll(async () => {
     await registry?.close();

@@ -6,6 +6,7 @@ import { createDbClient } from '../../shared/clients/db-client.js';
 import type { Call, FunctionView } from '../../shared/protocol/domain.js';
 import { makeBundle } from '../helpers/bundles.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
+import { curveTo } from '../helpers/curve.js';
 import { fixture } from '../helpers/fixtures.js';
 import { http, upload } from '../helpers/http.js';
 import { waitUntil } from '../helpers/temp.js';
@@ -97,7 +98,7 @@ describe('env and secrets of a function version (real daemons, Docker)', () => {
   });
 
   it('stores secrets sealed: the db answers and keeps no value in the clear', async () => {
-    const db = createDbClient({ dbAddr: c.db.endpoint, requestTimeoutMs: 10_000, requestRetries: 0 });
+    const db = createDbClient({ dbAddr: c.db.endpoint, requestTimeoutMs: 10_000, requestRetries: 0 }, curveTo(c.db.endpoint));
     try {
       const stored = await db.call('getFunction', { name: 'env-se-exec' });
       expect(stored.secrets?.['API_TOKEN']).toMatch(/^v1\.[0-9a-f]{16}\./);

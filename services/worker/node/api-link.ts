@@ -1,5 +1,8 @@
 import { Dealer } from 'zeromq';
+import { ErrorCode } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
+import { curveClientOptions, watchHandshakes, type ClientCurve } from '../../../shared/security/curve-client.js';
+import { nodeKeyClaim } from '../../../shared/security/node-key-proof.js';
 import { decodeEvent, encodeEvent } from '../../../shared/protocol/envelope.js';
 import {
   HEARTBEAT_INTERVAL_MS,
@@ -20,6 +23,8 @@ export interface ApiLinkOptions {
   heartbeat: () => WorkerToApiContent<'heartbeat'>;
   onMessage: (msg: Exclude<ApiToWorker, { msgType: 'heartbeat' | 'ack' | 'reconnect' | 'refused' }>) => void;
   heartbeatMs?: number;
+  /** CurveZMQ: this node's keys and the api's public key; null: plain ZeroMQ (FERRY_CURVE=off). */
+  curve: ClientCurve | null;
 }
 
 /** Finished or failed reports are kept until the api acks them. */
@@ -32,7 +37,9 @@ const MAX_BACKOFF_MS = 16_000;
  * The worker's link to the api (Paranoid Pirate): a DEALER whose routing id is the node id,
  * heartbeats both ways, and a fresh socket with back-off when the api has been silent for
  * HEARTBEAT_LIVENESS intervals. A final report (finished/failed) is resent until acked, so an
- * api restart loses no result.
+ * api restart loses no result. With CurveZMQ the hello names this node's key with a proof that
+ * it holds the secret, and a refusal from the api (the key is not allowed) is treated as silence:
+ * the link tries again with back-off, so a key allowed later gets in without a restart.
  */
 export class ApiLink {
   private sock: Dealer | undefined;
@@ -44,8 +51,13 @@ export class ApiLink {
   private timer: NodeJS.Timeout | undefined;
   private readonly unacked = new Map<string, { report: FinalReport; sentAt: number }>();
   private closed = false;
+  private refusedBefore = false;
+  /** What the hello adds with CurveZMQ: the key the api checks against its allowlist, and the proof. */
+  private readonly keyClaim: { publicKey?: string; keyProof?: string };
 
-  constructor(private readonly opts: ApiLinkOptions) {}
+  constructor(private readonly opts: ApiLinkOptions) {
+    this.keyClaim = nodeKeyClaim(opts.curve, opts.nodeId);
+  }
 
   get isConnected(): boolean {
     return this.connected;
@@ -73,7 +85,9 @@ export class ApiLink {
 
   private open(): void {
     this.sock?.close();
-    const sock = new Dealer({ routingId: this.opts.nodeId, linger: 0, sendHighWaterMark: 100_000 });
+    const sock = new Dealer({ routingId: this.opts.nodeId, linger: 0, sendHighWaterMark: 100_000, ...curveClientOptions(this.opts.curve) });
+    // A refused handshake leaves the socket unconnected: the api sounds silent, and the link tries again paced.
+    watchHandshakes(sock, this.opts.curve, this.opts.apiAddr, this.opts.log, { refused: () => undefined });
     sock.connect(this.opts.apiAddr);
     this.sock = sock;
     this.outbox = new Outbox((frames) => sock.send(frames));
@@ -86,7 +100,7 @@ export class ApiLink {
 
   private async sayHello(): Promise<void> {
     try {
-      this.write({ msgType: 'hello', content: await this.opts.hello() });
+      this.write({ msgType: 'hello', content: { ...(await this.opts.hello()), ...this.keyClaim } });
       for (const entry of this.unacked.values()) {
         entry.sentAt = Date.now();
         this.write(entry.report);
@@ -130,19 +144,36 @@ export class ApiLink {
   private async receiveLoop(sock: Dealer): Promise<void> {
     for await (const batch of sock) {
       if (this.sock !== sock) return;
-      this.lastHeard = Date.now();
-      if (!this.connected) {
-        this.connected = true;
-        this.backoffMs = 1_000;
-        this.opts.log.info({ apiAddr: this.opts.apiAddr }, 'connected to api');
-      }
       for (const frames of unbatchOrLog(batch, this.opts.log)) this.onMessage(frames);
     }
+  }
+
+  private heard(): void {
+    this.lastHeard = Date.now();
+    if (this.connected) return;
+    this.connected = true;
+    this.refusedBefore = false;
+    this.backoffMs = 1_000;
+    this.opts.log.info({ apiAddr: this.opts.apiAddr }, 'connected to api');
+  }
+
+  /** The api does not serve this node: as good as silent, so the link reopens with back-off. */
+  private notAllowed(content: { code: string; message: string }): void {
+    if (!this.refusedBefore) {
+      this.opts.log.error(
+        { ...content, publicKey: this.opts.curve?.keys.publicKey ?? null },
+        'the api refuses this node: allow its key on the api host with `ferry node allow <key>`; trying again',
+      );
+    }
+    this.refusedBefore = true;
+    this.lastHeard = 0;
   }
 
   private onMessage(frames: Buffer[]): void {
     try {
       const msg = decodeEvent(frames, apiToWorkerSchemas);
+      const notAllowed = msg.msgType === 'refused' && msg.content.code === ErrorCode.NOT_ALLOWED;
+      if (!notAllowed) this.heard();
       switch (msg.msgType) {
         case 'heartbeat':
           break;
@@ -159,7 +190,8 @@ export class ApiLink {
           this.opts.onMessage({ msgType: 'cancel', content: msg.content });
           break;
         case 'refused':
-          this.opts.log.warn({ code: msg.content.code, reason: msg.content.message }, 'the api refused a message from this node');
+          if (notAllowed) this.notAllowed(msg.content);
+          else this.opts.log.warn({ code: msg.content.code, reason: msg.content.message }, 'the api refused a message from this node');
           break;
       }
     } catch (err) {

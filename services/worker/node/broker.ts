@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nanoid } from 'nanoid';
@@ -93,7 +94,12 @@ export class Broker {
   constructor(private readonly opts: BrokerOptions) {}
 
   async start(): Promise<void> {
-    this.endpoint = `ipc://${path.join(this.opts.dir, 'broker.ipc')}`;
+    // The broker's link never leaves the host, so it goes without CurveZMQ: the socket lives in a
+    // folder only this user may enter (0700), so no other local user can connect to it.
+    const dir = path.join(this.opts.dir, 'broker');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+    this.endpoint = `ipc://${path.join(dir, 'broker.ipc')}`;
     await this.sock.bind(this.endpoint);
     this.state = 'running';
     void this.receiveLoop().catch((err: unknown) => {

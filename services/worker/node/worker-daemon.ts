@@ -2,8 +2,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { nanoid } from 'nanoid';
 import path from 'node:path';
 import { RegistryClient } from '../../../shared/clients/registry-client.js';
-import type { ClientConfig, WorkerConfig } from '../../../shared/config.js';
+import type { ClientConfig, CurveConfig, WorkerConfig } from '../../../shared/config.js';
 import type { Logger } from '../../../shared/logger.js';
+import { clientCurveOf, openDaemonKeys } from '../../../shared/security/daemon-curve.js';
 import { runtimeOnWireSchema, type Dispatch, type DriverKind } from '../../../shared/protocol/worker-messages.js';
 import { ApiLink } from './api-link.js';
 import { Broker } from './broker.js';
@@ -26,7 +27,10 @@ export interface WorkerDaemon {
  * The worker daemon of one node: links to the api, prepares each dispatched function once
  * (bundle, image), and hands calls to its broker's miniworkers.
  */
-export async function startWorkerDaemon(config: WorkerConfig, client: ClientConfig, log: Logger): Promise<WorkerDaemon> {
+export async function startWorkerDaemon(config: WorkerConfig, client: ClientConfig, curveConfig: CurveConfig, log: Logger): Promise<WorkerDaemon> {
+  const keys = await openDaemonKeys(curveConfig, `worker-${config.nodeId}`, log);
+  const apiCurve = await clientCurveOf(curveConfig, keys, 'api');
+  const registryCurve = await clientCurveOf(curveConfig, keys, 'registry');
   await mkdir(path.join(config.dir, 'sock'), { recursive: true });
   const driverSettings = { nodeId: config.nodeId, dir: config.dir, fakeDelay: config.fakeDelay };
   const driver = await chooseDriver(config.driver, driverSettings, log);
@@ -40,7 +44,7 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
   const orphans = await driver.removeLeftovers(config.nodeId);
   if (orphans > 0) log.info({ removed: orphans }, 'removed containers left by an earlier run');
 
-  const registry = new RegistryClient(client);
+  const registry = new RegistryClient(client, registryCurve);
   const bundles = new BundleCache(config.dir, registry, log.child({ module: 'bundle-cache' }));
   await bundles.init();
   const runtimesFile = path.join(config.dir, 'runtimes.json');
@@ -94,6 +98,7 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
   link = new ApiLink({
     nodeId: config.nodeId,
     apiAddr: config.apiAddr,
+    curve: apiCurve,
     log: log.child({ module: 'api-link' }),
     hello: async () => ({
       nodeId: config.nodeId,
@@ -117,7 +122,10 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
     },
   });
   link.start();
-  log.info({ endpoint: config.apiAddr, nodeId: config.nodeId, driver: driver.kind, capacity: config.maxContainers, preload: config.preload }, 'listening');
+  log.info(
+    { endpoint: config.apiAddr, nodeId: config.nodeId, publicKey: keys?.publicKey ?? null, driver: driver.kind, capacity: config.maxContainers, preload: config.preload },
+    'listening',
+  );
 
   let closing: Promise<void> | undefined;
   return {
