@@ -222,7 +222,7 @@ describe('ferry job-engine commands', () => {
     const completion = (await ferry('completion', 'bash')).stdout;
     expect(completion).toContain('"dead-letters") words="--fn --status --session --limit --retry --json');
     expect(completion).toContain('"invoke") words="--param --data --async --hold --session --idempotency-key --json');
-    expect(completion).toContain('"fn deploy") words="--name --runtime --timeout --memory --retries --backoff --backoff-factor --max-backoff --stuck-after --json');
+    expect(completion).toContain('"fn deploy") words="--name --runtime --timeout --memory --retries --backoff --backoff-factor --max-backoff --stuck-after --env --secret --keep-env --json');
     for (const command of ['dispatch', 'retry', 'cancel']) expect(completion).toContain(`"${command}") words="--json --url --help" ;;`);
     expect(completion).toMatch(/"" *\) words="[^"]*\bdispatch retry cancel dead-letters\b/);
   });
