@@ -1,3 +1,4 @@
+import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Call } from '../../shared/protocol/domain.js';
 import type { Execution } from '../../shared/protocol/execution.js';
@@ -168,6 +169,37 @@ describe('executions', () => {
         expect(executions[0]).toMatchObject({ state: 'LOST', failureReason: { message: 'node lc-r restarted' } });
       }
       expect(c.api.logs.some((l) => l['msg'] === 'node lost')).toBe(false);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('a cancel that lands while the call\'s container is being made', () => {
+  it('removes the container once made and never starts the call in it', async () => {
+    const docker = new Docker();
+    // Preload none: every call gets a container of its own, made after the call reaches its node.
+    const c = await startCluster({ workers: ['lc-mk'], workerEnv: { FERRY_PRELOAD: 'none', FERRY_MAX_CONTAINERS: '1' } });
+    try {
+      expect((await http('POST', `${c.url}/v1/runtimes`, agentRuntime)).status).toBe(201);
+      await deploy(c, 'slow', 'py-agent', await fixture('slow'));
+      // The engine's start of the call's container: the agent inside is not ready yet, so the
+      // miniworker is still making the sandbox when the cancel arrives.
+      const events = (await docker.getEvents({ filters: { type: ['container'], event: ['start'], label: ['ferry.node=lc-mk'] } })) as NodeJS.ReadableStream & { destroy(): void };
+      const started = new Promise<string>((resolve) =>
+        events.on('data', (chunk: Buffer) => resolve(String((JSON.parse(chunk.toString()) as { Actor: { Attributes: Record<string, string> } }).Actor.Attributes['ferry.call']))),
+      );
+      const id = await invoke(c, 'slow', { seconds: 600 });
+      expect(await started).toBe(id);
+      events.destroy();
+      const cancelled = await http<CallView>('POST', `${c.url}/v1/calls/${id}/cancel`);
+      expect(cancelled.status, cancelled.text).toBe(200);
+      expect(['CANCELLED', 'KILLED']).toContain(cancelled.body.status);
+      const ofCall = async (): Promise<number> => (await docker.listContainers({ all: true, filters: { label: [`ferry.call=${id}`] } })).length;
+      await waitUntil(async () => (await ofCall()) === 0, "the cancelled call's container is gone");
+      // The node's one slot is free again: the next call runs.
+      const next = await invoke(c, 'slow', { seconds: 0 });
+      expect((await ended(c, next)).status).toBe('DONE');
     } finally {
       await c.close();
     }

@@ -41,6 +41,8 @@ const driver = await createDriver(settings.driver, settings, log);
 let sandbox: Sandbox | null = null;
 let idleTimer: NodeJS.Timeout | undefined;
 let current = null as CallTask | null;
+/** A cancel named the current call: it must not start, even in a sandbox made after the cancel. */
+let cancelled = false;
 let warm: { fn: string | null; key: string } | null = null;
 
 /** The sandbox being made, if any (see stop()). */
@@ -86,6 +88,7 @@ async function dropSandbox(): Promise<void> {
 async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void> {
   clearTimeout(idleTimer);
   current = task;
+  cancelled = false;
   const ref = { callId: task.callId, attempt: task.attempt };
   try {
     const initStart = performance.now();
@@ -100,6 +103,13 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
     const reuse = settings.preload !== 'none';
     const cold = sandbox === null || adoptable === true;
     sandbox ??= await creating(driver.createSandbox(prepared, task, sandboxOptions(reuse)));
+    if (cancelled) {
+      // Cancelled while its sandbox was being made or taken over: the cancel found nothing to
+      // remove then, so the call's sandbox goes now, before the call can start in it.
+      log.info({ callId: task.callId, attempt: task.attempt }, 'call cancelled before it started');
+      await dropSandbox();
+      return;
+    }
     const createMs = performance.now() - initStart;
     // A call that ends quickly needs no separate `started`: its `finished` says both. Only a call
     // still running after STARTED_AFTER_MS is reported started, keeping the warm path to one report.
@@ -131,13 +141,13 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
     await dropSandbox().catch(() => undefined);
   } finally {
     current = null;
+    if (sandbox && settings.keepAliveMs > 0) {
+      idleTimer = setTimeout(() => {
+        void dropSandbox().then(sayReady);
+      }, settings.keepAliveMs);
+    }
+    sayReady();
   }
-  if (sandbox && settings.keepAliveMs > 0) {
-    idleTimer = setTimeout(() => {
-      void dropSandbox().then(sayReady);
-    }, settings.keepAliveMs);
-  }
-  sayReady();
 }
 
 /**
@@ -203,7 +213,10 @@ async function onBrokerMessage(frames: Buffer[]): Promise<void> {
         void warmRuntime(msg.content.runtime);
         break;
       case 'cancel':
-        if (current?.callId === msg.content.callId && current.attempt === msg.content.attempt) await dropSandbox();
+        if (current?.callId === msg.content.callId && current.attempt === msg.content.attempt) {
+          cancelled = true;
+          await dropSandbox();
+        }
         break;
       case 'stop':
         await stop();
