@@ -52,12 +52,12 @@ describe('hostile JSON bodies (real cluster, fake driver)', () => {
     expect(gzipSync(huge(bodyRoutes[0]![1])).length).toBeLessThan(64 * 1024);
     const before = await h.refused();
     for (const [route, r] of await postEverywhere(huge)) {
-      expect({ route, status: r.status, body: r.body }).toEqual({ route, status: 413, body: { error: { code: 'BUNDLE_TOO_LARGE', message: 'request body too large' } } });
+      expect({ route, status: r.status, body: r.body }).toEqual({ route, status: 413, body: { error: { code: 'BODY_TOO_LARGE', message: `request body over the ${JSON_BODY_LIMIT_BYTES}-byte limit of a JSON body` } } });
     }
     for (const [route, r] of await postEverywhere((wrap) => gzipSync(huge(wrap)), { 'content-encoding': 'gzip' })) {
-      expect({ route, status: r.status, body: r.body }).toEqual({ route, status: 413, body: { error: { code: 'BUNDLE_TOO_LARGE', message: 'request body too large' } } });
+      expect({ route, status: r.status, body: r.body }).toEqual({ route, status: 413, body: { error: { code: 'BODY_TOO_LARGE', message: `request body over the ${JSON_BODY_LIMIT_BYTES}-byte limit of a JSON body` } } });
     }
-    expect(refusedSince(before.api, (await h.refused()).api)).toEqual({ BUNDLE_TOO_LARGE: 2 * bodyRoutes.length });
+    expect(refusedSince(before.api, (await h.refused()).api)).toEqual({ BODY_TOO_LARGE: 2 * bodyRoutes.length });
     await h.stillServes();
   });
 

@@ -62,7 +62,7 @@ export function readBodyText(req: IncomingMessage): Promise<string> {
     stream.on('data', (chunk: Buffer) => {
       if (failed) return;
       size += chunk.length;
-      if (size > JSON_BODY_LIMIT_BYTES) return fail(new FerryError(ErrorCode.BUNDLE_TOO_LARGE, 'request body too large'));
+      if (size > JSON_BODY_LIMIT_BYTES) return fail(new FerryError(ErrorCode.BODY_TOO_LARGE, `request body over the ${JSON_BODY_LIMIT_BYTES}-byte limit of a JSON body`));
       chunks.push(chunk);
     });
     stream.on('end', () => {
