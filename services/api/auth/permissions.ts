@@ -128,11 +128,19 @@ for (const [route, need] of Object.entries(routeNeeds)) {
   byMethod.set(method, list);
 }
 
+/**
+ * The web dashboard's files (`/ui` and every path below it, read with GET): public, as they hold
+ * no data; the page asks for a key and sends it with every API call it makes.
+ */
+const DASHBOARD = /^\/ui(\/|$)/i;
+
 /** The need of `method` on `url` (its query ignored); HEAD as GET; a route not in the table: {@link ADMIN_ONLY}. */
 export function needOf(method: string, url: string): RouteNeed {
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
-  for (const r of byMethod.get(method === 'HEAD' ? 'GET' : method) ?? []) if (r.pattern.test(path)) return r.need;
+  const get = method === 'HEAD' ? 'GET' : method;
+  if (get === 'GET' && DASHBOARD.test(path)) return PUBLIC;
+  for (const r of byMethod.get(get) ?? []) if (r.pattern.test(path)) return r.need;
   return ADMIN_ONLY;
 }
 

@@ -12,6 +12,7 @@ import { keysRoutes } from './keys-routes.js';
 import { runsRoutes } from './runs-routes.js';
 import { Sessions } from '../groups/sessions.js';
 import { sessionsRoutes } from './sessions-routes.js';
+import { uiRoutes } from './ui-static.js';
 import { v1Routes } from './v1-routes.js';
 
 /** The api's HTTP app: the original routes at the root, the versioned surface under /v1. */
@@ -64,6 +65,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use('/v1', runsRoutes(deps.runs ?? new Runs({ db: deps.db, scheduler: deps.scheduler, log: deps.log })));
   app.use('/v1', sessionsRoutes(deps.sessions ?? new Sessions({ db: deps.db, scheduler: deps.scheduler, log: deps.log })));
   app.use('/v1', batchesRoutes(deps.batches ?? new Batches({ db: deps.db, scheduler: deps.scheduler, log: deps.log })));
+  app.use('/ui', uiRoutes());
   app.use(legacyRoutes(deps));
   app.use(notFoundRoute);
   app.use(errorHandler(deps.log, deps.config.maxUploadBytes));

@@ -1,0 +1,61 @@
+import type { JSX } from 'preact';
+
+export interface Line {
+  name: string;
+  /** One value per point; null leaves a gap. */
+  values: (number | null)[];
+  class: string;
+}
+
+const W = 480;
+const H = 140;
+const PAD = { left: 44, right: 8, top: 10, bottom: 20 };
+
+/**
+ * A small line chart over time, drawn as SVG by hand: a few series over the same x (epoch ms),
+ * the y axis from 0 to the largest value, labelled with `unit`; x labelled as clock times unless
+ * `xLabel` says otherwise.
+ */
+export function LineChart(props: { title: string; xs: number[]; lines: Line[]; unit?: string; xLabel?: (x: number) => string }): JSX.Element {
+  const { title, xs, lines, unit = '' } = props;
+  const max = Math.max(1e-9, ...lines.flatMap((l) => l.values.filter((v): v is number => v !== null)));
+  const x = (i: number): number => PAD.left + (xs.length <= 1 ? 0 : (i * (W - PAD.left - PAD.right)) / (xs.length - 1));
+  const y = (v: number): number => H - PAD.bottom - (v / max) * (H - PAD.top - PAD.bottom);
+  const path = (values: (number | null)[]): string => {
+    let d = '';
+    let pen = false;
+    values.forEach((v, i) => {
+      if (v === null) {
+        pen = false;
+        return;
+      }
+      d += `${pen ? 'L' : 'M'}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
+      pen = true;
+    });
+    return d;
+  };
+  const clock = (ms: number): string => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const label = (x: number | undefined): string => (x === undefined ? '' : (props.xLabel ?? clock)(x));
+  const fmt = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toPrecision(2));
+  return (
+    <figure class="chart">
+      <figcaption>
+        {title}
+        {lines.map((l) => (
+          <span class={`legend ${l.class}`}>{l.name}</span>
+        ))}
+      </figcaption>
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title}>
+        <line class="axis" x1={PAD.left} y1={H - PAD.bottom} x2={W - PAD.right} y2={H - PAD.bottom} />
+        <line class="grid" x1={PAD.left} y1={PAD.top} x2={W - PAD.right} y2={PAD.top} />
+        <text class="tick" x={PAD.left - 4} y={PAD.top + 4} text-anchor="end">{`${fmt(max)}${unit}`}</text>
+        <text class="tick" x={PAD.left - 4} y={H - PAD.bottom} text-anchor="end">0</text>
+        <text class="tick" x={PAD.left} y={H - 4}>{label(xs[0])}</text>
+        <text class="tick" x={W - PAD.right} y={H - 4} text-anchor="end">{label(xs.at(-1))}</text>
+        {lines.map((l) => (
+          <path class={`line ${l.class}`} d={path(l.values)} />
+        ))}
+      </svg>
+    </figure>
+  );
+}
