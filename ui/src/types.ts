@@ -1,7 +1,17 @@
-/** The shapes of the /v1 replies the dashboard reads (see the api's OpenAPI document). */
+/** The shapes of the /v1 replies the dashboard reads: the api's own types where shared/ holds them. */
+import type { BatchResult, BatchView } from '../../shared/protocol/batch-view.js';
+import type { CallError, Metrics, Progress } from '../../shared/protocol/call-outcome.js';
+import type { Call as StoredCall, CallStatus, FunctionView } from '../../shared/protocol/domain.js';
+import type { Execution } from '../../shared/protocol/execution.js';
+import type { GroupCounts } from '../../shared/protocol/group.js';
+import type { RunDetail, RunView } from '../../shared/protocol/run-view.js';
+import type { SessionView } from '../../shared/protocol/session-view.js';
 
-export const CALL_STATUSES = ['HELD', 'PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'] as const;
-export type CallStatus = (typeof CALL_STATUSES)[number];
+export type { BatchResult, BatchView, CallError, CallStatus, Execution, Metrics, Progress, RunDetail, RunView, SessionView };
+export type Counts = GroupCounts;
+export type FunctionVersion = FunctionView;
+
+export const CALL_STATUSES: readonly CallStatus[] = ['HELD', 'PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'];
 export const ENDED: readonly CallStatus[] = ['DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'];
 export const isEnded = (s: CallStatus): boolean => ENDED.includes(s);
 
@@ -14,49 +24,8 @@ export interface Whoami {
   auth: 'on' | 'off';
 }
 
-/** A number in 0..1, or fields such as `{current, total}`. */
-export type Progress = number | Record<string, number | string>;
-export type Metrics = Record<string, number>;
-
-export interface CallError {
-  code: string;
-  message: string;
-}
-
-export interface Execution {
-  executionId: string;
-  attempt: number;
-  nodeId: string | null;
-  state: string;
-  startedAt: number | null;
-  finishedAt: number | null;
-  progress?: Progress | null;
-  metrics?: Metrics | null;
-  failureReason?: string | null;
-}
-
-export interface Call {
-  id: string;
-  callNum: number;
-  funcName: string;
-  version: number;
-  params: unknown;
-  status: CallStatus;
-  result?: string;
-  error: CallError | null;
-  attempt: number;
-  workerId: string | null;
-  sessionId: string | null;
-  groupId?: string | null;
-  progress: Progress | null;
-  metrics: Metrics | null;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  deadLetter?: boolean;
-  invokedBy?: string | null;
-  currentExecution?: Execution | null;
-}
+/** A call as the /v1 routes show it: its current execution beside it. */
+export type Call = Omit<StoredCall, 'executions'> & { currentExecution: Execution | null };
 
 /** What `GET /v1/events` sends for a call at its creation and each change of status. */
 export interface CallSummary {
@@ -87,8 +56,6 @@ export interface Logs {
   truncated: boolean;
 }
 
-export type Counts = Partial<Record<CallStatus, number>>;
-
 export interface StatsPoint {
   t: number;
   started: number;
@@ -108,83 +75,11 @@ export interface Stats {
   recentFailures: CallSummary[];
 }
 
-export interface SessionView {
-  id: string;
-  state: 'open' | 'started' | 'killed' | 'finished';
-  counts: Counts;
-  total: number;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  killedAt: number | null;
-}
-
 export interface ResultPage {
   page: number | null;
   from?: number;
   to?: number;
   calls: Call[];
-}
-
-export interface RunView {
-  id: string;
-  function: string;
-  times: number;
-  status: string;
-  counts: Counts;
-  submittedAt: number;
-  start: number | null;
-  end: number | null;
-  duration: number | null;
-  cancelledAt: number | null;
-}
-
-export interface RunDetail {
-  detailId: number;
-  callId: string;
-  status: CallStatus;
-  submittedAt: number;
-  start: number | null;
-  end: number | null;
-  duration: number | null;
-}
-
-export interface BatchView {
-  id: string;
-  state: 'running' | 'combining' | 'done' | 'failed' | 'cancelled';
-  worker: string;
-  combiner: string;
-  numBatches: number;
-  counts: Counts;
-  startTime: string;
-  elapsedSecs: number;
-  combinerCallId: string | null;
-  combinerResult: unknown;
-  error: string | null;
-}
-
-export interface BatchResult {
-  batchId: number;
-  startIndex: number;
-  endIndex: number;
-  status: CallStatus;
-  result: unknown;
-  expired: boolean;
-}
-
-export interface FunctionVersion {
-  name: string;
-  version: number;
-  runtime: string;
-  sha256?: string;
-  size?: number;
-  createdAt?: number;
-  timeoutMs?: number | null;
-  memoryMb?: number | null;
-  stuckAfterMs?: number | null;
-  retry?: Record<string, number> | null;
-  env: Record<string, string>;
-  secrets: string[];
 }
 
 export interface Runtime {

@@ -1,5 +1,6 @@
 import type { Call, CallStatus } from '../../../shared/protocol/domain.js';
 import type { Group } from '../../../shared/protocol/group.js';
+import { BatchState, type BatchResult, type BatchView } from '../../../shared/protocol/batch-view.js';
 
 /** Statuses a call ends in (the DB keeps its own list: services never import each other). */
 export const ENDED: readonly CallStatus[] = ['DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'];
@@ -22,35 +23,7 @@ export interface BatchSpec {
   params: unknown;
 }
 
-export const BatchState = { running: 'running', combining: 'combining', done: 'done', failed: 'failed', cancelled: 'cancelled' } as const;
-export type BatchState = (typeof BatchState)[keyof typeof BatchState];
-
-export interface BatchView {
-  id: string;
-  state: BatchState;
-  worker: string;
-  combiner: string;
-  numBatches: number;
-  counts: Group['counts'];
-  startTime: string;
-  elapsedSecs: number;
-  combinerCallId: string | null;
-  combinerResult: unknown;
-  /** Why a batch failed without (or before) its combiner ran; null otherwise. */
-  error: string | null;
-}
-
-/** One batch's partial result, as the results view and the combiner see it. */
-export interface BatchResult {
-  batchId: number;
-  startIndex: number;
-  endIndex: number;
-  status: CallStatus;
-  /** The worker's answer (JSON when it parses); null once `resultTtlSecs` have passed since it ended, or while unfinished. */
-  result: unknown;
-  /** True when the result was dropped for its age. */
-  expired: boolean;
-}
+export { BatchState, type BatchResult, type BatchView };
 
 export const sumCounts = (counts: Group['counts'], statuses?: readonly CallStatus[]): number =>
   (statuses ?? (Object.keys(counts) as CallStatus[])).reduce((n, s) => n + (counts[s] ?? 0), 0);

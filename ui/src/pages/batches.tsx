@@ -1,56 +1,41 @@
 import type { JSX } from 'preact';
 import { post } from '../api';
 import { useMay } from '../auth';
-import { LiveDot, useCallEvents } from '../live';
-import { ActionButton, ErrorNote, Json, Pager, Section } from '../parts/common';
+import { LiveDot } from '../live';
+import { ActionButton, ErrorNote, Json, Section } from '../parts/common';
 import { duration } from '../parts/format';
-import { CountsBar, ProgressBar, StatusBadge } from '../parts/status';
+import { PagedTable } from '../parts/paged-table';
+import { CountsBar, endedOf, ProgressBar, StatusBadge } from '../parts/status';
 import { Link } from '../router';
-import { ENDED, type BatchResult, type BatchView } from '../types';
-import { useApi } from '../use-api';
-import { usePaged, useThrottled } from '../use-paged';
-
-const endedOf = (b: BatchView): number => ENDED.reduce((n, s) => n + (b.counts[s] ?? 0), 0);
+import type { BatchResult, BatchView } from '../types';
+import { useGroup, usePaged } from '../use-paged';
 
 export function BatchesPage(): JSX.Element {
-  const list = usePaged<{ batches: BatchView[]; nextCursor: string | null }>('/v1/batches', { limit: 50 });
+  const list = usePaged<{ batches: BatchView[]; nextCursor: string | null }>('/v1/batches');
   return (
     <Section title="Batch jobs">
-      <ErrorNote error={list.error} />
-      {list.data && list.data.batches.length === 0 ? <p class="empty">No batch jobs.</p> : null}
-      {list.data && list.data.batches.length > 0 ? (
-        <table>
-          <thead>
-            <tr>
-              <th>id</th>
-              <th>worker → combiner</th>
-              <th>state</th>
-              <th>batches</th>
-              <th>started</th>
-              <th>elapsed</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.batches.map((b) => (
-              <tr key={b.id}>
-                <td class="mono">
-                  <Link href={`/batches/${b.id}`}>{b.id}</Link>
-                </td>
-                <td>{`${b.worker} → ${b.combiner}`}</td>
-                <td>
-                  <StatusBadge status={b.state} />
-                </td>
-                <td class="wide">
-                  <ProgressBar fraction={endedOf(b) / Math.max(1, b.numBatches)} label={`${endedOf(b)}/${b.numBatches}`} />
-                </td>
-                <td>{b.startTime}</td>
-                <td>{duration(b.elapsedSecs * 1000)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      {list.data ? <Pager cursors={list.cursors} next={list.data.nextCursor} onChange={list.setCursors} /> : null}
+      <PagedTable
+        paged={list}
+        rows={(p) => p.batches}
+        empty="No batch jobs."
+        columns={['id', 'worker → combiner', 'state', 'batches', 'started', 'elapsed']}
+        row={(b) => (
+          <tr key={b.id}>
+            <td class="mono">
+              <Link href={`/batches/${b.id}`}>{b.id}</Link>
+            </td>
+            <td>{`${b.worker} → ${b.combiner}`}</td>
+            <td>
+              <StatusBadge status={b.state} />
+            </td>
+            <td class="wide">
+              <ProgressBar fraction={endedOf(b.counts) / Math.max(1, b.numBatches)} label={`${endedOf(b.counts)}/${b.numBatches}`} />
+            </td>
+            <td>{b.startTime}</td>
+            <td>{duration(b.elapsedSecs * 1000)}</td>
+          </tr>
+        )}
+      />
     </Section>
   );
 }
@@ -58,13 +43,8 @@ export function BatchesPage(): JSX.Element {
 /** One batch job: its batches' progress (live), the combiner's answer, its partial results, cancel. */
 export function BatchPage({ id }: { id: string }): JSX.Element {
   const may = useMay();
-  const view = useApi<BatchView>(`/v1/batches/${encodeURIComponent(id)}`);
-  const results = usePaged<{ results: BatchResult[]; nextCursor: string | null }>(`/v1/batches/${encodeURIComponent(id)}/results`, { limit: 50 });
-  const refresh = useThrottled(() => {
-    view.reload();
-    results.reload();
-  });
-  const live = useCallEvents({ onCall: (c) => c.groupId === id && refresh() });
+  const path = `/v1/batches/${encodeURIComponent(id)}`;
+  const { view, list, live } = useGroup<BatchView, { results: BatchResult[]; nextCursor: string | null }>(path, [`${path}/results`], (c) => c.groupId === id);
   const b = view.data;
   if (!b) return view.error ? <ErrorNote error={view.error} /> : <p class="loading">loading…</p>;
   return (
@@ -94,7 +74,7 @@ export function BatchPage({ id }: { id: string }): JSX.Element {
           <dt>elapsed</dt>
           <dd>{duration(b.elapsedSecs * 1000)}</dd>
         </dl>
-        <ProgressBar fraction={endedOf(b) / Math.max(1, b.numBatches)} label={`${endedOf(b)}/${b.numBatches} batches ended`} />
+        <ProgressBar fraction={endedOf(b.counts) / Math.max(1, b.numBatches)} label={`${endedOf(b.counts)}/${b.numBatches} batches ended`} />
         <CountsBar counts={b.counts} total={b.numBatches} />
         {b.error ? <p class="error">{b.error}</p> : null}
         {b.combinerResult !== null && b.combinerResult !== undefined ? (
@@ -105,32 +85,22 @@ export function BatchPage({ id }: { id: string }): JSX.Element {
         ) : null}
       </Section>
       <Section title="Partial results">
-        <ErrorNote error={results.error} />
-        {results.data ? (
-          <table>
-            <thead>
-              <tr>
-                <th>batch</th>
-                <th>range</th>
-                <th>status</th>
-                <th>result</th>
-              </tr>
-            </thead>
-            <tbody>
-              {results.data.results.map((r) => (
-                <tr key={r.batchId}>
-                  <td>{r.batchId}</td>
-                  <td>{`${r.startIndex}..${r.endIndex}`}</td>
-                  <td>
-                    <StatusBadge status={r.status} />
-                  </td>
-                  <td class="mono">{r.expired ? 'expired' : r.result === null ? '–' : JSON.stringify(r.result)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        ) : null}
-        {results.data ? <Pager cursors={results.cursors} next={results.data.nextCursor} onChange={results.setCursors} /> : null}
+        <PagedTable
+          paged={list}
+          rows={(p) => p.results}
+          empty="No batch has ended yet."
+          columns={['batch', 'range', 'status', 'result']}
+          row={(r) => (
+            <tr key={r.batchId}>
+              <td>{r.batchId}</td>
+              <td>{`${r.startIndex}..${r.endIndex}`}</td>
+              <td>
+                <StatusBadge status={r.status} />
+              </td>
+              <td class="mono">{r.expired ? 'expired' : r.result === null ? '–' : JSON.stringify(r.result)}</td>
+            </tr>
+          )}
+        />
       </Section>
     </div>
   );

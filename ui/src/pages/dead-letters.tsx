@@ -11,7 +11,7 @@ import { CallTable, rowOf } from './call-rows';
 export function DeadLettersPage(): JSX.Element {
   const may = useMay();
   const [funcName, setFuncName] = useState('');
-  const list = usePaged<CallPage>('/v1/dead-letters', { funcName, limit: 50 });
+  const list = usePaged<CallPage>('/v1/dead-letters', { funcName });
   const [chosen, setChosen] = useState<Set<string>>(new Set());
   const [note, setNote] = useState<string | null>(null);
   const toggle = (id: string): void =>

@@ -1,56 +1,41 @@
 import type { JSX } from 'preact';
 import { post } from '../api';
 import { useMay } from '../auth';
-import { LiveDot, useCallEvents } from '../live';
-import { ActionButton, ErrorNote, Pager, Section } from '../parts/common';
+import { LiveDot } from '../live';
+import { ActionButton, ErrorNote, Section } from '../parts/common';
 import { duration, time } from '../parts/format';
-import { CountsBar, ProgressBar, StatusBadge } from '../parts/status';
+import { PagedTable } from '../parts/paged-table';
+import { CountsBar, endedOf, ProgressBar, StatusBadge } from '../parts/status';
 import { Link } from '../router';
-import { ENDED, type RunDetail, type RunView } from '../types';
-import { useApi } from '../use-api';
-import { usePaged, useThrottled } from '../use-paged';
-
-const endedOf = (r: RunView): number => ENDED.reduce((n, s) => n + (r.counts[s] ?? 0), 0);
+import type { RunDetail, RunView } from '../types';
+import { useGroup, usePaged } from '../use-paged';
 
 export function RunsPage(): JSX.Element {
-  const list = usePaged<{ runs: RunView[]; nextCursor: string | null }>('/v1/runs', { limit: 50 });
+  const list = usePaged<{ runs: RunView[]; nextCursor: string | null }>('/v1/runs');
   return (
     <Section title="Runs">
-      <ErrorNote error={list.error} />
-      {list.data && list.data.runs.length === 0 ? <p class="empty">No runs.</p> : null}
-      {list.data && list.data.runs.length > 0 ? (
-        <table>
-          <thead>
-            <tr>
-              <th>id</th>
-              <th>function</th>
-              <th>status</th>
-              <th>progress</th>
-              <th>submitted</th>
-              <th>took</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.runs.map((r) => (
-              <tr key={r.id}>
-                <td class="mono">
-                  <Link href={`/runs/${r.id}`}>{r.id}</Link>
-                </td>
-                <td>{r.function}</td>
-                <td>
-                  <StatusBadge status={r.status} />
-                </td>
-                <td class="wide">
-                  <ProgressBar fraction={endedOf(r) / Math.max(1, r.times)} label={`${endedOf(r)}/${r.times}`} />
-                </td>
-                <td>{time(r.submittedAt)}</td>
-                <td>{duration(r.duration)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      {list.data ? <Pager cursors={list.cursors} next={list.data.nextCursor} onChange={list.setCursors} /> : null}
+      <PagedTable
+        paged={list}
+        rows={(p) => p.runs}
+        empty="No runs."
+        columns={['id', 'function', 'status', 'progress', 'submitted', 'took']}
+        row={(r) => (
+          <tr key={r.id}>
+            <td class="mono">
+              <Link href={`/runs/${r.id}`}>{r.id}</Link>
+            </td>
+            <td>{r.function}</td>
+            <td>
+              <StatusBadge status={r.status} />
+            </td>
+            <td class="wide">
+              <ProgressBar fraction={endedOf(r.counts) / Math.max(1, r.times)} label={`${endedOf(r.counts)}/${r.times}`} />
+            </td>
+            <td>{time(r.submittedAt)}</td>
+            <td>{duration(r.duration)}</td>
+          </tr>
+        )}
+      />
     </Section>
   );
 }
@@ -58,13 +43,8 @@ export function RunsPage(): JSX.Element {
 /** One run: its progress and counts (live), its calls by detail id, cancel. */
 export function RunPage({ id }: { id: string }): JSX.Element {
   const may = useMay();
-  const view = useApi<RunView>(`/v1/runs/${encodeURIComponent(id)}`);
-  const details = usePaged<{ details: RunDetail[]; nextCursor: string | null }>(`/v1/runs/${encodeURIComponent(id)}/details`, { limit: 50 });
-  const refresh = useThrottled(() => {
-    view.reload();
-    details.reload();
-  });
-  const live = useCallEvents({ onCall: (c) => c.groupId === id && refresh() });
+  const path = `/v1/runs/${encodeURIComponent(id)}`;
+  const { view, list, live } = useGroup<RunView, { details: RunDetail[]; nextCursor: string | null }>(path, [`${path}/details`], (c) => c.groupId === id);
   const r = view.data;
   if (!r) return view.error ? <ErrorNote error={view.error} /> : <p class="loading">loading…</p>;
   const running = r.status === 'QUEUED' || r.status === 'RUNNING';
@@ -95,40 +75,29 @@ export function RunPage({ id }: { id: string }): JSX.Element {
           <dt>took</dt>
           <dd>{duration(r.duration)}</dd>
         </dl>
-        <ProgressBar fraction={endedOf(r) / Math.max(1, r.times)} label={`${endedOf(r)}/${r.times} ended`} />
+        <ProgressBar fraction={endedOf(r.counts) / Math.max(1, r.times)} label={`${endedOf(r.counts)}/${r.times} ended`} />
         <CountsBar counts={r.counts} total={r.times} />
       </Section>
       <Section title="Calls">
-        <ErrorNote error={details.error} />
-        {details.data ? (
-          <table>
-            <thead>
-              <tr>
-                <th>detail</th>
-                <th>call</th>
-                <th>status</th>
-                <th>start</th>
-                <th>took</th>
-              </tr>
-            </thead>
-            <tbody>
-              {details.data.details.map((d) => (
-                <tr key={d.callId}>
-                  <td>{d.detailId}</td>
-                  <td class="mono">
-                    <Link href={`/calls/${d.callId}`}>{d.callId}</Link>
-                  </td>
-                  <td>
-                    <StatusBadge status={d.status} />
-                  </td>
-                  <td>{time(d.start)}</td>
-                  <td>{duration(d.duration)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        ) : null}
-        {details.data ? <Pager cursors={details.cursors} next={details.data.nextCursor} onChange={details.setCursors} /> : null}
+        <PagedTable
+          paged={list}
+          rows={(p) => p.details}
+          empty="No calls yet."
+          columns={['detail', 'call', 'status', 'start', 'took']}
+          row={(d) => (
+            <tr key={d.callId}>
+              <td>{d.detailId}</td>
+              <td class="mono">
+                <Link href={`/calls/${d.callId}`}>{d.callId}</Link>
+              </td>
+              <td>
+                <StatusBadge status={d.status} />
+              </td>
+              <td>{time(d.start)}</td>
+              <td>{duration(d.duration)}</td>
+            </tr>
+          )}
+        />
       </Section>
     </div>
   );

@@ -2,54 +2,40 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError, get, post } from '../api';
 import { useMay } from '../auth';
-import { LiveDot, useCallEvents } from '../live';
+import { LiveDot } from '../live';
 import { ActionButton, ErrorNote, Pager, Section } from '../parts/common';
+import { PagedTable } from '../parts/paged-table';
 import { time } from '../parts/format';
 import { CountsBar, StatusBadge } from '../parts/status';
 import { Link } from '../router';
 import type { CallPage, ResultPage, SessionView } from '../types';
-import { useApi } from '../use-api';
-import { usePaged, useThrottled } from '../use-paged';
+import { useGroup, usePaged } from '../use-paged';
 import { CallTable, rowOf } from './call-rows';
 
 export function SessionsPage(): JSX.Element {
-  const list = usePaged<{ sessions: SessionView[]; nextCursor: string | null }>('/v1/sessions', { limit: 50 });
+  const list = usePaged<{ sessions: SessionView[]; nextCursor: string | null }>('/v1/sessions');
   return (
     <Section title="Sessions">
-      <ErrorNote error={list.error} />
-      {list.data ? (
-        list.data.sessions.length === 0 ? (
-          <p class="empty">No sessions.</p>
-        ) : (
-          <table>
-            <thead>
-              <tr>
-                <th>id</th>
-                <th>state</th>
-                <th>calls</th>
-                <th>created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.sessions.map((s) => (
-                <tr key={s.id}>
-                  <td class="mono">
-                    <Link href={`/sessions/${s.id}`}>{s.id}</Link>
-                  </td>
-                  <td>
-                    <StatusBadge status={s.state} />
-                  </td>
-                  <td class="wide">
-                    <CountsBar counts={s.counts} total={s.total} />
-                  </td>
-                  <td>{time(s.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )
-      ) : null}
-      {list.data ? <Pager cursors={list.cursors} next={list.data.nextCursor} onChange={list.setCursors} /> : null}
+      <PagedTable
+        paged={list}
+        rows={(p) => p.sessions}
+        empty="No sessions."
+        columns={['id', 'state', 'calls', 'created']}
+        row={(s) => (
+          <tr key={s.id}>
+            <td class="mono">
+              <Link href={`/sessions/${s.id}`}>{s.id}</Link>
+            </td>
+            <td>
+              <StatusBadge status={s.state} />
+            </td>
+            <td class="wide">
+              <CountsBar counts={s.counts} total={s.total} />
+            </td>
+            <td>{time(s.createdAt)}</td>
+          </tr>
+        )}
+      />
     </Section>
   );
 }
@@ -57,13 +43,7 @@ export function SessionsPage(): JSX.Element {
 /** One session: its counts (live), its calls, kill and start, and its result pages. */
 export function SessionPage({ id }: { id: string }): JSX.Element {
   const may = useMay();
-  const view = useApi<SessionView>(`/v1/sessions/${encodeURIComponent(id)}`);
-  const calls = usePaged<CallPage>('/v1/calls', { sessionId: id, limit: 50 });
-  const refresh = useThrottled(() => {
-    view.reload();
-    calls.reload();
-  });
-  const live = useCallEvents({ onCall: (c) => c.sessionId === id && refresh() });
+  const { view, list: calls, live } = useGroup<SessionView, CallPage>(`/v1/sessions/${encodeURIComponent(id)}`, ['/v1/calls', { sessionId: id }], (c) => c.sessionId === id);
   const s = view.data;
   if (!s) return view.error ? <ErrorNote error={view.error} /> : <p class="loading">loading…</p>;
   const ended = s.state === 'killed' || s.state === 'finished';

@@ -1,5 +1,5 @@
 import type { JSX } from 'preact';
-import { CALL_STATUSES, type CallStatus, type Counts, type Progress } from '../types';
+import { CALL_STATUSES, ENDED, type CallStatus, type Counts, type Progress } from '../types';
 
 export function StatusBadge({ status }: { status: string }): JSX.Element {
   return <span class={`badge s-${status.toLowerCase()}`}>{status}</span>;
@@ -41,3 +41,6 @@ export function CountsBar({ counts, total }: { counts: Counts; total?: number })
     </div>
   );
 }
+
+/** How many of a group's calls have ended. */
+export const endedOf = (counts: Counts): number => ENDED.reduce((n, s) => n + (counts[s] ?? 0), 0);
