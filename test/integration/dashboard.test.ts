@@ -75,7 +75,7 @@ describe('the dashboard at /ui', () => {
 
   it('pushes a function through the upload form', async () => {
     const bundle = await makeBundle(c.dir, 'du-progress', await fixture('progress'));
-    await page.getByRole('link', { name: 'Functions' }).click();
+    await page.getByRole('link', { name: 'Functions', exact: true }).click();
     await page.locator('#push-name').fill('du-progress');
     await page.locator('#push-runtime').selectOption('py-agent');
     await page.locator('#push-module').setInputFiles(bundle.file);
@@ -87,7 +87,7 @@ describe('the dashboard at /ui', () => {
   });
 
   it('shows a call invoked elsewhere appear and finish in the calls list without a reload', async () => {
-    await page.getByRole('link', { name: 'Calls' }).click();
+    await page.getByRole('link', { name: 'Calls', exact: true }).click();
     await page.locator('[data-testid="live"][data-state="live"]').waitFor();
     await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
     const id = await invoke('du-progress', { seconds: 1 });
@@ -127,12 +127,12 @@ describe('the dashboard at /ui', () => {
     const id = await invoke('du-slow', { seconds: 120 });
     await page.goto(`${c.url}/ui/calls/${id}`);
     await callStatus(page, 'RUNNING').waitFor({ timeout: CALL_MS });
-    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Cancel', exact: true }).click();
     await callStatus(page, 'KILLED').waitFor({ timeout: CALL_MS });
     expect((await http<{ status: string }>('GET', `${c.url}/v1/calls/${id}`)).body.status).toBe('KILLED');
     // An ended call offers to run again, and no more to cancel.
     await page.getByRole('button', { name: 'Re-run' }).waitFor();
-    expect(await page.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Cancel', exact: true }).count()).toBe(0);
     await shot(page, 'call-killed');
   });
 
@@ -181,7 +181,7 @@ describe('the dashboard at /ui', () => {
     const p = await reader.newPage();
     await logIn(p, c.url, made.body.key);
     expect(await p.getByTestId('role').textContent()).toContain('reader');
-    expect(await p.getByRole('link', { name: 'Keys' }).count()).toBe(0);
+    expect(await p.getByRole('link', { name: 'Keys', exact: true }).count()).toBe(0);
     const pages: [string, string][] = [
       [`/ui/calls/${running}`, '[data-testid="call-status"]'],
       [`/ui/calls/${killed}`, '[data-testid="call-status"]'],
