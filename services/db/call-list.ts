@@ -1,5 +1,5 @@
 import type { CallPage, DbParsedContent } from '../../shared/protocol/db-messages.js';
-import type { Call } from '../../shared/protocol/domain.js';
+import { currentNodeOf, type Call } from '../../shared/protocol/domain.js';
 import { withDefaults } from './call-indexes.js';
 import { keys, padCallNum } from './keys.js';
 import type { Store } from './store.js';
@@ -12,9 +12,6 @@ type ListQuery = DbParsedContent['listCalls'];
  * `from`.
  */
 const CREATED_ORDER_SLACK_MS = 1_000;
-
-/** The node of a call's current execution (the node it was last sent to). */
-export const currentNodeOf = (call: Call): string | null => call.executions?.at(-1)?.nodeId ?? call.workerId;
 
 /** Every index key ends in the call's padded number. */
 const callNumOfKey = (key: string): number => Number(key.slice(-padCallNum(0).length));
@@ -62,7 +59,7 @@ async function namedCall(store: Store, q: string): Promise<Call | undefined> {
  * below it, so calls created while a client pages never shift or repeat what it sees.
  *
  * A filter without an index of its own (node, time, text, or a second indexed one) reads calls
- * until the page is full: at most `scanMax` per request, so no request holds the store for long.
+ * until the page is full: at most `scanMax` (or `limit` + 1) per request, so no request holds the store for long.
  * A page cut short by that bound answers the number of the last call it looked at as its cursor:
  * the next page goes on from there (`scanned` says how many it looked at).
  */
@@ -74,13 +71,15 @@ export async function listCalls(store: Store, query: ListQuery, scanMax: number)
     const { q: _q, ...others } = query;
     if (named) return { calls: [named].filter((c) => below(c) && matcher(others)(c)), nextCursor: null, scanned: 1 };
   }
+  // A page whose index holds only matches always fills, whatever the bound.
+  const bound = Math.max(scanMax, query.limit + 1);
   const prefix = indexPrefix(query);
   const found: Call[] = [];
   let scanned = 0;
   let done = false;
   let upper = query.cursor === undefined ? undefined : prefix + padCallNum(Number(query.cursor));
   walk: while (found.length <= query.limit) {
-    const want = Math.min(query.limit + 1, scanMax - scanned);
+    const want = Math.min(query.limit + 1, bound - scanned);
     if (want <= 0) break;
     const slice = await store.keysUnder(prefix, { reverse: true, limit: want, lt: upper });
     const ids = await store.db.getMany(slice);
