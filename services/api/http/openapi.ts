@@ -3,6 +3,7 @@
  * routes the app serves.
  */
 import { authErrors, keyPaths, keySchemas, security, securitySchemes } from './openapi-keys.js';
+import { callListParams, dashboardPaths, dashboardSchemas } from './openapi-dashboard.js';
 import { sessionPaths, sessionSchemas } from './openapi-sessions.js';
 
 const json = (schema: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } });
@@ -117,8 +118,9 @@ export const openapi = {
     },
     '/v1/calls': {
       get: {
-        summary: 'Calls, newest first, cursor-paginated',
-        parameters: ['funcName', 'status', 'sessionId', 'cursor'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })).concat([{ name: 'limit', in: 'query', schema: { type: 'integer' } } as never]),
+        operationId: 'listCalls',
+        summary: 'Calls, newest first, cursor-paginated, by any mix of function, status, session, node, creation time and text',
+        parameters: callListParams,
         responses: { '200': ok('CallPage'), ...errors },
       },
     },
@@ -150,8 +152,9 @@ export const openapi = {
     },
     '/v1/dead-letters': {
       get: {
-        summary: 'Calls that ended failed with their attempts used up (ERROR, TIMEOUT, or KILLED as stuck), newest first, cursor-paginated',
-        parameters: ['funcName', 'status', 'sessionId', 'cursor'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })).concat([{ name: 'limit', in: 'query', schema: { type: 'integer' } } as never]),
+        operationId: 'listDeadLetters',
+        summary: 'Calls that ended failed with their attempts used up (ERROR, TIMEOUT, or KILLED as stuck), newest first, cursor-paginated, filtered as /v1/calls',
+        parameters: callListParams,
         responses: { '200': ok('CallPage'), ...errors },
       },
     },
@@ -215,6 +218,7 @@ export const openapi = {
     '/v1/batches/{id}/cancel': {
       post: { summary: 'Cancel a batch job: its unfinished worker calls are cancelled and no combiner runs; answers the job', parameters: [nameParam('id', 'batch job id')], responses: { '200': ok('Batch'), ...errors } },
     },
+    ...dashboardPaths,
     '/v1/nodes': { get: { summary: 'Worker nodes: capacity, running calls, warm containers, heartbeat age', responses: { '200': ok('NodeList') } } },
     '/v1/nodes/{nodeId}': { get: { summary: 'One node', parameters: [nameParam('nodeId', 'node id')], responses: { '200': ok('Node'), ...errors } } },
   },
@@ -223,6 +227,7 @@ export const openapi = {
     schemas: {
       ...sessionSchemas,
       ...keySchemas,
+      ...dashboardSchemas,
       BatchRequest: {
         type: 'object',
         required: ['worker', 'combiner', 'startIndex', 'endIndex', 'batchSize', 'maxParallelism', 'timeoutSecs'],
@@ -415,7 +420,14 @@ export const openapi = {
           invokedBy: { type: 'string', nullable: true, description: 'the id of the API key that invoked it (of a run, session or batch: the key that made it)' },
         },
       },
-      CallPage: { type: 'object', properties: { calls: { type: 'array', items: { $ref: '#/components/schemas/Call' } }, nextCursor: { type: 'string', nullable: true } } },
+      CallPage: {
+        type: 'object',
+        properties: {
+          calls: { type: 'array', items: { $ref: '#/components/schemas/Call' } },
+          nextCursor: { type: 'string', nullable: true },
+          scanned: { type: 'integer', description: 'calls the request looked at (at most FERRY_LIST_SCAN_MAX)' },
+        },
+      },
       Node: {
         type: 'object',
         properties: {
