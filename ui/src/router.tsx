@@ -51,8 +51,9 @@ export function Link(props: { href: string; children: ComponentChildren; class?:
 
 /** Matches `path` against a pattern like `/calls/:id`; the params, or null. */
 export function match(pattern: string, path: string): Record<string, string> | null {
-  const p = pattern.split('/');
-  const s = path.replace(/\/$/, '').split('/');
+  const segments = (x: string): string[] => x.split('/').filter(Boolean);
+  const p = segments(pattern);
+  const s = segments(path);
   if (p.length !== s.length) return null;
   const params: Record<string, string> = {};
   for (let i = 0; i < p.length; i++) {

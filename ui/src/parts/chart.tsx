@@ -18,7 +18,9 @@ const PAD = { left: 44, right: 8, top: 10, bottom: 20 };
  */
 export function LineChart(props: { title: string; xs: number[]; lines: Line[]; unit?: string; xLabel?: (x: number) => string }): JSX.Element {
   const { title, xs, lines, unit = '' } = props;
-  const max = Math.max(1e-9, ...lines.flatMap((l) => l.values.filter((v): v is number => v !== null)));
+  const highest = Math.max(0, ...lines.flatMap((l) => l.values.filter((v): v is number => v !== null)));
+  // With nothing to show yet the axis still reads 0 to 1, not 0 to nothing.
+  const max = highest > 0 ? highest : 1;
   const x = (i: number): number => PAD.left + (xs.length <= 1 ? 0 : (i * (W - PAD.left - PAD.right)) / (xs.length - 1));
   const y = (v: number): number => H - PAD.bottom - (v / max) * (H - PAD.top - PAD.bottom);
   const path = (values: (number | null)[]): string => {
@@ -36,7 +38,7 @@ export function LineChart(props: { title: string; xs: number[]; lines: Line[]; u
   };
   const clock = (ms: number): string => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   const label = (x: number | undefined): string => (x === undefined ? '' : (props.xLabel ?? clock)(x));
-  const fmt = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toPrecision(2));
+  const fmt = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : String(Number(v.toPrecision(2))));
   return (
     <figure class="chart">
       <figcaption>
