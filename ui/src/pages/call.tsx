@@ -4,7 +4,7 @@ import { ApiError, get, post } from '../api';
 import { useMay } from '../auth';
 import { LineChart } from '../parts/chart';
 import { ActionButton, ErrorNote, Json, Section } from '../parts/common';
-import { duration, time } from '../parts/format';
+import { duration, metric, time } from '../parts/format';
 import { fractionOf, ProgressBar, StatusBadge } from '../parts/status';
 import { Timeline } from '../parts/timeline';
 import { Link, navigate } from '../router';
@@ -171,7 +171,7 @@ export function CallPage({ id }: { id: string }): JSX.Element {
               {Object.entries(call.metrics).map(([k, v]) => (
                 <tr>
                   <th>{k}</th>
-                  <td>{v}</td>
+                  <td>{metric(v)}</td>
                 </tr>
               ))}
             </tbody>
@@ -187,7 +187,7 @@ export function CallPage({ id }: { id: string }): JSX.Element {
       ) : null}
 
       <Section title="Executions">
-        <Timeline executions={executions} createdAt={call.createdAt} now={now} />
+        <Timeline executions={executions.map((e) => (e.executionId === call.currentExecution?.executionId ? call.currentExecution : e))} createdAt={call.createdAt} now={now} />
       </Section>
 
       <Section title="Logs">

@@ -145,7 +145,7 @@ export function CallsPage(): JSX.Element {
       {page ? (
         <>
           <CallTable rows={page.rows} />
-          {page.scanned !== undefined ? <p class="hint">{`searched ${page.scanned} calls`}</p> : null}
+          {filters.q && page.scanned !== undefined ? <p class="hint">{`searched ${page.scanned} calls`}</p> : null}
           <Pager cursors={cursors} next={page.next} onChange={setCursors} />
         </>
       ) : error ? null : (

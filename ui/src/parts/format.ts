@@ -9,11 +9,13 @@ export function time(ms: number | null | undefined): string {
 
 export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '–';
+  // The browser's clock and the cluster's differ a little: a time just begun is none, not negative.
+  ms = Math.max(0, ms);
   if (ms < 1000) return `${Math.round(ms)} ms`;
   const s = ms / 1000;
   if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)} s`;
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${Math.round(s % 60)} s`;
+  if (m < 60) return Math.round(s % 60) === 0 ? `${m} min` : `${m} min ${Math.round(s % 60)} s`;
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
@@ -44,3 +46,6 @@ export function toLocalInput(ms: number | undefined): string {
   const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
   return d.toISOString().slice(0, 16);
 }
+
+/** A metric as people read it: six significant digits at most. */
+export const metric = (v: number): string => String(Number(v.toPrecision(6)));

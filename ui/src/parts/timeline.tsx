@@ -7,12 +7,13 @@ export function Timeline({ executions, createdAt, now }: { executions: Execution
   if (executions.length === 0) return <p class="empty">Not started yet.</p>;
   const start = createdAt;
   const end = Math.max(start + 1, ...executions.map((e) => e.finishedAt ?? now));
-  const pct = (t: number): number => (100 * (t - start)) / (end - start);
+  // Clamped: the node's clock, which stamps the times, may run a little ahead of this one.
+  const pct = (t: number): number => Math.min(100, Math.max(0, (100 * (t - start)) / (end - start)));
   return (
     <div class="timeline" data-testid="timeline">
       {executions.map((e) => {
         const from = e.startedAt ?? start;
-        const to = e.finishedAt ?? now;
+        const to = Math.max(from, e.finishedAt ?? now);
         return (
           <div class="tl-row" key={e.executionId}>
             <div class="tl-label">{`#${e.attempt} on ${e.nodeId ?? '–'}`}</div>
