@@ -91,6 +91,8 @@ export function CallPage({ id }: { id: string }): JSX.Element {
     setLines([]);
     setAttemptsSeen((n) => n + 1);
   };
+  // The live call's attempt is newer than the list read at its last change; its node, the call's own.
+  const current = call.currentExecution ? { ...call.currentExecution, nodeId: call.currentExecution.nodeId ?? call.workerId } : null;
   const charted = Object.entries(history).slice(0, CHARTED_METRICS);
 
   return (
@@ -122,6 +124,8 @@ export function CallPage({ id }: { id: string }): JSX.Element {
           </dd>
           <dt>attempt</dt>
           <dd>{call.attempt}</dd>
+          <dt>node</dt>
+          <dd>{current?.nodeId ?? '–'}</dd>
           <dt>created</dt>
           <dd>{time(call.createdAt)}</dd>
           <dt>started</dt>
@@ -187,7 +191,7 @@ export function CallPage({ id }: { id: string }): JSX.Element {
       ) : null}
 
       <Section title="Executions">
-        <Timeline executions={executions.map((e) => (e.executionId === call.currentExecution?.executionId ? call.currentExecution : e))} createdAt={call.createdAt} now={now} />
+        <Timeline executions={executions.map((e) => (e.executionId === current?.executionId ? current : e))} createdAt={call.createdAt} now={now} />
       </Section>
 
       <Section title="Logs">

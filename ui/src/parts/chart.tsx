@@ -9,7 +9,7 @@ export interface Line {
 
 const W = 480;
 const H = 140;
-const PAD = { left: 44, right: 8, top: 10, bottom: 20 };
+const PAD = { left: 56, right: 8, top: 10, bottom: 20 };
 
 /**
  * A small line chart over time, drawn as SVG by hand: a few series over the same x (epoch ms),
@@ -57,6 +57,10 @@ export function LineChart(props: { title: string; xs: number[]; lines: Line[]; u
         {lines.map((l) => (
           <path class={`line ${l.class}`} d={path(l.values)} />
         ))}
+        {/* A dot on each value: a value between two gaps draws no line. */}
+        {lines.map((l) =>
+          l.values.map((v, i) => (v === null ? null : <circle class={`dot ${l.class}`} cx={x(i).toFixed(1)} cy={y(v).toFixed(1)} r="1.8" />)),
+        )}
       </svg>
     </figure>
   );

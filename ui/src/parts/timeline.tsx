@@ -26,7 +26,7 @@ export function Timeline({ executions, createdAt, now }: { executions: Execution
             </div>
             <div class="tl-info">
               <span class={`badge s-${e.state.toLowerCase()}`}>{e.state}</span> {duration(to - from)}
-              {e.failureReason ? <span class="reason">{` · ${e.failureReason}`}</span> : null}
+              {e.failureReason ? <span class="reason">{` · ${e.failureReason.code}: ${e.failureReason.message}`}</span> : null}
             </div>
           </div>
         );
