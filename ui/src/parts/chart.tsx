@@ -57,9 +57,11 @@ export function LineChart(props: { title: string; xs: number[]; lines: Line[]; u
         {lines.map((l) => (
           <path class={`line ${l.class}`} d={path(l.values)} />
         ))}
-        {/* A dot on each value: a value between two gaps draws no line. */}
+        {/* A value between two gaps draws no line: a dot shows it. */}
         {lines.map((l) =>
-          l.values.map((v, i) => (v === null ? null : <circle class={`dot ${l.class}`} cx={x(i).toFixed(1)} cy={y(v).toFixed(1)} r="1.8" />)),
+          l.values.map((v, i) =>
+            v === null || (l.values[i - 1] ?? null) !== null || (l.values[i + 1] ?? null) !== null ? null : <circle class={`dot ${l.class}`} cx={x(i).toFixed(1)} cy={y(v).toFixed(1)} r="2.5" />,
+          ),
         )}
       </svg>
     </figure>
