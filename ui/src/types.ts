@@ -6,8 +6,10 @@ import type { Execution } from '../../shared/protocol/execution.js';
 import type { GroupCounts } from '../../shared/protocol/group.js';
 import type { RunDetail, RunView } from '../../shared/protocol/run-view.js';
 import type { SessionView } from '../../shared/protocol/session-view.js';
+// What `GET /v1/events` sends for a call at its creation and each change of status.
+import type { CallSummary } from '../../services/api/http/call-summary.js';
 
-export type { BatchResult, BatchView, CallError, CallStatus, Execution, Metrics, Progress, RunDetail, RunView, SessionView };
+export type { BatchResult, BatchView, CallError, CallStatus, CallSummary, Execution, Metrics, Progress, RunDetail, RunView, SessionView };
 export type Counts = GroupCounts;
 export type FunctionVersion = FunctionView;
 
@@ -26,22 +28,6 @@ export interface Whoami {
 
 /** A call as the /v1 routes show it: its current execution beside it. */
 export type Call = Omit<StoredCall, 'executions'> & { currentExecution: Execution | null };
-
-/** What `GET /v1/events` sends for a call at its creation and each change of status. */
-export interface CallSummary {
-  id: string;
-  callNum: number;
-  funcName: string;
-  version: number;
-  status: CallStatus;
-  sessionId: string | null;
-  groupId: string | null;
-  nodeId: string | null;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  invokedBy?: string | null;
-}
 
 export interface CallPage<T = Call> {
   calls: T[];

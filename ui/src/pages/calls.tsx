@@ -108,33 +108,17 @@ export function CallsPage(): JSX.Element {
       <form class="filters" onSubmit={search} key={key}>
         <input name="q" placeholder="id, callNum or text" defaultValue={filters.q} aria-label="search" />
         <button type="submit">search</button>
-        <input placeholder="function" defaultValue={filters.funcName} aria-label="function" onChange={(e) => setFilter({ funcName: (e.target as HTMLInputElement).value.trim() })} />
+        <FilterInput name="funcName" label="function" filters={filters} set={setFilter} />
         <select aria-label="status" value={filters.status} onChange={(e) => setFilter({ status: (e.target as HTMLSelectElement).value })}>
           <option value="">any status</option>
           {CALL_STATUSES.map((s) => (
             <option value={s}>{s}</option>
           ))}
         </select>
-        <input placeholder="session" defaultValue={filters.sessionId} aria-label="session" onChange={(e) => setFilter({ sessionId: (e.target as HTMLInputElement).value.trim() })} />
-        <input placeholder="node" defaultValue={filters.nodeId} aria-label="node" onChange={(e) => setFilter({ nodeId: (e.target as HTMLInputElement).value.trim() })} />
-        <label>
-          from{' '}
-          <input
-            type="datetime-local"
-            aria-label="from"
-            value={toLocalInput(filters.from ? Number(filters.from) : undefined)}
-            onChange={(e) => setFilter({ from: String(fromLocalInput((e.target as HTMLInputElement).value) ?? '') })}
-          />
-        </label>
-        <label>
-          to{' '}
-          <input
-            type="datetime-local"
-            aria-label="to"
-            value={toLocalInput(filters.to ? Number(filters.to) : undefined)}
-            onChange={(e) => setFilter({ to: String(fromLocalInput((e.target as HTMLInputElement).value) ?? '') })}
-          />
-        </label>
+        <FilterInput name="sessionId" label="session" filters={filters} set={setFilter} />
+        <FilterInput name="nodeId" label="node" filters={filters} set={setFilter} />
+        <TimeFilter name="from" filters={filters} set={setFilter} />
+        <TimeFilter name="to" filters={filters} set={setFilter} />
         {key.replace(/\u0000/g, '') ? (
           <button type="button" class="link" onClick={() => navigate('/calls', { replace: true })}>
             clear
@@ -152,5 +136,27 @@ export function CallsPage(): JSX.Element {
         <p class="loading">loading…</p>
       )}
     </Section>
+  );
+}
+
+type FilterProps<N extends keyof Filters> = { name: N; filters: Filters; set: (changes: Partial<Filters>) => void };
+
+/** A text filter, applied when it changes (on enter or leaving the field). */
+function FilterInput({ name, label, filters, set }: FilterProps<'funcName' | 'sessionId' | 'nodeId'> & { label: string }): JSX.Element {
+  return <input placeholder={label} aria-label={label} defaultValue={filters[name]} onChange={(e) => set({ [name]: (e.target as HTMLInputElement).value.trim() })} />;
+}
+
+/** A bound of the creation time, in the browser's local time; the filter holds epoch ms. */
+function TimeFilter({ name, filters, set }: FilterProps<'from' | 'to'>): JSX.Element {
+  return (
+    <label>
+      {`${name} `}
+      <input
+        type="datetime-local"
+        aria-label={name}
+        value={toLocalInput(filters[name] ? Number(filters[name]) : undefined)}
+        onChange={(e) => set({ [name]: String(fromLocalInput((e.target as HTMLInputElement).value) ?? '') })}
+      />
+    </label>
   );
 }
