@@ -5,6 +5,7 @@ import { makeBundle } from '../helpers/bundles.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { fixture } from '../helpers/fixtures.js';
 import { http, upload } from '../helpers/http.js';
+import { waitUntil } from '../helpers/temp.js';
 
 const agentRuntime = { name: 'py-agent', image: 'pythonruntime', path: '/ws', run: 'main.py', protocol: 'agent' };
 /** Calls on the Docker node start a container first: waits on them are longer than the default. */
@@ -146,6 +147,40 @@ describe('the dashboard at /ui', () => {
     // The session's calls end on the page too, from the events stream.
     for (const callId of added.body.ids) await page.locator(`tr[data-call-id="${callId}"]:is([data-status="KILLED"], [data-status="CANCELLED"])`).waitFor({ timeout: CALL_MS });
     await shot(page, 'session-killed');
+  });
+
+  it('runs a selected dead letter again', async () => {
+    const failing = await makeBundle(c.dir, 'du-fails', await fixture('always-fails'));
+    expect((await upload(`${c.url}/v1/functions/du-fails`, failing.file, { runtime: 'py-agent' })).status).toBe(201);
+    await page.getByRole('link', { name: 'Calls', exact: true }).click();
+    await page.locator('[data-testid="live"][data-state="live"]').waitFor();
+    const id = await invoke('du-fails', {});
+    await callRow(page, id, 'ERROR').waitFor({ timeout: CALL_MS });
+    await page.getByRole('link', { name: 'Dead letters', exact: true }).click();
+    await callRow(page, id).getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Re-run selected (1)' }).click();
+    await page.getByRole('status').filter({ hasText: '1 call(s) run again' }).waitFor();
+    await shot(page, 'dead-letters-rerun');
+    const again = async (): Promise<boolean> => {
+      const call = (await http<{ attempt: number; status: string }>('GET', `${c.url}/v1/calls/${id}`)).body;
+      return call.attempt === 2 && call.status === 'ERROR';
+    };
+    await waitUntil(again, `dead letter ${id} ran again and failed again`, CALL_MS);
+  });
+
+  it('makes a key and revokes it on the keys page', async () => {
+    await page.getByRole('link', { name: 'Keys', exact: true }).click();
+    await page.getByLabel('role').selectOption('invoker');
+    await page.getByLabel('key name').fill('du-made-here');
+    await page.getByRole('button', { name: 'Make key' }).click();
+    const key = (await page.getByTestId('new-key').textContent())!;
+    expect(key).toMatch(/^fry_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43}$/);
+    expect((await http<{ role: string }>('GET', `${c.url}/v1/whoami`, undefined, { authorization: `Bearer ${key}` })).body.role).toBe('invoker');
+    const row = page.locator('tr', { hasText: 'du-made-here' });
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await row.getByText('revoked').waitFor();
+    expect((await http('GET', `${c.url}/v1/whoami`, undefined, { authorization: `Bearer ${key}` })).status).toBe(401);
+    await shot(page, 'keys-revoked');
   });
 
   it('shows the other pages', async () => {

@@ -37,7 +37,7 @@ export function KeysPage(): JSX.Element {
             ))}
           </select>
           <input name="name" placeholder="name (optional)" aria-label="key name" />
-          <input name="days" type="number" min={0} step="any" placeholder="expires in days (optional)" aria-label="expires in days" />
+          <input name="days" type="number" min={0} step="any" placeholder="expires in days" aria-label="expires in days" />
           <button type="submit">Make key</button>
         </form>
         <ErrorNote error={error} />
