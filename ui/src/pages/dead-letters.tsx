@@ -2,6 +2,7 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { post, query } from '../api';
 import { useMay } from '../auth';
+import { LiveDot, useCallEvents } from '../live';
 import { ActionButton, ErrorNote, Pager, Section } from '../parts/common';
 import type { CallPage } from '../types';
 import { usePaged } from '../use-paged';
@@ -12,6 +13,10 @@ export function DeadLettersPage(): JSX.Element {
   const may = useMay();
   const [funcName, setFuncName] = useState('');
   const list = usePaged<CallPage>('/v1/dead-letters', { funcName });
+  // A call run again moves on from here live: its row shows it pending, running and ended again.
+  const live = useCallEvents({
+    onCall: (c) => list.set((p) => (p && p.calls.some((x) => x.id === c.id) ? { ...p, calls: p.calls.map((x) => (x.id === c.id ? { ...x, ...c } : x)) } : p)),
+  });
   const [chosen, setChosen] = useState<Set<string>>(new Set());
   const [note, setNote] = useState<string | null>(null);
   const toggle = (id: string): void =>
@@ -36,12 +41,15 @@ export function DeadLettersPage(): JSX.Element {
     <Section
       title="Dead letters"
       actions={
-        may('invoke') ? (
-          <>
+        <>
+          <LiveDot state={live} />
+          {may('invoke') ? (
+            <>
             <ActionButton label={`Re-run selected (${chosen.size})`} disabled={chosen.size === 0} run={retryChosen} />
             <ActionButton label={funcName ? `Re-run all of ${funcName}` : 'Re-run all'} confirm="Run every dead letter shown by this filter again?" run={retryAll} />
-          </>
-        ) : null
+            </>
+          ) : null}
+        </>
       }
     >
       <form
