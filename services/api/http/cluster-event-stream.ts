@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import type { Progress } from '../../../shared/protocol/call-outcome.js';
 import { isFinal } from '../calls/transitions.js';
 import { callSummary } from './call-summary.js';
@@ -20,7 +20,7 @@ export const MAX_UNSENT_BYTES = 1024 * 1024;
  * With `funcName`, only that function's calls. A comment opens the stream, so a client knows
  * from its first bytes that every change after them reaches it.
  */
-export function streamClusterEvents(deps: ApiDeps, req: Request, res: Response, funcName: string | undefined): void {
+export function streamClusterEvents(deps: ApiDeps, res: Response, funcName: string | undefined): void {
   const calls = deps.scheduler.calls;
   const pending = new Map<string, Progress>();
   let flushTimer: NodeJS.Timeout | undefined;
@@ -69,6 +69,7 @@ export function streamClusterEvents(deps: ApiDeps, req: Request, res: Response, 
     pending.clear();
     res.end();
   }
-  req.on('close', close);
+  // The response's close: the client went (or it was dropped); the request's own ends with its body.
+  res.on('close', close);
   res.write(': connected\n\n');
 }
