@@ -54,11 +54,12 @@ describe('dashboard routes on fake nodes', () => {
 
   beforeAll(async () => {
     c = await startCluster({ logLevel: 'info', env: { FERRY_LIST_SCAN_MAX: String(SCAN_MAX) } });
-    for (const node of nodes) await c.startWorker(node, { FERRY_DRIVER: 'fake', FERRY_MAX_CONTAINERS: '2', FERRY_FAKE_DELAY_MS: '20-60' });
+    // Calls long enough that the node's report of a start is stored before its report of the end.
+    for (const node of nodes) await c.startWorker(node, { FERRY_DRIVER: 'fake', FERRY_MAX_CONTAINERS: '4', FERRY_FAKE_DELAY_MS: '100-150' });
     expect((await http('POST', `${c.url}/v1/runtimes`, unrunnable)).status).toBe(201);
     await deploy(c, 'da-echo');
     await deploy(c, 'da-other');
-    // The fake delay is at least 20 ms: every call of this one times out.
+    // The fake delay is at least 100 ms: every call of this one times out.
     await deploy(c, 'da-late', { timeoutMs: '5' });
     await waitUntil(async () => (await http<{ nodes: unknown[] }>('GET', `${c.url}/v1/nodes`)).body.nodes.length === nodes.length, 'both fake nodes are up');
   });
