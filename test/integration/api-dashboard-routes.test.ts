@@ -4,6 +4,7 @@ import type { ClusterStatsView } from '../../services/api/http/cluster-stats.js'
 import type { ApiKeyView } from '../../shared/protocol/api-key.js';
 import type { Call } from '../../shared/protocol/domain.js';
 import { makeBundle } from '../helpers/bundles.js';
+import { fixture } from '../helpers/fixtures.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { http, upload } from '../helpers/http.js';
 import { everyPage } from '../helpers/pages.js';
@@ -54,11 +55,12 @@ describe('dashboard routes on fake nodes', () => {
 
   beforeAll(async () => {
     c = await startCluster({ logLevel: 'info', env: { FERRY_LIST_SCAN_MAX: String(SCAN_MAX) } });
-    for (const node of nodes) await c.startWorker(node, { FERRY_DRIVER: 'fake', FERRY_MAX_CONTAINERS: '2', FERRY_FAKE_DELAY_MS: '20-60' });
+    // Calls long enough that the node's report of a start is stored before its report of the end.
+    for (const node of nodes) await c.startWorker(node, { FERRY_DRIVER: 'fake', FERRY_MAX_CONTAINERS: '4', FERRY_FAKE_DELAY_MS: '100-150' });
     expect((await http('POST', `${c.url}/v1/runtimes`, unrunnable)).status).toBe(201);
     await deploy(c, 'da-echo');
     await deploy(c, 'da-other');
-    // The fake delay is at least 20 ms: every call of this one times out.
+    // The fake delay is at least 100 ms: every call of this one times out.
     await deploy(c, 'da-late', { timeoutMs: '5' });
     await waitUntil(async () => (await http<{ nodes: unknown[] }>('GET', `${c.url}/v1/nodes`)).body.nodes.length === nodes.length, 'both fake nodes are up');
   });
@@ -250,5 +252,44 @@ describe('dashboard routes on fake nodes', () => {
     expect((await upload(`${c.url}/v1/functions/da-pushed`, b.file, { runtime: unrunnable.name }, invoker)).status).toBe(403);
     expect((await http('POST', `${c.url}/v1/keys`, { role: 'reader' }, invoker)).status).toBe(403);
     expect((await http('POST', `${c.url}/v1/runtimes`, { ...unrunnable, name: 'da-other-rt' }, invoker)).status).toBe(403);
+  });
+});
+
+describe('progress on the cluster event stream (real Docker)', () => {
+  let c: Cluster;
+  const agentRuntime = { name: 'da-py-agent', image: 'pythonruntime', path: '/ws', run: 'main.py', protocol: 'agent' };
+
+  beforeAll(async () => {
+    c = await startCluster();
+    await c.startWorker(nodeId('docker'));
+    expect((await http('POST', `${c.url}/v1/runtimes`, agentRuntime)).status).toBe(201);
+    const b = await makeBundle(c.dir, 'da-progress', await fixture('progress'));
+    expect((await upload(`${c.url}/v1/functions/da-progress`, b.file, { runtime: agentRuntime.name })).status).toBe(201);
+  });
+  afterAll(async () => {
+    await c?.close();
+  });
+
+  it('sends a call\'s progress coalesced, its latest always, before the call ends', async () => {
+    const stop = new AbortController();
+    const events: SseEvent[] = [];
+    await new Promise<void>((resolve) => void readEvents(`${c.url}/v1/events?funcName=da-progress`, (e) => events.push(e), { signal: stop.signal, onOpen: () => resolve() }));
+    try {
+      // Thirty reports, one every 100 ms.
+      const r = await http<{ id: string }>('POST', `${c.url}/v1/functions/da-progress/invoke`, { seconds: 3 });
+      expect(r.status, r.text).toBe(202);
+      const isEnd = (e: SseEvent): boolean => e.event === 'call' && (e.data as CallSummary).id === r.body.id && (e.data as CallSummary).status === 'DONE';
+      await waitUntil(() => events.some(isEnd), 'the stream told the call ended', 60_000);
+      const ofCall = events.filter((e) => (e.data as { id: string }).id === r.body.id);
+      const progress = ofCall.filter((e) => e.event === 'progress').map((e) => (e.data as { progress: { current: number; total: number } }).progress);
+      expect(progress.length).toBeGreaterThan(1);
+      expect(progress.length).toBeLessThan(30);
+      expect(progress.map((p) => p.current)).toEqual([...progress.map((p) => p.current)].sort((a, b) => a - b));
+      expect(progress.at(-1)).toEqual({ current: 30, total: 30 });
+      expect(ofCall.at(-1)).toEqual(events.find(isEnd));
+      expect(ofCall.at(-2)!.event).toBe('progress');
+    } finally {
+      stop.abort();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import type { Progress } from '../../../shared/protocol/call-outcome.js';
 import { isFinal } from '../calls/transitions.js';
 import { callSummary } from './call-summary.js';
@@ -16,11 +16,12 @@ export const MAX_UNSENT_BYTES = 1024 * 1024;
 /**
  * `GET /v1/events`: Server-Sent Events of every call of the cluster, until the client goes. `call`
  * (a {@link callSummary}) when a call is made and at each change of its status; `progress`
- * (`{ id, progress }`) coalesced, the latest of each running call every {@link PROGRESS_EVERY_MS}.
+ * (`{ id, progress }`) coalesced, the latest of each running call every {@link PROGRESS_EVERY_MS}
+ * (and an ended call's latest before its end, so the last progress of a call is never lost).
  * With `funcName`, only that function's calls. A comment opens the stream, so a client knows
  * from its first bytes that every change after them reaches it.
  */
-export function streamClusterEvents(deps: ApiDeps, req: Request, res: Response, funcName: string | undefined): void {
+export function streamClusterEvents(deps: ApiDeps, res: Response, funcName: string | undefined): void {
   const calls = deps.scheduler.calls;
   const pending = new Map<string, Progress>();
   let flushTimer: NodeJS.Timeout | undefined;
@@ -37,17 +38,22 @@ export function streamClusterEvents(deps: ApiDeps, req: Request, res: Response, 
       res.destroy();
     }
   };
+  const sendProgress = (id: string): void => {
+    const progress = pending.get(id);
+    if (progress === undefined) return;
+    pending.delete(id);
+    send('progress', { id, progress });
+  };
   const flush = (): void => {
     flushTimer = undefined;
-    for (const [id, progress] of pending) send('progress', { id, progress });
-    pending.clear();
+    for (const id of [...pending.keys()]) sendProgress(id);
   };
   const stop = calls.events.subscribeAll((event) => {
     switch (event.type) {
       case 'status':
         if (!wanted(event.call.funcName)) return;
-        // An ended call's summary is its last word: progress of it still waiting would come after.
-        if (isFinal(event.call.status)) pending.delete(event.call.id);
+        // An ended call's summary is its last word: its latest progress, still waiting, goes first.
+        if (isFinal(event.call.status)) sendProgress(event.call.id);
         send('call', callSummary(event.call));
         return;
       case 'progress':
@@ -69,6 +75,7 @@ export function streamClusterEvents(deps: ApiDeps, req: Request, res: Response, 
     pending.clear();
     res.end();
   }
-  req.on('close', close);
+  // The response's close: the client went (or it was dropped); the request's own ends with its body.
+  res.on('close', close);
   res.write(': connected\n\n');
 }

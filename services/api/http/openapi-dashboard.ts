@@ -61,22 +61,27 @@ export const dashboardPaths = {
 
 const nullableInt = { type: 'integer', nullable: true };
 
+/** What a call and its summary both show of it. */
+export const callSummaryProperties = {
+  id: { type: 'string' },
+  callNum: { type: 'integer' },
+  funcName: { type: 'string' },
+  version: { type: 'integer' },
+  status: { type: 'string', enum: ['HELD', 'PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'] },
+  sessionId: { type: 'string', nullable: true },
+  groupId: { type: 'string', nullable: true, description: 'the run, session or batch it belongs to' },
+  createdAt: { type: 'integer' },
+  startedAt: nullableInt,
+  finishedAt: nullableInt,
+  invokedBy: { type: 'string', nullable: true, description: 'the id of the API key that invoked it (of a run, session or batch: the key that made it)' },
+};
+
 export const dashboardSchemas = {
   CallSummary: {
     type: 'object',
     properties: {
-      id: { type: 'string' },
-      callNum: { type: 'integer' },
-      funcName: { type: 'string' },
-      version: { type: 'integer' },
-      status: { type: 'string', enum: ['HELD', 'PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'] },
-      sessionId: { type: 'string', nullable: true },
-      groupId: { type: 'string', nullable: true, description: 'the run, session or batch it belongs to' },
+      ...callSummaryProperties,
       nodeId: { type: 'string', nullable: true, description: 'the node of its current execution; null before it was sent anywhere' },
-      createdAt: { type: 'integer' },
-      startedAt: nullableInt,
-      finishedAt: nullableInt,
-      invokedBy: { type: 'string', nullable: true, description: 'the id of the API key that invoked it' },
     },
   },
   CallProgressEvent: { type: 'object', properties: { id: { type: 'string' }, progress: { $ref: '#/components/schemas/Progress' } } },

@@ -3,7 +3,7 @@
  * routes the app serves.
  */
 import { authErrors, keyPaths, keySchemas, security, securitySchemes } from './openapi-keys.js';
-import { callListParams, dashboardPaths, dashboardSchemas } from './openapi-dashboard.js';
+import { callListParams, callSummaryProperties, dashboardPaths, dashboardSchemas } from './openapi-dashboard.js';
 import { sessionPaths, sessionSchemas } from './openapi-sessions.js';
 
 const json = (schema: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } });
@@ -393,23 +393,15 @@ export const openapi = {
       Call: {
         type: 'object',
         properties: {
-          id: { type: 'string' },
-          callNum: { type: 'integer' },
-          funcName: { type: 'string' },
-          version: { type: 'integer' },
+          ...callSummaryProperties,
           params: {},
-          status: { type: 'string', enum: ['HELD', 'PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'] },
           result: { type: 'string' },
           error: { type: 'object', nullable: true, properties: { code: { type: 'string' }, message: { type: 'string' } } },
           logs: { $ref: '#/components/schemas/CallLogs' },
           attempt: { type: 'integer' },
           workerId: { type: 'string', nullable: true },
-          sessionId: { type: 'string', nullable: true },
           progress: { $ref: '#/components/schemas/Progress' },
           metrics: { type: 'object', nullable: true, additionalProperties: { type: 'number' } },
-          createdAt: { type: 'integer' },
-          startedAt: { type: 'integer', nullable: true },
-          finishedAt: { type: 'integer', nullable: true },
           timings: { type: 'object', nullable: true, properties: { queuedMs: { type: 'number' }, initMs: { type: 'number' }, runMs: { type: 'number' } } },
           exitCode: { type: 'integer', nullable: true, description: "an exec function's exit status (null: killed by a signal); absent for agent calls" },
           currentExecution: { allOf: [{ $ref: '#/components/schemas/Execution' }], nullable: true },
@@ -417,7 +409,6 @@ export const openapi = {
           failures: { type: 'integer', description: "failures of the function charged to its retry policy" },
           deadLetter: { type: 'boolean' },
           idempotencyKey: { type: 'string', nullable: true },
-          invokedBy: { type: 'string', nullable: true, description: 'the id of the API key that invoked it (of a run, session or batch: the key that made it)' },
         },
       },
       CallPage: {

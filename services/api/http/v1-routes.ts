@@ -148,7 +148,7 @@ export function v1Routes(deps: ApiDeps): Router {
   });
 
   r.get('/events', (req, res) => {
-    streamClusterEvents(deps, req, res, parse(eventsQuery, req.query, 'query').funcName);
+    streamClusterEvents(deps, res, parse(eventsQuery, req.query, 'query').funcName);
   });
   const stats = new ClusterStats(deps);
   r.get('/stats', async (req, res) => {
