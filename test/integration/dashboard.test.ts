@@ -149,6 +149,47 @@ describe('the dashboard at /ui', () => {
     await shot(page, 'session-killed');
   });
 
+  it('filters the calls list and opens a call by its callNum', async () => {
+    await page.goto(`${c.url}/ui/calls`);
+    await page.getByLabel('status').selectOption('KILLED');
+    await page.waitForURL(/status=KILLED/);
+    const rows = page.locator('[data-testid="calls-table"] tbody tr');
+    await rows.first().waitFor();
+    expect(new Set(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-status'))))).toEqual(new Set(['KILLED']));
+    const killed = (await http<{ calls: { id: string; callNum: number }[] }>('GET', `${c.url}/v1/calls?status=KILLED&limit=1`)).body.calls[0]!;
+    await page.getByLabel('search').fill(String(killed.callNum));
+    await page.getByRole('button', { name: 'search' }).click();
+    await page.waitForURL(new RegExp(`/ui/calls/${killed.id}$`));
+    await callStatus(page, 'KILLED').waitFor();
+  });
+
+  it('follows a run and a batch job to their ends on their pages', async () => {
+    for (const [name, dir] of [['du-sum-range', 'sum-range'], ['du-sum-results', 'sum-results']] as const) {
+      const b = await makeBundle(c.dir, name, await fixture(dir));
+      expect((await upload(`${c.url}/v1/functions/${name}`, b.file, { runtime: 'py-agent' })).status).toBe(201);
+    }
+    const run = await http<{ id: string }>('POST', `${c.url}/v1/functions/du-progress/runs`, { times: 3, params: { seconds: 1 } });
+    expect(run.status).toBe(201);
+    await page.goto(`${c.url}/ui/runs/${run.body.id}`);
+    await page.getByTestId('run-status').getByText('COMPLETE').waitFor({ timeout: CALL_MS });
+    await page.getByRole('progressbar', { name: '3/3 ended' }).waitFor();
+    await shot(page, 'run');
+    const batch = await http<{ id: string }>('POST', `${c.url}/v1/batches`, {
+      worker: 'du-sum-range',
+      combiner: 'du-sum-results',
+      startIndex: 0,
+      endIndex: 300,
+      batchSize: 100,
+      maxParallelism: 2,
+      timeoutSecs: 120,
+    });
+    expect(batch.status).toBe(201);
+    await page.goto(`${c.url}/ui/batches/${batch.body.id}`);
+    await page.getByTestId('batch-state').getByText('done').waitFor({ timeout: CALL_MS });
+    await page.getByText('combined result').waitFor();
+    await shot(page, 'batch');
+  });
+
   it('runs a selected dead letter again', async () => {
     const failing = await makeBundle(c.dir, 'du-fails', await fixture('always-fails'));
     expect((await upload(`${c.url}/v1/functions/du-fails`, failing.file, { runtime: 'py-agent' })).status).toBe(201);
@@ -186,8 +227,8 @@ describe('the dashboard at /ui', () => {
   it('shows the other pages', async () => {
     for (const [link, name, ready] of [
       ['Sessions', 'sessions', 'table'],
-      ['Runs', 'runs', '.empty'],
-      ['Batches', 'batches', '.empty'],
+      ['Runs', 'runs', 'table'],
+      ['Batches', 'batches', 'table'],
       ['Runtimes', 'runtimes', 'table'],
       ['Nodes', 'nodes', '[data-testid="nodes-table"]'],
       ['Dead letters', 'dead-letters', '[data-testid="calls-table"], .empty'],

@@ -38,15 +38,15 @@ export function useThrottled(fn: () => void, ms = 1000): () => void {
 
 /**
  * A group's page (a session, run or batch job): its view and a paged list of its calls, both read
- * again as calls that `belongs` says are its own change status.
+ * again as calls that `belongs` says are its own (given the view as last read) change status.
  */
-export function useGroup<V, P>(viewPath: string, list: [string, Record<string, string>?], belongs: (c: CallSummary) => boolean): { view: Loaded<V>; list: Paged<P>; live: LiveState } {
+export function useGroup<V, P>(viewPath: string, list: [string, Record<string, string>?], belongs: (c: CallSummary, view: V | null) => boolean): { view: Loaded<V>; list: Paged<P>; live: LiveState } {
   const view = useApi<V>(viewPath);
   const paged = usePaged<P>(list[0], list[1]);
   const refresh = useThrottled(() => {
     view.reload();
     paged.reload();
   });
-  const live = useCallEvents({ onCall: (c) => belongs(c) && refresh() });
+  const live = useCallEvents({ onCall: (c) => belongs(c, view.data) && refresh() });
   return { view, list: paged, live };
 }

@@ -3,7 +3,7 @@ import { post } from '../api';
 import { useMay } from '../auth';
 import { LiveDot } from '../live';
 import { ActionButton, ErrorNote, Json, Section } from '../parts/common';
-import { duration } from '../parts/format';
+import { duration, time } from '../parts/format';
 import { PagedTable } from '../parts/paged-table';
 import { CountsBar, endedOf, ProgressBar, StatusBadge } from '../parts/status';
 import { Link } from '../router';
@@ -31,7 +31,7 @@ export function BatchesPage(): JSX.Element {
             <td class="wide">
               <ProgressBar fraction={endedOf(b.counts) / Math.max(1, b.numBatches)} label={`${endedOf(b.counts)}/${b.numBatches}`} />
             </td>
-            <td>{b.startTime}</td>
+            <td>{time(Date.parse(b.startTime))}</td>
             <td>{duration(b.elapsedSecs * 1000)}</td>
           </tr>
         )}
@@ -44,7 +44,7 @@ export function BatchesPage(): JSX.Element {
 export function BatchPage({ id }: { id: string }): JSX.Element {
   const may = useMay();
   const path = `/v1/batches/${encodeURIComponent(id)}`;
-  const { view, list, live } = useGroup<BatchView, { results: BatchResult[]; nextCursor: string | null }>(path, [`${path}/results`], (c) => c.groupId === id);
+  const { view, list, live } = useGroup<BatchView, { results: BatchResult[]; nextCursor: string | null }>(path, [`${path}/results`], (c, v) => c.groupId === id || c.id === v?.combinerCallId);
   const b = view.data;
   if (!b) return view.error ? <ErrorNote error={view.error} /> : <p class="loading">loading…</p>;
   return (
@@ -70,7 +70,7 @@ export function BatchPage({ id }: { id: string }): JSX.Element {
             <StatusBadge status={b.state} />
           </dd>
           <dt>started</dt>
-          <dd>{b.startTime}</dd>
+          <dd>{time(Date.parse(b.startTime))}</dd>
           <dt>elapsed</dt>
           <dd>{duration(b.elapsedSecs * 1000)}</dd>
         </dl>
