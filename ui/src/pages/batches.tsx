@@ -7,7 +7,7 @@ import { duration, time } from '../parts/format';
 import { PagedTable } from '../parts/paged-table';
 import { CountsBar, endedOf, ProgressBar, StatusBadge } from '../parts/status';
 import { Link } from '../router';
-import type { BatchResult, BatchView } from '../types';
+import type { BatchResult, BatchView, CallSummary } from '../types';
 import { useGroup, usePaged } from '../use-paged';
 
 export function BatchesPage(): JSX.Element {
@@ -40,11 +40,21 @@ export function BatchesPage(): JSX.Element {
   );
 }
 
+/**
+ * A call of batch job `id`: one of its batches (in its group), or its combiner, which is made
+ * outside the group once the batches end: a call of the combiner function while the job is not
+ * yet over may be it.
+ */
+const combinerOrBatchOf =
+  (id: string) =>
+  (c: CallSummary, v: BatchView | null): boolean =>
+    c.groupId === id || c.id === v?.combinerCallId || (v !== null && (v.state === 'running' || v.state === 'combining') && `${c.funcName}@${c.version}` === v.combiner);
+
 /** One batch job: its batches' progress (live), the combiner's answer, its partial results, cancel. */
 export function BatchPage({ id }: { id: string }): JSX.Element {
   const may = useMay();
   const path = `/v1/batches/${encodeURIComponent(id)}`;
-  const { view, list, live } = useGroup<BatchView, { results: BatchResult[]; nextCursor: string | null }>(path, [`${path}/results`], (c, v) => c.groupId === id || c.id === v?.combinerCallId);
+  const { view, list, live } = useGroup<BatchView, { results: BatchResult[]; nextCursor: string | null }>(path, [`${path}/results`], combinerOrBatchOf(id));
   const b = view.data;
   if (!b) return view.error ? <ErrorNote error={view.error} /> : <p class="loading">loading…</p>;
   return (
