@@ -5,6 +5,7 @@ import { LiveDot } from '../live';
 import { ActionButton, ErrorNote, Json, Section } from '../parts/common';
 import { duration, time } from '../parts/format';
 import { PagedTable } from '../parts/paged-table';
+import { Facts } from '../parts/table';
 import { CountsBar, endedOf, ProgressBar, StatusBadge } from '../parts/status';
 import { Link } from '../router';
 import type { BatchResult, BatchView, CallSummary } from '../types';
@@ -70,20 +71,15 @@ export function BatchPage({ id }: { id: string }): JSX.Element {
           </>
         }
       >
-        <dl class="facts">
-          <dt>worker</dt>
-          <dd>{b.worker}</dd>
-          <dt>combiner</dt>
-          <dd>{b.combinerCallId ? <Link href={`/calls/${b.combinerCallId}`}>{b.combiner}</Link> : b.combiner}</dd>
-          <dt>state</dt>
-          <dd data-testid="batch-state">
-            <StatusBadge status={b.state} />
-          </dd>
-          <dt>started</dt>
-          <dd>{time(Date.parse(b.startTime))}</dd>
-          <dt>elapsed</dt>
-          <dd>{duration(b.elapsedSecs * 1000)}</dd>
-        </dl>
+        <Facts
+          facts={[
+            ['worker', b.worker],
+            ['combiner', b.combinerCallId ? <Link href={`/calls/${b.combinerCallId}`}>{b.combiner}</Link> : b.combiner],
+            ['state', <StatusBadge status={b.state} />, 'batch-state'],
+            ['started', time(Date.parse(b.startTime))],
+            ['elapsed', duration(b.elapsedSecs * 1000)],
+          ]}
+        />
         <ProgressBar fraction={endedOf(b.counts) / Math.max(1, b.numBatches)} label={`${endedOf(b.counts)}/${b.numBatches} batches ended`} />
         <CountsBar counts={b.counts} total={b.numBatches} />
         {b.error ? <p class="error">{b.error}</p> : null}

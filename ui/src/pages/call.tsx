@@ -7,6 +7,7 @@ import { ActionButton, ErrorNote, Json, Section } from '../parts/common';
 import { duration, metric, time } from '../parts/format';
 import { fractionOf, ProgressBar, StatusBadge } from '../parts/status';
 import { Timeline } from '../parts/timeline';
+import { Facts } from '../parts/table';
 import { Link, navigate } from '../router';
 import { streamEvents } from '../sse';
 import { isEnded, type Call, type Execution, type Logs, type Metrics, type Progress } from '../types';
@@ -110,45 +111,28 @@ export function CallPage({ id }: { id: string }): JSX.Element {
           ) : null
         }
       >
-        <dl class="facts">
-          <dt>id</dt>
-          <dd class="mono">{call.id}</dd>
-          <dt>function</dt>
-          <dd>
-            <Link href={`/functions/${call.funcName}`}>{`${call.funcName}@${call.version}`}</Link>
-          </dd>
-          <dt>status</dt>
-          <dd data-testid="call-status">
-            <StatusBadge status={call.status} />
-            {call.deadLetter ? <span class="badge dead">dead letter</span> : null}
-          </dd>
-          <dt>attempt</dt>
-          <dd>{call.attempt}</dd>
-          <dt>node</dt>
-          <dd>{current?.nodeId ?? '–'}</dd>
-          <dt>created</dt>
-          <dd>{time(call.createdAt)}</dd>
-          <dt>started</dt>
-          <dd>{time(call.startedAt)}</dd>
-          <dt>finished</dt>
-          <dd>{time(call.finishedAt)}</dd>
-          <dt>took</dt>
-          <dd>{call.startedAt ? duration((call.finishedAt ?? now) - call.startedAt) : '–'}</dd>
-          {call.sessionId ? (
-            <>
-              <dt>session</dt>
-              <dd class="mono">
-                <Link href={`/sessions/${call.sessionId}`}>{call.sessionId}</Link>
-              </dd>
-            </>
-          ) : null}
-          {call.invokedBy ? (
-            <>
-              <dt>invoked by</dt>
-              <dd class="mono">{call.invokedBy}</dd>
-            </>
-          ) : null}
-        </dl>
+        <Facts
+          facts={[
+            ['id', <span class="mono">{call.id}</span>],
+            ['function', <Link href={`/functions/${call.funcName}`}>{`${call.funcName}@${call.version}`}</Link>],
+            [
+              'status',
+              <>
+                <StatusBadge status={call.status} />
+                {call.deadLetter ? <span class="badge dead">dead letter</span> : null}
+              </>,
+              'call-status',
+            ],
+            ['attempt', call.attempt],
+            ['node', current?.nodeId ?? '–'],
+            ['created', time(call.createdAt)],
+            ['started', time(call.startedAt)],
+            ['finished', time(call.finishedAt)],
+            ['took', call.startedAt ? duration((call.finishedAt ?? now) - call.startedAt) : '–'],
+            ['session', call.sessionId ? <Link href={`/sessions/${call.sessionId}`}>{call.sessionId}</Link> : null],
+            ['invoked by', call.invokedBy ? <span class="mono">{call.invokedBy}</span> : null],
+          ]}
+        />
         {fraction !== null ? <ProgressBar fraction={fraction} label="progress" /> : null}
         {call.progress !== null && typeof call.progress === 'object' ? <p class="hint mono">{JSON.stringify(call.progress)}</p> : null}
       </Section>

@@ -4,6 +4,7 @@ import { api, ApiError, post, query } from '../api';
 import { useMay } from '../auth';
 import { ActionButton, ErrorNote, Section } from '../parts/common';
 import { duration, time } from '../parts/format';
+import { Table } from '../parts/table';
 import { Link, navigate } from '../router';
 import type { FunctionVersion, Runtime } from '../types';
 import { useApi } from '../use-api';
@@ -15,34 +16,25 @@ export function FunctionsPage(): JSX.Element {
     <div class="page">
       <Section title="Functions">
         <ErrorNote error={list.error} />
-        {list.data && list.data.functions.length === 0 ? <p class="empty">No functions yet.</p> : null}
-        {list.data && list.data.functions.length > 0 ? (
-          <table data-testid="functions-table">
-            <thead>
-              <tr>
-                <th>name</th>
-                <th>latest</th>
-                <th>runtime</th>
-                <th>timeout</th>
-                <th>memory</th>
-                <th>pushed</th>
+        {list.data ? (
+          <Table
+            testId="functions-table"
+            rows={list.data.functions}
+            empty="No functions yet."
+            columns={['name', 'latest', 'runtime', 'timeout', 'memory', 'pushed']}
+            row={(f) => (
+              <tr key={f.name}>
+                <td>
+                  <Link href={`/functions/${f.name}`}>{f.name}</Link>
+                </td>
+                <td>{`v${f.version}`}</td>
+                <td>{f.runtime}</td>
+                <td>{duration(f.timeoutMs)}</td>
+                <td>{f.memoryMb ? `${f.memoryMb} MiB` : '–'}</td>
+                <td>{time(f.createdAt)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {list.data.functions.map((f) => (
-                <tr key={f.name}>
-                  <td>
-                    <Link href={`/functions/${f.name}`}>{f.name}</Link>
-                  </td>
-                  <td>{`v${f.version}`}</td>
-                  <td>{f.runtime}</td>
-                  <td>{duration(f.timeoutMs)}</td>
-                  <td>{f.memoryMb ? `${f.memoryMb} MiB` : '–'}</td>
-                  <td>{time(f.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
         ) : null}
       </Section>
       {may('deploy') ? <PushForm onPushed={(f) => navigate(`/functions/${f.name}`)} /> : null}
@@ -75,39 +67,27 @@ export function FunctionPage({ name }: { name: string }): JSX.Element {
         }
       >
         <ErrorNote error={versions.error} />
-        {list.length > 0 ? (
-          <table data-testid="versions-table">
-            <thead>
-              <tr>
-                <th>version</th>
-                <th>runtime</th>
-                <th>size</th>
-                <th>timeout</th>
-                <th>memory</th>
-                <th>retry</th>
-                <th>stuck after</th>
-                <th>env</th>
-                <th>secrets</th>
-                <th>pushed</th>
+        {versions.data ? (
+          <Table
+            testId="versions-table"
+            rows={list}
+            empty="No versions."
+            columns={['version', 'runtime', 'size', 'timeout', 'memory', 'retry', 'stuck after', 'env', 'secrets', 'pushed']}
+            row={(v) => (
+              <tr key={v.version}>
+                <td>{`v${v.version}`}</td>
+                <td>{v.runtime}</td>
+                <td>{`${v.size} B`}</td>
+                <td>{duration(v.timeoutMs)}</td>
+                <td>{`${v.memoryMb} MiB`}</td>
+                <td class="mono">{v.retry ? JSON.stringify(v.retry) : 'none'}</td>
+                <td>{duration(v.stuckAfterMs)}</td>
+                <td class="mono">{Object.keys(v.env).join(', ') || '–'}</td>
+                <td class="mono">{v.secrets.join(', ') || '–'}</td>
+                <td>{time(v.createdAt)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {list.map((v) => (
-                <tr key={v.version}>
-                  <td>{`v${v.version}`}</td>
-                  <td>{v.runtime}</td>
-                  <td>{v.size !== undefined ? `${v.size} B` : '–'}</td>
-                  <td>{duration(v.timeoutMs)}</td>
-                  <td>{v.memoryMb ? `${v.memoryMb} MiB` : '–'}</td>
-                  <td class="mono">{v.retry ? JSON.stringify(v.retry) : 'none'}</td>
-                  <td>{duration(v.stuckAfterMs)}</td>
-                  <td class="mono">{Object.keys(v.env).join(', ') || '–'}</td>
-                  <td class="mono">{v.secrets.join(', ') || '–'}</td>
-                  <td>{time(v.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
         ) : null}
       </Section>
       {may('invoke') && latest ? <InvokeForm name={name} versions={list.map((v) => v.version)} /> : null}

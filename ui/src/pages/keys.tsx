@@ -4,6 +4,7 @@ import { api, ApiError, post } from '../api';
 import { ActionButton, ErrorNote, Section } from '../parts/common';
 import { time } from '../parts/format';
 import { StatusBadge } from '../parts/status';
+import { Table } from '../parts/table';
 import type { ApiKey, Role } from '../types';
 import { useApi } from '../use-api';
 
@@ -51,40 +52,30 @@ export function KeysPage(): JSX.Element {
       <Section title="Keys">
         <ErrorNote error={keys.error} />
         {keys.data ? (
-          <table data-testid="keys-table">
-            <thead>
-              <tr>
-                <th>id</th>
-                <th>name</th>
-                <th>role</th>
-                <th>made</th>
-                <th>by</th>
-                <th>expires</th>
-                <th>state</th>
-                <th />
+          <Table
+            testId="keys-table"
+            rows={keys.data.keys}
+            empty="No keys."
+            columns={['id', 'name', 'role', 'made', 'by', 'expires', 'state', '']}
+            row={(k) => (
+              <tr key={k.keyId} data-key-id={k.keyId}>
+                <td class="mono">{k.keyId}</td>
+                <td>{k.name ?? '–'}</td>
+                <td>{k.role}</td>
+                <td>{time(k.createdAt)}</td>
+                <td class="mono">{k.createdBy ?? '–'}</td>
+                <td>{k.expiresAt ? time(k.expiresAt) : 'never'}</td>
+                <td>
+                  <StatusBadge status={k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt < Date.now() ? 'expired' : 'active'} />
+                </td>
+                <td>
+                  {k.revokedAt ? null : (
+                    <ActionButton label="Revoke" class="danger" confirm={`Revoke key ${k.keyId}? It stops working at once.`} run={() => api('DELETE', `/v1/keys/${k.keyId}`).then(keys.reload)} />
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {keys.data.keys.map((k) => (
-                <tr key={k.keyId} data-key-id={k.keyId}>
-                  <td class="mono">{k.keyId}</td>
-                  <td>{k.name ?? '–'}</td>
-                  <td>{k.role}</td>
-                  <td>{time(k.createdAt)}</td>
-                  <td class="mono">{k.createdBy ?? '–'}</td>
-                  <td>{k.expiresAt ? time(k.expiresAt) : 'never'}</td>
-                  <td>
-                    <StatusBadge status={k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt < Date.now() ? 'expired' : 'active'} />
-                  </td>
-                  <td>
-                    {k.revokedAt ? null : (
-                      <ActionButton label="Revoke" class="danger" confirm={`Revoke key ${k.keyId}? It stops working at once.`} run={() => api('DELETE', `/v1/keys/${k.keyId}`).then(keys.reload)} />
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
         ) : null}
       </Section>
     </div>

@@ -3,6 +3,7 @@ import { useEffect } from 'preact/hooks';
 import { ErrorNote, Section } from '../parts/common';
 import { duration, time } from '../parts/format';
 import { ProgressBar } from '../parts/status';
+import { Table } from '../parts/table';
 import { Link } from '../router';
 import type { NodeView, WarmContainer } from '../types';
 import { useApi } from '../use-api';
@@ -32,44 +33,32 @@ export function NodesPage(): JSX.Element {
   return (
     <Section title="Nodes">
       <ErrorNote error={nodes.error} />
-      {nodes.data && nodes.data.nodes.length === 0 ? <p class="empty">No node is connected.</p> : null}
-      {nodes.data && nodes.data.nodes.length > 0 ? (
-        <table data-testid="nodes-table">
-          <thead>
-            <tr>
-              <th>node</th>
-              <th>driver</th>
-              <th>running / capacity</th>
-              <th>memory</th>
-              <th>warm containers</th>
-              <th>heartbeat</th>
-              <th>connected</th>
+      {nodes.data ? (
+        <Table
+          testId="nodes-table"
+          rows={nodes.data.nodes}
+          empty="No node is connected."
+          columns={['node', 'driver', 'running / capacity', 'memory', 'warm containers', 'heartbeat', 'connected']}
+          row={(n) => (
+            <tr key={n.nodeId}>
+              <td>
+                <Link href={`/calls?nodeId=${encodeURIComponent(n.nodeId)}`}>{n.nodeId}</Link>
+              </td>
+              <td>{n.driver}</td>
+              <td class="wide">
+                <ProgressBar fraction={n.running / Math.max(1, n.capacity.maxContainers)} label={`${n.running}/${n.capacity.maxContainers}`} />
+              </td>
+              <td>{`${n.capacity.memoryMb} MiB`}</td>
+              <td>
+                {n.warm.length === 0
+                  ? '–'
+                  : warmByFunction(n.warm).map((w) => <div class="mono">{`${w.name}: ${w.total}${w.busy ? ` (${w.busy} busy)` : ''}`}</div>)}
+              </td>
+              <td>{`${duration(n.lastHeartbeatAgoMs)} ago`}</td>
+              <td>{time(n.connectedAt)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {nodes.data.nodes.map((n) => (
-              <tr key={n.nodeId}>
-                <td>
-                  <Link href={`/calls?nodeId=${encodeURIComponent(n.nodeId)}`}>{n.nodeId}</Link>
-                </td>
-                <td>{n.driver}</td>
-                <td class="wide">
-                  <ProgressBar fraction={n.running / Math.max(1, n.capacity.maxContainers)} label={`${n.running}/${n.capacity.maxContainers}`} />
-                </td>
-                <td>{`${n.capacity.memoryMb} MiB`}</td>
-                <td>
-                  {n.warm.length === 0
-                    ? '–'
-                    : warmByFunction(n.warm).map((w) => (
-                        <div class="mono">{`${w.name}: ${w.total}${w.busy ? ` (${w.busy} busy)` : ''}`}</div>
-                      ))}
-                </td>
-                <td>{`${duration(n.lastHeartbeatAgoMs)} ago`}</td>
-                <td>{time(n.connectedAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       ) : null}
     </Section>
   );

@@ -5,6 +5,7 @@ import { LiveDot } from '../live';
 import { ActionButton, ErrorNote, Section } from '../parts/common';
 import { duration, time } from '../parts/format';
 import { PagedTable } from '../parts/paged-table';
+import { Facts } from '../parts/table';
 import { CountsBar, endedOf, ProgressBar, StatusBadge } from '../parts/status';
 import { Link } from '../router';
 import type { RunDetail, RunView } from '../types';
@@ -59,22 +60,16 @@ export function RunPage({ id }: { id: string }): JSX.Element {
           </>
         }
       >
-        <dl class="facts">
-          <dt>function</dt>
-          <dd>{r.function}</dd>
-          <dt>status</dt>
-          <dd data-testid="run-status">
-            <StatusBadge status={r.status} />
-          </dd>
-          <dt>submitted</dt>
-          <dd>{time(r.submittedAt)}</dd>
-          <dt>start</dt>
-          <dd>{time(r.start)}</dd>
-          <dt>end</dt>
-          <dd>{time(r.end)}</dd>
-          <dt>took</dt>
-          <dd>{duration(r.duration)}</dd>
-        </dl>
+        <Facts
+          facts={[
+            ['function', r.function],
+            ['status', <StatusBadge status={r.status} />, 'run-status'],
+            ['submitted', time(r.submittedAt)],
+            ['start', time(r.start)],
+            ['end', time(r.end)],
+            ['took', duration(r.duration)],
+          ]}
+        />
         <ProgressBar fraction={endedOf(r.counts) / Math.max(1, r.times)} label={`${endedOf(r.counts)}/${r.times} ended`} />
         <CountsBar counts={r.counts} total={r.times} />
       </Section>

@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, post } from '../api';
 import { useMay } from '../auth';
 import { ActionButton, ErrorNote, Section } from '../parts/common';
+import { Table } from '../parts/table';
 import type { Runtime } from '../types';
 import { useApi } from '../use-api';
 
@@ -28,43 +29,32 @@ export function RuntimesPage(): JSX.Element {
     <div class="page">
       <Section title="Runtimes">
         <ErrorNote error={list.error} />
-        {list.data && list.data.runtimes.length === 0 ? <p class="empty">No runtimes.</p> : null}
-        {list.data && list.data.runtimes.length > 0 ? (
-          <table>
-            <thead>
-              <tr>
-                <th>name</th>
-                <th>image</th>
-                <th>protocol</th>
-                <th>path</th>
-                <th>run</th>
-                <th>dependencies</th>
-                {may('runtimes') ? <th /> : null}
+        {list.data ? (
+          <Table
+            rows={list.data.runtimes}
+            empty="No runtimes."
+            columns={['name', 'image', 'protocol', 'path', 'run', 'dependencies', ...(may('runtimes') ? [''] : [])]}
+            row={(r) => (
+              <tr key={r.name}>
+                <td>{r.name}</td>
+                <td class="mono">{r.image}</td>
+                <td>{r.protocol}</td>
+                <td class="mono">{r.path}</td>
+                <td class="mono">{r.run}</td>
+                <td class="mono">{r.dependencies || '–'}</td>
+                {may('runtimes') ? (
+                  <td>
+                    <ActionButton
+                      label="Delete"
+                      class="danger"
+                      confirm={`Delete runtime ${r.name}?`}
+                      run={() => api('DELETE', `/v1/runtimes/${encodeURIComponent(r.name)}`).then(list.reload)}
+                    />
+                  </td>
+                ) : null}
               </tr>
-            </thead>
-            <tbody>
-              {list.data.runtimes.map((r) => (
-                <tr key={r.name}>
-                  <td>{r.name}</td>
-                  <td class="mono">{r.image}</td>
-                  <td>{r.protocol}</td>
-                  <td class="mono">{r.path}</td>
-                  <td class="mono">{r.run}</td>
-                  <td class="mono">{r.dependencies || '–'}</td>
-                  {may('runtimes') ? (
-                    <td>
-                      <ActionButton
-                        label="Delete"
-                        class="danger"
-                        confirm={`Delete runtime ${r.name}?`}
-                        run={() => api('DELETE', `/v1/runtimes/${encodeURIComponent(r.name)}`).then(list.reload)}
-                      />
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
         ) : null}
       </Section>
       {may('runtimes') ? (

@@ -5,6 +5,7 @@ import { useMay } from '../auth';
 import { LiveDot } from '../live';
 import { ActionButton, ErrorNote, Pager, Section } from '../parts/common';
 import { PagedTable } from '../parts/paged-table';
+import { Facts } from '../parts/table';
 import { time } from '../parts/format';
 import { CountsBar, StatusBadge } from '../parts/status';
 import { Link } from '../router';
@@ -61,22 +62,16 @@ export function SessionPage({ id }: { id: string }): JSX.Element {
           </>
         }
       >
-        <dl class="facts">
-          <dt>state</dt>
-          <dd data-testid="session-state">
-            <StatusBadge status={s.state} />
-          </dd>
-          <dt>calls</dt>
-          <dd>{s.total}</dd>
-          <dt>created</dt>
-          <dd>{time(s.createdAt)}</dd>
-          <dt>started</dt>
-          <dd>{time(s.startedAt)}</dd>
-          <dt>finished</dt>
-          <dd>{time(s.finishedAt)}</dd>
-          <dt>killed</dt>
-          <dd>{time(s.killedAt)}</dd>
-        </dl>
+        <Facts
+          facts={[
+            ['state', <StatusBadge status={s.state} />, 'session-state'],
+            ['calls', s.total],
+            ['created', time(s.createdAt)],
+            ['started', time(s.startedAt)],
+            ['finished', time(s.finishedAt)],
+            ['killed', time(s.killedAt)],
+          ]}
+        />
         <CountsBar counts={s.counts} total={s.total} />
       </Section>
       <Section title="Calls">

@@ -1,6 +1,7 @@
 import type { JSX } from 'preact';
 import type { Paged } from '../use-paged';
 import { ErrorNote, Pager } from './common';
+import { Table } from './table';
 
 /** A cursor-paged list as a table: its error, a line when it is empty, the rows, the pager. */
 export function PagedTable<P extends { nextCursor: string | null }, T>(props: {
@@ -11,24 +12,15 @@ export function PagedTable<P extends { nextCursor: string | null }, T>(props: {
   row: (item: T) => JSX.Element;
 }): JSX.Element {
   const { paged } = props;
-  const rows = paged.data ? props.rows(paged.data) : [];
   return (
     <>
       <ErrorNote error={paged.error} />
-      {paged.data && rows.length === 0 ? <p class="empty">{props.empty}</p> : null}
-      {rows.length > 0 ? (
-        <table>
-          <thead>
-            <tr>
-              {props.columns.map((c) => (
-                <th>{c}</th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>{rows.map(props.row)}</tbody>
-        </table>
+      {paged.data ? (
+        <>
+          <Table rows={props.rows(paged.data)} columns={props.columns} row={props.row} empty={props.empty} />
+          <Pager cursors={paged.cursors} next={paged.data.nextCursor} onChange={paged.setCursors} />
+        </>
       ) : null}
-      {paged.data ? <Pager cursors={paged.cursors} next={paged.data.nextCursor} onChange={paged.setCursors} /> : null}
     </>
   );
 }
