@@ -1,5 +1,6 @@
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { query } from './api';
 import { streamEvents } from './sse';
 import type { CallSummary, Progress } from './types';
 
@@ -10,14 +11,19 @@ export type LiveState = 'connecting' | 'live' | 'down';
 
 /**
  * Follows `GET /v1/events` (every call's creation and change of status, and progress) while the
- * page is open, and opens it again when it breaks. `onOpen` runs each time the stream opens (the
+ * page is open (again when `funcName` changes), and opens it again when it breaks. `onOpen` runs each time the stream opens (the
  * page reads its list then, so nothing falls between the read and the stream) or fails to.
  */
-export function useCallEvents(handlers: {
-  onCall: (call: CallSummary) => void;
-  onProgress?: (id: string, progress: Progress) => void;
-  onOpen?: () => void;
-}): LiveState {
+export function useCallEvents(
+  handlers: {
+    onCall: (call: CallSummary) => void;
+    onProgress?: (id: string, progress: Progress) => void;
+    onOpen?: () => void;
+  },
+  /** Only this function's calls (the api leaves the others out of the stream). */
+  funcName?: string,
+): LiveState {
+  const path = `/v1/events${query({ funcName })}`;
   const [state, setState] = useState<LiveState>('connecting');
   const latest = useRef(handlers);
   latest.current = handlers;
@@ -27,7 +33,7 @@ export function useCallEvents(handlers: {
     let opened = false;
     const open = (): void => {
       setState('connecting');
-      stop = streamEvents('/v1/events', {
+      stop = streamEvents(path, {
         onOpen: () => {
           opened = true;
           setState('live');
@@ -56,7 +62,7 @@ export function useCallEvents(handlers: {
       clearTimeout(timer);
       stop();
     };
-  }, []);
+  }, [path]);
   return state;
 }
 

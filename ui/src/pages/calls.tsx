@@ -86,7 +86,7 @@ export function CallsPage(): JSX.Element {
       }),
     onProgress: (id, progress) =>
       setPage((p) => (p && p.rows.some((r) => r.id === id) ? { ...p, rows: p.rows.map((r) => (r.id === id ? { ...r, progress } : r)) } : p)),
-  });
+  }, filters.funcName || undefined);
 
   const setFilter = (changes: Partial<Filters>): void => {
     const next = { ...filters, ...changes };
