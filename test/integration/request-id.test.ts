@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Call } from '../../shared/protocol/domain.js';
+import { makeBundle } from '../helpers/bundles.js';
+import { startCluster, type Cluster } from '../helpers/cluster.js';
+import type { DaemonProcess } from '../helpers/daemon.js';
+import { http, upload } from '../helpers/http.js';
+import { waitUntil } from '../helpers/temp.js';
+
+/**
+ * A request id follows a call through every daemon: the api, the db, the worker daemon and the
+ * miniworker that ran it each log lines bound to it, the call record keeps it, and the api
+ * answers it. On a fake node: its miniworkers are the real ones, only the sandbox is made up.
+ * Every node id starts with `ri-`, so nothing here can be taken for another test's node.
+ */
+const nodeId = `ri-trace-${Math.random().toString(36).slice(2, 8)}`;
+const unrunnable = { name: 'ri-nowhere', image: 'ferry-test/never-built', path: '/ws', run: 'sh main.sh', protocol: 'exec' };
+
+type Line = Record<string, unknown>;
+const linesOf = (d: DaemonProcess, requestId: string): Line[] => d.logs.filter((l) => l['requestId'] === requestId);
+const msgs = (lines: Line[]): string[] => lines.map((l) => String(l['msg']));
+
+/** The path of one call through the cluster, from the daemons' logs, once its end is stored. */
+async function pathOf(c: Cluster, requestId: string): Promise<{ api: Line[]; db: Line[]; worker: Line[]; miniworker: Line[] }> {
+  const worker = c.workers.get(nodeId)!;
+  await waitUntil(
+    () => linesOf(c.db, requestId).some((l) => l['status'] === 'DONE') && msgs(linesOf(c.api, requestId)).includes('call ended'),
+    `the db and the api logged the end of the call of request ${requestId}`,
+  );
+  const onNode = linesOf(worker, requestId);
+  return {
+    api: linesOf(c.api, requestId),
+    db: linesOf(c.db, requestId),
+    worker: onNode.filter((l) => l['daemon'] === 'worker'),
+    miniworker: onNode.filter((l) => l['daemon'] === 'miniworker'),
+  };
+}
+
+/** Every hop of the call's path logged under its request id, each line naming the call. */
+async function expectTraced(c: Cluster, requestId: string, callId: string): Promise<void> {
+  const hops = await pathOf(c, requestId);
+  expect(msgs(hops.api)).toEqual(expect.arrayContaining(['call accepted', 'call dispatched', 'call ended']));
+  // Queued at once, or again once a session's start moves it out of HELD.
+  expect(msgs(hops.api).some((m) => m === 'call queued' || m === 'call queued again'), JSON.stringify(hops.api)).toBe(true);
+  expect(msgs(hops.db)).toEqual(expect.arrayContaining(['call stored', 'call update stored']));
+  expect(msgs(hops.worker)).toEqual(expect.arrayContaining(['call received', 'call handed to a miniworker', 'call finished; reported']));
+  expect(msgs(hops.miniworker)).toEqual(expect.arrayContaining(['call started', 'call finished']));
+  expect(msgs(hops.miniworker).some((m) => m === 'sandbox made' || m === 'warm sandbox used'), JSON.stringify(hops.miniworker)).toBe(true);
+  for (const line of [...hops.api, ...hops.db, ...hops.worker, ...hops.miniworker]) expect(line['callId'], JSON.stringify(line)).toBe(callId);
+}
+
+describe('a request id across every hop of a call', () => {
+  let c: Cluster;
+  beforeAll(async () => {
+    c = await startCluster();
+    await c.startWorker(nodeId, { FERRY_DRIVER: 'fake', FERRY_MAX_CONTAINERS: '2', FERRY_FAKE_DELAY_MS: '5' });
+    expect((await http('POST', `${c.url}/v1/runtimes`, unrunnable)).status).toBe(201);
+    const b = await makeBundle(c.dir, 'ri-echo', { 'main.sh': 'echo "this must never run" >&2; exit 3\n' });
+    expect((await upload(`${c.url}/v1/functions/ri-echo`, b.file, { runtime: unrunnable.name })).status).toBe(201);
+  });
+  afterAll(async () => {
+    await c?.close();
+  });
+
+  it("the caller's x-request-id is answered, kept on the call, and on the api's, db's, worker's and miniworker's lines for it", async () => {
+    const requestId = `ri-caller-${Math.random().toString(36).slice(2, 10)}`;
+    const r = await http<Call>('POST', `${c.url}/v1/functions/ri-echo/invoke?wait=true`, { n: 1 }, { 'x-request-id': requestId });
+    expect(r.status, r.text).toBe(200);
+    expect(r.headers.get('x-request-id')).toBe(requestId);
+    expect(r.body.requestId).toBe(requestId);
+    const shown = await http<Call>('GET', `${c.url}/v1/calls/${r.body.id}`);
+    expect(shown.body.requestId).toBe(requestId);
+    await expectTraced(c, requestId, r.body.id);
+  });
+
+  it('without the header the api makes an id, answers it, and it follows the call the same way', async () => {
+    const r = await http<{ id: string }>('POST', `${c.url}/v1/functions/ri-echo/invoke`, { n: 2 });
+    expect(r.status, r.text).toBe(202);
+    const made = r.headers.get('x-request-id');
+    expect(made).toMatch(/^[A-Za-z0-9]{16}$/);
+    await expectTraced(c, made!, r.body.id);
+    expect((await http<Call>('GET', `${c.url}/v1/calls/${r.body.id}`)).body.requestId).toBe(made);
+  });
+
+  it('a bad x-request-id (spaces, too long) is replaced by a new one, not refused', async () => {
+    for (const bad of ['two words', 'x'.repeat(129), '<script>']) {
+      const r = await http<{ id: string }>('POST', `${c.url}/v1/functions/ri-echo/invoke`, { bad }, { 'x-request-id': bad });
+      expect(r.status, r.text).toBe(202);
+      const made = r.headers.get('x-request-id');
+      expect(made).toMatch(/^[A-Za-z0-9]{16}$/);
+      await expectTraced(c, made!, r.body.id);
+      expect((await http<Call>('GET', `${c.url}/v1/calls/${r.body.id}`)).body.requestId).toBe(made);
+      expect(c.api.logs.some((l) => l['requestId'] === bad)).toBe(false);
+    }
+  });
+
+  it("a run's calls carry the request id that made the run, a session's calls that of their append", async () => {
+    const runRequest = `ri-run-${Math.random().toString(36).slice(2, 10)}`;
+    const run = await http<{ id: string }>('POST', `${c.url}/v1/functions/ri-echo/runs`, { times: 3, params: {} }, { 'x-request-id': runRequest });
+    expect(run.status, run.text).toBe(201);
+    expect(run.headers.get('x-request-id')).toBe(runRequest);
+    const runCalls = async (): Promise<Call[]> => (await http<{ calls: Call[] }>('GET', `${c.url}/v1/calls?groupId=${run.body.id}`)).body.calls;
+    await waitUntil(async () => (await runCalls()).filter((call) => call.status === 'DONE').length === 3, 'the run\'s 3 calls are DONE');
+    expect((await runCalls()).map((call) => call.requestId)).toEqual([runRequest, runRequest, runRequest]);
+
+    const session = await http<{ id: string }>('POST', `${c.url}/v1/sessions`, undefined, { 'x-request-id': 'ri-session-made' });
+    expect(session.status, session.text).toBe(201);
+    const appendRequest = `ri-append-${Math.random().toString(36).slice(2, 10)}`;
+    const appended = await http<{ ids: string[] }>('POST', `${c.url}/v1/sessions/${session.body.id}/calls`, [{ function: 'ri-echo' }], { 'x-request-id': appendRequest });
+    expect(appended.status, appended.text).toBe(201);
+    expect((await http('POST', `${c.url}/v1/sessions/${session.body.id}/start`)).status).toBe(200);
+    const callId = appended.body.ids[0]!;
+    await expectTraced(c, appendRequest, callId);
+    expect((await http<Call>('GET', `${c.url}/v1/calls/${callId}`)).body.requestId).toBe(appendRequest);
+  });
+});
