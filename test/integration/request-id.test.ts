@@ -19,14 +19,9 @@ type Line = Record<string, unknown>;
 const linesOf = (d: DaemonProcess, requestId: string): Line[] => d.logs.filter((l) => l['requestId'] === requestId);
 const msgs = (lines: Line[]): string[] => lines.map((l) => String(l['msg']));
 
-/** The path of one call through the cluster, from the daemons' logs, once its end is stored. */
-async function pathOf(c: Cluster, requestId: string): Promise<{ api: Line[]; db: Line[]; worker: Line[]; miniworker: Line[] }> {
-  const worker = c.workers.get(nodeId)!;
-  await waitUntil(
-    () => linesOf(c.db, requestId).some((l) => l['status'] === 'DONE') && msgs(linesOf(c.api, requestId)).includes('call ended'),
-    `the db and the api logged the end of the call of request ${requestId}`,
-  );
-  const onNode = linesOf(worker, requestId);
+/** The lines about one call each daemon wrote, by the request id bound to them. */
+function hopsOf(c: Cluster, requestId: string): Record<'api' | 'db' | 'worker' | 'miniworker', Line[]> {
+  const onNode = linesOf(c.workers.get(nodeId)!, requestId);
   return {
     api: linesOf(c.api, requestId),
     db: linesOf(c.db, requestId),
@@ -35,16 +30,36 @@ async function pathOf(c: Cluster, requestId: string): Promise<{ api: Line[]; db:
   };
 }
 
-/** Every hop of the call's path logged under its request id, each line naming the call. */
+/** What each daemon says about a call that ran to DONE: its whole path, accepted to stored. */
+const PATH: Record<'api' | 'db' | 'worker' | 'miniworker', ((lines: Line[]) => boolean)[]> = {
+  api: [
+    said('call accepted'),
+    // Queued at once, or again once it leaves HELD or is run again.
+    (lines) => lines.some((l) => l['msg'] === 'call queued' || l['msg'] === 'call queued again'),
+    said('call dispatched'),
+    (lines) => lines.some((l) => l['msg'] === 'call ended' && l['status'] === 'DONE'),
+  ],
+  db: [said('call stored'), (lines) => lines.some((l) => l['msg'] === 'call update stored' && l['status'] === 'DONE')],
+  worker: [said('call received'), said('call handed to a miniworker'), said('call finished; reported')],
+  miniworker: [(lines) => lines.some((l) => l['msg'] === 'sandbox made' || l['msg'] === 'warm sandbox used'), said('call started'), said('call finished')],
+};
+
+function said(msg: string): (lines: Line[]) => boolean {
+  return (lines) => lines.some((l) => l['msg'] === msg);
+}
+
+/** Every hop of the call's path logged under its request id, each of those lines naming the call. */
 async function expectTraced(c: Cluster, requestId: string, callId: string): Promise<void> {
-  const hops = await pathOf(c, requestId);
-  expect(msgs(hops.api)).toEqual(expect.arrayContaining(['call accepted', 'call dispatched', 'call ended']));
-  // Queued at once, or again once a session's start moves it out of HELD.
-  expect(msgs(hops.api).some((m) => m === 'call queued' || m === 'call queued again'), JSON.stringify(hops.api)).toBe(true);
-  expect(msgs(hops.db)).toEqual(expect.arrayContaining(['call stored', 'call update stored']));
-  expect(msgs(hops.worker)).toEqual(expect.arrayContaining(['call received', 'call handed to a miniworker', 'call finished; reported']));
-  expect(msgs(hops.miniworker)).toEqual(expect.arrayContaining(['call started', 'call finished']));
-  expect(msgs(hops.miniworker).some((m) => m === 'sandbox made' || m === 'warm sandbox used'), JSON.stringify(hops.miniworker)).toBe(true);
+  const missing = (): string[] => {
+    const hops = hopsOf(c, requestId);
+    return Object.entries(PATH).flatMap(([daemon, checks]) =>
+      checks.flatMap((check, i) => (check(hops[daemon as keyof typeof hops]) ? [] : [`${daemon}#${i + 1}`])),
+    );
+  };
+  await waitUntil(() => missing().length === 0, `every daemon logged the path of the call of request ${requestId}`).catch((err: unknown) => {
+    throw new Error(`${String(err)}; missing: ${missing().join(', ')}; seen: ${JSON.stringify(Object.fromEntries(Object.entries(hopsOf(c, requestId)).map(([d, lines]) => [d, msgs(lines)])))}`);
+  });
+  const hops = hopsOf(c, requestId);
   for (const line of [...hops.api, ...hops.db, ...hops.worker, ...hops.miniworker]) expect(line['callId'], JSON.stringify(line)).toBe(callId);
 }
 
@@ -91,6 +106,19 @@ describe('a request id across every hop of a call', () => {
       expect((await http<Call>('GET', `${c.url}/v1/calls/${r.body.id}`)).body.requestId).toBe(made);
       expect(c.api.logs.some((l) => l['requestId'] === bad)).toBe(false);
     }
+  });
+
+  it('a call run again keeps the request id that made it, not that of the request running it again', async () => {
+    const requestId = `ri-held-${Math.random().toString(36).slice(2, 10)}`;
+    const held = await http<{ id: string }>('POST', `${c.url}/v1/functions/ri-echo/invoke?hold=true`, {}, { 'x-request-id': requestId });
+    expect(held.status, held.text).toBe(202);
+    expect((await http('POST', `${c.url}/v1/calls/${held.body.id}/cancel`)).status).toBe(200);
+    const again = await http<Call>('POST', `${c.url}/v1/calls/${held.body.id}/retry`, undefined, { 'x-request-id': 'ri-retry-request' });
+    expect(again.status, again.text).toBe(200);
+    expect(again.headers.get('x-request-id')).toBe('ri-retry-request');
+    await expectTraced(c, requestId, held.body.id);
+    expect((await http<Call>('GET', `${c.url}/v1/calls/${held.body.id}`)).body).toMatchObject({ status: 'DONE', attempt: 2, requestId });
+    expect(c.workers.get(nodeId)!.logs.some((l) => l['requestId'] === 'ri-retry-request')).toBe(false);
   });
 
   it("a run's calls carry the request id that made the run, a session's calls that of their append", async () => {
