@@ -126,9 +126,10 @@ describe('a request id across every hop of a call', () => {
     const run = await http<{ id: string }>('POST', `${c.url}/v1/functions/ri-echo/runs`, { times: 3, params: {} }, { 'x-request-id': runRequest });
     expect(run.status, run.text).toBe(201);
     expect(run.headers.get('x-request-id')).toBe(runRequest);
-    const runCalls = async (): Promise<Call[]> => (await http<{ calls: Call[] }>('GET', `${c.url}/v1/calls?groupId=${run.body.id}`)).body.calls;
-    await waitUntil(async () => (await runCalls()).filter((call) => call.status === 'DONE').length === 3, 'the run\'s 3 calls are DONE');
-    expect((await runCalls()).map((call) => call.requestId)).toEqual([runRequest, runRequest, runRequest]);
+    await waitUntil(async () => (await http<{ status: string }>('GET', `${c.url}/v1/runs/${run.body.id}`)).body.status === 'COMPLETE', `run ${run.body.id} is COMPLETE`);
+    const details = await http<{ details: { callId: string }[] }>('GET', `${c.url}/v1/runs/${run.body.id}/details`);
+    const calls = await Promise.all(details.body.details.map(async (d) => (await http<Call>('GET', `${c.url}/v1/calls/${d.callId}`)).body));
+    expect(calls.map((call) => [call.status, call.requestId])).toEqual([['DONE', runRequest], ['DONE', runRequest], ['DONE', runRequest]]);
 
     const session = await http<{ id: string }>('POST', `${c.url}/v1/sessions`, undefined, { 'x-request-id': 'ri-session-made' });
     expect(session.status, session.text).toBe(201);
