@@ -3,6 +3,7 @@ import type { Call } from '../../shared/protocol/domain.js';
 import { makeBundle } from '../helpers/bundles.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
 import type { DaemonProcess } from '../helpers/daemon.js';
+import { fixture } from '../helpers/fixtures.js';
 import { http, upload } from '../helpers/http.js';
 import { waitUntil } from '../helpers/temp.js';
 
@@ -12,7 +13,7 @@ import { waitUntil } from '../helpers/temp.js';
  * answers it. On a fake node: its miniworkers are the real ones, only the sandbox is made up.
  * Every node id starts with `ri-`, so nothing here can be taken for another test's node.
  */
-const nodeId = `ri-trace-${Math.random().toString(36).slice(2, 8)}`;
+const nodeId = (what: string): string => `ri-${what}-${Math.random().toString(36).slice(2, 8)}`;
 const unrunnable = { name: 'ri-nowhere', image: 'ferry-test/never-built', path: '/ws', run: 'sh main.sh', protocol: 'exec' };
 
 type Line = Record<string, unknown>;
@@ -20,8 +21,8 @@ const linesOf = (d: DaemonProcess, requestId: string): Line[] => d.logs.filter((
 const msgs = (lines: Line[]): string[] => lines.map((l) => String(l['msg']));
 
 /** The lines about one call each daemon wrote, by the request id bound to them. */
-function hopsOf(c: Cluster, requestId: string): Record<'api' | 'db' | 'worker' | 'miniworker', Line[]> {
-  const onNode = linesOf(c.workers.get(nodeId)!, requestId);
+function hopsOf(c: Cluster, node: string, requestId: string): Record<'api' | 'db' | 'worker' | 'miniworker', Line[]> {
+  const onNode = linesOf(c.workers.get(node)!, requestId);
   return {
     api: linesOf(c.api, requestId),
     db: linesOf(c.db, requestId),
@@ -49,25 +50,26 @@ function said(msg: string): (lines: Line[]) => boolean {
 }
 
 /** Every hop of the call's path logged under its request id, each of those lines naming the call. */
-async function expectTraced(c: Cluster, requestId: string, callId: string): Promise<void> {
+async function expectTraced(c: Cluster, node: string, requestId: string, callId: string): Promise<void> {
   const missing = (): string[] => {
-    const hops = hopsOf(c, requestId);
+    const hops = hopsOf(c, node, requestId);
     return Object.entries(PATH).flatMap(([daemon, checks]) =>
       checks.flatMap((check, i) => (check(hops[daemon as keyof typeof hops]) ? [] : [`${daemon}#${i + 1}`])),
     );
   };
   await waitUntil(() => missing().length === 0, `every daemon logged the path of the call of request ${requestId}`).catch((err: unknown) => {
-    throw new Error(`${String(err)}; missing: ${missing().join(', ')}; seen: ${JSON.stringify(Object.fromEntries(Object.entries(hopsOf(c, requestId)).map(([d, lines]) => [d, msgs(lines)])))}`);
+    throw new Error(`${String(err)}; missing: ${missing().join(', ')}; seen: ${JSON.stringify(Object.fromEntries(Object.entries(hopsOf(c, node, requestId)).map(([d, lines]) => [d, msgs(lines)])))}`);
   });
-  const hops = hopsOf(c, requestId);
+  const hops = hopsOf(c, node, requestId);
   for (const line of [...hops.api, ...hops.db, ...hops.worker, ...hops.miniworker]) expect(line['callId'], JSON.stringify(line)).toBe(callId);
 }
 
 describe('a request id across every hop of a call', () => {
   let c: Cluster;
+  const fake = nodeId('fake');
   beforeAll(async () => {
     c = await startCluster();
-    await c.startWorker(nodeId, { FERRY_DRIVER: 'fake', FERRY_MAX_CONTAINERS: '2', FERRY_FAKE_DELAY_MS: '5' });
+    await c.startWorker(fake, { FERRY_DRIVER: 'fake', FERRY_MAX_CONTAINERS: '2', FERRY_FAKE_DELAY_MS: '5' });
     expect((await http('POST', `${c.url}/v1/runtimes`, unrunnable)).status).toBe(201);
     const b = await makeBundle(c.dir, 'ri-echo', { 'main.sh': 'echo "this must never run" >&2; exit 3\n' });
     expect((await upload(`${c.url}/v1/functions/ri-echo`, b.file, { runtime: unrunnable.name })).status).toBe(201);
@@ -84,7 +86,7 @@ describe('a request id across every hop of a call', () => {
     expect(r.body.requestId).toBe(requestId);
     const shown = await http<Call>('GET', `${c.url}/v1/calls/${r.body.id}`);
     expect(shown.body.requestId).toBe(requestId);
-    await expectTraced(c, requestId, r.body.id);
+    await expectTraced(c, fake, requestId, r.body.id);
   });
 
   it('without the header the api makes an id, answers it, and it follows the call the same way', async () => {
@@ -92,7 +94,7 @@ describe('a request id across every hop of a call', () => {
     expect(r.status, r.text).toBe(202);
     const made = r.headers.get('x-request-id');
     expect(made).toMatch(/^[A-Za-z0-9]{16}$/);
-    await expectTraced(c, made!, r.body.id);
+    await expectTraced(c, fake, made!, r.body.id);
     expect((await http<Call>('GET', `${c.url}/v1/calls/${r.body.id}`)).body.requestId).toBe(made);
   });
 
@@ -102,7 +104,7 @@ describe('a request id across every hop of a call', () => {
       expect(r.status, r.text).toBe(202);
       const made = r.headers.get('x-request-id');
       expect(made).toMatch(/^[A-Za-z0-9]{16}$/);
-      await expectTraced(c, made!, r.body.id);
+      await expectTraced(c, fake, made!, r.body.id);
       expect((await http<Call>('GET', `${c.url}/v1/calls/${r.body.id}`)).body.requestId).toBe(made);
       expect(c.api.logs.some((l) => l['requestId'] === bad)).toBe(false);
     }
@@ -116,9 +118,9 @@ describe('a request id across every hop of a call', () => {
     const again = await http<Call>('POST', `${c.url}/v1/calls/${held.body.id}/retry`, undefined, { 'x-request-id': 'ri-retry-request' });
     expect(again.status, again.text).toBe(200);
     expect(again.headers.get('x-request-id')).toBe('ri-retry-request');
-    await expectTraced(c, requestId, held.body.id);
+    await expectTraced(c, fake, requestId, held.body.id);
     expect((await http<Call>('GET', `${c.url}/v1/calls/${held.body.id}`)).body).toMatchObject({ status: 'DONE', attempt: 2, requestId });
-    expect(c.workers.get(nodeId)!.logs.some((l) => l['requestId'] === 'ri-retry-request')).toBe(false);
+    expect(c.workers.get(fake)!.logs.some((l) => l['requestId'] === 'ri-retry-request')).toBe(false);
   });
 
   it("a run's calls carry the request id that made the run, a session's calls that of their append", async () => {
@@ -138,7 +140,35 @@ describe('a request id across every hop of a call', () => {
     expect(appended.status, appended.text).toBe(201);
     expect((await http('POST', `${c.url}/v1/sessions/${session.body.id}/start`)).status).toBe(200);
     const callId = appended.body.ids[0]!;
-    await expectTraced(c, appendRequest, callId);
+    await expectTraced(c, fake, appendRequest, callId);
     expect((await http<Call>('GET', `${c.url}/v1/calls/${callId}`)).body.requestId).toBe(appendRequest);
+  });
+});
+
+describe('a request id on a Docker node', () => {
+  let c: Cluster;
+  const docker = nodeId('docker');
+  beforeAll(async () => {
+    c = await startCluster();
+    await c.startWorker(docker);
+    const agent = { name: 'ri-py-agent', image: 'pythonruntime', path: '/ws', run: 'main.py', protocol: 'agent' };
+    expect((await http('POST', `${c.url}/v1/runtimes`, agent)).status).toBe(201);
+    const ok = await makeBundle(c.dir, 'ri-ok', await fixture('ok'));
+    expect((await upload(`${c.url}/v1/functions/ri-ok`, ok.file, { runtime: agent.name, timeoutMs: '20000' })).status).toBe(201);
+  });
+  afterAll(async () => {
+    await c?.close();
+  });
+
+  it('follows a call into its container and back, made cold and then used warm', async () => {
+    for (const [n, made] of [[1, 'sandbox made'], [2, 'warm sandbox used']] as const) {
+      const requestId = `ri-docker-${n}-${Math.random().toString(36).slice(2, 10)}`;
+      const r = await http<Call>('POST', `${c.url}/v1/functions/ri-ok/invoke?wait=true`, { n }, { 'x-request-id': requestId });
+      expect(r.status, r.text).toBe(200);
+      expect(r.body).toMatchObject({ status: 'DONE', requestId, workerId: docker });
+      expect(r.headers.get('x-request-id')).toBe(requestId);
+      await expectTraced(c, docker, requestId, r.body.id);
+      expect(msgs(hopsOf(c, docker, requestId).miniworker)).toContain(made);
+    }
   });
 });
