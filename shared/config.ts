@@ -44,6 +44,7 @@ const envSchema = z.object({
   FERRY_DB_SYNC: z.enum(['true', 'false']).default('false'),
   FERRY_CALL_RETENTION_MS: intFrom(0).default(7 * 24 * 3600_000),
   FERRY_RETENTION_SCAN_MS: intFrom(1).default(60_000),
+  FERRY_LIST_SCAN_MAX: intFrom(1).default(5_000),
   FERRY_REGISTRY_BIND: endpoint.default('tcp://127.0.0.1:5556'),
   FERRY_REGISTRY_ADDR: endpoint.default('tcp://127.0.0.1:5556'),
   FERRY_MAX_BUNDLE_BYTES: intFrom(1).default(256 * MiB),
@@ -102,6 +103,8 @@ export interface DbConfig {
   callRetentionMs: number;
   /** Time between retention passes, in ms (one also runs at start). */
   retentionScanMs: number;
+  /** Most calls one list request reads when its filters have no index (a text search): the page then says where to go on. */
+  listScanMax: number;
 }
 
 export interface RegistryConfig {
@@ -252,6 +255,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       sync: e.FERRY_DB_SYNC === 'true',
       callRetentionMs: e.FERRY_CALL_RETENTION_MS,
       retentionScanMs: e.FERRY_RETENTION_SCAN_MS,
+      listScanMax: e.FERRY_LIST_SCAN_MAX,
     },
     registry: {
       bind: e.FERRY_REGISTRY_BIND,

@@ -5,11 +5,17 @@ import { applyExecutionPatch } from '../../shared/protocol/execution.js';
 import { endedAt, indexKeys, indexOps, withDefaults } from './call-indexes.js';
 import type { Groups } from './groups.js';
 import { checkParams, claimOps, dropOps, idempotencyLockKey, isLive, readKey } from './idempotency.js';
-import { keys, padCallNum } from './keys.js';
+import { FAILED_STATUSES } from '../../shared/protocol/call-stats.js';
+import { listCalls } from './call-list.js';
+import { CallStats } from './call-stats.js';
+import { END, keys } from './keys.js';
 import type { Store } from './store.js';
 import type { BatchOp } from './write-queue.js';
 
 type CallRef = { id: string } | { callNum: number };
+
+/** Records read at a time while looking for recent failures. */
+const RECENT_SLICE = 100;
 
 /**
  * The call store. A call record and all of its index entries change in one atomic batch, and
@@ -18,13 +24,19 @@ type CallRef = { id: string } | { callNum: number };
 export class Calls {
   /** Recent calls by id, written through: updates of a live call never read LevelDB. */
   private readonly cache = new Map<string, Call>();
+  /** Calls started and ended per slice of time, moved in the batch of each change. */
+  readonly stats: CallStats;
 
   constructor(
     private readonly store: Store,
     /** Each group's counts move in the same batch as its calls' status changes. */
     private readonly groups: Groups,
+    /** Most calls one list request looks at (see {@link listCalls}). */
+    private readonly scanMax = 5_000,
     private readonly cacheEntries = 100_000,
-  ) {}
+  ) {
+    this.stats = new CallStats(store);
+  }
 
   private remember(call: Call): void {
     this.cache.delete(call.id);
@@ -133,6 +145,7 @@ export class Calls {
       const groupOps = this.groups.followCall(current, next);
       const ops: BatchOp[] = [{ type: 'put', key: keys.call(next.id), value: next }, ...indexOps(current, next), ...groupOps];
       if (next.status !== current.status) this.store.countStatus(current.status, next.status);
+      ops.push(...this.stats.follow(current, next));
       await this.store.write(ops);
       this.remember(next);
       return next;
@@ -155,53 +168,35 @@ export class Calls {
     return call;
   }
 
-  /**
-   * Newest first, `limit` at a time. The cursor is a callNum: the next page holds calls numbered
-   * below it, so calls created while a client pages never shift or repeat what it sees.
-   */
+  /** A page of calls, newest first (see {@link listCalls}); writes that arrived before the list are in it (see read()). */
   async list(query: DbParsedContent['listCalls']): Promise<CallPage> {
-    // Writes that arrived before this list are in it (see read()).
     await this.store.lock.idle();
-    // Dead letters are few: their index is the shortest walk whenever they are asked for.
-    const prefix =
-      query.deadLetter === true
-        ? keys.deadLetterPrefix
-        : query.groupId !== undefined
-          ? keys.byGroupPrefix(query.groupId)
-          : query.sessionId !== undefined
-          ? keys.bySessionPrefix(query.sessionId)
-          : query.funcName !== undefined
-            ? keys.byFnPrefix(query.funcName)
-            : query.status !== undefined
-              ? keys.byStatusPrefix(query.status)
-              : keys.byNumPrefix;
-    const matches = (c: Call): boolean =>
-      (query.funcName === undefined || c.funcName === query.funcName) &&
-      (query.status === undefined || c.status === query.status) &&
-      (query.sessionId === undefined || c.sessionId === query.sessionId) &&
-      (query.groupId === undefined || c.groupId === query.groupId) &&
-      (query.deadLetter === undefined || (c.deadLetter ?? false) === query.deadLetter);
+    return listCalls(this.store, query, this.scanMax);
+  }
 
-    const found: Call[] = [];
-    let upper = query.cursor === undefined ? undefined : prefix + padCallNum(Number(query.cursor));
-    // Read index entries in slices; filters on other fields may skip some, so keep reading.
-    while (found.length <= query.limit) {
-      const slice = await this.store.keysUnder(prefix, { reverse: true, limit: query.limit + 1, lt: upper });
-      if (slice.length === 0) break;
-      const ids = await this.store.db.getMany(slice);
-      const calls = await this.store.db.getMany(ids.map((id) => keys.call(String(id))));
-      for (const value of calls) {
-        const call = value as Call | undefined;
-        if (call && matches(call)) found.push(withDefaults(call));
-        if (found.length > query.limit) break;
+  /**
+   * Up to `limit` calls that ended failed ({@link FAILED_STATUSES}), latest end first, by the `ie!`
+   * index; it looks at no more than the scan bound of ended calls, so a store of many successes
+   * answers fewer.
+   */
+  async recentFailures(limit: number): Promise<Call[]> {
+    if (limit === 0) return [];
+    const ended = this.store.db.iterator({ gte: keys.byEndPrefix, lt: keys.byEndPrefix + END, reverse: true, limit: this.scanMax });
+    const out: Call[] = [];
+    try {
+      while (out.length < limit) {
+        const entries = await ended.nextv(RECENT_SLICE);
+        if (entries.length === 0) break;
+        const calls = await this.store.db.getMany(entries.map(([, id]) => keys.call(String(id))));
+        for (const value of calls) {
+          const call = value as Call | undefined;
+          if (call && FAILED_STATUSES.has(call.status) && out.length < limit) out.push(withDefaults(call));
+        }
       }
-      upper = slice[slice.length - 1];
-      if (slice.length < query.limit + 1 || upper === undefined) break;
+    } finally {
+      await ended.close();
     }
-    const page = found.slice(0, query.limit);
-    const more = found.length > query.limit;
-    const last = page[page.length - 1];
-    return { calls: page, nextCursor: more && last ? String(last.callNum) : null };
+    return out;
   }
 
   /**

@@ -21,7 +21,7 @@ export async function startDbDaemon(config: DbConfig, curveConfig: CurveConfig, 
   const curve = await openServerCurve(curveConfig, keys, log);
   const store = await Store.open(config.dir, { sync: config.sync });
   const groups = new Groups(store);
-  const calls = new Calls(store, groups);
+  const calls = new Calls(store, groups, config.listScanMax);
   const retention = new Retention(
     store,
     calls,
@@ -55,6 +55,7 @@ export async function startDbDaemon(config: DbConfig, curveConfig: CurveConfig, 
       lastCallNum: store.counters.lastCallNum,
       callRetentionMs: config.callRetentionMs,
       retentionScanMs: config.retentionScanMs,
+      listScanMax: config.listScanMax,
     },
     'listening',
   );

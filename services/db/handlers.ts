@@ -36,6 +36,11 @@ export function dbHandlers(store: Store, calls: Calls, groups: Groups, retention
       callsByStatus: { ...store.counters.callsByStatus },
       oldestCall: await calls.oldest(),
     }),
+    callStats: async ({ fromMs, toMs, failures }) => ({
+      slices: await calls.stats.read(fromMs, toMs),
+      recentFailures: await calls.recentFailures(failures),
+      callsByStatus: { ...store.counters.callsByStatus },
+    }),
     createGroup: (spec) => groups.create(spec),
     getGroup: async ({ id }) => groups.get(id),
     listGroups: (query) => groups.list(query),

@@ -21,6 +21,7 @@
  *   ik!<fn>!<key>                  IdempotencyRecord
  *   ike!<expiresAt>!<fn>!<key>     ik key   (idempotency keys by expiry)
  *   ak!<keyId>                     ApiKeyRecord (API keys: hashes, never the keys)
+ *   st!<sliceStart>                StatsBucket (calls started and ended per 10 s, kept 7 days)
  *   ctr!<name>                     number   (counters)
  *   meta!<name>                    value    (store housekeeping: index backfills done)
  */
@@ -77,6 +78,8 @@ export const keys = {
   idempotencyExpiryUpTo: (ms: number) => `ike!${padTime(ms + 1)}`,
   apiKey: (keyId: string) => `ak!${keyId}`,
   apiKeyPrefix: 'ak!',
+  statsSlice: (start: number) => `st!${padTime(start)}`,
+  statsSlicePrefix: 'st!',
   counter: (name: string) => `ctr!${name}`,
   meta: (name: string) => `meta!${name}`,
 } as const;

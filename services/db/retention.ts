@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../shared/logger.js';
+import { STATS_KEEP_MS } from '../../shared/protocol/call-stats.js';
 import type { Calls } from './calls.js';
 import { removeExpiredKeys } from './idempotency.js';
 import { backfillEndedIndex } from './index-backfill.js';
@@ -113,6 +114,7 @@ export class Retention {
     if (!this.backfilled) this.backfilled = await backfillEndedIndex(this.store, this.calls, this.batch, stopped);
     const expiredKeys = await this.removeExpiredKeys(now);
     const old = this.options.callRetentionMs === 0 ? { calls: 0, keys: 0 } : await this.removeOldCalls(now - this.options.callRetentionMs);
+    await this.removeOldStats(now - STATS_KEEP_MS);
     const result: PassResult = { removedCalls: old.calls, removedKeys: expiredKeys + old.keys };
     if (result.removedCalls > 0 || result.removedKeys > 0) {
       this.log.info({ ...result, ms: Math.round(performance.now() - started) }, 'retention pass');
@@ -140,6 +142,15 @@ export class Retention {
       await this.rest(batchStarted);
     }
     return total;
+  }
+
+  /** Per-slice call counts older than any series shows (kept whatever the call retention). */
+  private async removeOldStats(cutoff: number): Promise<void> {
+    while (this.state !== 'stopped') {
+      const batchStarted = performance.now();
+      if ((await this.calls.stats.prune(cutoff, this.batch)) < this.batch) break;
+      await this.rest(batchStarted);
+    }
   }
 
   /** Idempotency keys that expired at or before `now`, by the `ike!` index. */

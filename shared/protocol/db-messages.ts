@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { RefusedCounts } from '../refusals.js';
 import { callErrorSchema, callLogsSchema, callOutcomeSchema, callTimingsSchema, metricsSchema, progressSchema } from './call-outcome.js';
+import type { StatsBucket } from './call-stats.js';
 import { executionPatchSchema } from './execution.js';
 import {
   callStatusSchema,
@@ -138,8 +139,18 @@ export const dbRequestSchemas = {
     limit: z.number().int().min(1).max(1000).default(50),
     /** Opaque: the `nextCursor` of the previous page. */
     cursor: z.string().regex(/^\d{1,16}$/).optional(),
+    /** Only calls whose current execution is (or was last) on this node. */
+    nodeId: z.string().min(1).max(64).optional(),
+    /** Only calls created at or after this (epoch ms). */
+    from: z.number().int().min(0).optional(),
+    /** Only calls created at or before this (epoch ms). */
+    to: z.number().int().min(0).optional(),
+    /** The call this id or callNum names; else calls whose params or result hold this text (any case). */
+    q: z.string().min(1).max(256).optional(),
   }),
   getCounters: empty,
+  /** Calls started and ended per slice of [fromMs, toMs), and the latest failures. */
+  callStats: z.object({ fromMs: z.number().int().min(0), toMs: z.number().int().min(0), failures: z.number().int().min(0).max(100) }),
   /** Makes a group with no calls yet (its calls name it in createCall); an id that exists answers that group. */
   createGroup: z.object({
     id: groupIdSchema,
@@ -196,6 +207,16 @@ export interface CallPage {
   calls: Call[];
   /** Pass as `cursor` for the next (older) page; null on the last page. */
   nextCursor: string | null;
+  /** Calls the request looked at (at most the store's scan bound). */
+  scanned: number;
+}
+
+export interface DbCallStats {
+  /** Slices some call touched, oldest first. */
+  slices: StatsBucket[];
+  /** The calls that ended failed latest, newest first. */
+  recentFailures: Call[];
+  callsByStatus: Record<CallStatus, number>;
 }
 
 export interface DbCounters {
@@ -222,6 +243,7 @@ export interface DbReplyContent {
   getCall: Call;
   listCalls: CallPage;
   getCounters: DbCounters;
+  callStats: DbCallStats;
   createGroup: Group;
   getGroup: Group;
   listGroups: GroupPage;

@@ -146,3 +146,6 @@ export interface Call extends Omit<CallOutcome, 'status' | 'error' | 'logs' | 't
    */
   requestId?: string | null;
 }
+
+/** The node of a call's current execution (the node it was last sent to); null before it was sent anywhere. */
+export const currentNodeOf = (call: Call): string | null => call.executions?.at(-1)?.nodeId ?? call.workerId;

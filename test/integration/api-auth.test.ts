@@ -116,6 +116,7 @@ describe('API keys and roles (real cluster, auth on)', () => {
       ['GET /call/{callNum}', ROLES, (h) => http('GET', `${c.url}/call/1`, undefined, h)],
       ['GET /v1/calls', ROLES, (h) => http('GET', `${c.url}/v1/calls`, undefined, h)],
       ['GET /v1/nodes', ROLES, (h) => http('GET', `${c.url}/v1/nodes`, undefined, h)],
+      ['GET /v1/stats', ROLES, (h) => http('GET', `${c.url}/v1/stats`, undefined, h)],
       ['GET /v1/whoami', ROLES, (h) => http('GET', `${c.url}/v1/whoami`, undefined, h)],
       ['GET /v1/keys', ['admin'], (h) => http('GET', `${c.url}/v1/keys`, undefined, h)],
       ['POST /v1/keys', ['admin'], (h) => http('POST', `${c.url}/v1/keys`, { role: 'reader' }, h)],

@@ -2,7 +2,7 @@ import { Role } from '../../../shared/protocol/api-key.js';
 
 /** What a route asks of the key that calls it. */
 export const Permission = {
-  /** GET anything but keys: runtimes, functions, calls, runs, sessions, batches, nodes. */
+  /** GET anything but keys: runtimes, functions, calls, runs, sessions, batches, nodes, the event stream, statistics. */
   read: 'read',
   /** Make calls and move them on: invoke, runs, sessions, batches; cancel, dispatch, retry. */
   invoke: 'invoke',
@@ -88,6 +88,8 @@ export const routeNeeds: Readonly<Record<string, RouteNeed>> = {
   'GET /v1/batches/{id}/results': Permission.read,
   'POST /v1/batches/{id}/cancel': Permission.invoke,
 
+  'GET /v1/events': Permission.read,
+  'GET /v1/stats': Permission.read,
   'GET /v1/nodes': Permission.read,
   'GET /v1/nodes/{nodeId}': Permission.read,
 

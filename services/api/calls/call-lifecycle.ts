@@ -67,6 +67,11 @@ export class CallLifecycle {
     this.stuckWatch.close();
   }
 
+  /** The function of a call this process carries once its create is stored; undefined else. */
+  funcNameOf(callId: string): string | undefined {
+    return this.live.get(callId)?.stored?.funcName;
+  }
+
   /**
    * Stores a new call, PENDING (or HELD with `hold`). `beforeWrite` runs once the call is known
    * here and before its create is sent, so a sync call can be dispatched first; its reports wait

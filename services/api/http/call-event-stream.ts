@@ -4,9 +4,7 @@ import type { CallEvent } from '../calls/call-events.js';
 import { isFinal } from '../calls/transitions.js';
 import { callView } from './call-view.js';
 import type { ApiDeps } from './deps.js';
-
-/** A comment line this often keeps proxies and idle-timeouts from closing a quiet stream. */
-const KEEP_ALIVE_MS = 15_000;
+import { keepAlive, openEventStream } from './event-stream.js';
 
 /**
  * `GET /v1/calls/:id/events`: Server-Sent Events until the call ends, then the stream closes.
@@ -19,10 +17,10 @@ export async function streamCallEvents(deps: ApiDeps, req: Request, res: Respons
   const early: CallEvent[] = [];
   let send: (event: CallEvent) => void = (event) => early.push(event);
   const stop = deps.scheduler.calls.events.subscribe(call.id, (event) => send(event));
-  let keepAlive: NodeJS.Timeout | undefined;
+  let keepAliveTimer: NodeJS.Timeout | undefined;
   const close = (): void => {
     stop();
-    clearInterval(keepAlive);
+    clearInterval(keepAliveTimer);
     res.end();
   };
   req.on('close', close);
@@ -34,10 +32,7 @@ export async function streamCallEvents(deps: ApiDeps, req: Request, res: Respons
     stop();
     throw err;
   }
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
-  const write = (name: string, data: unknown): void => {
-    res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
-  };
+  const write = openEventStream(res);
   write('call', callView(current));
   if (isFinal(current.status)) {
     write('end', callView(current));
@@ -65,5 +60,5 @@ export async function streamCallEvents(deps: ApiDeps, req: Request, res: Respons
     }
   };
   for (const event of early.splice(0)) send(event);
-  keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
+  keepAliveTimer = keepAlive(res);
 }

@@ -3,6 +3,7 @@
  * routes the app serves.
  */
 import { authErrors, keyPaths, keySchemas, security, securitySchemes } from './openapi-keys.js';
+import { callListParams, callSummaryProperties, dashboardPaths, dashboardSchemas } from './openapi-dashboard.js';
 import { sessionPaths, sessionSchemas } from './openapi-sessions.js';
 
 const json = (schema: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } });
@@ -123,8 +124,9 @@ export const openapi = {
     },
     '/v1/calls': {
       get: {
-        summary: 'Calls, newest first, cursor-paginated',
-        parameters: ['funcName', 'status', 'sessionId', 'cursor'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })).concat([{ name: 'limit', in: 'query', schema: { type: 'integer' } } as never]),
+        operationId: 'listCalls',
+        summary: 'Calls, newest first, cursor-paginated, by any mix of function, status, session, node, creation time and text',
+        parameters: callListParams,
         responses: { '200': ok('CallPage'), ...errors },
       },
     },
@@ -156,8 +158,9 @@ export const openapi = {
     },
     '/v1/dead-letters': {
       get: {
-        summary: 'Calls that ended failed with their attempts used up (ERROR, TIMEOUT, or KILLED as stuck), newest first, cursor-paginated',
-        parameters: ['funcName', 'status', 'sessionId', 'cursor'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })).concat([{ name: 'limit', in: 'query', schema: { type: 'integer' } } as never]),
+        operationId: 'listDeadLetters',
+        summary: 'Calls that ended failed with their attempts used up (ERROR, TIMEOUT, or KILLED as stuck), newest first, cursor-paginated, filtered as /v1/calls',
+        parameters: callListParams,
         responses: { '200': ok('CallPage'), ...errors },
       },
     },
@@ -221,6 +224,7 @@ export const openapi = {
     '/v1/batches/{id}/cancel': {
       post: { summary: 'Cancel a batch job: its unfinished worker calls are cancelled and no combiner runs; answers the job', parameters: [nameParam('id', 'batch job id')], responses: { '200': ok('Batch'), ...errors } },
     },
+    ...dashboardPaths,
     '/v1/nodes': { get: { summary: 'Worker nodes: capacity, running calls, warm containers, heartbeat age', responses: { '200': ok('NodeList') } } },
     '/v1/nodes/{nodeId}': { get: { summary: 'One node', parameters: [nameParam('nodeId', 'node id')], responses: { '200': ok('Node'), ...errors } } },
   },
@@ -229,6 +233,7 @@ export const openapi = {
     schemas: {
       ...sessionSchemas,
       ...keySchemas,
+      ...dashboardSchemas,
       BatchRequest: {
         type: 'object',
         required: ['worker', 'combiner', 'startIndex', 'endIndex', 'batchSize', 'maxParallelism', 'timeoutSecs'],
@@ -394,23 +399,15 @@ export const openapi = {
       Call: {
         type: 'object',
         properties: {
-          id: { type: 'string' },
-          callNum: { type: 'integer' },
-          funcName: { type: 'string' },
-          version: { type: 'integer' },
+          ...callSummaryProperties,
           params: {},
-          status: { type: 'string', enum: ['HELD', 'PENDING', 'RUNNING', 'DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'] },
           result: { type: 'string' },
           error: { type: 'object', nullable: true, properties: { code: { type: 'string' }, message: { type: 'string' } } },
           logs: { $ref: '#/components/schemas/CallLogs' },
           attempt: { type: 'integer' },
           workerId: { type: 'string', nullable: true },
-          sessionId: { type: 'string', nullable: true },
           progress: { $ref: '#/components/schemas/Progress' },
           metrics: { type: 'object', nullable: true, additionalProperties: { type: 'number' } },
-          createdAt: { type: 'integer' },
-          startedAt: { type: 'integer', nullable: true },
-          finishedAt: { type: 'integer', nullable: true },
           timings: { type: 'object', nullable: true, properties: { queuedMs: { type: 'number' }, initMs: { type: 'number' }, runMs: { type: 'number' } } },
           exitCode: { type: 'integer', nullable: true, description: "an exec function's exit status (null: killed by a signal); absent for agent calls" },
           currentExecution: { allOf: [{ $ref: '#/components/schemas/Execution' }], nullable: true },
@@ -418,7 +415,6 @@ export const openapi = {
           failures: { type: 'integer', description: "failures of the function charged to its retry policy" },
           deadLetter: { type: 'boolean' },
           idempotencyKey: { type: 'string', nullable: true },
-          invokedBy: { type: 'string', nullable: true, description: 'the id of the API key that invoked it (of a run, session or batch: the key that made it)' },
           requestId: {
             type: 'string',
             nullable: true,
@@ -426,7 +422,14 @@ export const openapi = {
           },
         },
       },
-      CallPage: { type: 'object', properties: { calls: { type: 'array', items: { $ref: '#/components/schemas/Call' } }, nextCursor: { type: 'string', nullable: true } } },
+      CallPage: {
+        type: 'object',
+        properties: {
+          calls: { type: 'array', items: { $ref: '#/components/schemas/Call' } },
+          nextCursor: { type: 'string', nullable: true },
+          scanned: { type: 'integer', description: 'calls the request looked at (at most FERRY_LIST_SCAN_MAX)' },
+        },
+      },
       Node: {
         type: 'object',
         properties: {

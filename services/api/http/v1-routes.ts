@@ -6,6 +6,8 @@ import { badFunctionName, parseFunctionRef } from '../../../shared/protocol/func
 import type { ApiDeps } from './deps.js';
 import { streamCallEvents } from './call-event-stream.js';
 import { callView } from './call-view.js';
+import { streamClusterEvents } from './cluster-event-stream.js';
+import { ClusterStats, statsQuery } from './cluster-stats.js';
 import { MAX_RETRIED_PER_REQUEST, retryDeadLetters } from './dead-letters.js';
 import { bundleUpload, pushFunction } from './function-push.js';
 import { functionView } from './function-view.js';
@@ -13,13 +15,22 @@ import { parse } from './parse.js';
 import { checkTargetFirst, pushEnvOf, pushFields, pushRuntime, retryPolicyOf } from './push-target.js';
 import { registerRuntime } from './runtime-register.js';
 
-const listQuery = z.object({
-  funcName: nameSchema.optional(),
-  status: callStatusSchema.optional(),
-  sessionId: nameSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
-  cursor: z.string().regex(/^\d{1,16}$/, 'must be the nextCursor of a previous page').optional(),
-});
+const epochMs = z.coerce.number().int().min(0, 'must be epoch milliseconds');
+const listQuery = z
+  .object({
+    funcName: nameSchema.optional(),
+    status: callStatusSchema.optional(),
+    sessionId: nameSchema.optional(),
+    nodeId: z.string().min(1).max(64).optional(),
+    from: epochMs.optional(),
+    to: epochMs.optional(),
+    q: z.string().trim().min(1).max(256).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(50),
+    cursor: z.string().regex(/^\d{1,16}$/, 'must be the nextCursor of a previous page').optional(),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, { message: 'must not be after to', path: ['from'] });
+
+const eventsQuery = z.object({ funcName: nameSchema.optional() });
 
 const retryQuery = z.object({
   funcName: nameSchema.optional(),
@@ -134,6 +145,14 @@ export function v1Routes(deps: ApiDeps): Router {
     const { funcName, status, sessionId, limit } = parse(retryQuery, req.query, 'query');
     const filters = { ...(funcName ? { funcName } : {}), ...(status ? { status } : {}), ...(sessionId ? { sessionId } : {}) };
     res.json({ retried: await retryDeadLetters(deps, filters, limit) });
+  });
+
+  r.get('/events', (req, res) => {
+    streamClusterEvents(deps, res, parse(eventsQuery, req.query, 'query').funcName);
+  });
+  const stats = new ClusterStats(deps);
+  r.get('/stats', async (req, res) => {
+    res.json(await stats.get(parse(statsQuery, req.query, 'query')));
   });
 
   r.get('/nodes', (_req, res) => {
