@@ -35,6 +35,8 @@ const serverKey = z
   .refine((text) => text === '' || isCurveKey(text), 'must be a CurveZMQ public key: 40 Z85 characters, as `ferry node key` prints them')
   .transform((text) => (text === '' ? null : text))
   .default(null);
+/** A metrics port: a number (0: a free one, as tests use), or `off` for no metrics endpoint. */
+const metricsPort = z.union([z.literal('off').transform(() => null), intFrom(0).max(65_535)]);
 const endpoint = z.string().regex(/^(tcp|ipc|inproc):\/\/.+/, 'must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555');
 
 const envSchema = z.object({
@@ -73,6 +75,10 @@ const envSchema = z.object({
       return { uid, gid };
     })
     .default({ uid: 65534, gid: 65534 }),
+  FERRY_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  FERRY_DB_METRICS_PORT: metricsPort.default(3001),
+  FERRY_REGISTRY_METRICS_PORT: metricsPort.default(3002),
+  FERRY_WORKER_METRICS_PORT: metricsPort.default(3003),
   FERRY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   FERRY_HTTP_PORT: intFrom(0).default(3000),
   FERRY_QUEUE_MAX: intFrom(1).default(10_000),
@@ -91,6 +97,15 @@ const envSchema = z.object({
   FERRY_API_PUBLIC_KEY: serverKey,
 });
 
+/**
+ * Where a daemon without an HTTP port of its own serves `GET /metrics` (no key asked for, so
+ * loopback by default). Port 0 picks a free one, named in the daemon's `listening` line.
+ */
+export interface MetricsBind {
+  host: string;
+  port: number;
+}
+
 export interface DbConfig {
   /** Endpoint the DB daemon binds (ROUTER). */
   bind: string;
@@ -102,6 +117,8 @@ export interface DbConfig {
   callRetentionMs: number;
   /** Time between retention passes, in ms (one also runs at start). */
   retentionScanMs: number;
+  /** Where `GET /metrics` is served; null: nowhere. */
+  metrics: MetricsBind | null;
 }
 
 export interface RegistryConfig {
@@ -111,6 +128,8 @@ export interface RegistryConfig {
   dir: string;
   /** Largest bundle accepted, in bytes. */
   maxBundleBytes: number;
+  /** Where `GET /metrics` is served; null: nowhere. */
+  metrics: MetricsBind | null;
 }
 
 export interface ClientConfig {
@@ -166,6 +185,8 @@ export interface WorkerConfig {
   /** Stdout and stderr of a call are each cut at this many bytes (and marked truncated). */
   outputCapBytes: number;
   sandbox: SandboxLimits;
+  /** Where `GET /metrics` is served; null: nowhere. */
+  metrics: MetricsBind | null;
 }
 
 export interface ApiConfig {
@@ -239,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
   }
   const e = parsed.data;
   const dataDir = path.resolve(e.FERRY_DATA_DIR);
+  const metricsAt = (port: number | null): MetricsBind | null => (port === null ? null : { host: e.FERRY_METRICS_HOST, port });
   return {
     dataDir,
     curve: {
@@ -252,11 +274,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       sync: e.FERRY_DB_SYNC === 'true',
       callRetentionMs: e.FERRY_CALL_RETENTION_MS,
       retentionScanMs: e.FERRY_RETENTION_SCAN_MS,
+      metrics: metricsAt(e.FERRY_DB_METRICS_PORT),
     },
     registry: {
       bind: e.FERRY_REGISTRY_BIND,
       dir: path.join(dataDir, 'registry'),
       maxBundleBytes: e.FERRY_MAX_BUNDLE_BYTES,
+      metrics: metricsAt(e.FERRY_REGISTRY_METRICS_PORT),
     },
     client: {
       dbAddr: e.FERRY_DB_ADDR,
@@ -293,6 +317,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       fakeDelay: e.FERRY_FAKE_DELAY_MS,
       outputCapBytes: e.FERRY_OUTPUT_CAP_BYTES,
       sandbox: { pidsLimit: e.FERRY_PIDS_LIMIT, tmpMb: e.FERRY_TMP_MB, mbPerCpu: e.FERRY_MB_PER_CPU, user: e.FERRY_SANDBOX_USER },
+      metrics: metricsAt(e.FERRY_WORKER_METRICS_PORT),
     },
   };
 }
