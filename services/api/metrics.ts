@@ -18,7 +18,6 @@ const PHASE_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 
 export class ApiMetrics {
   readonly registry: Registry;
   private readonly created: Counter<'function'>;
-  private readonly started: Counter<'function'>;
   private readonly ended: Counter<'function' | 'status'>;
   private readonly requeued: Counter<'reason'>;
   private readonly queuedSeconds: Histogram<'function'>;
@@ -30,8 +29,8 @@ export class ApiMetrics {
     this.registry = daemonRegistry(refusals);
     const registers = [this.registry];
     const fn = ['function'] as const;
+    // Not counted at RUNNING: a call that ends within a few ms is never reported running on its own.
     this.created = new Counter({ name: 'ferry_calls_created_total', help: 'Calls accepted and stored (held ones included; idempotent replays not).', labelNames: fn, registers });
-    this.started = new Counter({ name: 'ferry_executions_started_total', help: 'Executions that started running on a node.', labelNames: fn, registers });
     this.ended = new Counter({ name: 'ferry_calls_ended_total', help: 'Calls that ended, by final status.', labelNames: ['function', 'status'] as const, registers });
     this.requeued = new Counter({
       name: 'ferry_executions_requeued_total',
@@ -72,7 +71,6 @@ export class ApiMetrics {
     const { call, from } = event;
     const labels = { function: call.funcName };
     if (from === null) this.created.inc(labels);
-    else if (call.status === 'RUNNING') this.started.inc(labels);
     else if (isFinal(call.status)) this.end(call, labels);
     else if (call.status === 'PENDING' && from !== 'HELD') this.requeued.inc({ reason: requeueReason(call, from) });
   }
@@ -80,7 +78,8 @@ export class ApiMetrics {
   private end(call: Call, labels: { function: string }): void {
     this.ended.inc({ function: call.funcName, status: call.status });
     const timings = call.timings;
-    if (!timings) return;
+    // Only the ends a node's outcome makes carry this execution's timings.
+    if (!timings || !(call.status === 'DONE' || call.status === 'ERROR' || call.status === 'TIMEOUT')) return;
     if (timings.queuedMs !== undefined) this.queuedSeconds.observe(labels, timings.queuedMs / 1000);
     this.initSeconds.observe(labels, timings.initMs / 1000);
     this.runSeconds.observe(labels, timings.runMs / 1000);

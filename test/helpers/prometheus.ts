@@ -115,10 +115,12 @@ function unescape(text: string, quotes: boolean, bad: () => never): string {
   });
 }
 
+/** A float as Prometheus reads one (Go's ParseFloat): `NaN` and `Inf` in any letter case (prom-client writes `Nan`). */
 function parseValue(text: string, bad: () => never): number {
-  if (text === '+Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
+  const word = text.toLowerCase();
+  if (word === '+inf' || word === 'inf') return Infinity;
+  if (word === '-inf') return -Infinity;
+  if (word === 'nan') return NaN;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) bad();
   return Number(text);
 }

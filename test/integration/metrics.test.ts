@@ -90,7 +90,6 @@ describe('GET /metrics of every daemon (real cluster, fake driver)', () => {
 
     const fn = { function: FN };
     expect(grew('api', 'ferry_calls_created_total', fn)).toBe(CALLS);
-    expect(grew('api', 'ferry_executions_started_total', fn)).toBe(CALLS);
     expect(grew('api', 'ferry_calls_ended_total', { ...fn, status: 'DONE' })).toBe(CALLS);
     expect(grew('api', 'ferry_calls_ended_total', { ...fn, status: 'ERROR' })).toBe(0);
     for (const phase of ['queued', 'init', 'run']) expect(grew('api', `ferry_call_${phase}_seconds_count`, fn), phase).toBe(CALLS);
