@@ -107,6 +107,21 @@ describe('GET /metrics of every daemon (real cluster, fake driver)', () => {
     }
   });
 
+  it('counts an ended call run again as requeued by request, and a held one as made', async () => {
+    const before = await scrape(urls.api);
+    const held = await http<{ id: string }>('POST', `${c.url}/v1/functions/${FN}/invoke?hold=true`, {});
+    expect(held.status, held.text).toBe(202);
+    expect((await http('POST', `${c.url}/v1/calls/${held.body.id}/cancel`)).status).toBe(200);
+    expect((await http('POST', `${c.url}/v1/calls/${held.body.id}/retry`)).status).toBe(200);
+    await waitUntil(async () => (await http<Call>('GET', `${c.url}/v1/calls/${held.body.id}`)).body.status === 'DONE', 'the retried call ends DONE');
+    const after = await scrape(urls.api);
+    const grew = (name: string, labels: Record<string, string>): number => valueOf(after, name, labels) - valueOf(before, name, labels);
+    expect(grew('ferry_calls_created_total', { function: FN })).toBe(1);
+    expect(grew('ferry_executions_requeued_total', { reason: 'request' })).toBe(1);
+    expect(grew('ferry_calls_ended_total', { function: FN, status: 'CANCELLED' })).toBe(1);
+    expect(grew('ferry_calls_ended_total', { function: FN, status: 'DONE' })).toBe(1);
+  });
+
   it('counts refused inputs by code, and refused ZeroMQ handshakes', async () => {
     const before = await scrape(urls.api);
     expect((await http('GET', `${c.url}/v1/functions/pm-no-such-function`)).status).toBe(404);
