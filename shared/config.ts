@@ -104,6 +104,8 @@ const envSchema = z.object({
 export interface MetricsBind {
   host: string;
   port: number;
+  /** The variable that set the port, named when it cannot be bound. */
+  variable: string;
 }
 
 export interface DbConfig {
@@ -260,7 +262,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
   }
   const e = parsed.data;
   const dataDir = path.resolve(e.FERRY_DATA_DIR);
-  const metricsAt = (port: number | null): MetricsBind | null => (port === null ? null : { host: e.FERRY_METRICS_HOST, port });
+  const metricsAt = (variable: `FERRY_${'DB' | 'REGISTRY' | 'WORKER'}_METRICS_PORT`): MetricsBind | null => {
+    const port = e[variable];
+    return port === null ? null : { host: e.FERRY_METRICS_HOST, port, variable };
+  };
   return {
     dataDir,
     curve: {
@@ -274,13 +279,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       sync: e.FERRY_DB_SYNC === 'true',
       callRetentionMs: e.FERRY_CALL_RETENTION_MS,
       retentionScanMs: e.FERRY_RETENTION_SCAN_MS,
-      metrics: metricsAt(e.FERRY_DB_METRICS_PORT),
+      metrics: metricsAt('FERRY_DB_METRICS_PORT'),
     },
     registry: {
       bind: e.FERRY_REGISTRY_BIND,
       dir: path.join(dataDir, 'registry'),
       maxBundleBytes: e.FERRY_MAX_BUNDLE_BYTES,
-      metrics: metricsAt(e.FERRY_REGISTRY_METRICS_PORT),
+      metrics: metricsAt('FERRY_REGISTRY_METRICS_PORT'),
     },
     client: {
       dbAddr: e.FERRY_DB_ADDR,
@@ -317,7 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       fakeDelay: e.FERRY_FAKE_DELAY_MS,
       outputCapBytes: e.FERRY_OUTPUT_CAP_BYTES,
       sandbox: { pidsLimit: e.FERRY_PIDS_LIMIT, tmpMb: e.FERRY_TMP_MB, mbPerCpu: e.FERRY_MB_PER_CPU, user: e.FERRY_SANDBOX_USER },
-      metrics: metricsAt(e.FERRY_WORKER_METRICS_PORT),
+      metrics: metricsAt('FERRY_WORKER_METRICS_PORT'),
     },
   };
 }

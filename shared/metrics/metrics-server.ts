@@ -28,7 +28,9 @@ export async function startMetricsServer(bind: MetricsBind | null, registry: Reg
     res.writeHead(404, { 'content-type': 'application/json' }).end(errorBody(ErrorCode.NOT_FOUND, 'only GET /metrics is served here'));
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(new Error(`metrics not served on ${bind.host}:${bind.port} (${err.code ?? err.message}): set ${bind.variable} to a free port, 0 for any, or off`));
+    });
     server.listen(bind.port, bind.host, () => resolve());
   });
   const address = server.address();

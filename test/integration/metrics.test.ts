@@ -1,13 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ConfigError, loadConfig } from '../../shared/config.js';
 import type { Call } from '../../shared/protocol/domain.js';
 import { makeBundle } from '../helpers/bundles.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { curveTo } from '../helpers/curve.js';
+import { spawnDaemon } from '../helpers/daemon.js';
 import { http, upload } from '../helpers/http.js';
 import { parsePrometheusText, valueOf, type Family } from '../helpers/prometheus.js';
 import { stranger } from '../helpers/stranger.js';
-import { waitUntil } from '../helpers/temp.js';
+import { makeTempDir, waitUntil } from '../helpers/temp.js';
 
 /** A runtime no node could run for real; on the fake driver's node that does not matter. */
 const runtime = { name: 'pm-nowhere', image: 'ferry-test/never-built', path: '/ws', run: 'sh main.sh', protocol: 'exec' };
@@ -147,6 +148,13 @@ describe('GET /metrics of every daemon (real cluster, fake driver)', () => {
     expect(parsePrometheusText(scraped.text).has('ferry_calls_ended_total')).toBe(true);
   });
 
+  it('stops a daemon whose metrics port is taken, naming the variable to change', async () => {
+    const { dir, cleanup } = await makeTempDir('ferry-pm-');
+    onTestFinished(cleanup);
+    const taken = new URL(urls.db).port;
+    await expect(spawnDaemon('db', { FERRY_DATA_DIR: dir, FERRY_DB_BIND: 'tcp://127.0.0.1:*', FERRY_DB_METRICS_PORT: taken })).rejects.toThrow(/FERRY_DB_METRICS_PORT/);
+  });
+
   it('answers 404 on a metrics port for anything but GET /metrics', async () => {
     const r = await http<{ error: { code: string } }>('GET', urls.db.replace(/\/metrics$/, '/other'));
     expect(r.status).toBe(404);
@@ -158,12 +166,12 @@ describe('metrics ports in the configuration', () => {
   it('defaults to fixed loopback ports beside the api, takes 0 for a free port and off for none', () => {
     const defaults = loadConfig({});
     expect([defaults.db.metrics, defaults.registry.metrics, defaults.worker.metrics]).toEqual([
-      { host: '127.0.0.1', port: 3001 },
-      { host: '127.0.0.1', port: 3002 },
-      { host: '127.0.0.1', port: 3003 },
+      { host: '127.0.0.1', port: 3001, variable: 'FERRY_DB_METRICS_PORT' },
+      { host: '127.0.0.1', port: 3002, variable: 'FERRY_REGISTRY_METRICS_PORT' },
+      { host: '127.0.0.1', port: 3003, variable: 'FERRY_WORKER_METRICS_PORT' },
     ]);
     const set = loadConfig({ FERRY_METRICS_HOST: '0.0.0.0', FERRY_DB_METRICS_PORT: '0', FERRY_REGISTRY_METRICS_PORT: 'off', FERRY_WORKER_METRICS_PORT: '9100' });
-    expect([set.db.metrics, set.registry.metrics, set.worker.metrics]).toEqual([{ host: '0.0.0.0', port: 0 }, null, { host: '0.0.0.0', port: 9100 }]);
+    expect([set.db.metrics?.port, set.registry.metrics, set.worker.metrics]).toEqual([0, null, { host: '0.0.0.0', port: 9100, variable: 'FERRY_WORKER_METRICS_PORT' }]);
     for (const bad of ['on', '-1', '70000', '3.5']) {
       expect(() => loadConfig({ FERRY_WORKER_METRICS_PORT: bad }), bad).toThrow(ConfigError);
       expect(() => loadConfig({ FERRY_WORKER_METRICS_PORT: bad }), bad).toThrow(/FERRY_WORKER_METRICS_PORT/);

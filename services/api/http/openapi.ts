@@ -1,6 +1,6 @@
 /**
- * The OpenAPI document of the /v1 surface, /healthz and /metrics. A test checks that it lists exactly the
- * routes the app serves.
+ * The OpenAPI document of the /v1 surface, /healthz and /metrics. A test checks that it lists
+ * exactly the routes the app serves.
  */
 import { authErrors, keyPaths, keySchemas, security, securitySchemes } from './openapi-keys.js';
 import { sessionPaths, sessionSchemas } from './openapi-sessions.js';
