@@ -110,6 +110,12 @@ export const openapi = {
             schema: { type: 'string', maxLength: 256 },
             description: 'the same key for the same function within FERRY_IDEMPOTENCY_TTL_MS answers the first call (200, header Idempotency-Replayed: true); other params: 409',
           },
+          {
+            name: 'x-request-id',
+            in: 'header',
+            schema: { type: 'string', maxLength: 128, pattern: '^[A-Za-z0-9._:/+=@-]+$' },
+            description: "the call's request id (answered in the x-request-id response header, kept as the call's requestId, on every daemon's log lines about it); absent or not of this form: the api makes one",
+          },
         ],
         requestBody: { content: { 'application/json': { schema: {} } } },
         responses: {
@@ -419,6 +425,11 @@ export const openapi = {
           deadLetter: { type: 'boolean' },
           idempotencyKey: { type: 'string', nullable: true },
           invokedBy: { type: 'string', nullable: true, description: 'the id of the API key that invoked it (of a run, session or batch: the key that made it)' },
+          requestId: {
+            type: 'string',
+            nullable: true,
+            description: "the x-request-id of the request that made it (or the one the api made), on every daemon's log lines about it; of a run or batch: the request that made it, of a session: its append",
+          },
         },
       },
       CallPage: { type: 'object', properties: { calls: { type: 'array', items: { $ref: '#/components/schemas/Call' } }, nextCursor: { type: 'string', nullable: true } } },

@@ -3,7 +3,7 @@ import { nanoid } from 'nanoid';
 import path from 'node:path';
 import { RegistryClient } from '../../../shared/clients/registry-client.js';
 import type { ClientConfig, CurveConfig, WorkerConfig } from '../../../shared/config.js';
-import type { Logger } from '../../../shared/logger.js';
+import { callLogger, type Logger } from '../../../shared/logger.js';
 import { clientCurveOf, openDaemonKeys } from '../../../shared/security/daemon-curve.js';
 import { runtimeOnWireSchema, type Dispatch, type DriverKind } from '../../../shared/protocol/worker-messages.js';
 import { ApiLink } from './api-link.js';
@@ -95,18 +95,20 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
   const preparing = new Set<string>();
   const dispatch = (task: Dispatch): void => {
     const ref = `${task.callId}/${task.attempt}`;
+    const callLog = callLogger(log, task);
     if (preparing.has(ref) || broker.has(task.callId, task.attempt)) {
-      log.debug({ callId: task.callId, attempt: task.attempt }, 'duplicate dispatch ignored');
+      callLog.debug({ attempt: task.attempt }, 'duplicate dispatch ignored');
       return;
     }
+    callLog.debug({ attempt: task.attempt, fn: `${task.function}@${task.version}` }, 'call received');
     const receivedAt = Date.now();
     preparing.add(ref);
     preparer
       .prepare(task)
-      .then((prepared) => broker.submit(task, prepared, receivedAt))
+      .then((prepared) => broker.submit(task, prepared, receivedAt, callLog))
       .catch((err: unknown) => {
         const why = err instanceof PrepareError ? err : new PrepareError(CallErrorCode.SANDBOX_FAILED, String(err), true);
-        log.warn({ err, callId: task.callId, code: why.code }, 'call could not be prepared');
+        callLog.warn({ err, code: why.code }, 'call could not be prepared');
         report({
           msgType: 'failed',
           content: { callId: task.callId, attempt: task.attempt, code: why.code, message: why.message, retryable: why.retryable },
