@@ -1,6 +1,6 @@
 /**
- * The OpenAPI document of the /v1 surface and /healthz. A test checks that it lists exactly the
- * routes the app serves.
+ * The OpenAPI document of the /v1 surface, /healthz and /metrics. A test checks that it lists
+ * exactly the routes the app serves.
  */
 import { authErrors, keyPaths, keySchemas, security, securitySchemes } from './openapi-keys.js';
 import { callListParams, callSummaryProperties, dashboardPaths, dashboardSchemas } from './openapi-dashboard.js';
@@ -26,6 +26,12 @@ export const openapi = {
   security,
   paths: {
     '/healthz': { get: { summary: 'Liveness and readiness of the api and the daemons it uses (no key needed)', security: [], responses: { '200': ok('Health'), '503': ok('Health', 'Degraded') } } },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics of the api (text exposition format 0.0.4): calls, queue, nodes, refused inputs, process; a key with the read permission, as a bearer token',
+        responses: { '200': { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } }, ...authErrors },
+      },
+    },
     '/v1/openapi.json': { get: { summary: 'This document (no key needed)', security: [], responses: { '200': { description: 'OpenAPI 3 document' } } } },
     ...keyPaths,
     '/v1/runtimes': {
