@@ -35,6 +35,8 @@ const serverKey = z
   .refine((text) => text === '' || isCurveKey(text), 'must be a CurveZMQ public key: 40 Z85 characters, as `ferry node key` prints them')
   .transform((text) => (text === '' ? null : text))
   .default(null);
+/** A metrics port: a number (0: a free one, as tests use), or `off` for no metrics endpoint. */
+const metricsPort = z.union([z.literal('off').transform(() => null), intFrom(0).max(65_535)]);
 const endpoint = z.string().regex(/^(tcp|ipc|inproc):\/\/.+/, 'must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555');
 
 const envSchema = z.object({
@@ -74,6 +76,10 @@ const envSchema = z.object({
       return { uid, gid };
     })
     .default({ uid: 65534, gid: 65534 }),
+  FERRY_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  FERRY_DB_METRICS_PORT: metricsPort.default(3001),
+  FERRY_REGISTRY_METRICS_PORT: metricsPort.default(3002),
+  FERRY_WORKER_METRICS_PORT: metricsPort.default(3003),
   FERRY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   FERRY_HTTP_PORT: intFrom(0).default(3000),
   FERRY_QUEUE_MAX: intFrom(1).default(10_000),
@@ -92,6 +98,17 @@ const envSchema = z.object({
   FERRY_API_PUBLIC_KEY: serverKey,
 });
 
+/**
+ * Where a daemon without an HTTP port of its own serves `GET /metrics` (no key asked for, so
+ * loopback by default). Port 0 picks a free one, named in the daemon's `listening` line.
+ */
+export interface MetricsBind {
+  host: string;
+  port: number;
+  /** The variable that set the port, named when it cannot be bound. */
+  variable: string;
+}
+
 export interface DbConfig {
   /** Endpoint the DB daemon binds (ROUTER). */
   bind: string;
@@ -105,6 +122,8 @@ export interface DbConfig {
   retentionScanMs: number;
   /** Most calls one list request reads when its filters have no index (a text search): the page then says where to go on. */
   listScanMax: number;
+  /** Where `GET /metrics` is served; null: nowhere. */
+  metrics: MetricsBind | null;
 }
 
 export interface RegistryConfig {
@@ -114,6 +133,8 @@ export interface RegistryConfig {
   dir: string;
   /** Largest bundle accepted, in bytes. */
   maxBundleBytes: number;
+  /** Where `GET /metrics` is served; null: nowhere. */
+  metrics: MetricsBind | null;
 }
 
 export interface ClientConfig {
@@ -169,6 +190,8 @@ export interface WorkerConfig {
   /** Stdout and stderr of a call are each cut at this many bytes (and marked truncated). */
   outputCapBytes: number;
   sandbox: SandboxLimits;
+  /** Where `GET /metrics` is served; null: nowhere. */
+  metrics: MetricsBind | null;
 }
 
 export interface ApiConfig {
@@ -242,6 +265,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
   }
   const e = parsed.data;
   const dataDir = path.resolve(e.FERRY_DATA_DIR);
+  const metricsAt = (variable: `FERRY_${'DB' | 'REGISTRY' | 'WORKER'}_METRICS_PORT`): MetricsBind | null => {
+    const port = e[variable];
+    return port === null ? null : { host: e.FERRY_METRICS_HOST, port, variable };
+  };
   return {
     dataDir,
     curve: {
@@ -256,11 +283,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       callRetentionMs: e.FERRY_CALL_RETENTION_MS,
       retentionScanMs: e.FERRY_RETENTION_SCAN_MS,
       listScanMax: e.FERRY_LIST_SCAN_MAX,
+      metrics: metricsAt('FERRY_DB_METRICS_PORT'),
     },
     registry: {
       bind: e.FERRY_REGISTRY_BIND,
       dir: path.join(dataDir, 'registry'),
       maxBundleBytes: e.FERRY_MAX_BUNDLE_BYTES,
+      metrics: metricsAt('FERRY_REGISTRY_METRICS_PORT'),
     },
     client: {
       dbAddr: e.FERRY_DB_ADDR,
@@ -297,6 +326,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       fakeDelay: e.FERRY_FAKE_DELAY_MS,
       outputCapBytes: e.FERRY_OUTPUT_CAP_BYTES,
       sandbox: { pidsLimit: e.FERRY_PIDS_LIMIT, tmpMb: e.FERRY_TMP_MB, mbPerCpu: e.FERRY_MB_PER_CPU, user: e.FERRY_SANDBOX_USER },
+      metrics: metricsAt('FERRY_WORKER_METRICS_PORT'),
     },
   };
 }

@@ -47,3 +47,13 @@ function stdoutDestination(): pino.DestinationStream {
   dest.on('error', () => undefined);
   return dest;
 }
+
+/**
+ * A logger for the lines about one call: its `requestId` (`Call.requestId`, see
+ * shared/protocol/request-id.ts) and `callId` bound to each, so `grep <request id>` over the
+ * daemons' logs shows the call's whole path. A call without a request id (stored before calls
+ * kept one) binds its call id alone.
+ */
+export function callLogger(log: Logger, call: { callId: string; requestId?: string | null | undefined }): Logger {
+  return log.child(call.requestId ? { requestId: call.requestId, callId: call.callId } : { callId: call.callId });
+}

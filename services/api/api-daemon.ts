@@ -16,6 +16,7 @@ import { invokeRoute } from './http/invoke-route.js';
 import { Batches } from './groups/batches.js';
 import { Runs } from './groups/runs.js';
 import { Sessions } from './groups/sessions.js';
+import { ApiMetrics } from './metrics.js';
 import { Scheduler } from './scheduler.js';
 import { SecretBox } from './secret-box.js';
 
@@ -45,13 +46,14 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   }
   const guard = new Guard(config.api.auth, db);
   const scheduler = new Scheduler({ config: config.api, db, catalog, secrets, refusals, curve, log: log.child({ module: 'scheduler' }) });
+  const metrics = new ApiMetrics(scheduler, refusals);
   const workersEndpoint = await scheduler.start();
   const checks = new BundleCheckPool(log.child({ module: 'bundle-check' }));
   checks.warm();
   const runs = new Runs({ db, scheduler, log });
   const sessions = new Sessions({ db, scheduler, log });
   const batches = new Batches({ db, scheduler, log });
-  const deps = { config: config.api, db, registry, catalog, secrets, scheduler, checks, guard, runs, sessions, batches, refusals, log: log.child({ module: 'http' }) };
+  const deps = { config: config.api, db, registry, catalog, secrets, scheduler, checks, guard, runs, sessions, batches, refusals, metrics, log: log.child({ module: 'http' }) };
   const app = createApp(deps);
   const invoke = invokeRoute(deps);
   const server = createServer((req, res) => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DbClient } from '../../shared/clients/db-client.js';
 import type { ApiConfig } from '../../shared/config.js';
 import { ErrorCode, FerryError } from '../../shared/errors.js';
-import type { Logger } from '../../shared/logger.js';
+import { callLogger, type Logger } from '../../shared/logger.js';
 import type { Refusals } from '../../shared/refusals.js';
 import type { ServerCurve } from '../../shared/security/curve-server.js';
 import { newCallId } from '../../shared/protocol/call-id.js';
@@ -29,6 +29,10 @@ interface Queued {
   fn: FunctionVersion;
   runtime: Runtime;
   params: unknown;
+  /** The call's request id, sent with its dispatch. */
+  requestId: string | undefined;
+  /** Bound to the call's request id and call id. */
+  log: Logger;
 }
 
 /** A call sent to a node that has not reported its end. */
@@ -146,11 +150,16 @@ export class Scheduler {
       callId?: string;
       /** The id of the API key it is made for (recorded on the call as `invokedBy`). */
       invokedBy?: string;
+      /** The request id it is made under (recorded on the call, sent with its dispatches, on its log lines). */
+      requestId?: string;
     } = {},
   ): Promise<{ call: Call; ended: Promise<Call | null> | null; replayed: boolean }> {
     if (!options.hold) this.checkRoom();
     const { fn, runtime } = await this.opts.catalog.resolve(ref);
-    const queued: Queued = { callId: options.group?.callId ?? options.callId ?? newCallId(), attempt: 1, fn, runtime, params: params ?? null };
+    const callId = options.group?.callId ?? options.callId ?? newCallId();
+    const log = callLogger(this.opts.log, { callId, requestId: options.requestId });
+    const queued: Queued = { callId, attempt: 1, fn, runtime, params: params ?? null, requestId: options.requestId, log };
+    log.debug({ fn: `${fn.name}@${fn.version}`, ...(options.group ? { groupId: options.group.id } : {}), ...(options.hold ? { hold: true } : {}) }, 'call accepted');
     const spec = {
       id: queued.callId,
       funcName: fn.name,
@@ -160,6 +169,7 @@ export class Scheduler {
       ...(options.group ? { groupId: options.group.id, groupIndex: options.group.index } : {}),
       ...(options.hold ? { hold: true } : {}),
       ...(options.invokedBy ? { invokedBy: options.invokedBy } : {}),
+      ...(options.requestId ? { requestId: options.requestId } : {}),
       ...(options.idempotencyKey
         ? { idempotency: { key: options.idempotencyKey, paramsHash: paramsHash(queued.params), ttlMs: this.opts.config.idempotencyTtlMs } }
         : {}),
@@ -203,6 +213,7 @@ export class Scheduler {
     if (event.type !== 'status') return;
     const { call, from } = event;
     if (isFinal(call.status)) {
+      if (this.opts.log.isLevelEnabled('debug')) callLogger(this.opts.log, { callId: call.id, requestId: call.requestId }).debug({ status: call.status, attempt: call.attempt }, 'call ended');
       this.withdraw(call.id);
     } else if (call.status === 'PENDING' && from !== null) {
       // Back to PENDING with a new attempt: first in the queue again.
@@ -215,7 +226,9 @@ export class Scheduler {
   private async requeue(call: Call): Promise<void> {
     try {
       const { fn, runtime } = await this.opts.catalog.resolve(`${call.funcName}@${call.version}`);
-      const q = { callId: call.id, attempt: call.attempt, fn, runtime, params: call.params };
+      const requestId = call.requestId ?? undefined;
+      const q: Queued = { callId: call.id, attempt: call.attempt, fn, runtime, params: call.params, requestId, log: callLogger(this.opts.log, { callId: call.id, requestId }) };
+      q.log.debug({ attempt: call.attempt, ...(call.nextAttemptAt ? { nextAttemptAt: call.nextAttemptAt } : {}) }, 'call queued again');
       if (call.nextAttemptAt && call.nextAttemptAt > Date.now()) return this.delayed.add(call.nextAttemptAt, q);
       this.queue.unshift(q);
       this.pump();
@@ -302,6 +315,7 @@ export class Scheduler {
   // ── scheduling ─────────────────────────────────────────────────────────────────────────────
 
   private enqueue(q: Queued): void {
+    q.log.debug('call queued');
     this.queue.push(q);
     this.pump();
   }
@@ -329,6 +343,7 @@ export class Scheduler {
     this.inFlight.set(q.callId, { callId: q.callId, attempt: q.attempt, nodeId: node.nodeId });
     node.assigned.add(q.callId);
     this.calls.dispatched(q.callId, q.attempt, node.nodeId);
+    q.log.debug({ nodeId: node.nodeId, attempt: q.attempt }, 'call dispatched');
     this.channel.send(node.nodeId, 'dispatch', {
       callId: q.callId,
       attempt: q.attempt,
@@ -349,6 +364,7 @@ export class Scheduler {
       memoryMb: q.fn.memoryMb,
       env: q.fn.env ?? {},
       secrets,
+      ...(q.requestId ? { requestId: q.requestId } : {}),
     });
   }
 
@@ -359,7 +375,7 @@ export class Scheduler {
    */
   private secretsUnreadable(q: Queued, node: NodeState, err: unknown): void {
     const message = `the api could not open the function's secrets: ${err instanceof Error ? err.message : String(err)}`;
-    this.opts.log.error({ callId: q.callId, fn: `${q.fn.name}@${q.fn.version}`, reason: message }, 'call not dispatched');
+    q.log.error({ fn: `${q.fn.name}@${q.fn.version}`, reason: message }, 'call not dispatched');
     this.calls.dispatched(q.callId, q.attempt, node.nodeId);
     void this.calls.failed(node.nodeId, { callId: q.callId, attempt: q.attempt, code: 'SECRETS_UNREADABLE', message, retryable: false });
   }

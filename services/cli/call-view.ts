@@ -57,6 +57,8 @@ export function callLines(c: CallRecord, now = Date.now()): [string, string][] {
   );
   if (c.idempotencyKey) lines.push(['idempotency', c.idempotencyKey]);
   if (c.invokedBy) lines.push(['invoker', `key ${c.invokedBy}`]);
+  // What to grep the daemons' logs for (see "Tracing a call" in the README).
+  if (c.requestId) lines.push(['request', c.requestId]);
   if (c.progress !== null) lines.push(['progress', progressText(c.progress)]);
   if (c.metrics) lines.push(['metrics', metricsText(c.metrics)]);
   return lines;

@@ -111,6 +111,7 @@ export class Calls {
       deadLetter: false,
       idempotencyKey: idem?.key ?? null,
       invokedBy: spec.invokedBy ?? null,
+      requestId: spec.requestId ?? null,
     };
     // First: a call naming a group that does not exist fails here, before anything is counted.
     const groupOps = this.groups.followCall(null, call);

@@ -3,10 +3,12 @@ import type { Logger } from '../../shared/logger.js';
 import { dbRequestSchemas, type DbReplyContent } from '../../shared/protocol/db-messages.js';
 import { Refusals } from '../../shared/refusals.js';
 import { openDaemonKeys, openServerCurve } from '../../shared/security/daemon-curve.js';
+import { startMetricsServer, type MetricsServer } from '../../shared/metrics/metrics-server.js';
 import { RpcServer } from '../../shared/transport/rpc-server.js';
 import { Calls } from './calls.js';
 import { Groups } from './groups.js';
 import { dbHandlers } from './handlers.js';
+import { DbMetrics } from './metrics.js';
 import { Retention } from './retention.js';
 import { Store } from './store.js';
 
@@ -19,7 +21,10 @@ export interface DbDaemon {
 export async function startDbDaemon(config: DbConfig, curveConfig: CurveConfig, log: Logger): Promise<DbDaemon> {
   const keys = await openDaemonKeys(curveConfig, 'db', log);
   const curve = await openServerCurve(curveConfig, keys, log);
-  const store = await Store.open(config.dir, { sync: config.sync });
+  const refusals = new Refusals(log.child({ module: 'db.refusals' }));
+  const metrics = new DbMetrics(refusals);
+  const store = await Store.open(config.dir, { sync: config.sync, onBatch: metrics.onBatch });
+  metrics.showCalls(store.counters.callsByStatus);
   const groups = new Groups(store);
   const calls = new Calls(store, groups, config.listScanMax);
   const retention = new Retention(
@@ -28,7 +33,6 @@ export async function startDbDaemon(config: DbConfig, curveConfig: CurveConfig, 
     { callRetentionMs: config.callRetentionMs, scanMs: config.retentionScanMs },
     log.child({ module: 'db.retention' }),
   );
-  const refusals = new Refusals(log.child({ module: 'db.refusals' }));
   const server = new RpcServer<typeof dbRequestSchemas, DbReplyContent>({
     bind: config.bind,
     schemas: dbRequestSchemas,
@@ -39,9 +43,12 @@ export async function startDbDaemon(config: DbConfig, curveConfig: CurveConfig, 
     role: 'db',
   });
   let endpoint: string;
+  let metricsServer: MetricsServer | null;
   try {
     endpoint = await server.start();
+    metricsServer = await startMetricsServer(config.metrics, metrics.registry);
   } catch (err) {
+    await server.close();
     curve?.allowed.close();
     await store.close();
     throw err;
@@ -56,6 +63,7 @@ export async function startDbDaemon(config: DbConfig, curveConfig: CurveConfig, 
       callRetentionMs: config.callRetentionMs,
       retentionScanMs: config.retentionScanMs,
       listScanMax: config.listScanMax,
+      metricsUrl: metricsServer?.url ?? null,
     },
     'listening',
   );
@@ -67,7 +75,7 @@ export async function startDbDaemon(config: DbConfig, curveConfig: CurveConfig, 
     close: () =>
       (closing ??= (async () => {
         // Every step runs even when one before it fails; the store closes last.
-        const steps = await Promise.allSettled([retention.stop(), server.close()]);
+        const steps = await Promise.allSettled([retention.stop(), server.close(), metricsServer?.close()]);
         curve?.allowed.close();
         await store.close();
         const failed = steps.find((s): s is PromiseRejectedResult => s.status === 'rejected');

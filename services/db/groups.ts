@@ -56,6 +56,7 @@ export class Groups {
         createdAt: (this.lastCreatedAt = Math.max(Date.now(), this.lastCreatedAt + 1)),
         cancelledAt: null,
         createdBy: spec.createdBy ?? null,
+        requestId: spec.requestId ?? null,
       };
       this.cache.set(group.id, group);
       await this.store.write([

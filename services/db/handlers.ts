@@ -1,4 +1,6 @@
+import { callLogger, type Logger } from '../../shared/logger.js';
 import { dbRequestSchemas, type DbReplyContent } from '../../shared/protocol/db-messages.js';
+import type { Call } from '../../shared/protocol/domain.js';
 import type { Refusals } from '../../shared/refusals.js';
 import type { Handlers } from '../../shared/transport/rpc-server.js';
 import { ApiKeys } from './api-keys.js';
@@ -25,8 +27,8 @@ export function dbHandlers(store: Store, calls: Calls, groups: Groups, retention
     listFunctions: () => catalog.listFunctions(),
     listFunctionVersions: ({ name }) => catalog.listFunctionVersions(name),
     deleteFunction: ({ name }) => catalog.deleteFunction(name),
-    createCall: (spec) => calls.create(spec),
-    updateCall: (req) => calls.update(req),
+    createCall: async (spec, { log }) => told(log, 'call stored', await calls.create(spec)),
+    updateCall: async (req, { log }) => told(log, 'call update stored', await calls.update(req)),
     getCall: (ref) => calls.read(ref),
     listCalls: (query) => calls.list(query),
     getCounters: async () => ({
@@ -55,4 +57,10 @@ export function dbHandlers(store: Store, calls: Calls, groups: Groups, retention
     revokeApiKey: ({ keyId }) => apiKeys.revoke(keyId),
     bootstrapAdminKey: (spec) => apiKeys.bootstrapAdmin(spec),
   };
+}
+
+/** A call's write, at debug under its request id (a line per write is too many for info). */
+function told<C extends Call>(log: Logger, what: string, call: C): C {
+  if (log.isLevelEnabled('debug')) callLogger(log, { callId: call.id, requestId: call.requestId }).debug({ status: call.status, attempt: call.attempt }, what);
+  return call;
 }

@@ -4,7 +4,7 @@ import { Packr } from 'msgpackr';
 import { CallStatus } from '../../shared/protocol/domain.js';
 import { KeyedLock } from './keyed-lock.js';
 import { END, keys } from './keys.js';
-import { WriteQueue, type BatchOp } from './write-queue.js';
+import { WriteQueue, type BatchObserver, type BatchOp } from './write-queue.js';
 
 export interface StoreCounters {
   lastCallNum: number;
@@ -34,15 +34,16 @@ export class Store {
   private readonly queue: WriteQueue;
   private countersDirty = false;
 
-  private constructor(readonly db: Level<string, unknown>, sync: boolean) {
-    this.queue = new WriteQueue(db, sync, () => this.counterOps());
+  private constructor(readonly db: Level<string, unknown>, sync: boolean, onBatch?: BatchObserver) {
+    this.queue = new WriteQueue(db, sync, () => this.counterOps(), onBatch);
   }
 
-  static async open(dir: string, options: { sync: boolean }): Promise<Store> {
+  /** Opens (or makes) the store in `dir`; `onBatch` hears of each batch written (the metrics). */
+  static async open(dir: string, options: { sync: boolean; onBatch?: BatchObserver }): Promise<Store> {
     await mkdir(dir, { recursive: true });
     const db = new Level<string, unknown>(dir, { keyEncoding: 'utf8', valueEncoding: msgpackEncoding });
     await db.open();
-    const store = new Store(db, options.sync);
+    const store = new Store(db, options.sync, options.onBatch);
     await store.loadCounters();
     return store;
   }

@@ -2,6 +2,9 @@ import type { Level } from 'level';
 
 export type BatchOp = { type: 'put'; key: string; value: unknown } | { type: 'del'; key: string };
 
+/** Told of each batch written: its operations and how long LevelDB took, in seconds. */
+export type BatchObserver = (ops: number, seconds: number) => void;
+
 interface Waiting {
   ops: BatchOp[];
   resolve: () => void;
@@ -22,6 +25,7 @@ export class WriteQueue {
     private readonly sync: boolean,
     /** Extra ops appended to each batch (counter snapshots), read at the moment the batch is cut. */
     private readonly snapshotOps: () => BatchOp[],
+    private readonly observe: BatchObserver = () => undefined,
   ) {}
 
   write(ops: BatchOp[]): Promise<void> {
@@ -38,7 +42,9 @@ export class WriteQueue {
       this.waiting = [];
       const ops = group.flatMap((w) => w.ops).concat(this.snapshotOps());
       try {
+        const started = process.hrtime.bigint();
         await this.db.batch(ops, { sync: this.sync });
+        this.observe(ops.length, Number(process.hrtime.bigint() - started) / 1e9);
         for (const w of group) w.resolve();
       } catch (err) {
         for (const w of group) w.reject(err);

@@ -17,6 +17,7 @@ import {
 import { envMapSchema, sealedSecretsSchema } from './function-env.js';
 import { keyIdSchema, keyNameSchema, roleSchema, type ApiKeyRecord, type ApiKeyView } from './api-key.js';
 import { groupCursorSchema, groupIdSchema, groupKindSchema, type Group, type GroupPage, type GroupResultPage } from './group.js';
+import { requestIdSchema } from './request-id.js';
 
 /**
  * The DB daemon's operations: the request content of each, validated at the boundary, and the
@@ -106,6 +107,8 @@ export const dbRequestSchemas = {
     hold: z.boolean().optional(),
     /** The API key that invoked it (for a group's call, the key that made the group). */
     invokedBy: keyIdSchema.optional(),
+    /** The request id of the HTTP request that made it (for a group's call, see `Call.requestId`). */
+    requestId: requestIdSchema.optional(),
     /**
      * With a key: a create with the same key and function within `ttlMs` answers the call the
      * first made (`replayed: true`), or IDEMPOTENCY_CONFLICT when `paramsHash` differs.
@@ -157,6 +160,8 @@ export const dbRequestSchemas = {
     total: z.number().int().min(0).max(1_000_000),
     /** The API key that made it: its calls carry it as `invokedBy`. */
     createdBy: keyIdSchema.optional(),
+    /** The request id of the request that made it: the calls it makes itself carry it. */
+    requestId: requestIdSchema.optional(),
   }),
   getGroup: z.object({ id: groupIdSchema }),
   /** Newest first. */

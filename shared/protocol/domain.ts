@@ -138,6 +138,13 @@ export interface Call extends Omit<CallOutcome, 'status' | 'error' | 'logs' | 't
    * made the group. Null or absent when auth was off.
    */
   invokedBy?: string | null;
+  /**
+   * The request id of the HTTP request that made it (its `x-request-id`, or one the api made),
+   * on every daemon's log lines about it; a call of a run or batch carries the id of the request
+   * that made the group, a session's call that of its append. A retry keeps it. Null or absent
+   * on calls stored before calls kept one.
+   */
+  requestId?: string | null;
 }
 
 /** The node of a call's current execution (the node it was last sent to); null before it was sent anywhere. */

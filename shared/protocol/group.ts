@@ -42,6 +42,8 @@ export interface Group {
   startedAt?: number | null;
   /** The API key that made it (its calls carry it as `invokedBy`); null or absent when auth was off. */
   createdBy?: string | null;
+  /** The request id of the request that made it: the calls it makes itself carry it. Null or absent on older groups. */
+  requestId?: string | null;
   /** The last finish sequence given to one of its calls (see `Call.finishSeq`); absent before the first. */
   finishSeq?: number;
 }

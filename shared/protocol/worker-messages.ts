@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { callOutcomeSchema, metricsSchema, progressSchema } from './call-outcome.js';
 import { nameSchema, sha256Schema } from './domain.js';
 import { envMapSchema } from './function-env.js';
+import { requestIdSchema } from './request-id.js';
 
 /**
  * The API ↔ worker channel: one-way typed messages (no request ids) on a DEALER (worker, routing
@@ -103,6 +104,13 @@ export const dispatchSchema = z.object({
   env: envMapSchema.optional(),
   /** Its secret variables in the clear, opened by the api for this dispatch; never logged or stored. */
   secrets: envMapSchema.optional(),
+  /**
+   * The call's request id (`Call.requestId`), bound to the node's and its miniworker's log lines
+   * about the call. A field of the message, not of the envelope: the envelope's own id is one
+   * send's, for dedupe, and a call travels under many sends (absent from an older api, or on
+   * calls stored before calls kept one).
+   */
+  requestId: requestIdSchema.optional(),
 });
 export type Dispatch = z.infer<typeof dispatchSchema>;
 

@@ -19,6 +19,8 @@ class ZapHandler {
   private readonly gates = new Map<string, ZapGate>();
   /** Replies go one at a time: zeromq.js allows one send in progress per socket. */
   private replies: Promise<void> = Promise.resolve();
+  /** Handshakes refused since start, on every server socket of the process. */
+  refused = 0;
 
   async register(domain: string, gate: ZapGate, log: Logger): Promise<() => void> {
     if (this.gates.has(domain)) throw new Error(`ZAP domain ${domain} is already served`);
@@ -72,6 +74,7 @@ class ZapHandler {
         status = ['500', 'internal error'];
       }
     }
+    if (status[0] !== '200') this.refused += 1;
     const reply = [peer, delimiter, '1.0', requestId, ...status, userId, ''];
     this.replies = this.replies
       .then(() => sock.send(reply))
@@ -83,6 +86,9 @@ class ZapHandler {
 }
 
 const handler = new ZapHandler();
+
+/** CurveZMQ handshakes this process refused since it started. */
+export const zapRefusals = (): number => handler.refused;
 
 /** Serves ZAP `domain` with `gate` until the returned function is called. */
 export function registerZapDomain(domain: string, gate: ZapGate, log: Logger): Promise<() => void> {

@@ -97,7 +97,7 @@ export class RpcClient<Req extends { [K in keyof Res]: unknown }, Res extends ob
         if (!entry) return;
         if (attemptsLeft > 0) {
           attemptsLeft -= 1;
-          this.opts.log.warn({ msgType, requestId: id, endpoint: this.opts.endpoint }, 'no reply in time, resending');
+          this.opts.log.warn({ msgType, rpcId: id, endpoint: this.opts.endpoint }, 'no reply in time, resending');
           entry.timer = setTimeout(onTimeout, timeoutMs);
           send();
           return;
@@ -172,7 +172,7 @@ export class RpcClient<Req extends { [K in keyof Res]: unknown }, Res extends ob
     const entry = this.settle(reply.id);
     if (!entry) {
       // A late answer to a request that already timed out, or a second answer to a resend.
-      this.opts.log.debug({ requestId: reply.id }, 'reply for no pending request dropped');
+      this.opts.log.debug({ rpcId: reply.id }, 'reply for no pending request dropped');
       return;
     }
     if (reply.ok) entry.resolve({ content: reply.content, bulk });

@@ -20,6 +20,7 @@ export class BulkReply<T> {
 export interface RequestContext {
   /** Frames after the body: bulk bytes sent with the request. */
   bulk: Buffer[];
+  /** The envelope's id (one request and its resends; logged as `rpcId`, apart from a call's `requestId`). */
   requestId: string;
   log: Logger;
 }
@@ -204,7 +205,7 @@ export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }>
       const request = parseRequest(body);
       const known = this.remembered.get(requestId);
       if (known) {
-        this.opts.log.debug({ requestId }, 'resent request answered from memory');
+        this.opts.log.debug({ rpcId: requestId }, 'resent request answered from memory');
         reply = known.reply;
       } else {
         const entry: Remembered = { reply: Promise.resolve([]), cacheable: true };
@@ -238,9 +239,9 @@ export class RpcServer<S extends Schemas, R extends { [K in keyof S]: unknown }>
 
   private errorFrames(id: string, err: unknown): Buffer[] {
     const ferr = toFerryError(err);
-    if (ferr.code === ErrorCode.INTERNAL) this.opts.log.error({ err, requestId: id }, 'request failed');
-    else this.opts.log.debug({ code: ferr.code, requestId: id }, 'request refused');
-    this.refusals.count(ferr.code, { requestId: id, message: ferr.message });
+    if (ferr.code === ErrorCode.INTERNAL) this.opts.log.error({ err, rpcId: id }, 'request failed');
+    else this.opts.log.debug({ code: ferr.code, rpcId: id }, 'request refused');
+    this.refusals.count(ferr.code, { rpcId: id, message: ferr.message });
     const envelope: ReplyEnvelope = { id, ok: false, error: ferr.toWire() };
     return encodeFrames(envelope);
   }

@@ -25,6 +25,8 @@ export interface DaemonProcess {
   logs: Record<string, unknown>[];
   /** The `listening` line itself (the api's has its `url`). */
   ready: Record<string, unknown>;
+  /** Its `GET /metrics` URL from its `listening` line (`metricsUrl`); null when it serves none there (the api serves it on its HTTP port). */
+  metricsUrl: string | null;
   /** The daemon's CurveZMQ public key, from its `listening` line; null when it runs without CurveZMQ. */
   publicKey: string | null;
   /** Everything it wrote to stderr so far (nothing, unless something went wrong). */
@@ -32,6 +34,9 @@ export interface DaemonProcess {
   /** Sends `signal` and resolves once the process has exited. */
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
+
+/** Metrics on free ports: the fixed defaults would clash between tests running side by side. */
+export const FREE_METRICS_PORTS = { FERRY_DB_METRICS_PORT: '0', FERRY_REGISTRY_METRICS_PORT: '0', FERRY_WORKER_METRICS_PORT: '0' } as const;
 
 /**
  * Starts a built daemon (`dist/services/<name>/main.js`) as a real child process and resolves once
@@ -46,7 +51,7 @@ export async function spawnDaemon(name: string, env: Record<string, string>, tim
   // Profiling daemons under test: FERRY_NODE_ARGS="--cpu-prof --cpu-prof-dir=…" in its env or the runner's.
   const nodeArgs = (env['FERRY_NODE_ARGS'] ?? process.env['FERRY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const proc = spawn(process.execPath, [...nodeArgs, script], {
-    env: { ...process.env, FERRY_LOG_LEVEL: 'debug', ...env },
+    env: { ...process.env, FERRY_LOG_LEVEL: 'debug', ...FREE_METRICS_PORTS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
@@ -73,6 +78,7 @@ export async function spawnDaemon(name: string, env: Record<string, string>, tim
           logs,
           ready: entry,
           publicKey,
+          metricsUrl: typeof entry['metricsUrl'] === 'string' ? entry['metricsUrl'] : null,
           stderr: () => stderr,
           kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
             if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);

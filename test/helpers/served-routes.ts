@@ -29,7 +29,7 @@ export function documentedRoutes(): string[] {
  */
 export function servedRoutes(): { v1: string[]; legacy: string[] } {
   const stub = {} as never;
-  const deps: ApiDeps = { config: { maxUploadBytes: 1 } as never, db: stub, registry: stub, catalog: stub, secrets: stub, scheduler: stub, checks: stub, guard: new Guard(false, stub), refusals: stub, log: stub };
+  const deps: ApiDeps = { config: { maxUploadBytes: 1 } as never, db: stub, registry: stub, catalog: stub, secrets: stub, scheduler: stub, checks: stub, guard: new Guard(false, stub), refusals: stub, metrics: stub, log: stub };
   const routes = (router: unknown, prefix: string): string[] =>
     (router as { stack: Layer[] }).stack.flatMap((layer) =>
       layer.route ? Object.keys(layer.route.methods).map((m) => `${m.toUpperCase()} ${prefix}${layer.route!.path.replace(/:(\w+)/g, '{$1}')}`) : [],

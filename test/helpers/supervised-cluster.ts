@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { readAdminKey } from './cluster.js';
+import { FREE_METRICS_PORTS } from './daemon.js';
 import { repoDir } from './fixtures.js';
 import { forgetToken, useToken } from './http.js';
 import { onLogLines } from './log-lines.js';
@@ -53,6 +54,7 @@ export async function startSupervisedCluster(env: Record<string, string> = {}): 
     FERRY_REGISTRY_ADDR: `tcp://127.0.0.1:${registry}`,
     FERRY_WORKERS_BIND: `tcp://127.0.0.1:${workers}`,
     FERRY_WORKERS_ADDR: `tcp://127.0.0.1:${workers}`,
+    ...FREE_METRICS_PORTS,
   };
   const proc: ChildProcess = spawn(process.execPath, [path.join(repoDir, 'dist', 'services', 'supervisor', 'main.js')], {
     env: { ...process.env, FERRY_LOG_LEVEL: 'info', ...ports, ...env },

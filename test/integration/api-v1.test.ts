@@ -66,7 +66,7 @@ describe('/v1 (real cluster)', () => {
     expect((await http('POST', `${c.url}/v1/functions/echo/invoke?wait=maybe`, {})).body).toMatchObject({ error: { code: 'BAD_REQUEST' } });
     const big = await http('POST', `${c.url}/v1/functions/echo/invoke`, JSON.stringify({ pad: 'x'.repeat(9 * 1024 * 1024) }));
     expect(big.status).toBe(413);
-    expect(big.body).toMatchObject({ error: { code: 'BUNDLE_TOO_LARGE' } });
+    expect(big.body).toMatchObject({ error: { code: 'BODY_TOO_LARGE' } });
     // Params are JSON whatever the content-type says (curl's -d sends form-encoded); other text is refused.
     const text = await http<Call>('POST', `${c.url}/v1/functions/echo/invoke?wait=true`, 'plain words', { 'content-type': 'text/plain' });
     expect(text.status).toBe(400);

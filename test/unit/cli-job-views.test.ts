@@ -56,6 +56,7 @@ describe('calls as ferry calls and ferry call show them', () => {
     expect(dead.get('status')).toBe('ERROR — FUNCTION_ERROR: boom');
     expect(dead.get('dead letter')).toBe('yes, its attempts are used up: `ferry retry 7` runs it again');
     expect(dead.get('idempotency')).toBe('order-42');
+    expect(new Map(callLines(call({ requestId: 'trace-4711' }), now)).get('request')).toBe('trace-4711');
     expect(dead.has('retry')).toBe(false);
 
     expect(new Map(callLines(call({ status: 'HELD' }), now)).get('status')).toBe('HELD — not run until `ferry dispatch 7`');

@@ -2,7 +2,7 @@ import { Role } from '../../../shared/protocol/api-key.js';
 
 /** What a route asks of the key that calls it. */
 export const Permission = {
-  /** GET anything but keys: runtimes, functions, calls, runs, sessions, batches, nodes, the event stream, statistics. */
+  /** GET anything but keys: runtimes, functions, calls, runs, sessions, batches, nodes, the event stream, statistics, metrics. */
   read: 'read',
   /** Make calls and move them on: invoke, runs, sessions, batches; cancel, dispatch, retry. */
   invoke: 'invoke',
@@ -38,6 +38,8 @@ export const rolePermissions: Record<Role, ReadonlySet<Permission>> = {
 export const routeNeeds: Readonly<Record<string, RouteNeed>> = {
   'GET /healthz': PUBLIC,
   'GET /v1/openapi.json': PUBLIC,
+  // Counts by function and status, queue depth, nodes: what a reader may see at /v1 anyway.
+  'GET /metrics': Permission.read,
   'GET /v1/whoami': Permission.whoami,
   'GET /v1/keys': Permission.keys,
   'POST /v1/keys': Permission.keys,

@@ -1,6 +1,6 @@
 import type { DbClient } from '../../../shared/clients/db-client.js';
 import { ErrorCode, FerryError } from '../../../shared/errors.js';
-import type { Logger } from '../../../shared/logger.js';
+import { callLogger, type Logger } from '../../../shared/logger.js';
 import type { CallError } from '../../../shared/protocol/call-outcome.js';
 import type { CallPatch, DbRequestContent } from '../../../shared/protocol/db-messages.js';
 import type { Call, CallStatus, RetryPolicy } from '../../../shared/protocol/domain.js';
@@ -286,7 +286,7 @@ export class CallLifecycle {
         if (plan.again) {
           const next: CallPatch = { ...set, ...latest, attempt: report.attempt + 1, failures: plan.failures, nextAttemptAt: plan.nextAttemptAt, workerId: null, startedAt: null, finishedAt: null };
           await this.live.write(target, 'PENDING', next, { ...execution, ...latest }, move(IN_FLIGHT, 'PENDING'));
-          this.opts.log.info({ callId: report.callId, attempt: report.attempt + 1, nextAttemptAt: plan.nextAttemptAt }, 'call retried');
+          callLogger(this.opts.log, { callId: report.callId, requestId: target.stored.requestId }).info({ attempt: report.attempt + 1, nextAttemptAt: plan.nextAttemptAt }, 'call retried');
           return true;
         }
         set = { ...set, failures: plan.failures, deadLetter: true };
@@ -322,7 +322,7 @@ export class CallLifecycle {
         await this.live.write(live, 'ERROR', { error, finishedAt: Date.now(), deadLetter: true }, ended, move(IN_FLIGHT, 'ERROR'));
       } else {
         await this.live.write(live, 'PENDING', { attempt: call.attempt + 1, workerId: null, startedAt: null }, ended, move(IN_FLIGHT, 'PENDING'));
-        this.opts.log.warn({ callId: call.callId, attempt: call.attempt + 1, why: reason.message }, 'call requeued');
+        callLogger(this.opts.log, { callId: call.callId, requestId: live.stored?.requestId }).warn({ attempt: call.attempt + 1, why: reason.message }, 'call requeued');
       }
       return true;
     } catch (err) {
@@ -340,7 +340,7 @@ export class CallLifecycle {
     const live = this.live.get(callId);
     if (!live || live.attempt !== attempt || !live.stored) return;
     const reason = { code: 'STUCK', message: `reported nothing for ${Math.round(silentMs)} ms` };
-    this.opts.log.warn({ callId, attempt, nodeId: live.nodeId, silentMs }, 'stuck execution killed');
+    callLogger(this.opts.log, { callId, requestId: live.stored.requestId }).warn({ attempt, nodeId: live.nodeId, silentMs }, 'stuck execution killed');
     const ended = { nodeId: live.nodeId, state: 'STUCK' as const, finishedAt: Date.now(), failureReason: reason };
     try {
       const plan = planAfterFailure(live.stored, (await this.policy(live)).retry, reason, Date.now());

@@ -21,7 +21,7 @@ import {
   type BatchView,
 } from './batch-view.js';
 import { parseFunctionRef } from '../../../shared/protocol/function-ref.js';
-import { createdBy, groupOfKind, madeBy } from './group-lookup.js';
+import { createdBy, groupOfKind, madeBy, type Asker } from './group-lookup.js';
 
 /** The most batches one job is cut into. */
 export const MAX_BATCHES = 100_000;
@@ -80,8 +80,8 @@ export class Batches {
     for (const d of this.driving.values()) clearTimeout(d.timer);
   }
 
-  /** Validates both functions (NOT_FOUND), stores the job, and makes its first calls; they record `keyId` (the API key asking). */
-  async start(req: BatchRequest, keyId?: string): Promise<Group> {
+  /** Validates both functions (NOT_FOUND), stores the job, and makes its first calls; they record `asker` (the API key asking, the request's id). */
+  async start(req: BatchRequest, asker: Asker = {}): Promise<Group> {
     const { db } = this.deps;
     this.listen();
     const numBatches = Math.ceil((req.endIndex - req.startIndex) / req.batchSize);
@@ -100,7 +100,7 @@ export class Batches {
       params: req.params ?? null,
     };
     // Listed as being made until its combiner is made: an api that dies meanwhile picks it up.
-    const group = await db.call('createGroup', { id: newGroupId(), kind: 'batch', function: `${worker.name}@${worker.version}`, spec, total: numBatches, ...createdBy(keyId) });
+    const group = await db.call('createGroup', { id: newGroupId(), kind: 'batch', function: `${worker.name}@${worker.version}`, spec, total: numBatches, ...createdBy(asker) });
     this.drive(group, new Set());
     this.deps.log.info({ module: 'batches', batchId: group.id, numBatches }, 'batch job started');
     return group;

@@ -11,9 +11,21 @@ export async function groupOfKind(db: DbClient, id: string, kind: GroupKind): Pr
   return group;
 }
 
-/** What a group's calls record of who made them: the key that made the group. */
-export const madeBy = (group: Group): { invokedBy?: string } => (group.createdBy ? { invokedBy: group.createdBy } : {});
+/** Who asks for a group: the API key asking (none when auth is off), and the request's id. */
+export interface Asker {
+  keyId?: string | undefined;
+  requestId?: string | undefined;
+}
 
-/** `createdBy` for a new group: the key asking for it, when there is one. */
-export const createdBy = (keyId: string | undefined): { createdBy?: string } => (keyId ? { createdBy: keyId } : {});
+/** What a group's calls record of who made them: the key that made the group, and the request that did. */
+export const madeBy = (group: Group): { invokedBy?: string; requestId?: string } => ({
+  ...(group.createdBy ? { invokedBy: group.createdBy } : {}),
+  ...(group.requestId ? { requestId: group.requestId } : {}),
+});
+
+/** `createdBy` and `requestId` for a new group: the key asking for it, when there is one, and the request's id. */
+export const createdBy = (asker: Asker): { createdBy?: string; requestId?: string } => ({
+  ...(asker.keyId ? { createdBy: asker.keyId } : {}),
+  ...(asker.requestId ? { requestId: asker.requestId } : {}),
+});
 

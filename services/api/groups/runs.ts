@@ -6,7 +6,7 @@ import { newGroupId, type Group } from '../../../shared/protocol/group.js';
 import type { Scheduler } from '../scheduler.js';
 import { runDetail, runView, type RunDetail, type RunView } from './run-view.js';
 import { parseFunctionRef } from '../../../shared/protocol/function-ref.js';
-import { createdBy, groupOfKind, madeBy } from './group-lookup.js';
+import { createdBy, groupOfKind, madeBy, type Asker } from './group-lookup.js';
 
 /** The most calls one run makes. */
 export const MAX_RUN_TIMES = 10_000;
@@ -41,15 +41,15 @@ export class Runs {
    * Makes the run and all of its calls, in batches; resolves once every call is stored (so a run
    * answered is a run that survives a restart). NOT_FOUND for an unknown function, QUEUE_FULL
    * when the queue has no room for all of them. If making a call fails, the calls made are
-   * cancelled, the run is marked cancelled, and the error thrown. `keyId`: the API key asking,
-   * which its calls record.
+   * cancelled, the run is marked cancelled, and the error thrown. `asker`: the API key asking and
+   * the request's id, which its calls record.
    */
-  async start(ref: string, times: number, params: unknown, keyId?: string): Promise<Group> {
+  async start(ref: string, times: number, params: unknown, asker: Asker = {}): Promise<Group> {
     const { db, scheduler } = this.deps;
     scheduler.checkRoom(times);
     const fn = await db.call('getFunction', parseFunctionRef(ref));
     const pinned = `${fn.name}@${fn.version}`;
-    const group = await db.call('createGroup', { id: newGroupId(), kind: 'run', function: pinned, spec: { params: params ?? null }, total: times, ...createdBy(keyId) });
+    const group = await db.call('createGroup', { id: newGroupId(), kind: 'run', function: pinned, spec: { params: params ?? null }, total: times, ...createdBy(asker) });
     await this.make(group, range(1, times), params ?? null);
     this.deps.log.info({ module: 'runs', runId: group.id, function: pinned, times }, 'run made');
     return db.call('getGroup', { id: group.id });

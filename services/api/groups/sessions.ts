@@ -8,7 +8,7 @@ import { newGroupId, type Group } from '../../../shared/protocol/group.js';
 import type { Scheduler } from '../scheduler.js';
 import { sessionTotal, sessionView, type SessionView } from './session-view.js';
 import { parseFunctionRef } from '../../../shared/protocol/function-ref.js';
-import { createdBy, groupOfKind, madeBy } from './group-lookup.js';
+import { createdBy, groupOfKind, madeBy, type Asker } from './group-lookup.js';
 
 /** The most calls one append adds. */
 export const MAX_APPEND = 10_000;
@@ -58,12 +58,12 @@ export class Sessions {
     return mine;
   }
 
-  /** A new open session; `keyId`: the API key asking, which every call appended to it records. */
-  async create(keyId?: string): Promise<Group> {
+  /** A new open session; `asker`: the API key asking, which every call appended to it records, and the request's id. */
+  async create(asker: Asker = {}): Promise<Group> {
     const { db } = this.deps;
     // Listed as being made until its start has dispatched every call it holds (or it is killed):
     // an api that dies part way through a start finishes it at its next start ({@link resume}).
-    const group = await db.call('createGroup', { id: newGroupId(), kind: 'session', function: ANY_FUNCTION, total: 0, ...createdBy(keyId) });
+    const group = await db.call('createGroup', { id: newGroupId(), kind: 'session', function: ANY_FUNCTION, total: 0, ...createdBy(asker) });
     this.deps.log.info({ module: 'sessions', sessionId: group.id }, 'session created');
     return group;
   }
@@ -72,9 +72,9 @@ export class Sessions {
    * Appends calls, HELD while the session is open, PENDING (queued at once) once it is started;
    * answers their ids in order. CONFLICT when it is killed; NOT_FOUND for an unknown session or
    * function (checked for every call before any is made); QUEUE_FULL when started and the queue
-   * has no room for all of them.
+   * has no room for all of them. The calls carry `requestId`, the id of the append's request.
    */
-  append(id: string, items: SessionAppend[]): Promise<string[]> {
+  append(id: string, items: SessionAppend[], requestId?: string): Promise<string[]> {
     return this.inTurn(id, async () => {
       const { db, scheduler } = this.deps;
       const group = await this.get(id);
@@ -97,6 +97,7 @@ export class Sessions {
               hold: !started,
               group: { id, index: first + i + j, callId: ids[i + j]! },
               ...madeBy(group),
+              ...(requestId ? { requestId } : {}),
             }),
           ),
         );

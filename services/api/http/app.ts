@@ -57,6 +57,10 @@ export function createApp(deps: ApiDeps): Express {
       oldestCall: counters?.oldestCall ?? null,
     });
   });
+  app.get('/metrics', (_req, res, next) => {
+    const { registry } = deps.metrics;
+    registry.metrics().then((text) => res.set('content-type', registry.contentType).send(text), next);
+  });
   app.get('/v1/openapi.json', (_req, res) => {
     res.json(openapi);
   });

@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { groupCursorSchema } from '../../../shared/protocol/group.js';
 import type { Batches } from '../groups/batches.js';
-import { callerKeyId } from '../auth/guard.js';
+import { askerOf } from './asker.js';
 import { parse } from './parse.js';
 
 const batchBody = z
@@ -40,7 +40,7 @@ export function batchesRoutes(batches: Batches): Router {
 
   r.post('/batches', async (req, res) => {
     const body = parse(batchBody, req.body, 'body');
-    const group = await batches.start(body, callerKeyId(req));
+    const group = await batches.start(body, askerOf(req, res));
     res.status(201).location(`/v1/batches/${group.id}`).json({ id: group.id, numBatches: group.total });
   });
   r.get('/batches', async (req, res) => {

@@ -6,6 +6,7 @@ import type { Refusals } from '../../../shared/refusals.js';
 import type { Guard } from '../auth/guard.js';
 import type { BundleCheckPool } from '../bundle-check/check-pool.js';
 import type { CatalogCache } from '../catalog-cache.js';
+import type { ApiMetrics } from '../metrics.js';
 import type { Batches } from '../groups/batches.js';
 import type { Runs } from '../groups/runs.js';
 import type { Sessions } from '../groups/sessions.js';
@@ -26,6 +27,8 @@ export interface ApiDeps {
   log: Logger;
   /** The api's count of refused inputs, shown at /healthz. */
   refusals: Refusals;
+  /** What `GET /metrics` shows. */
+  metrics: ApiMetrics;
   /** Who may call which route (API keys and roles). */
   guard: Guard;
   /** Runs of N; made from the others when not given. */

@@ -3,6 +3,7 @@ import multer from 'multer';
 import { ErrorCode, FerryError, httpStatusByCode } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { Refusals } from '../../../shared/refusals.js';
+import { requestId } from './request-id.js';
 
 declare global {
   namespace Express {
@@ -53,7 +54,7 @@ export function errorHandler(log: Logger, maxUploadBytes: number): ErrorRequestH
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
       return sendError(res, new FerryError(ErrorCode.BAD_REQUEST, e.message ?? 'bad request'));
     }
-    log.error({ err, method: req.method, path: req.path }, 'request failed');
+    log.error({ err, method: req.method, path: req.path, requestId: requestId(req, res) }, 'request failed');
     sendError(res, new FerryError(ErrorCode.INTERNAL, 'internal error'));
   };
 }

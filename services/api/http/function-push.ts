@@ -69,6 +69,7 @@ export async function pushFunction(deps: ApiDeps, req: PushRequest): Promise<Fun
     await deps.catalog.runtime(req.runtime);
     const secrets = await deps.secrets.seal(req.name, req.secrets ?? {});
     const { sha256, size } = await staged.commit();
+    deps.metrics.bundlePushed(size);
     const fn = await deps.db.call('putFunction', {
       name: req.name,
       runtime: req.runtime,

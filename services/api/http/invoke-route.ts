@@ -41,7 +41,7 @@ export function invokeRoute(deps: ApiDeps): (req: IncomingMessage, res: ServerRe
     const match = req.method === 'POST' ? INVOKE_PATH.exec(req.url ?? '') : null;
     if (!match) return false;
     const id = requestId(req, res);
-    invoke(deps, req, match[1]!, match[2] ?? '')
+    invoke(deps, req, match[1]!, match[2] ?? '', id)
       .then((answer) => send(res, answer.status, answer.body, { ...answer.headers, ...(answer.location ? { location: answer.location } : {}) }))
       .catch((err: unknown) => {
         if (!(err instanceof FerryError)) deps.log.error({ err, path: req.url, requestId: id }, 'request failed');
@@ -59,6 +59,7 @@ async function invoke(
   req: IncomingMessage,
   rawRef: string,
   rawQuery: string,
+  requestId: string,
 ): Promise<{ status: 200 | 202; body: unknown; location?: string; headers?: Record<string, string> }> {
   await deps.guard.authorize(req, INVOKE_NEED);
   let ref: string;
@@ -75,6 +76,7 @@ async function invoke(
   const invokedBy = callerKeyId(req);
   const { call, ended, replayed } = await deps.scheduler.invoke(ref, params, {
     ...(invokedBy ? { invokedBy } : {}),
+    requestId,
     ...(q.sessionId ? { sessionId: q.sessionId } : {}),
     ...(wait ? { wait: { maxMs: q.timeoutMs ?? Number.MAX_SAFE_INTEGER } } : {}),
     ...(on(q.hold) ? { hold: true } : {}),

@@ -6,6 +6,7 @@ import type { ApiDeps } from './deps.js';
 import { bundleUpload, pushFunction } from './function-push.js';
 import { checkTargetFirst } from './push-target.js';
 import { registerRuntime } from './runtime-register.js';
+import { requestId } from './request-id.js';
 
 /** How the first version of the API showed a call. */
 function legacyCall(c: Call): { funcName: string; params: unknown; callNum: number; status: string; result: string } {
@@ -38,7 +39,7 @@ export function legacyRoutes(deps: ApiDeps): Router {
     const body = (req.body ?? {}) as { funcName?: unknown; params?: unknown };
     if (typeof body.funcName !== 'string' || body.funcName === '') throw new BadRequestError('funcName is required');
     const invokedBy = callerKeyId(req);
-    const { call } = await deps.scheduler.invoke(body.funcName, body.params ?? null, invokedBy ? { invokedBy } : {});
+    const { call } = await deps.scheduler.invoke(body.funcName, body.params ?? null, { ...(invokedBy ? { invokedBy } : {}), requestId: requestId(req, res) });
     res.status(202).json({ callNum: call.callNum, id: call.id, status: call.status });
   });
 

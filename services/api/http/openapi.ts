@@ -1,6 +1,6 @@
 /**
- * The OpenAPI document of the /v1 surface and /healthz. A test checks that it lists exactly the
- * routes the app serves.
+ * The OpenAPI document of the /v1 surface, /healthz and /metrics. A test checks that it lists
+ * exactly the routes the app serves.
  */
 import { authErrors, keyPaths, keySchemas, security, securitySchemes } from './openapi-keys.js';
 import { callListParams, callSummaryProperties, dashboardPaths, dashboardSchemas } from './openapi-dashboard.js';
@@ -26,6 +26,12 @@ export const openapi = {
   security,
   paths: {
     '/healthz': { get: { summary: 'Liveness and readiness of the api and the daemons it uses (no key needed)', security: [], responses: { '200': ok('Health'), '503': ok('Health', 'Degraded') } } },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics of the api (text exposition format 0.0.4): calls, queue, nodes, refused inputs, process; a key with the read permission, as a bearer token',
+        responses: { '200': { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } }, ...authErrors },
+      },
+    },
     '/v1/openapi.json': { get: { summary: 'This document (no key needed)', security: [], responses: { '200': { description: 'OpenAPI 3 document' } } } },
     ...keyPaths,
     '/v1/runtimes': {
@@ -104,6 +110,12 @@ export const openapi = {
             in: 'header',
             schema: { type: 'string', maxLength: 256 },
             description: 'the same key for the same function within FERRY_IDEMPOTENCY_TTL_MS answers the first call (200, header Idempotency-Replayed: true); other params: 409',
+          },
+          {
+            name: 'x-request-id',
+            in: 'header',
+            schema: { type: 'string', maxLength: 128, pattern: '^[A-Za-z0-9._:/+=@-]+$' },
+            description: "the call's request id (answered in the x-request-id response header, kept as the call's requestId, on every daemon's log lines about it); absent or not of this form: the api makes one",
           },
         ],
         requestBody: { content: { 'application/json': { schema: {} } } },
@@ -409,6 +421,11 @@ export const openapi = {
           failures: { type: 'integer', description: "failures of the function charged to its retry policy" },
           deadLetter: { type: 'boolean' },
           idempotencyKey: { type: 'string', nullable: true },
+          requestId: {
+            type: 'string',
+            nullable: true,
+            description: "the x-request-id of the request that made it (or the one the api made), on every daemon's log lines about it; of a run or batch: the request that made it, of a session: its append",
+          },
         },
       },
       CallPage: {

@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { groupCursorSchema } from '../../../shared/protocol/group.js';
 import { MAX_RUN_TIMES, type Runs } from '../groups/runs.js';
-import { callerKeyId } from '../auth/guard.js';
+import { askerOf } from './asker.js';
 import { parse } from './parse.js';
 
 const runBody = z
@@ -34,7 +34,7 @@ export function runsRoutes(runs: Runs): Router {
 
   r.post('/functions/:name/runs', async (req, res) => {
     const { times, params } = parse(runBody, req.body, 'body');
-    const run = await runs.start(param(req, 'name'), times, params, callerKeyId(req));
+    const run = await runs.start(param(req, 'name'), times, params, askerOf(req, res));
     res.status(201).location(`/v1/runs/${run.id}`).json({ id: run.id });
   });
   r.get('/runs', async (req, res) => {

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { GroupResultPageReply } from '../../../shared/protocol/db-messages.js';
 import { groupCursorSchema } from '../../../shared/protocol/group.js';
 import { MAX_APPEND, type Sessions } from '../groups/sessions.js';
-import { callerKeyId } from '../auth/guard.js';
+import { askerOf } from './asker.js';
+import { requestId } from './request-id.js';
 import { callView } from './call-view.js';
 import { parse } from './parse.js';
 
@@ -37,7 +38,7 @@ export function sessionsRoutes(sessions: Sessions): Router {
   const r = Router();
 
   r.post('/sessions', async (req, res) => {
-    const session = await sessions.create(callerKeyId(req));
+    const session = await sessions.create(askerOf(req, res));
     res.status(201).location(`/v1/sessions/${session.id}`).json({ id: session.id });
   });
   r.get('/sessions', async (req, res) => {
@@ -49,7 +50,7 @@ export function sessionsRoutes(sessions: Sessions): Router {
   });
   r.post('/sessions/:id/calls', async (req, res) => {
     const items = parse(appendBody, req.body, 'body');
-    res.status(201).json({ ids: await sessions.append(param(req, 'id'), items) });
+    res.status(201).json({ ids: await sessions.append(param(req, 'id'), items, requestId(req, res)) });
   });
   r.post('/sessions/:id/start', async (req, res) => {
     res.json(await sessions.start(param(req, 'id')));

@@ -1,6 +1,6 @@
 import { Dealer } from 'zeromq';
 import type { SandboxLimits } from '../../../shared/config.js';
-import { rootLogger, setLoggerName } from '../../../shared/logger.js';
+import { callLogger, rootLogger, setLoggerName } from '../../../shared/logger.js';
 import { decodeEvent, encodeEvent } from '../../../shared/protocol/envelope.js';
 import type { DriverKind } from '../../../shared/protocol/worker-messages.js';
 import { Outbox } from '../../../shared/transport/outbox.js';
@@ -90,6 +90,7 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
   current = task;
   cancelled = false;
   const ref = { callId: task.callId, attempt: task.attempt };
+  const callLog = callLogger(log, task);
   try {
     const initStart = performance.now();
     const adoptable = sandbox?.alive && sandbox.key === runtimeKey(prepared.runtime) && fitsRuntimeSandbox(prepared, task);
@@ -97,16 +98,21 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
     if (sandbox && adoptable) {
       await sandbox.adopt(prepared, task);
       const ms = Math.round(performance.now() - initStart);
-      log.debug({ callId: task.callId, fn: prepared.warmKey, ms }, 'function moved into a warm runtime sandbox');
+      callLog.debug({ fn: prepared.warmKey, ms }, 'function moved into a warm runtime sandbox');
     }
     warm = { fn: prepared.warmKey, key: prepared.key };
     const reuse = settings.preload !== 'none';
     const cold = sandbox === null || adoptable === true;
-    sandbox ??= await creating(driver.createSandbox(prepared, task, sandboxOptions(reuse)));
+    if (sandbox) {
+      callLog.debug({ fn: prepared.warmKey, attempt: task.attempt }, 'warm sandbox used');
+    } else {
+      sandbox = await creating(driver.createSandbox(prepared, task, sandboxOptions(reuse)));
+      callLog.debug({ fn: prepared.warmKey, attempt: task.attempt, ms: Math.round(performance.now() - initStart) }, 'sandbox made');
+    }
     if (cancelled) {
       // Cancelled while its sandbox was being made or taken over: the cancel found nothing to
       // remove then, so the call's sandbox goes now, before the call can start in it.
-      log.info({ callId: task.callId, attempt: task.attempt }, 'call cancelled before it started');
+      callLog.info({ attempt: task.attempt }, 'call cancelled before it started');
       await dropSandbox();
       return;
     }
@@ -115,7 +121,7 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
     // still running after STARTED_AFTER_MS is reported started, keeping the warm path to one report.
     const startedAt = Date.now();
     const startedTimer = setTimeout(() => send('started', { ...ref, startedAt }), STARTED_AFTER_MS);
-    log.debug({ callId: task.callId, attempt: task.attempt }, 'call started');
+    callLog.debug({ attempt: task.attempt }, 'call started');
     // Lines the function logs go out live and are kept with the call's logs, capped like stdout.
     const logLines = new CappedOutput(settings.outputCapBytes);
     // A cancel removes the sandbox while it runs (see onBrokerMessage): `sandbox` is null after.
@@ -133,9 +139,10 @@ async function runTask(task: CallTask, prepared: PreparedFunction): Promise<void
     const logs = logLines.totalBytes > 0 ? { ...outcome.logs, log: logLines.text(), truncated: outcome.logs.truncated || logLines.truncated } : outcome.logs;
     const timings = { ...outcome.timings, initMs: outcome.timings.initMs + (cold ? createMs : 0) };
     send('finished', { ...ref, startedAt, finishedAt, outcome: { ...outcome, logs, timings } });
+    callLog.debug({ attempt: task.attempt, status: outcome.status, runMs: outcome.timings.runMs }, 'call finished');
     if (sandbox === ran && (!reuse || !ran.alive)) await dropSandbox();
   } catch (err) {
-    log.error({ err, callId: task.callId }, 'call could not run');
+    callLog.error({ err }, 'call could not run');
     const message = err instanceof Error ? err.message : String(err);
     send('failed', { ...ref, code: CallErrorCode.SANDBOX_FAILED, message: `the call's sandbox failed: ${message}`, retryable: true });
     await dropSandbox().catch(() => undefined);
@@ -203,7 +210,7 @@ async function onBrokerMessage(frames: Buffer[]): Promise<void> {
     switch (msg.msgType) {
       case 'task':
         if (current) {
-          log.error({ callId: msg.content.task.callId }, 'task received while busy; refused');
+          callLogger(log, msg.content.task).error('task received while busy; refused');
           send('failed', { callId: msg.content.task.callId, attempt: msg.content.task.attempt, code: 'BUSY', message: 'miniworker busy', retryable: true });
           break;
         }

@@ -47,6 +47,8 @@ interface Queued {
   task: CallTask;
   prepared: PreparedFunction;
   receivedAt: number;
+  /** Bound to the call's request id and call id. */
+  log: Logger;
 }
 
 interface Miniworker {
@@ -108,14 +110,14 @@ export class Broker {
     for (let i = 0; i < this.opts.size; i++) this.spawnMiniworker();
   }
 
-  /** Queues a prepared call; it runs as soon as a miniworker and memory are free. */
-  submit(task: CallTask, prepared: PreparedFunction, receivedAt: number): void {
+  /** Queues a prepared call; it runs as soon as a miniworker and memory are free. `log`: the call's own. */
+  submit(task: CallTask, prepared: PreparedFunction, receivedAt: number, log: Logger): void {
     const rtKey = runtimeKey(prepared.runtime);
     if (!this.knownRuntimes.has(rtKey)) {
       this.knownRuntimes.set(rtKey, prepared.runtime);
       this.opts.onRuntimesChanged?.(this.runtimes);
     }
-    this.queue.push({ task, prepared, receivedAt });
+    this.queue.push({ task, prepared, receivedAt, log });
     this.assign();
   }
 
@@ -208,7 +210,7 @@ export class Broker {
   private async onExit(w: Miniworker, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     this.workers.delete(w.id);
     if (this.state === 'stopping') return;
-    this.opts.log.error({ miniworker: w.id, code, signal, callId: w.task?.task.callId }, 'miniworker died');
+    (w.task?.log ?? this.opts.log).error({ miniworker: w.id, code, signal }, 'miniworker died');
     if (w.task) {
       this.release(w.task);
       this.opts.report({
@@ -258,6 +260,7 @@ export class Broker {
         this.assign();
         return;
       case 'started':
+        w.task?.log.debug({ miniworker: w.id }, 'call started; reported');
         this.opts.report({ msgType: 'started', content: msg.content });
         return;
       case 'progress':
@@ -267,10 +270,12 @@ export class Broker {
         const { outcome } = msg.content;
         const queuedMs = w.task ? Math.max(0, w.lastUsed - w.task.receivedAt) : 0;
         if (w.task) this.costs.record(w.task.prepared.key, outcome.timings.runMs, outcome.timings.initMs);
+        w.task?.log.debug({ miniworker: w.id, status: outcome.status }, 'call finished; reported');
         this.opts.report({ msgType: 'finished', content: { ...msg.content, outcome: { ...outcome, timings: { ...outcome.timings, queuedMs } } } });
         return;
       }
       case 'failed':
+        w.task?.log.debug({ miniworker: w.id, code: msg.content.code }, 'call failed to run; reported');
         this.opts.report({ msgType: 'failed', content: msg.content });
         return;
     }
@@ -304,6 +309,7 @@ export class Broker {
       pick.runtime = next.prepared.runtime.name;
       pick.lastUsed = Date.now();
       this.memoryInUseMb += next.task.memoryMb;
+      next.log.debug({ miniworker: pick.id, warm: pick.key === key }, 'call handed to a miniworker');
       this.send(pick.id, 'task', { task: next.task, prepared: next.prepared, queuedMs: pick.lastUsed - next.receivedAt });
     }
     if (this.costs.backlogged) this.costs.settle(new Set(this.queue.map((q) => q.prepared.key)));

@@ -22,6 +22,8 @@ export class BundleCache {
     dir: string,
     private readonly registry: RegistryClient,
     private readonly log: Logger,
+    /** Told of the bytes of each piece of a bundle as it arrives from the registry. */
+    private readonly onPulled: (bytes: number) => void = () => undefined,
   ) {
     this.tmpDir = path.join(dir, 'tmp');
     this.codeDir = path.join(dir, 'code');
@@ -94,6 +96,7 @@ export class BundleCache {
     try {
       await this.registry.download(sha256, async (bytes) => {
         if (unpackError) throw unpackError;
+        this.onPulled(bytes.length);
         await feed.write(bytes);
       });
     } catch (err) {

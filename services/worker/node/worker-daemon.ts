@@ -3,7 +3,7 @@ import { nanoid } from 'nanoid';
 import path from 'node:path';
 import { RegistryClient } from '../../../shared/clients/registry-client.js';
 import type { ClientConfig, CurveConfig, WorkerConfig } from '../../../shared/config.js';
-import type { Logger } from '../../../shared/logger.js';
+import { callLogger, type Logger } from '../../../shared/logger.js';
 import { clientCurveOf, openDaemonKeys } from '../../../shared/security/daemon-curve.js';
 import { runtimeOnWireSchema, type Dispatch, type DriverKind } from '../../../shared/protocol/worker-messages.js';
 import { ApiLink } from './api-link.js';
@@ -13,6 +13,9 @@ import { CallErrorCode } from '../call-task.js';
 import { chooseDriver } from '../drivers/create-driver.js';
 import type { RuntimeSpec } from '../drivers/driver.js';
 import { FunctionPreparer, PrepareError } from './function-preparer.js';
+import { startMetricsServer, type MetricsServer } from '../../../shared/metrics/metrics-server.js';
+import type { WorkerToApi } from '../../../shared/protocol/worker-messages.js';
+import { WorkerMetrics } from '../metrics.js';
 
 /** How the start-up log line names each driver. */
 const DRIVER_NAMES: Record<DriverKind, string> = { docker: 'Docker', process: 'process', fake: 'fake' };
@@ -44,14 +47,19 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
   const orphans = await driver.removeLeftovers(config.nodeId);
   if (orphans > 0) log.info({ removed: orphans }, 'removed containers left by an earlier run');
 
+  const metrics = new WorkerMetrics(config.maxContainers);
   const registry = new RegistryClient(client, registryCurve);
-  const bundles = new BundleCache(config.dir, registry, log.child({ module: 'bundle-cache' }));
+  const bundles = new BundleCache(config.dir, registry, log.child({ module: 'bundle-cache' }), metrics.pulled);
   await bundles.init();
   const runtimesFile = path.join(config.dir, 'runtimes.json');
   const preparer = new FunctionPreparer(driver, bundles, log.child({ module: 'preparer' }));
 
   const incarnation = nanoid();
   let link: ApiLink | undefined;
+  const report = (msg: WorkerToApi): void => {
+    metrics.reported(msg);
+    link?.send(msg);
+  };
   const broker = new Broker({
     nodeId: config.nodeId,
     dir: config.dir,
@@ -64,30 +72,44 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
     outputCapBytes: config.outputCapBytes,
     sandbox: config.sandbox,
     log: log.child({ module: 'broker' }),
-    report: (msg) => link?.send(msg),
+    report,
     onRuntimesChanged: (runtimes) => {
       writeFile(runtimesFile, JSON.stringify(runtimes)).catch((err: unknown) => log.warn({ err }, 'could not remember runtimes'));
     },
   });
   await broker.start();
+  metrics.watch(broker);
   broker.rememberRuntimes(await readRuntimes(runtimesFile));
+
+  let metricsServer: MetricsServer | null = null;
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await metricsServer?.close();
+      await link?.close();
+      await preparer.close();
+      await broker.close();
+      await registry.close();
+    })());
 
   const preparing = new Set<string>();
   const dispatch = (task: Dispatch): void => {
     const ref = `${task.callId}/${task.attempt}`;
+    const callLog = callLogger(log, task);
     if (preparing.has(ref) || broker.has(task.callId, task.attempt)) {
-      log.debug({ callId: task.callId, attempt: task.attempt }, 'duplicate dispatch ignored');
+      callLog.debug({ attempt: task.attempt }, 'duplicate dispatch ignored');
       return;
     }
+    callLog.debug({ attempt: task.attempt, fn: `${task.function}@${task.version}` }, 'call received');
     const receivedAt = Date.now();
     preparing.add(ref);
     preparer
       .prepare(task)
-      .then((prepared) => broker.submit(task, prepared, receivedAt))
+      .then((prepared) => broker.submit(task, prepared, receivedAt, callLog))
       .catch((err: unknown) => {
         const why = err instanceof PrepareError ? err : new PrepareError(CallErrorCode.SANDBOX_FAILED, String(err), true);
-        log.warn({ err, callId: task.callId, code: why.code }, 'call could not be prepared');
-        link?.send({
+        callLog.warn({ err, code: why.code }, 'call could not be prepared');
+        report({
           msgType: 'failed',
           content: { callId: task.callId, attempt: task.attempt, code: why.code, message: why.message, retryable: why.retryable },
         });
@@ -122,22 +144,27 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
     },
   });
   link.start();
+  metricsServer = await startMetricsServer(config.metrics, metrics.registry).catch(async (err: unknown) => {
+    await close();
+    throw err;
+  });
   log.info(
-    { endpoint: config.apiAddr, nodeId: config.nodeId, publicKey: keys?.publicKey ?? null, driver: driver.kind, capacity: config.maxContainers, preload: config.preload },
+    {
+      endpoint: config.apiAddr,
+      nodeId: config.nodeId,
+      publicKey: keys?.publicKey ?? null,
+      driver: driver.kind,
+      capacity: config.maxContainers,
+      preload: config.preload,
+      metricsUrl: metricsServer?.url ?? null,
+    },
     'listening',
   );
 
-  let closing: Promise<void> | undefined;
   return {
     nodeId: config.nodeId,
     driver: driver.kind,
-    close: () =>
-      (closing ??= (async () => {
-        await link?.close();
-        await preparer.close();
-        await broker.close();
-        await registry.close();
-      })()),
+    close,
   };
 }
 
