@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { FerryClient } from '../../packages/client/src/index.js';
 import { openapi } from '../../services/api/http/openapi.js';
 import { repoDir } from '../helpers/fixtures.js';
 import { makeTempDir } from '../helpers/temp.js';
@@ -14,6 +15,10 @@ interface LintReport {
   totals: { errors: number; warnings: number };
   problems: { ruleId: string; severity: string; message: string; location?: { pointer?: string }[] }[];
 }
+
+/** Every operation of the document: its method, path and operationId. */
+const operations = (): { route: string; id: unknown }[] =>
+  Object.entries(openapi.paths).flatMap(([p, ops]) => Object.entries(ops).map(([method, op]) => ({ route: `${method.toUpperCase()} ${p}`, id: (op as { operationId?: unknown }).operationId })));
 
 describe('the OpenAPI document (/v1/openapi.json)', () => {
   it('passes `redocly lint` with its recommended rules (redocly.yaml): no error, no warning', async () => {
@@ -31,4 +36,8 @@ describe('the OpenAPI document (/v1/openapi.json)', () => {
     expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
   });
 
+  it('names every operation with an operationId that FerryClient has a method of', () => {
+    const missing = operations().filter(({ id }) => typeof id !== 'string' || typeof (FerryClient.prototype as unknown as Record<string, unknown>)[id] !== 'function');
+    expect(missing.map((o) => `${o.route} (${String(o.id)})`)).toEqual([]);
+  });
 });
