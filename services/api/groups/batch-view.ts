@@ -1,4 +1,5 @@
 import type { Call, CallStatus } from '../../../shared/protocol/domain.js';
+import type { BatchRequest, BatchResult } from '../../../shared/protocol/batch-view.js';
 import type { Group } from '../../../shared/protocol/group.js';
 
 /** Statuses a call ends in (the DB keeps its own list: services never import each other). */
@@ -7,50 +8,11 @@ export const ENDED: readonly CallStatus[] = ['DONE', 'ERROR', 'TIMEOUT', 'KILLED
 /** The most params a combiner gets (results included): past it the batch fails instead. */
 export const MAX_COMBINER_PARAMS_BYTES = 4 * 1024 * 1024;
 
-/** What a batch group keeps as its `spec` (its worker is the group's `function`). */
-export interface BatchSpec {
-  /** The combiner, pinned `name@version`. */
-  combiner: string;
-  startIndex: number;
-  endIndex: number;
-  batchSize: number;
-  maxParallelism: number;
-  timeoutSecs: number;
-  resultTtlSecs: number;
-  /** A count, or a percentage of the batches like "10%". */
-  toleratedFailures: number | string;
-  params: unknown;
-}
-
-export const BatchState = { running: 'running', combining: 'combining', done: 'done', failed: 'failed', cancelled: 'cancelled' } as const;
-export type BatchState = (typeof BatchState)[keyof typeof BatchState];
-
-export interface BatchView {
-  id: string;
-  state: BatchState;
-  worker: string;
-  combiner: string;
-  numBatches: number;
-  counts: Group['counts'];
-  startTime: string;
-  elapsedSecs: number;
-  combinerCallId: string | null;
-  combinerResult: unknown;
-  /** Why a batch failed without (or before) its combiner ran; null otherwise. */
-  error: string | null;
-}
-
-/** One batch's partial result, as the results view and the combiner see it. */
-export interface BatchResult {
-  batchId: number;
-  startIndex: number;
-  endIndex: number;
-  status: CallStatus;
-  /** The worker's answer (JSON when it parses); null once `resultTtlSecs` have passed since it ended, or while unfinished. */
-  result: unknown;
-  /** True when the result was dropped for its age. */
-  expired: boolean;
-}
+/**
+ * What a batch group keeps as its `spec` (its worker is the group's `function`): the request with
+ * every default filled in and the combiner pinned `name@version`.
+ */
+export type BatchSpec = Required<Omit<BatchRequest, 'worker'>>;
 
 export const sumCounts = (counts: Group['counts'], statuses?: readonly CallStatus[]): number =>
   (statuses ?? (Object.keys(counts) as CallStatus[])).reduce((n, s) => n + (counts[s] ?? 0), 0);
