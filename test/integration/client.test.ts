@@ -95,4 +95,26 @@ describe('@ferry/client against a real cluster (a fake node)', () => {
     expect(final).toMatchObject({ id: call.id, status: 'DONE' });
     await failsWith(client.followCall('cl-no-such-call'), { code: 'NOT_FOUND', status: 404 });
   });
+
+  it('streams every call of the cluster, reads its statistics and the api\'s metrics', async () => {
+    const { call } = await client.invokeFunction('cl-echo', { n: 7 }, { hold: true });
+    const statuses: string[] = [];
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => (opened = resolve));
+    const reading = (async () => {
+      for await (const event of client.streamClusterEvents({ funcName: 'cl-echo' }, { onOpen: opened })) {
+        if (event.event === 'call' && event.data.id === call.id) statuses.push(event.data.status);
+        if (statuses.at(-1) === 'DONE') return;
+      }
+    })();
+    await open;
+    await client.dispatchCall(call.id);
+    await reading;
+    expect(statuses.at(-1)).toBe('DONE');
+
+    const stats = await client.getClusterStats({ windowSecs: 600, stepSecs: 60 });
+    expect(stats.counts.DONE).toBeGreaterThan(0);
+    expect(stats.series).toHaveLength(10);
+    expect(await client.getMetrics()).toMatch(/^ferry_calls_ended_total\{.*function="cl-echo".*status="DONE".*\} \d+$/m);
+  });
 });

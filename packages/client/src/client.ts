@@ -287,20 +287,23 @@ export class FerryClient {
 
   /**
    * Every call of the cluster as it changes (`GET /v1/events`, reader): `call` summaries when a
-   * call is made and at each status change, `progress` of running calls. It never ends on its own
-   * (stop the iteration to close it); the api drops a client that leaves too much unread.
+   * call is made and at each status change, `progress` of running calls; `onOpen` once the api
+   * listens. It never ends on its own (stop the iteration to close it); the api drops a client
+   * that leaves too much unread.
    */
-  async *streamClusterEvents(query: { funcName?: string } = {}): AsyncGenerator<ClusterEvent> {
+  async *streamClusterEvents(query: { funcName?: string } = {}, opts: { onOpen?: () => void } = {}): AsyncGenerator<ClusterEvent> {
     const body = await this.openStream(`/v1/events${queryString({ ...query })}`);
+    // The api listens before it answers: from here on no change is missed.
+    opts.onOpen?.();
     for await (const message of readSse(body)) {
       if (message.event !== 'call' && message.event !== 'progress') continue;
+      let data: unknown;
       try {
-        yield message.event === 'call'
-          ? { type: 'call', call: JSON.parse(message.data) as CallSummary }
-          : { type: 'progress', ...(JSON.parse(message.data) as { id: string; progress: Progress }) };
+        data = JSON.parse(message.data);
       } catch {
         throw this.failed(new FerryError(ClientErrorCode.BAD_REPLY, 200, `a cluster event that does not read: ${message.data.slice(0, 120)}`));
       }
+      yield message.event === 'call' ? { event: 'call', data: data as CallSummary } : { event: 'progress', data: data as { id: string; progress: Progress } };
     }
   }
 

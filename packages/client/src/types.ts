@@ -50,7 +50,7 @@ import type { CallSummary } from '../../../shared/protocol/cluster-view.js';
 import type { Progress } from '../../../shared/protocol/call-outcome.js';
 
 /** An event of `GET /v1/events`: a call made or changed, or a running call's progress. */
-export type ClusterEvent = { type: 'call'; call: CallSummary } | { type: 'progress'; id: string; progress: Progress };
+export type ClusterEvent = { event: 'call'; data: CallSummary } | { event: 'progress'; data: { id: string; progress: Progress } };
 
 /** A call just accepted (202): it runs, or waits, on its own. */
 export interface CallRef {
