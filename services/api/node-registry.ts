@@ -6,6 +6,7 @@ import {
   type WarmContainer,
   type WorkerToApiContent,
 } from '../../shared/protocol/worker-messages.js';
+import type { NodeView } from '../../shared/protocol/node-view.js';
 
 export interface NodeState {
   nodeId: string;
@@ -19,18 +20,6 @@ export interface NodeState {
   /** Calls the api has sent there and not yet seen end: its load as the scheduler counts it. */
   assigned: Set<string>;
   lastSeen: number;
-  connectedAt: number;
-}
-
-/** What /v1/nodes shows of a node. */
-export interface NodeView {
-  nodeId: string;
-  driver: DriverKind;
-  capacity: NodeCapacity;
-  running: number;
-  warm: WarmContainer[];
-  images: string[];
-  lastHeartbeatAgoMs: number;
   connectedAt: number;
 }
 

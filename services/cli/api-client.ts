@@ -1,104 +1,44 @@
-import { CliError } from './cli-error.js';
+import { ClientErrorCode, connectionCause, FerryClient, type FerryError } from '../../packages/client/src/index.js';
+import { CliError, Exit } from './cli-error.js';
 import type { Credential } from './credentials.js';
 
-export interface ApiError {
-  error?: { code?: string; message?: string };
-}
-
 /**
- * The CLI's view of a cluster: JSON over HTTP, an unreachable cluster and every error reply
- * turned into one readable line.
+ * The CLI's client of a cluster: every failure becomes a {@link CliError} of one readable line
+ * (the client's {@link FerryError} kept as its `cause`), which says how to give a key when the
+ * cluster wants one.
  */
-export class ApiClient {
-  readonly base: string;
-
+export class ApiClient extends FerryClient {
   /** `credential`: the API key sent with every request, if any. */
   constructor(
     url: string,
     readonly credential: Credential | null = null,
   ) {
-    this.base = url.replace(/\/+$/, '');
+    super({ url, token: credential?.token });
   }
 
-  /** `extra` with the API key's `Authorization` header, when there is a key. */
-  headers(extra: Record<string, string> = {}): Record<string, string> {
-    return this.credential ? { ...extra, authorization: `Bearer ${this.credential.token}` } : extra;
-  }
-
-  /** An error reply as one line, saying how to give a key when the cluster wants one. */
-  error(status: number, text: string): CliError {
-    return replyError(status, text, this.credential);
-  }
-
-  get<T>(path: string): Promise<T> {
-    return this.request<T>('GET', path);
-  }
-
-  post<T>(path: string, body?: unknown): Promise<T> {
-    return this.request<T>('POST', path, body);
-  }
-
-  delete<T>(path: string): Promise<T> {
-    return this.request<T>('DELETE', path);
-  }
-
-  /**
-   * Like {@link request} but also hands back the HTTP status (invoke answers 200 or 202) and the
-   * reply's headers (`Idempotency-Replayed`); `headers` are sent with the request.
-   */
-  async requestWithStatus<T>(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<{ status: number; body: T; headers: Headers }> {
-    let res: Response;
-    try {
-      res = await fetch(this.base + path, {
-        method,
-        headers: this.headers(body === undefined ? headers : { ...headers, 'content-type': 'application/json' }),
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (err) {
-      throw unreachable(this.base, err);
-    }
-    const text = await res.text();
-    if (!res.ok) throw this.error(res.status, text);
-    return { status: res.status, body: (text === '' ? null : parseOrText(text)) as T, headers: res.headers };
-  }
-
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return (await this.requestWithStatus<T>(method, path, body)).body;
-  }
-}
-
-export function parseOrText(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text; // a non-JSON reply is shown as text
+  protected override failed(err: FerryError): Error {
+    return failureLine(err, this.url, this.credential);
   }
 }
 
 const GIVE_A_KEY = 'give one with --token KEY, FERRY_TOKEN=KEY or `ferry login` (a local cluster keeps its first admin key in <data dir>/admin.key)';
 
 /**
- * An error reply as one line: `CODE: message` from Ferry's JSON error body, else the HTTP status
- * and text. A refused or missing key (401) says how to give one and where the key sent came from;
- * a key whose role falls short (403) says so.
+ * A failure as one line: `CODE: message` for the cluster's error answers, the client's message
+ * for the rest. A refused or missing key (401) says how to give one and where the key sent came
+ * from; a key whose role falls short (403) says so.
  */
-export function replyError(status: number, text: string, credential: Credential | null = null): CliError {
-  const e = (parseOrText(text) as ApiError | null)?.error;
-  const line = e?.code ? `${e.code}: ${e.message ?? ''}` : `HTTP ${status}: ${text.slice(0, 200)}`;
-  if (status === 401) {
-    const sent = credential ? `the cluster refused the key from ${credential.source}` : 'this cluster needs an API key and none was given';
-    return new CliError(`${line}\n${sent}: ${GIVE_A_KEY}`);
+function failureLine(err: FerryError, base: string, credential: Credential | null): CliError {
+  const fail = (line: string): CliError => new CliError(line, Exit.FAILED, { cause: err });
+  if (err.code === ClientErrorCode.UNREACHABLE) {
+    return fail(`cannot reach a Ferry cluster at ${base} (${connectionCause(err.cause)}). Is it up? Start one with \`ferry up\`, or point --url / FERRY_URL at it.`);
   }
-  if (status === 403) return new CliError(`${line}\nuse a key whose role allows this (an admin makes one with \`ferry keys create --role …\`)`);
-  return new CliError(line);
-}
-
-export function unreachable(base: string, err: unknown): CliError {
-  const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err instanceof Error ? err.message : String(err));
-  return new CliError(`cannot reach a Ferry cluster at ${base} (${cause}). Is it up? Start one with \`ferry up\`, or point --url / FERRY_URL at it.`);
+  const own = Object.values<string>(ClientErrorCode).includes(err.code);
+  const line = own ? err.message : `${err.code}: ${err.message}`;
+  if (err.status === 401) {
+    const sent = credential ? `the cluster refused the key from ${credential.source}` : 'this cluster needs an API key and none was given';
+    return fail(`${line}\n${sent}: ${GIVE_A_KEY}`);
+  }
+  if (err.status === 403) return fail(`${line}\nuse a key whose role allows this (an admin makes one with \`ferry keys create --role …\`)`);
+  return fail(line);
 }

@@ -1,23 +1,10 @@
 import cliProgress from 'cli-progress';
+import type { BatchView } from '../../packages/client/src/index.js';
 import type { ApiClient } from './api-client.js';
-
-/** What `GET /v1/batches/:id` answers (the cli reads it over HTTP; services never import each other). */
-export interface BatchView {
-  id: string;
-  state: string;
-  worker: string;
-  combiner: string;
-  numBatches: number;
-  counts: Record<string, number>;
-  elapsedSecs: number;
-  combinerCallId: string | null;
-  combinerResult: unknown;
-  error: string | null;
-}
 
 /** How often `--follow` reads the job: one read of its stored counts, never a scan of its calls. */
 const FOLLOW_EVERY_MS = 500;
-const ENDED_STATUSES = ['DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'];
+const ENDED_STATUSES = ['DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'] as const;
 
 const batchesEnded = (b: BatchView): number => ENDED_STATUSES.reduce((n, s) => n + (b.counts[s] ?? 0), 0);
 const jobEnded = (b: BatchView): boolean => b.state !== 'running' && b.state !== 'combining';
@@ -27,8 +14,7 @@ const jobEnded = (b: BatchView): boolean => b.state !== 'running' && b.state !==
  * terminal, a bar of its batches ended on stderr, so stdout holds only the answer.
  */
 export async function followBatch(api: ApiClient, id: string, out: NodeJS.WriteStream = process.stderr): Promise<BatchView> {
-  const path = `/v1/batches/${encodeURIComponent(id)}`;
-  let b = await api.get<BatchView>(path);
+  let b = await api.getBatch(id);
   const bar = out.isTTY
     ? new cliProgress.SingleBar({ format: 'batch {id} [{bar}] {value}/{total} batches ended, {state}', hideCursor: true, stream: out }, cliProgress.Presets.shades_classic)
     : null;
@@ -36,7 +22,7 @@ export async function followBatch(api: ApiClient, id: string, out: NodeJS.WriteS
   try {
     while (!jobEnded(b)) {
       await new Promise((resolve) => setTimeout(resolve, FOLLOW_EVERY_MS));
-      b = await api.get<BatchView>(path);
+      b = await api.getBatch(id);
       bar?.update(batchesEnded(b), { state: b.state });
     }
   } finally {

@@ -1,8 +1,10 @@
-import { callStatusSchema } from '../../shared/protocol/domain.js';
+import type { CallFilter } from '../../packages/client/src/index.js';
+import { callStatusSchema, type CallStatus } from '../../shared/protocol/domain.js';
 import { usage } from './cli-error.js';
 
 /** Every call status, for `--status` (the cluster's own list, so a new status is known here too). */
 export const STATUSES: readonly string[] = callStatusSchema.options;
+const isStatus = (s: string): s is CallStatus => STATUSES.includes(s);
 
 /** The filters `ferry calls` and `ferry dead-letters` share. */
 export interface CallFilterOptions {
@@ -12,18 +14,14 @@ export interface CallFilterOptions {
 }
 
 /**
- * `--fn`, `--status` (any case) and `--session` as the query of the call listings
+ * `--fn`, `--status` (any case) and `--session` as the filters of the call listings
  * (`funcName`, `status`, `sessionId`).
  * @throws CliError (usage) for a status that is none of {@link STATUSES}
  */
-export function filterQuery(o: CallFilterOptions): URLSearchParams {
-  const q = new URLSearchParams();
+export function callFilterOf(o: CallFilterOptions): CallFilter {
   const status = o.status?.toUpperCase();
-  if (status !== undefined && !STATUSES.includes(status)) throw usage(`--status must be one of ${STATUSES.join(', ')}`);
-  if (o.fn) q.set('funcName', o.fn);
-  if (status) q.set('status', status);
-  if (o.session) q.set('sessionId', o.session);
-  return q;
+  if (status !== undefined && !isStatus(status)) throw usage(`--status must be one of ${STATUSES.join(', ')}`);
+  return { ...(o.fn ? { funcName: o.fn } : {}), ...(status ? { status } : {}), ...(o.session ? { sessionId: o.session } : {}) };
 }
 
 /**

@@ -1,13 +1,10 @@
 import type { Call } from '../../shared/protocol/domain.js';
-import type { CallRecord, Progress } from './call-events.js';
+import type { Progress } from '../../packages/client/src/index.js';
 import { CliError, Exit } from './cli-error.js';
 import { untilText } from './duration.js';
 import { ago, duration, show } from './output.js';
 
 export const FINISHED = new Set(['DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED']);
-
-/** A call by id, or by callNum when all digits. */
-export const callPath = (ref: string): string => `/v1/calls/${encodeURIComponent(ref)}`;
 
 /**
  * The status column of a call listing: the status, `PENDING, next attempt in 12s` while a retry
@@ -31,14 +28,14 @@ export function showCalls(json: boolean, calls: Call[], extra: Record<string, un
 }
 
 /** What `ferry call` says after the status: why a call waits, and what to run next. */
-function statusText(c: CallRecord): string {
+function statusText(c: Call): string {
   if (c.error) return `${c.status} — ${c.error.code}: ${c.error.message}`;
   if (c.status === 'HELD') return `HELD — not run until \`ferry dispatch ${c.callNum}\``;
   return c.status;
 }
 
 /** `ferry call`'s lines, key and value; the job-engine lines only where they say something. */
-export function callLines(c: CallRecord, now = Date.now()): [string, string][] {
+export function callLines(c: Call, now = Date.now()): [string, string][] {
   const lines: [string, string][] = [
     ['call', `${c.callNum} (${c.id})`],
     ['function', `${c.funcName}@${c.version}`],
@@ -64,7 +61,7 @@ export function callLines(c: CallRecord, now = Date.now()): [string, string][] {
   return lines;
 }
 
-export function showCall(json: boolean, c: CallRecord): void {
+export function showCall(json: boolean, c: Call): void {
   if (json) {
     process.stdout.write(JSON.stringify(c, null, 2) + '\n');
     return;
@@ -75,13 +72,13 @@ export function showCall(json: boolean, c: CallRecord): void {
 }
 
 /** Why a call that did not end DONE fails the command: its status and error, and for people its stderr. */
-export function callFailed(json: boolean, c: CallRecord): CliError {
+export function callFailed(json: boolean, c: Call): CliError {
   const stderr = c.logs?.stderr ? `\n${c.logs.stderr.trimEnd()}` : '';
   return new CliError(`call ${c.callNum} ended ${c.status}: ${c.error ? `${c.error.code}: ${c.error.message}` : 'no detail'}${json ? '' : stderr}`);
 }
 
 /** Prints a finished call's outcome the way `invoke` and `wait` end: result, or error + stderr. */
-export function finish(json: boolean, c: CallRecord): never {
+export function finish(json: boolean, c: Call): never {
   if (json) process.stdout.write(JSON.stringify(c, null, 2) + '\n');
   else if (c.status === 'DONE') process.stdout.write(c.result + (c.result.endsWith('\n') ? '' : '\n'));
   if (c.status === 'DONE') process.exit(Exit.OK);

@@ -1,12 +1,13 @@
 import ora from 'ora';
 import type { ApiClient } from './api-client.js';
-import { followCall, NoEventStream, type CallEvent, type CallRecord } from './call-events.js';
-import { callPath, FINISHED, progressText } from './call-view.js';
+import type { CallEvent, CallView } from '../../packages/client/src/index.js';
+import { followCall, NoEventStream } from './call-events.js';
+import { FINISHED, progressText } from './call-view.js';
 
 const POLL_MS = 250;
 
 /** What a call that is not running waits for; a countdown would go stale on a line redrawn only on events. */
-function waitingFor(c: CallRecord): string {
+function waitingFor(c: CallView): string {
   if (c.status === 'HELD') return `, until dispatched (ferry dispatch ${c.callNum})`;
   if (c.status === 'PENDING' && typeof c.nextAttemptAt === 'number') return ', retrying after a back-off';
   return '';
@@ -25,7 +26,7 @@ class WaitText {
     return this.progress ? `${this.head}, ${this.progress}` : this.head;
   }
 
-  onCall(c: CallRecord): void {
+  onCall(c: CallView): void {
     this.head = `call ${c.callNum} is ${c.status}${waitingFor(c)}`;
     this.progress = c.progress === null ? '' : progressText(c.progress);
   }
@@ -37,9 +38,9 @@ class WaitText {
 }
 
 /** Reads the call every {@link POLL_MS}: for a cluster older than the event stream. */
-async function pollCall(api: ApiClient, ref: string, onCall: (c: CallRecord) => void): Promise<CallRecord> {
+async function pollCall(api: ApiClient, ref: string, onCall: (c: CallView) => void): Promise<CallView> {
   for (;;) {
-    const call = await api.get<CallRecord>(callPath(ref));
+    const call = await api.getCall(ref);
     if (FINISHED.has(call.status)) return call;
     onCall(call);
     await new Promise((r) => setTimeout(r, POLL_MS));
@@ -52,12 +53,12 @@ async function pollCall(api: ApiClient, ref: string, onCall: (c: CallRecord) => 
  * without the event stream is polled instead.
  * @throws CliError as {@link followCall} does.
  */
-export async function waitForCall(api: ApiClient, ref: string, quiet: boolean): Promise<CallRecord> {
+export async function waitForCall(api: ApiClient, ref: string, quiet: boolean): Promise<CallView> {
   const spinner = quiet || !process.stderr.isTTY ? null : ora({ text: `waiting for call ${ref}`, stream: process.stderr }).start();
   const line = new WaitText(ref);
   // Without a spinner a HELD call would wait in silence: say once why nothing happens.
   let heldNoted = quiet || spinner !== null;
-  const onCall = (c: CallRecord): void => {
+  const onCall = (c: CallView): void => {
     line.onCall(c);
     if (spinner) spinner.text = line.text();
     if (c.status === 'HELD' && !heldNoted) {

@@ -6,8 +6,9 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode: number = Exit.FAILED,
+    options: { cause?: unknown } = {},
   ) {
-    super(message);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CliError';
   }
 }

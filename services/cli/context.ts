@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { ApiClient } from './api-client.js';
+import { DEFAULT_URL } from './cluster-url.js';
 import { resolveCredential } from './credentials.js';
-
-export const DEFAULT_URL = 'http://127.0.0.1:3000';
 
 export interface GlobalOptions {
   url: string;

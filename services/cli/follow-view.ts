@@ -1,4 +1,4 @@
-import type { CallEvent, CallRecord, Progress } from './call-events.js';
+import type { CallEvent, CallView, Progress } from '../../packages/client/src/index.js';
 import { FINISHED, metricsText, progressText } from './call-view.js';
 import { untilText } from './duration.js';
 import { LiveLine } from './live-line.js';
@@ -11,7 +11,7 @@ const tagged = (tag: string, text: string): string => `${tag.padEnd(8)}  ${text}
  * `RUNNING (attempt 1 on cli-node)`, `PENDING (attempt 2)`, `PENDING (attempt 1, next attempt in
  * 12s)` while a retry waits out its back-off, `HELD (until dispatched)`, `ERROR — FUNCTION_ERROR: boom`
  */
-function statusText(c: CallRecord): string {
+function statusText(c: CallView): string {
   if (FINISHED.has(c.status)) return c.status + (c.error ? ` — ${c.error.code}: ${c.error.message}` : '');
   if (c.status === 'HELD') return 'HELD (until dispatched)';
   const where = c.status === 'RUNNING' && c.workerId ? ` on ${c.workerId}` : '';
@@ -55,7 +55,7 @@ export class FollowView {
     }
   }
 
-  private onCall(c: CallRecord): void {
+  private onCall(c: CallView): void {
     if (this.shown === null) {
       this.shown = { status: c.status, attempt: c.attempt };
       this.line(`call ${c.callNum} (${c.id}) ${c.funcName}@${c.version}: ${statusText(c)}`);

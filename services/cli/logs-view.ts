@@ -1,7 +1,7 @@
-import type { StoredLogs } from './call-events.js';
+import type { CallLogs } from '../../packages/client/src/index.js';
 
 /** The ctx.log lines a finished call kept (`logs.log`, one per line). */
-export function storedLogLines(logs: Pick<StoredLogs, 'log'>): string[] {
+export function storedLogLines(logs: Pick<CallLogs, 'log'>): string[] {
   const { log } = logs;
   return log === undefined || log === '' ? [] : log.replace(/\r?\n$/, '').split(/\r?\n/);
 }
@@ -22,7 +22,7 @@ export function unshownLines(stored: string[], shown: string[]): string[] {
  * stderr, and a note when the node cut the output. The ctx.log lines in `shown` were printed
  * already, as they happened (`ferry logs -f`), and are not printed again.
  */
-export function printLogs(logs: StoredLogs, shown: string[] = []): void {
+export function printLogs(logs: CallLogs, shown: string[] = []): void {
   for (const line of unshownLines(storedLogLines(logs), shown)) process.stdout.write(line + '\n');
   process.stdout.write(logs.stdout);
   process.stderr.write(logs.stderr);

@@ -1,19 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, Exit } from './cli-error.js';
-import { registerCallActions } from './commands/call-actions.js';
-import { registerCallCommands } from './commands/calls.js';
-import { registerCatalogCommands } from './commands/catalog.js';
-import { registerClusterCommands } from './commands/cluster.js';
-import { registerCompletion } from './commands/completion.js';
-import { registerDeadLetters } from './commands/dead-letters.js';
-import { registerInvoke } from './commands/invoke.js';
-import { registerKeyCommands } from './commands/keys.js';
-import { registerLogs } from './commands/logs.js';
-import { registerNodeKeyCommands } from './commands/node-keys.js';
-import { registerBatchCommands } from './commands/batches.js';
-import { registerRunCommands } from './commands/runs.js';
-import { registerSessionCommands } from './commands/sessions.js';
-import { DEFAULT_URL } from './context.js';
+import { DEFAULT_URL } from './cluster-url.js';
+import { addCommands } from './command-table.js';
 
 /** `ferry`: the command-line client of a Ferry cluster, over its HTTP API. */
 const program = new Command('ferry')
@@ -42,21 +30,8 @@ Examples:
   ferry keys create --role invoker --name ci                # prints the new key once`,
   );
 
-registerClusterCommands(program);
-registerCatalogCommands(program);
-registerInvoke(program);
-registerCallCommands(program);
-registerCallActions(program);
-registerDeadLetters(program);
-registerRunCommands(program);
-registerSessionCommands(program);
-registerBatchCommands(program);
-registerLogs(program);
-registerKeyCommands(program);
-registerNodeKeyCommands(program);
-registerCompletion(program);
-const everyCommand = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(everyCommand)];
-for (const cmd of everyCommand(program)) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
+// Each command made later inherits exitOverride and showHelpAfterError from the program.
+addCommands(program);
 
 try {
   await program.parseAsync(process.argv);

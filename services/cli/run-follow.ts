@@ -16,7 +16,7 @@ export const callsEnded = (run: RunView): number => ENDED_STATUSES.reduce((n, s)
  * stdout holds only the answer). Resolves with the run as it ended.
  */
 export async function followRun(api: ApiClient, id: string, out: NodeJS.WriteStream = process.stderr): Promise<RunView> {
-  let run = await api.get<RunView>(`/v1/runs/${encodeURIComponent(id)}`);
+  let run = await api.getRun(id);
   const bar = out.isTTY
     ? new cliProgress.SingleBar(
         { format: 'run {id} [{bar}] {value}/{total} calls ended, {status}', hideCursor: true, stream: out },
@@ -27,7 +27,7 @@ export async function followRun(api: ApiClient, id: string, out: NodeJS.WriteStr
   try {
     while (!runEnded(run)) {
       await new Promise((resolve) => setTimeout(resolve, FOLLOW_EVERY_MS));
-      run = await api.get<RunView>(`/v1/runs/${encodeURIComponent(id)}`);
+      run = await api.getRun(id);
       bar?.update(callsEnded(run), { status: run.status });
     }
   } finally {

@@ -40,6 +40,9 @@ export interface ApiKeyRecord {
 /** A key as it is listed: everything but its hash. */
 export type ApiKeyView = Omit<ApiKeyRecord, 'hash'>;
 
+/** What `GET /v1/whoami` answers: the key the request showed; with auth off, none. */
+export type Whoami = { keyId: string; name: string | null; role: Role; auth: 'on' } | { keyId: null; name: null; role: null; auth: 'off' };
+
 export const keyView = ({ hash: _, ...view }: ApiKeyRecord): ApiKeyView => view;
 
 /** A new key: `fry_<keyId>_<43 base64url characters of 32 random bytes>`, and its hash. */

@@ -1,7 +1,25 @@
+/** A batch job as `POST /v1/batches` takes it, as `GET /v1/batches/:id` shows it, and its partial results. */
 import type { CallStatus } from './domain.js';
 import type { GroupCounts } from './group.js';
 
-/** A batch job as the api shows it (`/v1/batches`), shared with the dashboard. */
+export interface BatchRequest {
+  /** Called once per batch with {jobId, batchId, startIndex, endIndex, jobParameters}. */
+  worker: string;
+  /** Called once at the end with {jobId, startTime, elapsedSecs, jobParameters, results}. */
+  combiner: string;
+  startIndex: number;
+  /** Exclusive. */
+  endIndex: number;
+  batchSize: number;
+  maxParallelism: number;
+  /** Past it, unfinished batches are cancelled and the combiner called. */
+  timeoutSecs: number;
+  /** jobParameters (any JSON). */
+  params?: unknown;
+  resultTtlSecs?: number;
+  /** Failed batches that still let the combiner run: a count, or a percentage like "10%". */
+  toleratedFailures?: number | string;
+}
 
 export const BatchState = { running: 'running', combining: 'combining', done: 'done', failed: 'failed', cancelled: 'cancelled' } as const;
 export type BatchState = (typeof BatchState)[keyof typeof BatchState];

@@ -2,6 +2,7 @@ import { spawnDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { bullmqContender } from './bullmq-contender.js';
 import { busyNeighbours } from './busy-neighbours.js';
+import { cliVersionMs } from './cli-bench.js';
 import { sideBySide, throughput } from './contenders.js';
 import { curveFigures, curveRows } from './curve-bench.js';
 import { benchDb } from './db-bench.js';
@@ -17,7 +18,7 @@ import { benchWorker } from './worker-bench.js';
  * machine, in one run. Never fails on time. Flags: --quick (a short smoke run), --json (one JSON
  * object on stdout instead of the table), --store (only the call store's figures: no Docker,
  * no cluster), --neighbours (only the busy-neighbours figures), --curve (only warm calls with
- * CurveZMQ on and off).
+ * CurveZMQ on and off), --cli (only `ferry --version`'s time).
  */
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -25,6 +26,7 @@ const json = args.has('--json');
 const storeOnly = args.has('--store');
 const neighboursOnly = args.has('--neighbours');
 const curveOnly = args.has('--curve');
+const cliOnly = args.has('--cli');
 const say = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
@@ -141,6 +143,24 @@ function printTable(title: string, seconds: number, rows: [string, string, strin
   for (const [k, x, target] of rows) process.stdout.write(`  ${k.padEnd(w)}  ${x.padEnd(v)}  ${target}\n`);
 }
 
+async function cliFigure(): Promise<number> {
+  say('ferry --version, a new process each time');
+  return cliVersionMs(quick ? 10 : 30);
+}
+
+const cliRow = (ms: number): [string, string, string] => ['`ferry --version` ms (a new process, median)', `${ms}`, '< 150'];
+
+/** `--cli`: `ferry --version`'s time alone. */
+async function cliMain(): Promise<void> {
+  const started = Date.now();
+  const f = { cli_version_ms: await cliFigure(), seconds: Math.round((Date.now() - started) / 1000) };
+  if (json) {
+    process.stdout.write(JSON.stringify(f) + '\n');
+    return;
+  }
+  printTable('Ferry CLI benchmark', f.seconds, [cliRow(f.cli_version_ms)]);
+}
+
 /** `--neighbours`: the busy-neighbours figures alone. */
 async function neighboursMain(): Promise<void> {
   const started = Date.now();
@@ -154,6 +174,8 @@ async function neighboursMain(): Promise<void> {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // First, on a quiet machine: a process start is what it measures.
+  const cliVersion = await cliFigure();
   say('call store');
   const store = await storeFigures();
 
@@ -236,6 +258,7 @@ async function main(): Promise<void> {
       backlog_calls_per_s: backlog,
       backlog_empty_queue_calls_per_s: emptyQueue,
       backlog_throughput_ratio: round(backlog / emptyQueue),
+      cli_version_ms: cliVersion,
       ...neighbours,
       ...curve,
       ...store,
@@ -272,6 +295,7 @@ async function main(): Promise<void> {
         '',
       ],
       ['backlog calls/s / empty queue calls/s / ratio', `${f.backlog_calls_per_s} / ${f.backlog_empty_queue_calls_per_s} / ${f.backlog_throughput_ratio}`, '≥ 0.9'],
+      cliRow(f.cli_version_ms),
       ...neighbourRows(f),
       ...curveRows(f).map(([k, x]): [string, string, string] => [k, x, '']),
       ...storeRows(f).map(([k, x]): [string, string, string] => [k, x, '']),
@@ -284,7 +308,7 @@ async function main(): Promise<void> {
   }
 }
 
-(storeOnly ? storeMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : main()).then(
+(storeOnly ? storeMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : cliOnly ? cliMain() : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BatchResult, BatchView } from '../../services/api/groups/batch-view.js';
+import type { BatchResult, BatchView } from '../../shared/protocol/batch-view.js';
 import type { Call } from '../../shared/protocol/domain.js';
 import type { Execution } from '../../shared/protocol/execution.js';
 import { makeBundle } from '../helpers/bundles.js';

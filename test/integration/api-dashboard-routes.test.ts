@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CallSummary } from '../../services/api/http/call-summary.js';
-import type { ClusterStatsView } from '../../services/api/http/cluster-stats.js';
+import type { CallSummary, ClusterStatsView } from '../../shared/protocol/cluster-view.js';
 import type { ApiKeyView } from '../../shared/protocol/api-key.js';
 import type { Call } from '../../shared/protocol/domain.js';
 import { makeBundle } from '../helpers/bundles.js';

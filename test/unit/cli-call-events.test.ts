@@ -5,7 +5,7 @@ import { ApiClient } from '../../services/cli/api-client.js';
 import { callEvents, followCall, NoEventStream } from '../../services/cli/call-events.js';
 import { CliError, Exit } from '../../services/cli/cli-error.js';
 import { storedLogLines, unshownLines } from '../../services/cli/logs-view.js';
-import { readSse, type SseMessage } from '../../services/cli/sse-stream.js';
+import { readSse, type SseMessage } from '../../packages/client/src/sse.js';
 import { callRecord } from '../helpers/call-record.js';
 
 const record = (status: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ ...callRecord({}, { legacy: true }), status, ...extra });
@@ -203,7 +203,7 @@ describe('callEvents: a call watched over HTTP', () => {
     const bad = await serve(async (_req, res) => {
       await stream(res, [sse('call', pending), sse('progress', { attempt: 'one' })]);
     });
-    expect((await rejection(collect(callEvents(bad, '7')))).message).toMatch(/"progress" event this CLI cannot read \(attempt: /);
+    expect((await rejection(collect(callEvents(bad, '7')))).message).toMatch(/"progress" event that does not read \(attempt: /);
 
     const html = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' }).end('<html></html>');

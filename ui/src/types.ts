@@ -1,13 +1,13 @@
 /** The shapes of the /v1 replies the dashboard reads: the api's own types where shared/ holds them. */
 import type { BatchResult, BatchView } from '../../shared/protocol/batch-view.js';
 import type { CallError, Metrics, Progress } from '../../shared/protocol/call-outcome.js';
-import type { Call as StoredCall, CallStatus, FunctionView } from '../../shared/protocol/domain.js';
+import type { CallView } from '../../shared/protocol/call-view.js';
+import type { CallSummary, ClusterStatsView, StatsStep } from '../../shared/protocol/cluster-view.js';
+import type { CallStatus, FunctionView } from '../../shared/protocol/domain.js';
 import type { Execution } from '../../shared/protocol/execution.js';
 import type { GroupCounts } from '../../shared/protocol/group.js';
 import type { RunDetail, RunView } from '../../shared/protocol/run-view.js';
 import type { SessionView } from '../../shared/protocol/session-view.js';
-// What `GET /v1/events` sends for a call at its creation and each change of status.
-import type { CallSummary } from '../../services/api/http/call-summary.js';
 
 export type { BatchResult, BatchView, CallError, CallStatus, CallSummary, Execution, Metrics, Progress, RunDetail, RunView, SessionView };
 export type Counts = GroupCounts;
@@ -26,8 +26,9 @@ export interface Whoami {
   auth: 'on' | 'off';
 }
 
-/** A call as the /v1 routes show it: its current execution beside it. */
-export type Call = Omit<StoredCall, 'executions'> & { currentExecution: Execution | null };
+export type Call = CallView;
+export type Stats = ClusterStatsView;
+export type StatsPoint = StatsStep;
 
 export interface CallPage<T = Call> {
   calls: T[];
@@ -40,25 +41,6 @@ export interface Logs {
   stderr: string;
   log: string;
   truncated: boolean;
-}
-
-export interface StatsPoint {
-  t: number;
-  started: number;
-  ended: number;
-  failed: number;
-  p50Ms: number | null;
-  p99Ms: number | null;
-}
-
-export interface Stats {
-  now: number;
-  counts: Counts;
-  queued: number;
-  running: number;
-  nodesUp: number;
-  series: StatsPoint[];
-  recentFailures: CallSummary[];
 }
 
 export interface ResultPage {
@@ -77,6 +59,17 @@ export interface Runtime {
   dependencies?: string;
 }
 
+export interface ApiKey {
+  keyId: string;
+  name: string | null;
+  role: Role;
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  createdBy?: string | null;
+}
+
+/** What /v1/nodes shows of a node (shared/protocol/node-view.ts, whose imports reach Node-only code). */
 export interface WarmContainer {
   runtime: string;
   fn: string | null;
@@ -92,14 +85,4 @@ export interface NodeView {
   images: string[];
   lastHeartbeatAgoMs: number;
   connectedAt: number;
-}
-
-export interface ApiKey {
-  keyId: string;
-  name: string | null;
-  role: Role;
-  createdAt: number;
-  expiresAt: number | null;
-  revokedAt: number | null;
-  createdBy?: string | null;
 }

@@ -1,6 +1,6 @@
 import type { Call, CallStatus } from '../../../shared/protocol/domain.js';
+import type { BatchRequest, BatchResult } from '../../../shared/protocol/batch-view.js';
 import type { Group } from '../../../shared/protocol/group.js';
-import { BatchState, type BatchResult, type BatchView } from '../../../shared/protocol/batch-view.js';
 
 /** Statuses a call ends in (the DB keeps its own list: services never import each other). */
 export const ENDED: readonly CallStatus[] = ['DONE', 'ERROR', 'TIMEOUT', 'KILLED', 'CANCELLED'];
@@ -8,22 +8,11 @@ export const ENDED: readonly CallStatus[] = ['DONE', 'ERROR', 'TIMEOUT', 'KILLED
 /** The most params a combiner gets (results included): past it the batch fails instead. */
 export const MAX_COMBINER_PARAMS_BYTES = 4 * 1024 * 1024;
 
-/** What a batch group keeps as its `spec` (its worker is the group's `function`). */
-export interface BatchSpec {
-  /** The combiner, pinned `name@version`. */
-  combiner: string;
-  startIndex: number;
-  endIndex: number;
-  batchSize: number;
-  maxParallelism: number;
-  timeoutSecs: number;
-  resultTtlSecs: number;
-  /** A count, or a percentage of the batches like "10%". */
-  toleratedFailures: number | string;
-  params: unknown;
-}
-
-export { BatchState, type BatchResult, type BatchView };
+/**
+ * What a batch group keeps as its `spec` (its worker is the group's `function`): the request with
+ * every default filled in and the combiner pinned `name@version`.
+ */
+export type BatchSpec = Required<Omit<BatchRequest, 'worker'>>;
 
 export const sumCounts = (counts: Group['counts'], statuses?: readonly CallStatus[]): number =>
   (statuses ?? (Object.keys(counts) as CallStatus[])).reduce((n, s) => n + (counts[s] ?? 0), 0);

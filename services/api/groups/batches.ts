@@ -5,8 +5,8 @@ import type { Call } from '../../../shared/protocol/domain.js';
 import { newGroupId, type Group } from '../../../shared/protocol/group.js';
 import type { CallEvent } from '../calls/call-events.js';
 import type { Scheduler } from '../scheduler.js';
+import { BatchState, type BatchRequest, type BatchResult, type BatchView } from '../../../shared/protocol/batch-view.js';
 import {
-  BatchState,
   ENDED,
   MAX_COMBINER_PARAMS_BYTES,
   batchCallId,
@@ -16,9 +16,7 @@ import {
   parseResult,
   sumCounts,
   toleratedCount,
-  type BatchResult,
   type BatchSpec,
-  type BatchView,
 } from './batch-view.js';
 import { parseFunctionRef } from '../../../shared/protocol/function-ref.js';
 import { createdBy, groupOfKind, madeBy, type Asker } from './group-lookup.js';
@@ -30,19 +28,6 @@ const PAGE = 1000;
 const SETTLE_MS = 50;
 /** A batch call that could not be made (the queue was full) is tried again this soon. */
 const RETRY_MS = 1000;
-
-export interface BatchRequest {
-  worker: string;
-  combiner: string;
-  startIndex: number;
-  endIndex: number;
-  batchSize: number;
-  maxParallelism: number;
-  timeoutSecs: number;
-  params?: unknown;
-  resultTtlSecs?: number;
-  toleratedFailures?: number | string;
-}
 
 /** A batch job this api is driving: only its unfinished calls are held, never one per batch. */
 interface Driving {

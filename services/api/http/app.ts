@@ -1,4 +1,5 @@
 import express, { type Express } from 'express';
+import type { HealthView } from '../../../shared/protocol/health-view.js';
 import type { ApiDeps } from './deps.js';
 import { errorHandler, notFoundRoute } from './errors.js';
 import { legacyRoutes } from './legacy-routes.js';
@@ -43,7 +44,7 @@ export function createApp(deps: ApiDeps): Express {
       deps.db.call('getCounters', {}, { timeoutMs: 1_000, retries: 0 }).catch(() => null),
     ]);
     const healthy = dbPing !== null && registryPing !== null;
-    res.status(healthy ? 200 : 503).json({
+    const health: HealthView = {
       status: healthy ? 'ok' : 'degraded',
       db: dbPing ? 'ok' : 'unreachable',
       registry: registryPing ? 'ok' : 'unreachable',
@@ -55,7 +56,8 @@ export function createApp(deps: ApiDeps): Express {
       running: deps.scheduler.running,
       // Retention keeps calls from here on (null: the store holds none, or the DB did not answer).
       oldestCall: counters?.oldestCall ?? null,
-    });
+    };
+    res.status(healthy ? 200 : 503).json(health);
   });
   app.get('/metrics', (_req, res, next) => {
     const { registry } = deps.metrics;

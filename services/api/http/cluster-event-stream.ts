@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import type { Progress } from '../../../shared/protocol/call-outcome.js';
 import { isFinal } from '../calls/transitions.js';
-import { callSummary } from './call-summary.js';
+import { callSummary } from '../../../shared/protocol/cluster-view.js';
 import type { ApiDeps } from './deps.js';
 import { keepAlive, openEventStream } from './event-stream.js';
 

@@ -6,8 +6,7 @@ import {
   percentileMs,
   type DurationHistogram,
 } from '../../../shared/protocol/call-stats.js';
-import type { CallStatus } from '../../../shared/protocol/domain.js';
-import { callSummary, type CallSummary } from './call-summary.js';
+import { callSummary, type ClusterStatsView, type StatsStep } from '../../../shared/protocol/cluster-view.js';
 import type { ApiDeps } from './deps.js';
 
 /** An answer is served again for this long: a dashboard polling every few seconds costs one DB read per window shape. */
@@ -29,37 +28,6 @@ export const statsQuery = z
   .refine((q) => q.stepSecs <= q.windowSecs, { message: 'must not be longer than windowSecs', path: ['stepSecs'] })
   .refine((q) => Math.ceil(q.windowSecs / q.stepSecs) <= MAX_STEPS, { message: `windowSecs / stepSecs must be at most ${MAX_STEPS}`, path: ['stepSecs'] });
 export type StatsQuery = z.output<typeof statsQuery>;
-
-/** One step of a series: calls started and ended in [t, t + stepSecs), and how long the ended ones ran. */
-export interface StatsStep {
-  /** Start of the step, epoch ms (a multiple of the step). */
-  t: number;
-  started: number;
-  ended: number;
-  /** Ended ERROR, TIMEOUT or KILLED. */
-  failed: number;
-  /** Median and 99th percentile of finishedAt - startedAt of the calls that ended in the step, ms (within 5 %); null when none did. */
-  p50Ms: number | null;
-  p99Ms: number | null;
-}
-
-export interface ClusterStatsView {
-  now: number;
-  windowSecs: number;
-  stepSecs: number;
-  /** Calls stored, by status. */
-  counts: Record<CallStatus, number>;
-  /** Calls waiting in the api's queue for a node. */
-  queued: number;
-  /** Calls sent to a node and not yet ended. */
-  running: number;
-  /** Worker nodes connected. */
-  nodesUp: number;
-  /** One step per `stepSecs`, oldest first, the last one holding now. */
-  series: StatsStep[];
-  /** The latest calls that ended failed, newest first. */
-  recentFailures: CallSummary[];
-}
 
 /**
  * `GET /v1/stats`. The series comes from per-10 s counts the DB keeps with every call change

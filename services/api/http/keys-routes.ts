@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { BadRequestError, NotFoundError } from '../../../shared/errors.js';
-import { keyIdSchema, keyNameSchema, newApiKey, roleSchema } from '../../../shared/protocol/api-key.js';
+import { keyIdSchema, keyNameSchema, newApiKey, roleSchema, type Whoami } from '../../../shared/protocol/api-key.js';
 import { principalOf } from '../auth/guard.js';
 import type { ApiDeps } from './deps.js';
 import { parse } from './parse.js';
@@ -28,7 +28,8 @@ export function keysRoutes(deps: ApiDeps): Router {
   r.get('/whoami', (req, res) => {
     const p = principalOf(req);
     // With auth off no key is asked for, so none is known.
-    res.json(p ? { keyId: p.keyId, name: p.name, role: p.role, auth: 'on' } : { keyId: null, name: null, role: null, auth: 'off' });
+    const who: Whoami = p ? { keyId: p.keyId, name: p.name, role: p.role, auth: 'on' } : { keyId: null, name: null, role: null, auth: 'off' };
+    res.json(who);
   });
 
   r.get('/keys', async (_req, res) => {

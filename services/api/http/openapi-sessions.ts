@@ -1,57 +1,72 @@
 /** The /v1/sessions part of the OpenAPI document (openapi.ts spreads it in). */
-import { authErrors } from './openapi-keys.js';
+import { jsonBody, type RouteError, ok, operation, pageOf, pageParams, pathParam } from './openapi-operation.js';
 
-const json = (schema: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } });
-const ok = (schema: string, description = 'OK') => ({ description, content: json(schema) });
-const errors = {
-  '400': { description: 'Bad request', content: json('Error') },
-  '404': { description: 'Not found', content: json('Error') },
-  ...authErrors,
-};
-const conflict = { '409': { description: 'The session was killed', content: json('Error') } };
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'session id' };
+const killed: RouteError = [409, 'CONFLICT: the session was killed'];
+const idParam = pathParam('id', 'session id');
 
 export const sessionPaths = {
   '/v1/sessions': {
-    post: { summary: 'Make a session: calls are appended to it held, and run once it is started', responses: { '201': ok('SessionCreated', 'Created'), ...errors } },
-    get: {
-      summary: 'Sessions, newest first, cursor-paginated',
-      parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer' } }, { name: 'cursor', in: 'query', schema: { type: 'string' } }],
-      responses: { '200': ok('SessionList'), ...errors },
-    },
+    post: operation({
+      id: 'createSession',
+      tag: 'sessions',
+      summary: 'Make a session: calls are appended to it held, and run once it is started',
+      responses: { '201': ok('SessionCreated', 'Created') },
+    }),
+    get: operation({ id: 'listSessions', tag: 'sessions', summary: 'Sessions, newest first, cursor-paginated', parameters: pageParams(), responses: { '200': ok('SessionList') } }),
   },
-  '/v1/sessions/{id}': { get: { summary: 'One session: state, calls per status, total, times', parameters: [idParam], responses: { '200': ok('Session'), ...errors } } },
+  '/v1/sessions/{id}': {
+    get: operation({ id: 'getSession', tag: 'sessions', summary: 'One session: state, calls per status, total, times', parameters: [idParam], responses: { '200': ok('Session') }, errors: [404] }),
+  },
   '/v1/sessions/{id}/calls': {
-    post: {
+    post: operation({
+      id: 'appendSessionCalls',
+      tag: 'sessions',
       summary: 'Append calls (each of any function, `name` or `name@version`): HELD while the session is open, run at once once it is started; answers their ids in order',
       parameters: [idParam],
-      requestBody: { required: true, content: json('SessionAppend') },
-      responses: { '201': ok('SessionAppended', 'Created'), ...errors, ...conflict, '429': { description: 'Started, and the queue has no room for every call', content: json('Error') } },
-    },
+      requestBody: jsonBody('SessionAppend'),
+      responses: { '201': ok('SessionAppended', 'Created') },
+      errors: [404, killed, [429, 'QUEUE_FULL: started, and the queue has no room for every call']],
+    }),
   },
   '/v1/sessions/{id}/start': {
-    post: { summary: 'Start a session: every call it holds is dispatched, and calls appended later run at once; answers the session', parameters: [idParam], responses: { '200': ok('Session'), ...errors, ...conflict } },
+    post: operation({
+      id: 'startSession',
+      tag: 'sessions',
+      summary: 'Start a session: every call it holds is dispatched, and calls appended later run at once; answers the session',
+      parameters: [idParam],
+      responses: { '200': ok('Session') },
+      errors: [404, killed],
+    }),
   },
   '/v1/sessions/{id}/kill': {
-    post: {
+    post: operation({
+      id: 'killSession',
+      tag: 'sessions',
       summary: 'Kill a session: no call of it starts any more, appends are refused; held and pending calls end CANCELLED, running ones KILLED (their containers stopped); answers the session',
       parameters: [idParam],
-      responses: { '200': ok('Session'), ...errors },
-    },
+      responses: { '200': ok('Session') },
+      errors: [404],
+    }),
   },
   '/v1/sessions/{id}/results': {
-    post: {
-      summary: "Make the next result page: every call ended since the last page, in the order the DB saw them end (never by a clock); `page` null when none has",
+    post: operation({
+      id: 'nextSessionResults',
+      tag: 'sessions',
+      summary: 'Make the next result page: every call ended since the last page, in the order the DB saw them end (never by a clock); `page` null when none has',
       parameters: [idParam],
-      responses: { '200': ok('SessionResultPage'), ...errors },
-    },
+      responses: { '200': ok('SessionResultPage') },
+      errors: [404],
+    }),
   },
   '/v1/sessions/{id}/results/{page}': {
-    get: {
+    get: operation({
+      id: 'getSessionResults',
+      tag: 'sessions',
       summary: 'A result page made before: the same calls in the same order every time',
-      parameters: [idParam, { name: 'page', in: 'path', required: true, schema: { type: 'integer' }, description: 'page number, from 1' }],
-      responses: { '200': ok('SessionResultPage'), ...errors },
-    },
+      parameters: [idParam, pathParam('page', 'page number, from 1', 'integer')],
+      responses: { '200': ok('SessionResultPage') },
+      errors: [404],
+    }),
   },
 };
 
@@ -77,7 +92,7 @@ export const sessionSchemas = {
       killedAt: { type: 'integer', nullable: true },
     },
   },
-  SessionList: { type: 'object', properties: { sessions: { type: 'array', items: { $ref: '#/components/schemas/Session' } }, nextCursor: { type: 'string', nullable: true } } },
+  SessionList: pageOf('sessions', 'Session'),
   SessionResultPage: {
     type: 'object',
     properties: {

@@ -2,19 +2,9 @@ import type { Command } from 'commander';
 import { CliError, usage } from '../cli-error.js';
 import { client, globals } from '../context.js';
 import { show } from '../output.js';
-import { followBatch, type BatchView } from '../batch-follow.js';
+import type { BatchView } from '../../../packages/client/src/index.js';
+import { followBatch } from '../batch-follow.js';
 import { parseData, parseParam } from './invoke.js';
-
-interface BatchResult {
-  batchId: number;
-  startIndex: number;
-  endIndex: number;
-  status: string;
-  result: unknown;
-  expired: boolean;
-}
-
-const batchPath = (id: string): string => `/v1/batches/${encodeURIComponent(id)}`;
 
 const countsText = (b: BatchView): string =>
   Object.entries(b.counts)
@@ -52,9 +42,8 @@ function showBatch(cmd: Command, b: BatchView): void {
   if (b.state === 'failed') throw new CliError(`batch ${b.id} failed${b.error ? `: ${b.error}` : ''}`);
 }
 
-export function registerBatchCommands(program: Command): void {
-  const batch = program.command('batch').description('batch jobs (burst-compute): a range cut into batches, one worker call each, then one combiner call');
-
+/** `ferry batch start|show|results|cancel`. */
+export function batchCommands(batch: Command): void {
   batch
     .command('start <worker> <combiner>')
     .description('start a batch job over [--start, --end): prints its id')
@@ -84,7 +73,7 @@ export function registerBatchCommands(program: Command): void {
         ...(opts.ttl !== undefined ? { resultTtlSecs: whole('ttl', opts.ttl, 1) } : {}),
         ...(tolerate !== undefined ? { toleratedFailures: tolerate } : {}),
       };
-      const created = await client(cmd).post<{ id: string; numBatches: number }>('/v1/batches', body);
+      const created = await client(cmd).createBatch(body);
       if (opts.follow) return showBatch(cmd, await followBatch(client(cmd), created.id));
       process.stdout.write(globals(cmd).json ? JSON.stringify(created, null, 2) + '\n' : `${created.id}\n`);
     });
@@ -94,7 +83,7 @@ export function registerBatchCommands(program: Command): void {
     .description("one batch job: its state, counts, elapsed time and the combiner's result (exit 1 when it failed)")
     .option('--follow', 'show a bar of batches ended until the job ends first')
     .action(async (id: string, opts: { follow?: boolean }, cmd: Command) => {
-      showBatch(cmd, opts.follow ? await followBatch(client(cmd), id) : await client(cmd).get<BatchView>(batchPath(id)));
+      showBatch(cmd, opts.follow ? await followBatch(client(cmd), id) : await client(cmd).getBatch(id));
     });
 
   batch
@@ -104,7 +93,7 @@ export function registerBatchCommands(program: Command): void {
     .action(async (id: string, opts: { limit: string }, cmd: Command) => {
       const limit = whole('limit', opts.limit, 1);
       if (limit > 1000) throw usage(`--limit must be at most 1000, got "${opts.limit}"`);
-      const page = await client(cmd).get<{ results: BatchResult[]; nextCursor: string | null }>(`${batchPath(id)}/results?limit=${limit}`);
+      const page = await client(cmd).listBatchResults(id, { limit });
       show(
         globals(cmd).json,
         page,
@@ -117,7 +106,7 @@ export function registerBatchCommands(program: Command): void {
     .command('cancel <id>')
     .description('cancel a batch job: its unfinished batches are cancelled and no combiner runs')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      const b = await client(cmd).post<BatchView>(`${batchPath(id)}/cancel`, {});
+      const b = await client(cmd).cancelBatch(id);
       process.stdout.write(globals(cmd).json ? JSON.stringify(b, null, 2) + '\n' : batchLine(b) + '\n');
     });
 }

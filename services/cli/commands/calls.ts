@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import type { CallPage } from '../../../shared/protocol/db-messages.js';
-import type { Call } from '../../../shared/protocol/domain.js';
 import type { ApiClient } from '../api-client.js';
 import { eventJson, followCall } from '../call-events.js';
-import { filterQuery, limitOf, STATUSES } from '../call-filter.js';
-import { callFailed, callPath, finish, showCall, showCalls } from '../call-view.js';
+import { callFilterOf, limitOf, STATUSES } from '../call-filter.js';
+import { callFailed, finish, showCall, showCalls } from '../call-view.js';
 import { waitForCall } from '../call-wait.js';
 import { client, globals } from '../context.js';
 import { FollowView } from '../follow-view.js';
@@ -26,54 +24,51 @@ async function followToEnd(api: ApiClient, ref: string, json: boolean): Promise<
   if (final.status !== 'DONE') throw callFailed(json, final);
 }
 
-export function registerCallCommands(program: Command): void {
-  program
-    .command('calls')
-    .description('list calls, newest first')
+export function callsCommand(cmd: Command): void {
+  cmd
     .option('--fn <name>', 'only calls of this function')
     .option('--status <status>', `only calls in this status (${STATUSES.join(', ')})`)
     .option('--session <id>', 'only calls of this session')
     .option('--limit <n>', 'how many', '20')
     .option('--follow', 'keep printing new calls as they arrive (Ctrl-C to stop)')
     .addHelpText('after', '\nExamples:\n  ferry calls --fn dice --status ERROR\n  ferry calls --follow\n  ferry calls --json | jq .calls[0].result')
-    .action(async (opts: { fn?: string; status?: string; session?: string; limit: string; follow?: boolean }, cmd: Command) => {
-      const q = filterQuery(opts);
-      q.set('limit', String(limitOf(opts.limit, 1000)));
+    .action(async (opts: { fn?: string; status?: string; session?: string; limit: string; follow?: boolean }) => {
+      const query = { ...callFilterOf(opts), limit: limitOf(opts.limit, 1000) };
       const api = client(cmd);
       const { json } = globals(cmd);
-      const page = await api.get<CallPage>(`/v1/calls?${q}`);
+      const page = await api.listCalls(query);
       showCalls(json, page.calls, { nextCursor: page.nextCursor });
       if (!opts.follow) return;
       let newest = page.calls[0]?.callNum ?? 0;
       for (;;) {
         await new Promise((r) => setTimeout(r, 1_000));
-        const fresh = (await api.get<CallPage>(`/v1/calls?${q}`)).calls.filter((c) => c.callNum > newest).reverse();
+        const fresh = (await api.listCalls(query)).calls.filter((c) => c.callNum > newest).reverse();
         for (const c of fresh) {
           process.stdout.write(json ? JSON.stringify(c) + '\n' : `${c.callNum}\t${c.id}\t${c.funcName}@${c.version}\t${c.status}\n`);
           newest = Math.max(newest, c.callNum);
         }
       }
     });
+}
 
-  program
-    .command('call <ref>')
-    .description('show one call (its id or callNum); with --follow, watch it until it ends')
+export function callCommand(cmd: Command): void {
+  cmd
     .option('-f, --follow', 'print status changes, progress, metrics and ctx.log lines as they happen, then the call; exit 1 unless it ends DONE')
     .addHelpText(
       'after',
       '\nExamples:\n  ferry call 12\n  ferry call V1StGXR8_Z5jdHi6B-myT --json\n  ferry call 12 --follow\n  ferry call 12 --follow --json | jq -c \'select(.event == "progress")\'',
     )
-    .action(async (ref: string, opts: { follow?: boolean }, cmd: Command) => {
+    .action(async (ref: string, opts: { follow?: boolean }) => {
       const { json } = globals(cmd);
       if (opts.follow) await followToEnd(client(cmd), ref, json);
-      else showCall(json, await client(cmd).get<Call>(callPath(ref)));
+      else showCall(json, await client(cmd).getCall(ref));
     });
+}
 
-  program
-    .command('wait <ref>')
-    .description('wait until a call ends, following its events; print its result, exit 0 if it is DONE, 1 otherwise')
+export function waitCommand(cmd: Command): void {
+  cmd
     .addHelpText('after', '\nExamples:\n  id=$(ferry invoke dice --async) && ferry wait "$id"\n  ferry wait 12 --json | jq .metrics')
-    .action(async (ref: string, _opts: unknown, cmd: Command) => {
+    .action(async (ref: string) => {
       const { json } = globals(cmd);
       finish(json, await waitForCall(client(cmd), ref, json));
     });

@@ -1,14 +1,14 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { FunctionView, Runtime } from '../../../shared/protocol/domain.js';
+import type { FunctionView } from '../../../shared/protocol/domain.js';
 import { usage } from '../cli-error.js';
 import { client, globals } from '../context.js';
 import { ago, show } from '../output.js';
 import { packFunction } from '../pack.js';
 import { envSuffix, namesText, policySuffix, retryText, stuckText } from '../function-view.js';
 import { envFieldsOf, pushFieldsOf, type DeployOptions } from '../push-fields.js';
-import { uploadBundle } from '../upload.js';
+import { UploadBar } from '../upload-bar.js';
 
 /**
  * An api older than retry policies, stuckAfterMs or env ignores their fields and answers a
@@ -25,8 +25,8 @@ function warnDropped(sent: Record<string, string>, sentEnv: boolean, v: Function
 /** Commander's way to take an option more than once. */
 const collect = (value: string, before: string[]): string[] => [...before, value];
 
-export function registerCatalogCommands(program: Command): void {
-  const runtime = program.command('runtime').description('manage runtimes (container images and how to run code in them)');
+/** `ferry runtime add|ls|rm`. */
+export function runtimeCommands(runtime: Command): void {
   runtime
     .command('add <image>')
     .description('register a runtime, or replace the one of that name')
@@ -39,7 +39,7 @@ export function registerCatalogCommands(program: Command): void {
     .action(async (image: string, o: { name?: string; path: string; deps: string; run?: string; protocol: string }, cmd: Command) => {
       if (!o.run) throw usage('--run is required (the command, or for agent runtimes the handler file)');
       if (o.protocol !== 'exec' && o.protocol !== 'agent') throw usage('--protocol must be exec or agent');
-      const rt = await client(cmd).post<Runtime>('/v1/runtimes', {
+      const rt = await client(cmd).registerRuntime({
         ...(o.name ? { name: o.name } : {}),
         image,
         path: o.path,
@@ -54,18 +54,21 @@ export function registerCatalogCommands(program: Command): void {
     .command('ls')
     .description('list runtimes')
     .action(async (_o: unknown, cmd: Command) => {
-      const { runtimes } = await client(cmd).get<{ runtimes: Runtime[] }>('/v1/runtimes');
+      const { runtimes } = await client(cmd).listRuntimes();
       show(globals(cmd).json, { runtimes }, ['name', 'image', 'protocol', 'path', 'run', 'dependencies'], runtimes.map((r) => [r.name, r.image, r.protocol, r.path, r.run, r.dependencies || '-']));
     });
   runtime
     .command('rm <name>')
     .description('delete a runtime no function uses')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      await client(cmd).delete(`/v1/runtimes/${encodeURIComponent(name)}`);
+      await client(cmd).deleteRuntime(name);
       process.stdout.write(`runtime ${name} deleted\n`);
     });
 
-  const fn = program.command('fn').description('manage functions and their versions');
+}
+
+/** `ferry fn deploy|ls|versions|rm`. */
+export function functionCommands(fn: Command): void {
   fn.command('deploy <source>')
     .description('push a new version from a folder (packed, honouring .ferryignore) or a .tar.gz')
     .requiredOption('--name <fn>', 'function name')
@@ -101,8 +104,11 @@ Examples:
       const fields = pushFieldsOf(o);
       const envFields = envFieldsOf(o);
       const packed = await packFunction(source);
+      const bar = !json && process.stderr.isTTY ? new UploadBar() : null;
       try {
-        const v = await uploadBundle<FunctionView>(client(cmd), `/v1/functions/${encodeURIComponent(o.name)}`, packed.file, [...Object.entries(fields), ...envFields], !json && process.stderr.isTTY);
+        const v = await client(cmd)
+          .pushFunction(o.name, packed.file, [...Object.entries(fields), ...envFields], { onProgress: bar?.update })
+          .finally(() => bar?.stop());
         const files = packed.entries === null ? '' : `, ${packed.entries} files`;
         process.stdout.write(json ? JSON.stringify(v, null, 2) + '\n' : `deployed ${v.name}@${v.version} (${v.size} bytes${files}, sha256 ${v.sha256.slice(0, 12)})${policySuffix(v)}${envSuffix(v)}\n`);
         warnDropped(fields, envFields.length > 0, v);
@@ -113,7 +119,7 @@ Examples:
   fn.command('ls')
     .description('list functions (latest version of each)')
     .action(async (_o: unknown, cmd: Command) => {
-      const { functions } = await client(cmd).get<{ functions: FunctionView[] }>('/v1/functions');
+      const { functions } = await client(cmd).listFunctions();
       show(
         globals(cmd).json,
         { functions },
@@ -124,7 +130,7 @@ Examples:
   fn.command('versions <fn>')
     .description('list every version of a function')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const { versions } = await client(cmd).get<{ versions: FunctionView[] }>(`/v1/functions/${encodeURIComponent(name)}/versions`);
+      const { versions } = await client(cmd).listFunctionVersions(name);
       show(
         globals(cmd).json,
         { versions },
@@ -144,7 +150,7 @@ Examples:
   fn.command('rm <fn>')
     .description('delete a function and all its versions')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const out = await client(cmd).delete<{ deletedVersions: number }>(`/v1/functions/${encodeURIComponent(name)}`);
+      const out = await client(cmd).deleteFunction(name);
       process.stdout.write(`function ${name} deleted (${out.deletedVersions} versions)\n`);
     });
 }

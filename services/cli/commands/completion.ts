@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { usage } from '../cli-error.js';
+import { loadEveryCommand } from '../command-table.js';
 
 /** Every command path and its options, read off the program itself so completion never drifts. */
 function tree(cmd: Command, prefix = ''): { path: string; words: string[] }[] {
@@ -8,12 +9,12 @@ function tree(cmd: Command, prefix = ''): { path: string; words: string[] }[] {
   return [{ path: prefix, words }, ...subs.flatMap((c) => tree(c, prefix ? `${prefix} ${c.name()}` : c.name()))];
 }
 
-export function registerCompletion(program: Command): void {
-  program
-    .command('completion [shell]')
-    .description('print a shell completion script (bash or zsh)')
+export function completionCommand(cmd: Command): void {
+  const program = cmd.parent!;
+  cmd
     .addHelpText('after', '\nInstall:\n  ferry completion bash > /etc/bash_completion.d/ferry\n  echo \'source <(ferry completion zsh)\' >> ~/.zshrc')
-    .action((shell: string | undefined) => {
+    .action(async (shell: string | undefined) => {
+      await loadEveryCommand(program);
       const which = shell ?? 'bash';
       if (which !== 'bash' && which !== 'zsh') throw usage('completion supports bash and zsh');
       const cases = tree(program)

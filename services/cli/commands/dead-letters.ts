@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import type { CallPage } from '../../../shared/protocol/db-messages.js';
-import { filterQuery, limitOf, STATUSES, type CallFilterOptions } from '../call-filter.js';
+import { callFilterOf, limitOf, STATUSES, type CallFilterOptions } from '../call-filter.js';
 import { showCalls } from '../call-view.js';
 import { client, globals } from '../context.js';
 
@@ -14,10 +13,8 @@ interface DeadLetterOptions extends CallFilterOptions {
   retry?: boolean;
 }
 
-export function registerDeadLetters(program: Command): void {
-  program
-    .command('dead-letters')
-    .description('list calls that ended failed with their attempts used up, newest first; --retry runs them again')
+export function deadLettersCommand(cmd: Command): void {
+  cmd
     .option('--fn <name>', 'only dead letters of this function')
     .option('--status <status>', `only dead letters in this status (${STATUSES.join(', ')})`)
     .option('--session <id>', 'only dead letters of this session')
@@ -32,21 +29,19 @@ Examples:
   ferry dead-letters --fn dice --retry
   ferry dead-letters --json | jq -r '.calls[].id'`,
     )
-    .action(async (opts: DeadLetterOptions, cmd: Command) => {
-      const q = filterQuery(opts);
+    .action(async (opts: DeadLetterOptions) => {
+      const filter = callFilterOf(opts);
       const api = client(cmd);
       const { json } = globals(cmd);
       if (opts.retry) {
-        if (opts.limit !== undefined) q.set('limit', String(limitOf(opts.limit, RETRY_MAX)));
-        const { retried } = await api.post<{ retried: number }>(`/v1/dead-letters/retry?${q}`);
+        const { retried } = await api.retryDeadLetters({ ...filter, ...(opts.limit !== undefined ? { limit: limitOf(opts.limit, RETRY_MAX) } : {}) });
         if (json) process.stdout.write(JSON.stringify({ retried }, null, 2) + '\n');
         else process.stdout.write(`retried ${retried} dead letter${retried === 1 ? '' : 's'}\n`);
         // One request takes at most RETRY_MAX: with more left, another run takes the next ones.
         if (!json && retried === RETRY_MAX && opts.limit === undefined) process.stderr.write(`(${RETRY_MAX} is the most one run retries: run it again for the rest)\n`);
         return;
       }
-      q.set('limit', String(opts.limit === undefined ? LIST_DEFAULT : limitOf(opts.limit, LIST_MAX)));
-      const page = await api.get<CallPage>(`/v1/dead-letters?${q}`);
+      const page = await api.listDeadLetters({ ...filter, limit: opts.limit === undefined ? LIST_DEFAULT : limitOf(opts.limit, LIST_MAX) });
       // Every row is a dead letter: no need to mark each.
       showCalls(json, page.calls, { nextCursor: page.nextCursor }, false);
     });

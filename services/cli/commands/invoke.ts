@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { Call } from '../../../shared/protocol/domain.js';
 import { finish, FINISHED } from '../call-view.js';
 import { waitForCall } from '../call-wait.js';
 import { usage } from '../cli-error.js';
@@ -41,10 +40,8 @@ interface InvokeOptions {
   idempotencyKey?: string;
 }
 
-export function registerInvoke(program: Command): void {
-  program
-    .command('invoke <fn>')
-    .description('call a function (`name` or `name@version`): prints the result, exit 1 if the call fails')
+export function invokeCommand(cmd: Command): void {
+  cmd
     .option('-p, --param <key=value>', 'a parameter (repeatable)', (v: string, acc: Record<string, unknown>) => parseParam(v, acc), {})
     .option('-d, --data <json>', "all parameters as JSON, or @file.json")
     .option('--async', 'do not wait: print the call id')
@@ -61,7 +58,7 @@ Examples:
   id=$(ferry invoke dice -p roll=4d6 --hold) && ferry dispatch "$id"
   ferry invoke charge -p order=42 --idempotency-key order-42   # run again: the first call's result`,
     )
-    .action(async (fn: string, opts: InvokeOptions, cmd: Command) => {
+    .action(async (fn: string, opts: InvokeOptions) => {
       if (opts.data && Object.keys(opts.param).length > 0) throw usage('use -p or -d, not both');
       const key = opts.idempotencyKey;
       if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) throw usage('--idempotency-key must be 1 to 256 printable ASCII characters, not starting or ending with a space');
@@ -69,26 +66,22 @@ Examples:
       const api = client(cmd);
       const { json } = globals(cmd);
       const noWait = opts.async === true || opts.hold === true;
-      const q = new URLSearchParams();
-      if (!noWait) q.set('wait', 'true');
-      if (opts.hold) q.set('hold', 'true');
-      if (opts.session) q.set('sessionId', opts.session);
-      const { status, body, headers } = await api.requestWithStatus<Call>(
-        'POST',
-        `/v1/functions/${encodeURIComponent(fn)}/invoke?${q}`,
-        params,
-        key === undefined ? {} : { 'idempotency-key': key },
-      );
-      const replayed = headers.get('idempotency-replayed') === 'true';
-      if (replayed) process.stderr.write(`replayed: the call made first with this key (call ${body.callNum}, ${body.status})\n`);
+      const made = await api.invokeFunction(fn, params, {
+        wait: !noWait,
+        hold: opts.hold === true,
+        ...(opts.session ? { sessionId: opts.session } : {}),
+        ...(key !== undefined ? { idempotencyKey: key } : {}),
+      });
+      const { call } = made;
+      if (made.replayed) process.stderr.write(`replayed: the call made first with this key (call ${call.callNum}, ${call.status})\n`);
       // An api older than --hold ignores it and runs the call: say so, the user expected it stored.
-      else if (opts.hold && body.status !== 'HELD') process.stderr.write(`ferry: the cluster did not hold call ${body.callNum} (it is ${body.status}): its api is older than --hold\n`);
+      else if (opts.hold && call.status !== 'HELD') process.stderr.write(`ferry: the cluster did not hold call ${call.callNum} (it is ${call.status}): its api is older than --hold\n`);
       if (noWait) {
-        process.stdout.write(json ? JSON.stringify(body, null, 2) + '\n' : `${body.id}\n`);
+        process.stdout.write(json ? JSON.stringify(call, null, 2) + '\n' : `${call.id}\n`);
         return;
       }
       // Still running when the api stopped waiting (202), or a replay of a call not ended yet
       // (200 with the call as it stands): keep waiting here.
-      finish(json, status === 200 && FINISHED.has(body.status) ? body : await waitForCall(api, body.id, json));
+      finish(json, made.status === 200 && FINISHED.has(made.call.status) ? made.call : await waitForCall(api, call.id, json));
     });
 }

@@ -1,20 +1,13 @@
 import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
-import type { ApiKeyView } from '../../../shared/protocol/api-key.js';
+import type { ApiKeyView, Role } from '../../../shared/protocol/api-key.js';
 import { ApiClient } from '../api-client.js';
 import { usage } from '../cli-error.js';
 import { client, globals } from '../context.js';
 import { saveLogin } from '../credentials.js';
 import { parseDuration } from '../duration.js';
 import { ago, show } from '../output.js';
-
-interface Whoami {
-  keyId: string | null;
-  name: string | null;
-  role: string | null;
-  auth: 'on' | 'off';
-}
 
 const ROLES = ['admin', 'developer', 'invoker', 'reader'];
 
@@ -51,10 +44,8 @@ function stateOf(k: ApiKeyView, now = Date.now()): string {
   return 'active';
 }
 
-export function registerKeyCommands(program: Command): void {
-  program
-    .command('login')
-    .description("check an API key against the cluster and keep it for this cluster's URL (a file under your config folder, mode 0600)")
+export function loginCommand(cmd: Command): void {
+  cmd
     .addHelpText(
       'after',
       `
@@ -66,27 +57,28 @@ Examples:
   ferry --url https://ferry.example:3000 login < my.key
   ferry login --token "$(cat data/admin.key)"`,
     )
-    .action(async (_o: unknown, cmd: Command) => {
+    .action(async () => {
       const { url, token, json } = globals(cmd);
       const key = await keyToLogIn(token);
-      const who = await new ApiClient(url, { token: key, source: 'the key given to `ferry login`' }).get<Whoami>('/v1/whoami');
+      const who = await new ApiClient(url, { token: key, source: 'the key given to `ferry login`' }).whoami();
       const file = await saveLogin(url, { token: key, keyId: who.keyId, role: who.role });
       if (json) process.stdout.write(JSON.stringify({ url, ...who, savedIn: file }, null, 2) + '\n');
       else if (who.auth === 'off') process.stdout.write(`saved for ${url} in ${file}; the cluster runs with auth off, so it asks for no key\n`);
       else process.stdout.write(`logged in to ${url} as key ${who.keyId} (${who.role}${who.name ? `, "${who.name}"` : ''}); saved in ${file}\n`);
     });
+}
 
-  program
-    .command('whoami')
-    .description('the API key this CLI sends: its id, name and role')
-    .action(async (_o: unknown, cmd: Command) => {
-      const who = await client(cmd).get<Whoami>('/v1/whoami');
-      if (globals(cmd).json) process.stdout.write(JSON.stringify(who, null, 2) + '\n');
-      else if (who.auth === 'off') process.stdout.write('the cluster runs with auth off: it asks for no key\n');
-      else process.stdout.write(`key ${who.keyId} (${who.role}${who.name ? `, "${who.name}"` : ''})\n`);
-    });
+export function whoamiCommand(cmd: Command): void {
+  cmd.action(async () => {
+    const who = await client(cmd).whoami();
+    if (globals(cmd).json) process.stdout.write(JSON.stringify(who, null, 2) + '\n');
+    else if (who.auth === 'off') process.stdout.write('the cluster runs with auth off: it asks for no key\n');
+    else process.stdout.write(`key ${who.keyId} (${who.role}${who.name ? `, "${who.name}"` : ''})\n`);
+  });
+}
 
-  const keys = program.command('keys').description('manage API keys (admin)');
+/** `ferry keys create|ls|revoke`. */
+export function keysCommands(keys: Command): void {
   keys
     .command('create')
     .description('make an API key; prints the key itself, which is shown this once')
@@ -105,11 +97,11 @@ Examples:
   ferry keys create --role reader --expires-in 30d
   FERRY_TOKEN=$(ferry keys create --role developer --name alice) ferry whoami`,
     )
-    .action(async (o: { role: string; name?: string; expiresIn?: string }, cmd: Command) => {
+    .action(async (o: { role: Role; name?: string; expiresIn?: string }, cmd: Command) => {
       const life = o.expiresIn === undefined ? undefined : lifeMs(o.expiresIn);
       if (life !== undefined && life < 1000) throw usage('--expires-in must be at least 1s');
       const body = { role: o.role, ...(o.name !== undefined ? { name: o.name } : {}), ...(life !== undefined ? { expiresInSecs: Math.ceil(life / 1000) } : {}) };
-      const made = await client(cmd).post<ApiKeyView & { key: string }>('/v1/keys', body);
+      const made = await client(cmd).createKey(body);
       if (globals(cmd).json) {
         process.stdout.write(JSON.stringify(made, null, 2) + '\n');
         return;
@@ -123,7 +115,7 @@ Examples:
     .command('ls')
     .description('every API key, oldest first: id, name, role, state; never a key itself')
     .action(async (_o: unknown, cmd: Command) => {
-      const { keys: list } = await client(cmd).get<{ keys: ApiKeyView[] }>('/v1/keys');
+      const { keys: list } = await client(cmd).listKeys();
       show(
         globals(cmd).json,
         { keys: list },
@@ -136,7 +128,7 @@ Examples:
     .command('revoke <id>')
     .description('revoke a key: it stops working at once (within a second on every api)')
     .action(async (id: string, _o: unknown, cmd: Command) => {
-      const k = await client(cmd).delete<ApiKeyView>(`/v1/keys/${encodeURIComponent(id)}`);
+      const k = await client(cmd).revokeKey(id);
       if (globals(cmd).json) process.stdout.write(JSON.stringify(k, null, 2) + '\n');
       else process.stdout.write(`revoked key ${k.keyId} (${k.role}${k.name ? `, "${k.name}"` : ''})\n`);
     });

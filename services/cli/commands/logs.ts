@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ApiClient } from '../api-client.js';
-import { eventJson, followCall, type LogData, type StoredLogs } from '../call-events.js';
-import { callPath } from '../call-view.js';
+import type { LogData } from '../../../packages/client/src/index.js';
+import { eventJson, followCall } from '../call-events.js';
 import { client, globals } from '../context.js';
 import { printLogs } from '../logs-view.js';
 
@@ -25,17 +25,15 @@ async function followLogs(api: ApiClient, ref: string, json: boolean): Promise<v
   printLogs(final.logs ?? { stdout: '', stderr: '', truncated: false }, ofFinalAttempt);
 }
 
-export function registerLogs(program: Command): void {
-  program
-    .command('logs <ref>')
-    .description("print a call's ctx.log lines, stdout and stderr; with --follow, as they happen")
+export function logsCommand(cmd: Command): void {
+  cmd
     .option('-f, --follow', 'print ctx.log lines as the call logs them, then its stdout and stderr once it ends')
     .addHelpText('after', '\nExamples:\n  ferry logs 12\n  ferry logs -f 12\n  ferry logs -f 12 --json | jq -r \'select(.event == "log") | .line\'')
-    .action(async (ref: string, opts: { follow?: boolean }, cmd: Command) => {
+    .action(async (ref: string, opts: { follow?: boolean }) => {
       const api = client(cmd);
       const { json } = globals(cmd);
       if (opts.follow) return followLogs(api, ref, json);
-      const logs = await api.get<StoredLogs & { id: string; status: string }>(`${callPath(ref)}/logs`);
+      const logs = await api.getCallLogs(ref);
       if (json) process.stdout.write(JSON.stringify(logs, null, 2) + '\n');
       else printLogs(logs);
     });

@@ -20,10 +20,8 @@ const say = (line: string): boolean => process.stdout.write(`${line}\n`);
  * edit the data folder's files (no cluster call): the daemons read the allowlist again when it
  * changes, so an edit takes effect without a restart.
  */
-export function registerNodeKeyCommands(program: Command): void {
-  const node = program
-    .command('node')
-    .description("CurveZMQ keys: this host's daemon keys and the allowlist of client keys from other hosts (run on the servers' host)")
+export function nodeKeyCommands(node: Command): void {
+  node
     .option('--data-dir <dir>', 'the data folder (env FERRY_DATA_DIR, default ./data)')
     .addHelpText(
       'after',

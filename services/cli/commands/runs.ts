@@ -7,7 +7,6 @@ import { followRun } from '../run-follow.js';
 import { parseData, parseParam } from './invoke.js';
 
 const MAX_TIMES = 10_000;
-const runPath = (id: string): string => `/v1/runs/${encodeURIComponent(id)}`;
 
 /** `12 DONE, 1 ERROR` */
 const countsText = (run: RunView): string =>
@@ -25,10 +24,8 @@ interface RunOptions {
   follow?: boolean;
 }
 
-export function registerRunCommands(program: Command): void {
-  program
-    .command('run <fn>')
-    .description('run a function (`name` or `name@version`) N times as one run: prints the run id; with --follow, waits for the end (exit 1 unless COMPLETE)')
+export function runCommand(cmd: Command): void {
+  cmd
     .requiredOption('-n, --times <n>', `how many calls (1..${MAX_TIMES})`)
     .option('-p, --param <key=value>', 'a parameter of every call (repeatable)', (v: string, acc: Record<string, unknown>) => parseParam(v, acc), {})
     .option('-d, --data <json>', 'all parameters as JSON, or @file.json')
@@ -41,31 +38,31 @@ Examples:
   ferry run dice@2 --times 10 -d '{"roll":"2d20"}' --follow
   ferry run-show "$(ferry run dice --times 5)" --details`,
     )
-    .action(async (fn: string, opts: RunOptions, cmd: Command) => {
+    .action(async (fn: string, opts: RunOptions) => {
       const times = Number(opts.times);
       if (!Number.isInteger(times) || times < 1 || times > MAX_TIMES) throw usage(`--times must be a whole number from 1 to ${MAX_TIMES}, got "${opts.times}"`);
       if (opts.data && Object.keys(opts.param).length > 0) throw usage('use -p or -d, not both');
       const params = opts.data ? await parseData(opts.data) : opts.param;
       const api = client(cmd);
       const { json } = globals(cmd);
-      const { id } = await api.post<{ id: string }>(`/v1/functions/${encodeURIComponent(fn)}/runs`, { times, params });
+      const { id } = await api.createRun(fn, { times, params });
       if (!opts.follow) {
-        process.stdout.write(json ? JSON.stringify(await api.get<RunView>(runPath(id)), null, 2) + '\n' : `${id}\n`);
+        process.stdout.write(json ? JSON.stringify(await api.getRun(id), null, 2) + '\n' : `${id}\n`);
         return;
       }
       const run = await followRun(api, id);
       process.stdout.write(json ? JSON.stringify(run, null, 2) + '\n' : runLine(run) + '\n');
       if (run.status !== 'COMPLETE') throw new CliError(`run ${run.id} ended ${run.status}`);
     });
+}
 
-  program
-    .command('runs')
-    .description('list runs, newest first')
+export function runsCommand(cmd: Command): void {
+  cmd
     .option('--limit <n>', 'how many (default 20, at most 1000)', '20')
-    .action(async (opts: { limit: string }, cmd: Command) => {
+    .action(async (opts: { limit: string }) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw usage(`--limit must be a whole number from 1 to 1000, got "${opts.limit}"`);
-      const page = await client(cmd).get<{ runs: RunView[]; nextCursor: string | null }>(`/v1/runs?limit=${limit}`);
+      const page = await client(cmd).listRuns({ limit });
       show(
         globals(cmd).json,
         page,
@@ -73,18 +70,18 @@ Examples:
         page.runs.map((r) => [r.id, r.function, r.times, r.status, countsText(r), ago(r.submittedAt), duration(r.start, r.end)]),
       );
     });
+}
 
-  program
-    .command('run-show <id>')
-    .description('one run: its status, counts and times; --details lists its calls')
+export function runShowCommand(cmd: Command): void {
+  cmd
     .option('--details', 'also list every call of the run')
-    .action(async (id: string, opts: { details?: boolean }, cmd: Command) => {
+    .action(async (id: string, opts: { details?: boolean }) => {
       const api = client(cmd);
       const { json } = globals(cmd);
-      const run = await api.get<RunView>(runPath(id));
+      const run = await api.getRun(id);
       const details: RunDetail[] = [];
       for (let cursor: string | null = null, first = true; opts.details && (first || cursor); first = false) {
-        const page: { details: RunDetail[]; nextCursor: string | null } = await api.get(`${runPath(id)}/details?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+        const page = await api.listRunDetails(id, { limit: 1000, ...(cursor ? { cursor } : {}) });
         details.push(...page.details);
         cursor = page.nextCursor;
       }

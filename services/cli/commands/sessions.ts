@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import type { Call } from '../../../shared/protocol/domain.js';
 import type { SessionView } from '../../../shared/protocol/session-view.js';
 import { usage } from '../cli-error.js';
 import { client, globals } from '../context.js';
@@ -7,14 +6,6 @@ import { ago, show } from '../output.js';
 import { parseData, parseParam } from './invoke.js';
 
 const MAX_APPEND = 10_000;
-const sessionPath = (id: string): string => `/v1/sessions/${encodeURIComponent(id)}`;
-
-interface ResultPage {
-  page: number | null;
-  from?: number;
-  to?: number;
-  calls: Call[];
-}
 
 /** `12 DONE, 1 ERROR` */
 const countsText = (s: SessionView): string =>
@@ -36,14 +27,13 @@ interface AddOptions {
   data?: string;
 }
 
-export function registerSessionCommands(program: Command): void {
-  const session = program.command('session').description('sessions: calls appended held, started and killed together, results read page by page');
-
+/** `ferry session create|add|start|kill|show|results`. */
+export function sessionCommands(session: Command): void {
   session
     .command('create')
     .description('make a session: prints its id')
     .action(async (_opts: unknown, cmd: Command) => {
-      const { id } = await client(cmd).post<{ id: string }>('/v1/sessions');
+      const { id } = await client(cmd).createSession();
       process.stdout.write(`${id}\n`);
     });
 
@@ -67,7 +57,7 @@ Examples:
       if (!Number.isInteger(times) || times < 1 || times > MAX_APPEND) throw usage(`--times must be a whole number from 1 to ${MAX_APPEND}, got "${opts.times}"`);
       if (opts.data && Object.keys(opts.param).length > 0) throw usage('use -p or -d, not both');
       const params = opts.data ? await parseData(opts.data) : opts.param;
-      const { ids } = await client(cmd).post<{ ids: string[] }>(`${sessionPath(id)}/calls`, Array.from({ length: times }, () => ({ function: fn, params })));
+      const { ids } = await client(cmd).appendSessionCalls(id, Array.from({ length: times }, () => ({ function: fn, params })));
       process.stdout.write(globals(cmd).json ? JSON.stringify({ ids }, null, 2) + '\n' : ids.join('\n') + '\n');
     });
 
@@ -75,14 +65,14 @@ Examples:
     .command('start <id>')
     .description('run every call the session holds; calls added later run at once')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      printSession(globals(cmd).json, await client(cmd).post<SessionView>(`${sessionPath(id)}/start`));
+      printSession(globals(cmd).json, await client(cmd).startSession(id));
     });
 
   session
     .command('kill <id>')
     .description('kill a session: waiting calls are cancelled, running ones killed, no more can be added')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      printSession(globals(cmd).json, await client(cmd).post<SessionView>(`${sessionPath(id)}/kill`));
+      printSession(globals(cmd).json, await client(cmd).killSession(id));
     });
 
   session
@@ -92,10 +82,10 @@ Examples:
     .action(async (id: string | undefined, opts: { limit: string }, cmd: Command) => {
       const api = client(cmd);
       const { json } = globals(cmd);
-      if (id !== undefined) return printSession(json, await api.get<SessionView>(sessionPath(id)));
+      if (id !== undefined) return printSession(json, await api.getSession(id));
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw usage(`--limit must be a whole number from 1 to 1000, got "${opts.limit}"`);
-      const page = await api.get<{ sessions: SessionView[]; nextCursor: string | null }>(`/v1/sessions?limit=${limit}`);
+      const page = await api.listSessions({ limit });
       show(json, page, ['id', 'state', 'calls', 'total', 'created'], page.sessions.map((s) => [s.id, s.state, countsText(s), s.total, ago(s.createdAt)]));
     });
 
@@ -106,8 +96,7 @@ Examples:
     .action(async (id: string, opts: { page?: string }, cmd: Command) => {
       const api = client(cmd);
       if (opts.page !== undefined && !/^[1-9]\d*$/.test(opts.page)) throw usage(`--page must be a whole number from 1, got "${opts.page}"`);
-      const page =
-        opts.page === undefined ? await api.post<ResultPage>(`${sessionPath(id)}/results`) : await api.get<ResultPage>(`${sessionPath(id)}/results/${opts.page}`);
+      const page = opts.page === undefined ? await api.nextSessionResults(id) : await api.getSessionResults(id, Number(opts.page));
       const { json } = globals(cmd);
       if (!json) process.stdout.write(page.page === null ? 'no call ended since the last page\n' : `page ${page.page}\n`);
       show(

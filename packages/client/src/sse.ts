@@ -8,7 +8,7 @@ export interface SseMessage {
 /**
  * Reads a `text/event-stream` body into messages, whatever its chunk boundaries (a chunk may end
  * inside a line, inside a CRLF or inside a UTF-8 character). `:` lines are comments and skipped;
- * `id` and `retry` are ignored, since the CLI never reconnects. As the format says, a message not
+ * `id` and `retry` are ignored, since the client never reconnects. As the format says, a message not
  * yet closed by a blank line when the body ends is dropped: whether that is an error is the
  * caller's to say.
  */
