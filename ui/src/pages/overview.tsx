@@ -1,6 +1,7 @@
 import type { JSX } from 'preact';
 import { useEffect } from 'preact/hooks';
 import { LineChart } from '../parts/chart';
+import { duration } from '../parts/format';
 import { ErrorNote, Section } from '../parts/common';
 import { StatusBadge } from '../parts/status';
 import { Link } from '../router';
@@ -50,7 +51,7 @@ export function OverviewPage(): JSX.Element {
         <Section title="Latency, last hour">
           <LineChart
             title="run time"
-            unit=" ms"
+            yLabel={duration}
             xs={xs}
             lines={[
               { name: 'p50', values: s.series.map((p) => p.p50Ms), class: 'c1' },

@@ -13,11 +13,11 @@ const PAD = { left: 56, right: 8, top: 10, bottom: 20 };
 
 /**
  * A small line chart over time, drawn as SVG by hand: a few series over the same x (epoch ms),
- * the y axis from 0 to the largest value, labelled with `unit`; x labelled as clock times unless
- * `xLabel` says otherwise.
+ * the y axis from 0 to the largest value (labelled by `yLabel`, else as a plain number), x as clock
+ * times unless `xLabel` says otherwise.
  */
-export function LineChart(props: { title: string; xs: number[]; lines: Line[]; unit?: string; xLabel?: (x: number) => string }): JSX.Element {
-  const { title, xs, lines, unit = '' } = props;
+export function LineChart(props: { title: string; xs: number[]; lines: Line[]; yLabel?: (y: number) => string; xLabel?: (x: number) => string }): JSX.Element {
+  const { title, xs, lines } = props;
   const highest = Math.max(0, ...lines.flatMap((l) => l.values.filter((v): v is number => v !== null)));
   // With nothing to show yet the axis still reads 0 to 1, not 0 to nothing.
   const max = highest > 0 ? highest : 1;
@@ -50,7 +50,7 @@ export function LineChart(props: { title: string; xs: number[]; lines: Line[]; u
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title}>
         <line class="axis" x1={PAD.left} y1={H - PAD.bottom} x2={W - PAD.right} y2={H - PAD.bottom} />
         <line class="grid" x1={PAD.left} y1={PAD.top} x2={W - PAD.right} y2={PAD.top} />
-        <text class="tick" x={PAD.left - 4} y={PAD.top + 4} text-anchor="end">{`${fmt(max)}${unit}`}</text>
+        <text class="tick" x={PAD.left - 4} y={PAD.top + 4} text-anchor="end">{(props.yLabel ?? fmt)(max)}</text>
         <text class="tick" x={PAD.left - 4} y={H - PAD.bottom} text-anchor="end">0</text>
         <text class="tick" x={PAD.left} y={H - 4}>{label(xs[0])}</text>
         <text class="tick" x={W - PAD.right} y={H - 4} text-anchor="end">{label(xs.at(-1))}</text>
