@@ -128,7 +128,7 @@ export function CallPage({ id }: { id: string }): JSX.Element {
             ['created', time(call.createdAt)],
             ['started', time(call.startedAt)],
             ['finished', time(call.finishedAt)],
-            ['took', call.startedAt ? duration((call.finishedAt ?? now) - call.startedAt) : '–'],
+            [call.finishedAt ? 'took' : 'running for', call.startedAt ? duration((call.finishedAt ?? now) - call.startedAt) : '–'],
             ['session', call.sessionId ? <Link href={`/sessions/${call.sessionId}`}>{call.sessionId}</Link> : null],
             ['invoked by', call.invokedBy ? <span class="mono">{call.invokedBy}</span> : null],
           ]}
