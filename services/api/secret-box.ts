@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createOwnerOnly } from '../../shared/files/owner-only.js';
+import { createOwnerOnly } from '../../shared/files/atomic-write.js';
 import type { Logger } from '../../shared/logger.js';
 import type { EnvMap } from '../../shared/protocol/function-env.js';
 

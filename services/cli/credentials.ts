@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { adminKeyFile } from '../../shared/config.js';
-import { writeOwnerOnly } from '../../shared/files/owner-only.js';
+import { writeOwnerOnly } from '../../shared/files/atomic-write.js';
 
 /** An API key the CLI sends, and where it was found (said when the cluster refuses it). */
 export interface Credential {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ensureCurveDir, writeAtomic } from './key-files.js';
+import { writeFileAtomic } from '../files/atomic-write.js';
+import { ensureCurveDir } from './key-files.js';
 import { isCurveKey } from './z85.js';
 
 /**
@@ -101,7 +102,7 @@ const HEADER = [
 
 async function writeAllowlist(curveDir: string, text: string): Promise<void> {
   await ensureCurveDir(curveDir);
-  await writeAtomic(allowlistPath(curveDir), text, 0o644);
+  await writeFileAtomic(allowlistPath(curveDir), text, 0o644);
 }
 
 function entryOf(raw: string): AllowedEntry | null {

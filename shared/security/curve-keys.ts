@@ -1,7 +1,8 @@
-import { open, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { curveKeyPair } from 'zeromq';
-import { ensureCurveDir, readPublicKeyFile, writeAtomic } from './key-files.js';
+import { createOwnerOnly, writeFileAtomic } from '../files/atomic-write.js';
+import { ensureCurveDir, readPublicKeyFile } from './key-files.js';
 import { isCurveKey } from './z85.js';
 
 /**
@@ -29,13 +30,16 @@ export async function loadOrCreateKeyPair(dir: string, name: string): Promise<{ 
   let created = false;
   if (!keys) {
     keys = curveKeyPair();
-    created = await writeNewKeyFile(keyFile, name, keys);
+    created = await createOwnerOnly(
+      keyFile,
+      `# Ferry CurveZMQ key pair of "${name}": the secret key is this daemon's identity, keep it private.\n` + `public-key=${keys.publicKey}\nsecret-key=${keys.secretKey}\n`,
+    );
     // Another process of the same name made it first: its pair is the one.
     if (!created) keys = await readKeyFile(keyFile);
     if (!keys) throw new Error(`${keyFile} appeared without a key pair in it`);
   }
   const pubFile = path.join(dir, `${name}.pub`);
-  if ((await readPublicKeyFile(pubFile)) !== keys.publicKey) await writeAtomic(pubFile, `${keys.publicKey}\n`, 0o644);
+  if ((await readPublicKeyFile(pubFile)) !== keys.publicKey) await writeFileAtomic(pubFile, `${keys.publicKey}\n`, 0o644);
   return { keys, created };
 }
 
@@ -56,26 +60,4 @@ async function readKeyFile(file: string): Promise<CurveKeyPair | null> {
   const secretKey = field('secret-key');
   if (!publicKey || !secretKey || !isCurveKey(publicKey) || !isCurveKey(secretKey)) throw new Error(`${file} does not hold a CurveZMQ key pair`);
   return { publicKey, secretKey };
-}
-
-/** True when this call made the file; false when it already existed. */
-async function writeNewKeyFile(file: string, name: string, keys: CurveKeyPair): Promise<boolean> {
-  let handle;
-  try {
-    // Created with mode 0600 in one step: the secret is never in a file others may read.
-    handle = await open(file, 'wx', 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
-  try {
-    await handle.writeFile(
-      `# Ferry CurveZMQ key pair of "${name}": the secret key is this daemon's identity, keep it private.\n` +
-        `public-key=${keys.publicKey}\nsecret-key=${keys.secretKey}\n`,
-    );
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return true;
 }

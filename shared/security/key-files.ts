@@ -1,4 +1,4 @@
-import { chmod, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isCurveKey } from './z85.js';
 
@@ -40,13 +40,6 @@ export async function listPublicKeys(dir: string): Promise<NamedKey[]> {
     if (publicKey) keys.push({ name: entry.slice(0, -'.pub'.length), publicKey });
   }
   return keys;
-}
-
-/** Writes `text` to `file` through a temp file and a rename, so a reader never sees half of it. */
-export async function writeAtomic(file: string, text: string, mode: number): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, text, { mode });
-  await rename(tmp, file);
 }
 
 /** The key in a `.pub` file, or null when the file is missing or holds no key. */

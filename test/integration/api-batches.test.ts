@@ -139,16 +139,22 @@ describe('batch jobs of python functions (Docker)', () => {
 /** A runtime no node could run for real: on a fake node that does not matter, which is the point. */
 const unrunnable = { name: 'bt-nowhere', image: 'ferry-test/never-built', path: '/ws', run: 'sh main.sh', protocol: 'exec' };
 
+/** A cluster with `names` pushed on {@link unrunnable}: batch jobs of them run only on fake nodes. */
+async function clusterWithUnrunnable(names: string[]): Promise<Cluster> {
+  const c = await startCluster();
+  expect((await http('POST', `${c.url}/v1/runtimes`, unrunnable)).status).toBe(201);
+  for (const name of names) {
+    const b = await makeBundle(c.dir, name, { 'main.sh': 'echo "this must never run" >&2; exit 3\n' });
+    expect((await upload(`${c.url}/v1/functions/${name}`, b.file, { runtime: unrunnable.name })).status).toBe(201);
+  }
+  return c;
+}
+
 describe('a batch job of 10,000 batches on a fake node', () => {
   let c: Cluster;
   beforeAll(async () => {
-    c = await startCluster();
+    c = await clusterWithUnrunnable(['bt-echo', 'bt-combine']);
     await c.startWorker(nodeId('fake'), { FERRY_DRIVER: 'fake', FERRY_MAX_CONTAINERS: '8', FERRY_FAKE_DELAY_MS: '0-2' });
-    expect((await http('POST', `${c.url}/v1/runtimes`, unrunnable)).status).toBe(201);
-    for (const name of ['bt-echo', 'bt-combine']) {
-      const b = await makeBundle(c.dir, name, { 'main.sh': 'echo "this must never run" >&2; exit 3\n' });
-      expect((await upload(`${c.url}/v1/functions/${name}`, b.file, { runtime: unrunnable.name })).status).toBe(201);
-    }
   });
   afterAll(async () => {
     await c?.close();
@@ -182,12 +188,7 @@ describe('a batch job of 10,000 batches on a fake node', () => {
 describe('batch jobs that time out or outlive their results (fake nodes)', () => {
   let c: Cluster;
   beforeAll(async () => {
-    c = await startCluster();
-    expect((await http('POST', `${c.url}/v1/runtimes`, unrunnable)).status).toBe(201);
-    for (const name of ['bt-echo', 'bt-combine']) {
-      const b = await makeBundle(c.dir, name, { 'main.sh': 'echo "this must never run" >&2; exit 3\n' });
-      expect((await upload(`${c.url}/v1/functions/${name}`, b.file, { runtime: unrunnable.name })).status).toBe(201);
-    }
+    c = await clusterWithUnrunnable(['bt-echo', 'bt-combine']);
   });
   afterAll(async () => {
     await c?.close();
@@ -237,13 +238,8 @@ describe('batch jobs that time out or outlive their results (fake nodes)', () =>
 describe('ferry batch start, show, results, cancel (fake node)', () => {
   let c: Cluster;
   beforeAll(async () => {
-    c = await startCluster();
+    c = await clusterWithUnrunnable(['bt-cli-echo', 'bt-cli-combine']);
     await c.startWorker(nodeId('cli'), { FERRY_DRIVER: 'fake', FERRY_MAX_CONTAINERS: '2', FERRY_FAKE_DELAY_MS: '0-5' });
-    expect((await http('POST', `${c.url}/v1/runtimes`, unrunnable)).status).toBe(201);
-    for (const name of ['bt-cli-echo', 'bt-cli-combine']) {
-      const b = await makeBundle(c.dir, name, { 'main.sh': 'exit 3\n' });
-      expect((await upload(`${c.url}/v1/functions/${name}`, b.file, { runtime: unrunnable.name })).status).toBe(201);
-    }
   });
   afterAll(async () => c?.close());
 

@@ -1,5 +1,5 @@
 import type { DbClient } from '../../../shared/clients/db-client.js';
-import { writeOwnerOnly } from '../../../shared/files/owner-only.js';
+import { writeOwnerOnly } from '../../../shared/files/atomic-write.js';
 import type { Logger } from '../../../shared/logger.js';
 import { newApiKey } from '../../../shared/protocol/api-key.js';
 
