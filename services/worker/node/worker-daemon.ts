@@ -93,6 +93,9 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
     })());
 
   const preparing = new Set<string>();
+  // A cancel that arrives while its call is still being prepared finds nothing in the broker: the
+  // call is remembered here and never handed to it.
+  const cancelledWhilePreparing = new Set<string>();
   const dispatch = (task: Dispatch): void => {
     const ref = `${task.callId}/${task.attempt}`;
     const callLog = callLogger(log, task);
@@ -105,7 +108,10 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
     preparing.add(ref);
     preparer
       .prepare(task)
-      .then((prepared) => broker.submit(task, prepared, receivedAt, callLog))
+      .then((prepared) => {
+        if (cancelledWhilePreparing.delete(ref)) callLog.debug({ attempt: task.attempt }, 'call cancelled while it was prepared: not run');
+        else broker.submit(task, prepared, receivedAt, callLog);
+      })
       .catch((err: unknown) => {
         const why = err instanceof PrepareError ? err : new PrepareError(CallErrorCode.SANDBOX_FAILED, String(err), true);
         callLog.warn({ err, code: why.code }, 'call could not be prepared');
@@ -114,7 +120,10 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
           content: { callId: task.callId, attempt: task.attempt, code: why.code, message: why.message, retryable: why.retryable },
         });
       })
-      .finally(() => preparing.delete(ref));
+      .finally(() => {
+        preparing.delete(ref);
+        cancelledWhilePreparing.delete(ref);
+      });
   };
 
   link = new ApiLink({
@@ -137,9 +146,12 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
         case 'dispatch':
           dispatch(msg.content);
           return;
-        case 'cancel':
-          broker.cancel(msg.content.callId, msg.content.attempt);
+        case 'cancel': {
+          const ref = `${msg.content.callId}/${msg.content.attempt}`;
+          if (preparing.has(ref)) cancelledWhilePreparing.add(ref);
+          else broker.cancel(msg.content.callId, msg.content.attempt);
           return;
+        }
       }
     },
   });
