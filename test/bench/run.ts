@@ -1,12 +1,13 @@
 import { spawnDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { bullmqContender } from './bullmq-contender.js';
+import { bundleFigures, bundleJson, bundleRows } from './bundle-bench.js';
 import { busyNeighbours } from './busy-neighbours.js';
 import { cliVersionMs } from './cli-bench.js';
 import { sideBySide, throughput } from './contenders.js';
 import { curveFigures, curveRows } from './curve-bench.js';
 import { benchDb } from './db-bench.js';
-import { backlogThroughput, bundleFigures, firstCallsWithRuntimePreload, invokeDuringUploads, startFerryBench } from './ferry-bench.js';
+import { backlogThroughput, firstCallsWithRuntimePreload, invokeDuringUploads, startFerryBench } from './ferry-bench.js';
 import { startRedis } from './redis-server.js';
 import { invokeDuringPurge } from './purge-interference.js';
 import { benchRetention } from './retention-bench.js';
@@ -19,7 +20,8 @@ import { benchWorker } from './worker-bench.js';
  * machine, in one run. Never fails on time. Flags: --quick (a short smoke run), --json (one JSON
  * object on stdout instead of the table), --store (only the call store's figures: no Docker,
  * no cluster), --neighbours (only the busy-neighbours figures), --curve (only warm calls with
- * CurveZMQ on and off), --cli (only `ferry --version`'s time).
+ * CurveZMQ on and off), --cli (only `ferry --version`'s time), --bundles (only the bundle push
+ * and pull figures).
  */
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -28,6 +30,7 @@ const storeOnly = args.has('--store');
 const neighboursOnly = args.has('--neighbours');
 const curveOnly = args.has('--curve');
 const cliOnly = args.has('--cli');
+const bundlesOnly = args.has('--bundles');
 const say = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
@@ -151,6 +154,19 @@ async function cliMain(): Promise<void> {
   printTable(quick, 'Ferry CLI benchmark', f.seconds, [cliRow(f.cli_version_ms)]);
 }
 
+/** `--bundles`: bundle push and pull alone, on a one-node cluster of their own. */
+async function bundlesMain(): Promise<void> {
+  const started = Date.now();
+  say(`bundles: ${quick ? 'one' : 'three'} 100 MiB push(es) and pull(s)`);
+  const b = await bundleFigures(quick);
+  const seconds = Math.round((Date.now() - started) / 1000);
+  if (json) {
+    process.stdout.write(JSON.stringify({ ...bundleJson(b), seconds }) + '\n');
+    return;
+  }
+  printTable(quick, 'Ferry bundle benchmark', seconds, bundleRows(b));
+}
+
 /** `--neighbours`: the busy-neighbours figures alone. */
 async function neighboursMain(): Promise<void> {
   const started = Date.now();
@@ -196,7 +212,7 @@ async function main(): Promise<void> {
     const emptyQueue = await throughput(ferry.python, 64, quick ? 1_000 : 5_000);
     const backlog = await backlogThroughput(ferry, quick ? 1_000 : 10_000);
     say('bundle');
-    const bundle = await bundleFigures(ferry, quick ? 20 : 100);
+    const bundle = await bundleFigures(quick, { cluster: ferry.cluster, nodeId: 'bench-node' });
     say('warm invokes while a 2 GiB gzip bomb and a 100 MiB bundle are pushed');
     const duringUpload = await invokeDuringUploads(ferry, { samples: quick ? 300 : 2_000, maxPushes: quick ? 5 : 20, mib: 100 });
     say(`warm invokes while a retention pass removes ${quick ? '20,000' : '100,000'} old calls`);
@@ -229,11 +245,7 @@ async function main(): Promise<void> {
       node_agent_round_trip_p50_ms: node.warmAgentRunP50Ms,
       runtime_preload_first_call_ms: firstCall.medianMs,
       runtime_preload_first_call_max_ms: firstCall.maxMs,
-      bundle_bytes: bundle.bytes,
-      bundle_push_mb_per_s: bundle.pushMbPerSec,
-      bundle_pull_mb_per_s: bundle.pullMbPerSec,
-      registry_peak_rss_mib: bundle.registryPeakRssMib,
-      worker_peak_rss_mib: bundle.workerPeakRssMib,
+      ...bundleJson(bundle),
       invoke_during_upload_p50_ms: duringUpload.p50Ms,
       invoke_during_upload_p99_ms: duringUpload.p99Ms,
       invoke_during_upload_samples: duringUpload.samples,
@@ -272,8 +284,7 @@ async function main(): Promise<void> {
       ['warm exec call ms / ratio (node level)', `${f.exec_ms} / ${f.exec_ratio_vs_docker_exec}`, '', `docker exec ${f.docker_exec_ms} ms`],
       ['node-level warm agent call p50 ms', `${f.node_warm_agent_p50_ms}`, 'overhead ≤ 1 ms', `agent round trip ${f.node_agent_round_trip_p50_ms} ms`],
       ['first call of a never-seen function, preload runtime: median / slowest ms', `${f.runtime_preload_first_call_ms} / ${f.runtime_preload_first_call_max_ms}`, '≤ 30', `warm call ${f.warm_p50_ms} ms`],
-      [`bundle push / pull MB/s (${Math.round(f.bundle_bytes / 1024 / 1024)} MiB)`, `${f.bundle_push_mb_per_s} / ${f.bundle_pull_mb_per_s}`, '≥ 300', ''],
-      ['peak RSS MiB: registry / worker', `${f.registry_peak_rss_mib} / ${f.worker_peak_rss_mib}`, '≤ idle + 64', ''],
+      ...bundleRows(bundle),
       [
         `warm sync invoke p50 / p99 ms while 2 GiB bombs (${f.invoke_during_upload_bombs_refused}× refused) and 100 MiB bundles (${f.invoke_during_upload_bundles_pushed}×) upload`,
         `${f.invoke_during_upload_p50_ms} / ${f.invoke_during_upload_p99_ms}`,
@@ -300,7 +311,7 @@ async function main(): Promise<void> {
   }
 }
 
-(storeOnly ? storeMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : cliOnly ? cliMain() : main()).then(
+(storeOnly ? storeMain() : bundlesOnly ? bundlesMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : cliOnly ? cliMain() : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
