@@ -76,10 +76,10 @@ export class BundleUpload {
 
   /**
    * Sends what is left, waits for every part to be acknowledged, and asks the registry to store
-   * the bundle; with `sha256`, only if the bytes hash to it. Resolves with the sha256 the registry
-   * hashed. Throws the upload's failure, or the registry's TRUNCATED / HASH_MISMATCH.
+   * the bundle. Resolves with the sha256 the registry hashed it to. Throws the upload's failure,
+   * or the registry's TRUNCATED.
    */
-  async commit(sha256?: string): Promise<{ sha256: string; size: number; stored: boolean }> {
+  async commit(): Promise<{ sha256: string; size: number; stored: boolean }> {
     if (this.state !== 'open') throw new FerryError(ErrorCode.CLOSED, `upload is ${this.state}`);
     this.state = 'committing';
     // A bundle of no bytes still needs one (empty) part to open the upload.
@@ -88,7 +88,7 @@ export class BundleUpload {
     if (this.failure) throw this.failure;
     const reply = await this.rpc.call(
       'putCommit',
-      { uploadId: this.uploadId, ...(sha256 === undefined ? {} : { sha256 }), size: this.bytes },
+      { uploadId: this.uploadId, size: this.bytes },
       { timeoutMs: this.timeouts.commitMs(this.bytes) },
     );
     this.state = 'committed';

@@ -24,7 +24,7 @@ export class StagedBundle {
 
   /**
    * Stores the bundle. Throws BAD_REQUEST when the check refused it, else the upload's failure
-   * (BUNDLE_TOO_LARGE, TIMEOUT…) or the registry's TRUNCATED / HASH_MISMATCH.
+   * (BUNDLE_TOO_LARGE, TIMEOUT…) or the registry's TRUNCATED.
    */
   async commit(): Promise<{ sha256: string; size: number; stored: boolean }> {
     await this.check.result();
