@@ -6,6 +6,7 @@ import { cliVersionMs } from './cli-bench.js';
 import { sideBySide, throughput } from './contenders.js';
 import { curveFigures, curveRows } from './curve-bench.js';
 import { benchDb } from './db-bench.js';
+import { execFigures, execRows } from './exec-bench.js';
 import { backlogThroughput, bundleFigures, firstCallWithRuntimePreload, invokeDuringUploads, startFerryBench } from './ferry-bench.js';
 import { startRedis } from './redis-server.js';
 import { invokeDuringPurge } from './purge-interference.js';
@@ -18,7 +19,7 @@ import { benchWorker } from './worker-bench.js';
  * machine, in one run. Never fails on time. Flags: --quick (a short smoke run), --json (one JSON
  * object on stdout instead of the table), --store (only the call store's figures: no Docker,
  * no cluster), --neighbours (only the busy-neighbours figures), --curve (only warm calls with
- * CurveZMQ on and off), --cli (only `ferry --version`'s time).
+ * CurveZMQ on and off), --cli (only `ferry --version`'s time), --exec (only the dice exec figures).
  */
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -27,6 +28,7 @@ const storeOnly = args.has('--store');
 const neighboursOnly = args.has('--neighbours');
 const curveOnly = args.has('--curve');
 const cliOnly = args.has('--cli');
+const execOnly = args.has('--exec');
 const say = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
@@ -308,7 +310,19 @@ async function main(): Promise<void> {
   }
 }
 
-(storeOnly ? storeMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : cliOnly ? cliMain() : main()).then(
+/** `--exec`: the dice exec figures alone. */
+async function execMain(): Promise<void> {
+  const started = Date.now();
+  say('dice as an exec function: async calls/s with 4 warm containers, warm latency against python3 in a running container');
+  const f = { ...(await execFigures(quick)), seconds: Math.round((Date.now() - started) / 1000) };
+  if (json) {
+    process.stdout.write(JSON.stringify(f) + '\n');
+    return;
+  }
+  printTable('Ferry exec benchmark', f.seconds, execRows(f).map(([k, x, target, anchor]): [string, string, string] => [k, x, `${target}  (${anchor})`]));
+}
+
+(execOnly ? execMain() : storeOnly ? storeMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : cliOnly ? cliMain() : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
