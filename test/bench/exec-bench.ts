@@ -1,8 +1,11 @@
 import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import Docker from 'dockerode';
+import { nanoCpusFor } from '../../services/worker/drivers/cpu-share.js';
 import { functionImage } from '../../services/worker/drivers/docker-driver.js';
 import { makeBundle } from '../helpers/bundles.js';
-import { startCluster } from '../helpers/cluster.js';
+import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { example } from '../helpers/fixtures.js';
 import { http, upload } from '../helpers/http.js';
 import { waitUntil } from '../helpers/temp.js';
@@ -13,6 +16,51 @@ const run = promisify(execFile);
 const RUNTIME = { image: 'pythonruntime', path: '/ws', dependencies: 'pip3 install -r requirements.txt', run: 'python3 test.py' };
 const PARAMS = { roll: '4d6' };
 const CONTAINERS = 4;
+/** The function's memory (the default: the README's push names none) and the default CPU share per MiB. */
+const MEMORY_MB = 256;
+const MB_PER_CPU = 1024;
+const NODE_ID = 'nx-bench';
+const CLOCK_TICKS = 100;
+const ENGINE = new Set(['dockerd', 'containerd', 'containerd-shim']);
+
+/** CPU ms so far of Ferry's processes, of the node's containers (their cgroups) and of the engine. */
+interface CpuSample {
+  ferry: number;
+  containers: number;
+  engine: number;
+}
+
+async function cpuSample(c: Cluster, docker: Docker): Promise<CpuSample> {
+  const stats = new Map<number, { ppid: number; comm: string; ms: number }>();
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    const close = stat.lastIndexOf(')');
+    if (close < 0) continue;
+    const fields = stat.slice(close + 2).split(' ');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    stats.set(Number(name), { ppid: Number(fields[1]), comm, ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS });
+  }
+  const roots = new Set([c.db, c.registry, c.api, ...c.workers.values()].map((d) => d.proc.pid!));
+  const inFerry = (pid: number): boolean => {
+    for (let p = pid; p > 1; p = stats.get(p)?.ppid ?? 0) if (roots.has(p)) return true;
+    return false;
+  };
+  let ferry = 0;
+  let engine = 0;
+  for (const [pid, s] of stats) {
+    if (inFerry(pid)) ferry += s.ms;
+    else if (ENGINE.has(s.comm)) engine += s.ms;
+  }
+  let containers = 0;
+  for (const info of await docker.listContainers({ filters: { label: [`ferry.node=${NODE_ID}`] } })) {
+    const pid = (await docker.getContainer(info.Id).inspect()).State.Pid;
+    const cgroup = (await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '')).split('\n').find((l) => l.startsWith('0::'))?.slice(3);
+    const usage = cgroup ? /usage_usec (\d+)/.exec(await readFile(`/sys/fs/cgroup${cgroup}/cpu.stat`, 'utf8').catch(() => '')) : null;
+    containers += usage ? Number(usage[1]) / 1000 : 0;
+  }
+  return { ferry, containers, engine };
+}
 
 export interface ExecFigures {
   exec_calls_per_s: number;
@@ -20,19 +68,25 @@ export interface ExecFigures {
   exec_warm_p50_ms: number;
   exec_floor_p50_ms: number;
   exec_warm_over_floor: number;
+  /** CPU ms per call during the run: Ferry's processes, the containers (the function itself), the engine. */
+  exec_cpu_ms_per_call_ferry: number;
+  exec_cpu_ms_per_call_containers: number;
+  exec_cpu_ms_per_call_engine: number;
 }
 
 /**
  * The seed's dice as an `exec` function (`python3 test.py` per call) on one node with four warm
  * containers: async calls per second through a run of `calls` calls, and a warm sync call's
  * latency against its floor, a loop starting `python3 test.py` inside an already-running
- * container of the same image, measured round by round beside it.
+ * container of the same image and limits, measured round by round beside it. Its CPU per call
+ * says where the time goes: Ferry, the function in its containers, or the engine.
  */
 export async function execFigures(quick: boolean): Promise<ExecFigures> {
   const calls = quick ? 100 : 300;
   const rounds = quick ? 3 : 8;
   const perRound = quick ? 10 : 25;
-  const c = await startCluster({ workers: ['nx-bench'], workerEnv: { FERRY_MAX_CONTAINERS: String(CONTAINERS), FERRY_PRELOAD: 'function' } });
+  const docker = new Docker();
+  const c = await startCluster({ logLevel: 'info', workers: [NODE_ID], workerEnv: { FERRY_MAX_CONTAINERS: String(CONTAINERS), FERRY_PRELOAD: 'function', ...(process.env['XMBPC'] ? { FERRY_MB_PER_CPU: process.env['XMBPC'] } : {}) } });
   let floorContainer = '';
   try {
     const rt = await http('POST', `${c.url}/registerRuntime`, RUNTIME);
@@ -48,6 +102,7 @@ export async function execFigures(quick: boolean): Promise<ExecFigures> {
     await invoke();
     await Promise.all(Array.from({ length: CONTAINERS * 2 }, invoke));
 
+    const cpuBefore = await cpuSample(c, docker);
     const started = performance.now();
     const made = await http<{ id: string }>('POST', `${c.url}/v1/functions/dice/runs`, { times: calls, params: PARAMS });
     if (made.status !== 201) throw new Error(`run answered ${made.status}`);
@@ -61,10 +116,15 @@ export async function execFigures(quick: boolean): Promise<ExecFigures> {
       600_000,
     );
     const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = await cpuSample(c, docker);
+    const perCall = (k: keyof CpuSample): number => round((cpuAfter[k] - cpuBefore[k]) / calls, 1);
     if (status !== 'COMPLETE') throw new Error(`the run of dice calls ended ${status}`);
 
     const image = functionImage(RUNTIME, bundle.sha256);
-    floorContainer = (await run('docker', ['run', '-d', '--network', 'none', '--user', '65534:65534', '-w', RUNTIME.path, image, 'sleep', 'infinity'])).stdout.trim();
+    // Confined as the function's own containers are: its memory, the CPU share that follows it.
+    const cpus = String(nanoCpusFor(MEMORY_MB, MB_PER_CPU) / 1e9);
+    const limits = ['--memory', `${MEMORY_MB}m`, '--cpus', cpus, '--read-only', '--tmpfs', '/tmp', '--network', 'none', '--user', '65534:65534'];
+    floorContainer = (await run('docker', ['run', '-d', ...limits, '-w', RUNTIME.path, image, 'sleep', 'infinity'])).stdout.trim();
     const loop = `s=$(date +%s%N); i=0; while [ $i -lt ${perRound} ]; do echo '${JSON.stringify(PARAMS)}' | ${RUNTIME.run} >/dev/null; i=$((i+1)); done; echo $(( ($(date +%s%N) - s) / ${perRound} ))`;
     const warm: number[] = [];
     const floor: number[] = [];
@@ -78,6 +138,9 @@ export async function execFigures(quick: boolean): Promise<ExecFigures> {
       exec_warm_p50_ms: round(median(warm), 1),
       exec_floor_p50_ms: round(median(floor), 1),
       exec_warm_over_floor: round(median(warm) / median(floor)),
+      exec_cpu_ms_per_call_ferry: perCall('ferry'),
+      exec_cpu_ms_per_call_containers: perCall('containers'),
+      exec_cpu_ms_per_call_engine: perCall('engine'),
     };
   } finally {
     if (floorContainer) await run('docker', ['rm', '-f', floorContainer]).catch(() => undefined);
@@ -94,6 +157,12 @@ export function execRows(f: ExecFigures): [string, string, string, string][] {
       `${f.exec_warm_p50_ms} / ${f.exec_floor_p50_ms} / ${f.exec_warm_over_floor}`,
       '≤ 1.5',
       `python3 test.py in a running container: ${f.exec_floor_p50_ms} ms`,
+    ],
+    [
+      'exec CPU ms per call: Ferry / containers / engine',
+      `${f.exec_cpu_ms_per_call_ferry} / ${f.exec_cpu_ms_per_call_containers} / ${f.exec_cpu_ms_per_call_engine}`,
+      '',
+      'engine: dockerd, containerd and every shim on the machine',
     ],
   ];
 }
