@@ -141,7 +141,7 @@ export class DockerSandbox implements Sandbox {
     let codeStage: string | null = null;
     const binds: string[] = [];
     let cmd: string[];
-    const closeChannels = async (): Promise<void> => {
+    const undoSetup = async (): Promise<void> => {
       await channel?.close();
       await execAgent?.close();
       await rm(hostDir, { recursive: true, force: true });
@@ -173,7 +173,7 @@ export class DockerSandbox implements Sandbox {
         cmd = ['sh', '-c', rt.run];
       }
     } catch (err) {
-      await closeChannels();
+      await undoSetup();
       throw err;
     }
     const memory = spec.memoryMb * MiB;
@@ -208,7 +208,7 @@ export class DockerSandbox implements Sandbox {
         },
       });
     } catch (err) {
-      await closeChannels();
+      await undoSetup();
       throw err;
     }
     const sandbox = new DockerSandbox(docker, container, spec.key, rt, options, mode, channel, execAgent, hostDir, codeStage, spec.memoryMb);
