@@ -58,6 +58,8 @@ export class DockerSandbox implements Sandbox {
   private destroyed = false;
   /** The cgroup files of a container that outlives its calls, found once its init runs. */
   private cgroup: CgroupFiles | null = null;
+  /** The counts the last call left, which the next starts from when nothing has run in between. */
+  private idleCounts: CgroupCounts | null = null;
 
   private constructor(
     private readonly docker: Docker,
@@ -243,6 +245,7 @@ export class DockerSandbox implements Sandbox {
       this.applyLimits(task.memoryMb),
       stageCode(prepared.codeDir, this.codeStage),
     ]);
+    this.idleCounts = null; // loading a handler runs code in the container
     if (this.channel) {
       const loaded = await this.channel.load(prepared.runtime.run);
       if (!loaded.ok) this.alive = false; // calls still answer the load error; the next call gets a fresh sandbox
@@ -307,7 +310,7 @@ export class DockerSandbox implements Sandbox {
     const initStart = performance.now();
     const agent = this.execAgent!;
     await agent.ready(AGENT_START_TIMEOUT_MS);
-    const before = await this.counts();
+    const before = await this.countsBefore();
     const runStart = performance.now();
     const out = this.execOutput(sink);
     const timer = this.killAfter(task.timeoutMs);
@@ -336,7 +339,7 @@ export class DockerSandbox implements Sandbox {
   }
 
   private async runAgent(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
-    const before = await this.counts();
+    const before = await this.countsBefore();
     const timer = this.killAfter(task.timeoutMs);
     let outcome: CallOutcome;
     try {
@@ -374,6 +377,13 @@ export class DockerSandbox implements Sandbox {
     return this.cgroup === null ? null : cgroupCounts(this.cgroup);
   }
 
+  /** The counts a call starts from: read once per call, for a warm container idles between calls. */
+  private async countsBefore(): Promise<CgroupCounts | null> {
+    const idle = this.idleCounts;
+    this.idleCounts = null;
+    return idle ?? this.counts();
+  }
+
   /**
    * After a call in a container that outlives it: whether the OOM killer struck during the call,
    * and whether the call hit its pids limit. A container whose call hit that limit or left
@@ -386,6 +396,7 @@ export class DockerSandbox implements Sandbox {
     const grew = (a: number | null, b: number | null): boolean => a !== null && b !== null && a > b;
     const pidsLimitHit = grew(after.pidsLimitHits, before.pidsLimitHits);
     if (pidsLimitHit || grew(after.processes, before.processes)) this.alive = false;
+    else this.idleCounts = after;
     return { oomKilled: grew(after.oomKills, before.oomKills), pidsLimitHit };
   }
 
