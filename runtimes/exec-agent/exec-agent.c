@@ -33,6 +33,7 @@ extern char **environ;
 
 #define HEADER 5
 #define CHUNK 65536
+#define DRAIN_MAX (4u * 1024u * 1024u)
 /* Larger than any call the miniworker sends (params and variables are bounded well below). */
 #define MAX_FRAME (256u * 1024u * 1024u)
 
@@ -167,13 +168,14 @@ static void close_fd(int *fd) {
   *fd = -1;
 }
 
-/* Reads what `*fd` holds now into frames of `type`; closes it at end of file. */
-static void pump(int *fd, char type) {
+/* Reads what `*fd` holds now, up to `limit` bytes, into frames of `type`; closes it at end of file. */
+static void pump(int *fd, char type, size_t limit) {
   char chunk[CHUNK];
-  for (;;) {
+  for (size_t read_so_far = 0; read_so_far < limit;) {
     ssize_t r = read(*fd, chunk, sizeof chunk);
     if (r > 0) {
       send_frame(type, chunk, (uint32_t)r);
+      read_so_far += (size_t)r;
       continue;
     }
     if (r < 0 && errno == EINTR) continue;
@@ -225,11 +227,11 @@ static void reap(void) {
   }
 }
 
-/* The command has exited: what it wrote before is in the pipes; a process it left behind that
- * still holds them is not waited for. */
+/* The command has exited: what it wrote before is in the pipes (a pipe holds far less than
+ * DRAIN_MAX); a process it left behind that still holds them, or writes on, is not waited for. */
 static void finish_call(void) {
-  if (out_fd >= 0) pump(&out_fd, 'O');
-  if (err_fd >= 0) pump(&err_fd, 'E');
+  if (out_fd >= 0) pump(&out_fd, 'O', DRAIN_MAX);
+  if (err_fd >= 0) pump(&err_fd, 'E', DRAIN_MAX);
   close_fd(&out_fd), close_fd(&err_fd), close_fd(&in_fd);
   uint32_t code = (uint32_t)exit_code;
   unsigned char c[4] = {code >> 24, code >> 16, code >> 8, code};
@@ -290,9 +292,9 @@ int main(int argc, char **argv) {
         while (read(sigfd, &si, sizeof si) > 0) {}
         reap();
       } else if (fd == out_fd) {
-        pump(&out_fd, 'O');
+        pump(&out_fd, 'O', CHUNK);
       } else if (fd == err_fd) {
-        pump(&err_fd, 'E');
+        pump(&err_fd, 'E', CHUNK);
       } else if (fd == in_fd) {
         feed_stdin();
       }

@@ -56,10 +56,14 @@ describe('the exec agent', () => {
     expect(r.stderr).toBe('end\n');
   });
 
-  it('ends a call when its command exits, though a process it left behind holds its output open', async () => {
+  it('ends a call when its command exits, though a process it left behind holds its output open or writes on', async () => {
     const r = await run('sleep 300 & echo $!');
     expect(r.code).toBe(0);
     process.kill(Number(r.stdout.toString()));
+    // One that writes on without end: the call still ends, with a bounded rest of its output.
+    const flood = await run('yes & echo $! >&2');
+    expect(flood.code).toBe(0);
+    process.kill(Number(flood.stderr));
     expect((await run('echo next')).stdout.toString()).toBe('next\n');
   });
 });
