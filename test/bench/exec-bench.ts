@@ -16,6 +16,8 @@ const run = promisify(execFile);
 /** The runtime as the README's curl example registers it. */
 const RUNTIME = { image: 'pythonruntime', path: '/ws', dependencies: 'pip3 install -r requirements.txt', run: 'python3 test.py' };
 const PARAMS = { roll: '4d6' };
+/** A runtime whose `run` reads its params and does nothing else. */
+const NOOP_RUNTIME = { name: 'noop-exec', image: 'pythonruntime', path: '/ws', dependencies: 'true', run: 'cat >/dev/null', protocol: 'exec' };
 const CONTAINERS = 4;
 /** The function's memory (the default: the README's push names none) and the default CPU share per MiB. */
 const MEMORY_MB = 256;
@@ -82,6 +84,8 @@ async function cpuSample(c: Cluster, docker: Docker): Promise<CpuSample> {
 
 export interface ExecFigures {
   exec_calls_per_s: number;
+  /** The same with `cat >/dev/null` as the run: the path's own cost. */
+  exec_noop_calls_per_s: number;
   exec_calls: number;
   exec_warm_p50_ms: number;
   exec_floor_p50_ms: number;
@@ -117,29 +121,37 @@ export async function execFigures(quick: boolean): Promise<ExecFigures> {
     const bundle = await makeBundle(c.dir, 'dice', await example('python/dice'));
     const pushed = await upload(`${c.url}/registerFunction/pythonruntime/dice`, bundle.file);
     if (pushed.status !== 201) throw new Error(`push answered ${pushed.status}`);
-    const invoke = async (): Promise<void> => {
-      const r = await http<{ status: string; result: string }>('POST', `${c.url}/v1/functions/dice/invoke?wait=true`, PARAMS);
-      if (r.status !== 200 || r.body.status !== 'DONE') throw new Error(`dice call failed: ${r.status} ${JSON.stringify(r.body)}`);
+    const invoke = async (fn = 'dice'): Promise<void> => {
+      const r = await http<{ status: string; result: string }>('POST', `${c.url}/v1/functions/${fn}/invoke?wait=true`, PARAMS);
+      if (r.status !== 200 || r.body.status !== 'DONE') throw new Error(`${fn} call failed: ${r.status} ${JSON.stringify(r.body)}`);
     };
-    // Warm-up: the image baked, then every container started.
-    await invoke();
-    await Promise.all(Array.from({ length: CONTAINERS * 2 }, invoke));
+    /** Calls/s of a run of `calls` calls of `fn` once its containers are warm, with the CPU it took. */
+    const throughput = async (fn: string): Promise<{ perSec: number; cpuBefore: CpuSample; cpuAfter: CpuSample }> => {
+      await invoke(fn); // its image baked
+      await Promise.all(Array.from({ length: CONTAINERS * 2 }, () => invoke(fn)));
+      const cpuBefore = await cpuSample(c, docker);
+      const started = Date.now();
+      const made = await http<{ id: string }>('POST', `${c.url}/v1/functions/${fn}/runs`, { times: calls, params: PARAMS });
+      if (made.status !== 201) throw new Error(`run answered ${made.status}`);
+      // The run's own end time makes the figure: polled seldom, so the polls cost next to nothing.
+      let view = { status: 'QUEUED', end: 0 };
+      for (let polls = 0; view.status === 'QUEUED' || view.status === 'RUNNING'; polls++) {
+        if (polls > 1200) throw new Error(`the run of ${calls} ${fn} calls did not end in 10 minutes`);
+        await delay(500);
+        view = (await http<{ status: string; end: number }>('GET', `${c.url}/v1/runs/${made.body.id}`)).body;
+      }
+      if (view.status !== 'COMPLETE') throw new Error(`the run of ${fn} calls ended ${view.status}`);
+      return { perSec: calls / ((view.end - started) / 1000), cpuBefore, cpuAfter: await cpuSample(c, docker) };
+    };
 
-    const cpuBefore = await cpuSample(c, docker);
-    const started = Date.now();
-    const made = await http<{ id: string }>('POST', `${c.url}/v1/functions/dice/runs`, { times: calls, params: PARAMS });
-    if (made.status !== 201) throw new Error(`run answered ${made.status}`);
-    // The run's own end time makes the figure: polled seldom, so the polls cost next to nothing.
-    let view = { status: 'QUEUED', end: 0 };
-    for (let polls = 0; view.status === 'QUEUED' || view.status === 'RUNNING'; polls++) {
-      if (polls > 1200) throw new Error(`the run of ${calls} dice calls did not end in 10 minutes`);
-      await delay(500);
-      view = (await http<{ status: string; end: number }>('GET', `${c.url}/v1/runs/${made.body.id}`)).body;
-    }
-    if (view.status !== 'COMPLETE') throw new Error(`the run of dice calls ended ${view.status}`);
-    const seconds = (view.end - started) / 1000;
-    const cpuAfter = await cpuSample(c, docker);
-    const perCall = (k: keyof CpuSample): number => round((cpuAfter[k] - cpuBefore[k]) / calls, 2);
+    const dice = await throughput('dice');
+    const perCall = (k: keyof CpuSample): number => round((dice.cpuAfter[k] - dice.cpuBefore[k]) / calls, 2);
+    // The same path with a command that costs next to nothing: what a call costs beside its command.
+    const noopRt = await http('POST', `${c.url}/v1/runtimes`, NOOP_RUNTIME);
+    if (noopRt.status !== 201) throw new Error(`POST /v1/runtimes answered ${noopRt.status}`);
+    const noopPushed = await upload(`${c.url}/v1/functions/noop?runtime=${NOOP_RUNTIME.name}`, bundle.file);
+    if (noopPushed.status !== 201) throw new Error(`noop push answered ${noopPushed.status}`);
+    const noop = await throughput('noop');
 
     const image = functionImage(RUNTIME, bundle.sha256);
     // Confined as the function's own containers are: its memory, the CPU share that follows it.
@@ -158,7 +170,8 @@ export async function execFigures(quick: boolean): Promise<ExecFigures> {
       floorCpuMs += (await containerCpuMs(floorPid)) - cpuBefore;
     }
     return {
-      exec_calls_per_s: round(calls / seconds, 1),
+      exec_calls_per_s: round(dice.perSec, 1),
+      exec_noop_calls_per_s: round(noop.perSec, 1),
       exec_calls: calls,
       exec_warm_p50_ms: round(median(warm), 1),
       exec_floor_p50_ms: round(median(floor), 1),
@@ -181,6 +194,7 @@ export async function execFigures(quick: boolean): Promise<ExecFigures> {
 export function execRows(f: ExecFigures): [string, string, string, string][] {
   return [
     [`exec calls/s, dice (python3 test.py), ${f.exec_calls} async calls, ${CONTAINERS} warm containers`, `${f.exec_calls_per_s}`, '≥ 60', 'one docker exec per call: ~6'],
+    [`exec calls/s, cat >/dev/null as the run, ${f.exec_calls} async calls, ${CONTAINERS} warm containers`, `${f.exec_noop_calls_per_s}`, '', 'the path without python'],
     [
       'warm exec sync call p50 ms / floor / ratio',
       `${f.exec_warm_p50_ms} / ${f.exec_floor_p50_ms} / ${f.exec_warm_over_floor}`,
