@@ -7,6 +7,7 @@ import { cliVersionMs } from './cli-bench.js';
 import { sideBySide, throughput } from './contenders.js';
 import { curveFigures, curveRows } from './curve-bench.js';
 import { benchDb } from './db-bench.js';
+import { execFigures, execRows } from './exec-bench.js';
 import { backlogThroughput, firstCallsWithRuntimePreload, invokeDuringUploads, startFerryBench } from './ferry-bench.js';
 import { startRedis } from './redis-server.js';
 import { invokeDuringPurge } from './purge-interference.js';
@@ -21,7 +22,7 @@ import { benchWorker } from './worker-bench.js';
  * object on stdout instead of the table), --store (only the call store's figures: no Docker,
  * no cluster), --neighbours (only the busy-neighbours figures), --curve (only warm calls with
  * CurveZMQ on and off), --cli (only `ferry --version`'s time), --bundles (only the bundle push
- * and pull figures).
+ * and pull figures), --exec (only the dice exec figures).
  */
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -31,6 +32,7 @@ const neighboursOnly = args.has('--neighbours');
 const curveOnly = args.has('--curve');
 const cliOnly = args.has('--cli');
 const bundlesOnly = args.has('--bundles');
+const execOnly = args.has('--exec');
 const say = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
@@ -311,7 +313,19 @@ async function main(): Promise<void> {
   }
 }
 
-(storeOnly ? storeMain() : bundlesOnly ? bundlesMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : cliOnly ? cliMain() : main()).then(
+/** `--exec`: the dice exec figures alone. */
+async function execMain(): Promise<void> {
+  const started = Date.now();
+  say('dice as an exec function: async calls/s with 4 warm containers, warm latency against python3 in a running container');
+  const f = { ...(await execFigures(quick)), seconds: Math.round((Date.now() - started) / 1000) };
+  if (json) {
+    process.stdout.write(JSON.stringify(f) + '\n');
+    return;
+  }
+  printTable(quick, 'Ferry exec benchmark', f.seconds, execRows(f));
+}
+
+(execOnly ? execMain() : storeOnly ? storeMain() : bundlesOnly ? bundlesMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : cliOnly ? cliMain() : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
