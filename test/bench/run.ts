@@ -8,6 +8,7 @@ import { curveFigures, curveRows } from './curve-bench.js';
 import { benchDb } from './db-bench.js';
 import { backlogThroughput, bundleFigures, firstCallWithRuntimePreload, invokeDuringUploads, startFerryBench } from './ferry-bench.js';
 import { startRedis } from './redis-server.js';
+import { startFigures, startRows } from './start-bench.js';
 import { invokeDuringPurge } from './purge-interference.js';
 import { benchRetention } from './retention-bench.js';
 import { round } from './stats.js';
@@ -18,7 +19,8 @@ import { benchWorker } from './worker-bench.js';
  * machine, in one run. Never fails on time. Flags: --quick (a short smoke run), --json (one JSON
  * object on stdout instead of the table), --store (only the call store's figures: no Docker,
  * no cluster), --neighbours (only the busy-neighbours figures), --curve (only warm calls with
- * CurveZMQ on and off), --cli (only `ferry --version`'s time).
+ * CurveZMQ on and off), --cli (only `ferry --version`'s time), --start (only `npm start`'s ready
+ * time and `ferry invoke`'s, with their floors).
  */
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -27,6 +29,7 @@ const storeOnly = args.has('--store');
 const neighboursOnly = args.has('--neighbours');
 const curveOnly = args.has('--curve');
 const cliOnly = args.has('--cli');
+const startOnly = args.has('--start');
 const say = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
@@ -159,6 +162,21 @@ async function cliMain(): Promise<void> {
     return;
   }
   printTable('Ferry CLI benchmark', f.seconds, [cliRow(f.cli_version_ms)]);
+}
+
+/** `--start`: `npm start` until ready and `ferry invoke` as a command, alone. */
+async function startMain(): Promise<void> {
+  const started = Date.now();
+  say('npm start until ready (nothing changed, then one source changed), ferry invoke of a warm function, their floors');
+  const f = { ...(await startFigures(quick)), seconds: Math.round((Date.now() - started) / 1000) };
+  if (json) {
+    process.stdout.write(JSON.stringify(f) + '\n');
+    return;
+  }
+  const rows = startRows(f);
+  const w = rows.map((r) => r.map((c) => c.length)).reduce((a, b) => a.map((x, i) => Math.max(x, b[i]!)));
+  process.stdout.write(`Ferry start benchmark${quick ? ' (quick)' : ''}, ${new Date().toISOString().slice(0, 10)}, ${f.seconds} s\n`);
+  for (const r of rows) process.stdout.write(`  ${r.map((c, i) => c.padEnd(w[i]!)).join('  ')}\n`);
 }
 
 /** `--neighbours`: the busy-neighbours figures alone. */
@@ -308,7 +326,7 @@ async function main(): Promise<void> {
   }
 }
 
-(storeOnly ? storeMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : cliOnly ? cliMain() : main()).then(
+(storeOnly ? storeMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : cliOnly ? cliMain() : startOnly ? startMain() : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
