@@ -1,51 +1,21 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { makeBundle } from '../helpers/bundles.js';
 import { readAdminKey } from '../helpers/cluster.js';
 import { repoDir } from '../helpers/fixtures.js';
 import { forgetToken, http, upload, useToken } from '../helpers/http.js';
+import { oneNodeEnv } from '../helpers/supervised-cluster.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { median, round, timeMs } from './stats.js';
 
 const exec = promisify(execFile);
 const ferryBin = path.join(repoDir, 'services', 'cli', 'bin', 'ferry.js');
 /** A source `npm start` builds from, given a comment for the changed-source start and put back after. */
-const touchedSource = path.join(repoDir, 'shared', 'files', 'admin-key-file.ts');
+const touchedSource = path.join(repoDir, 'services', 'supervisor', 'prepare-host.ts');
 const NOOP_JS = 'exports.handler = async () => "";\n';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-/** A one-node cluster's settings on free loopback ports, its data in `dir`. */
-async function clusterEnv(dir: string): Promise<Record<string, string>> {
-  const [httpPort, db, registry, workers] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  return {
-    FERRY_DATA_DIR: dir,
-    FERRY_HTTP_PORT: String(httpPort),
-    FERRY_DB_BIND: `tcp://127.0.0.1:${db}`,
-    FERRY_DB_ADDR: `tcp://127.0.0.1:${db}`,
-    FERRY_REGISTRY_BIND: `tcp://127.0.0.1:${registry}`,
-    FERRY_REGISTRY_ADDR: `tcp://127.0.0.1:${registry}`,
-    FERRY_WORKERS_BIND: `tcp://127.0.0.1:${workers}`,
-    FERRY_WORKERS_ADDR: `tcp://127.0.0.1:${workers}`,
-    FERRY_DB_METRICS_PORT: '0',
-    FERRY_REGISTRY_METRICS_PORT: '0',
-    FERRY_WORKER_METRICS_PORT: '0',
-    FERRY_NODE_ID: 'nt-bench',
-  };
-}
 
 interface Started {
   /** From spawning `npm start` to its banner: the api answers, the worker has joined. */
@@ -119,7 +89,7 @@ export async function startFigures(quick: boolean) {
   const commandRuns = quick ? 10 : 30;
   const { dir, cleanup } = await makeTempDir('ferry-start-bench-');
   try {
-    const env = await clusterEnv(dir);
+    const env = { ...(await oneNodeEnv(dir)), FERRY_NODE_ID: 'nt-bench' };
     // The first start: builds if the sources changed, makes the data folder, keys and admin key.
     await (await npmStart(env)).stop();
     const ready: number[] = [];
