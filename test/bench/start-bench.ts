@@ -7,7 +7,7 @@ import { makeBundle } from '../helpers/bundles.js';
 import { readAdminKey } from '../helpers/cluster.js';
 import { repoDir } from '../helpers/fixtures.js';
 import { forgetToken, http, upload, useToken } from '../helpers/http.js';
-import { oneNodeEnv } from '../helpers/supervised-cluster.js';
+import { childrenOf, oneNodeEnv, procStat } from '../helpers/supervised-cluster.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { median, round, timeMs } from './stats.js';
 
@@ -17,9 +17,25 @@ const ferryBin = path.join(repoDir, 'services', 'cli', 'bin', 'ferry.js');
 const touchedSource = path.join(repoDir, 'services', 'supervisor', 'prepare-host.ts');
 const NOOP_JS = 'exports.handler = async () => "";\n';
 
+/** Kernel clock ticks per second, as /proc counts CPU time. */
+const TICKS_PER_S = 100;
+
+/**
+ * CPU ms spent so far by process `pid` and every process below it: its own time and that of
+ * the children it has reaped (docker, bash), for each process still alive.
+ */
+function treeCpuMs(pid: number): number {
+  const fields = procStat(pid);
+  // utime, stime, cutime, cstime: fields 14 to 17, so 11 to 14 after the name.
+  const own = fields ? fields.slice(11, 15).reduce((sum, t) => sum + Number(t), 0) * (1000 / TICKS_PER_S) : 0;
+  return childrenOf(pid).reduce((sum, child) => sum + treeCpuMs(child), own);
+}
+
 interface Started {
   /** From spawning `npm start` to its banner: the api answers, the worker has joined. */
   readyMs: number;
+  /** CPU ms the whole start took, npm and every daemon, until the banner. */
+  cpuMs: number;
   url: string;
   stop(): Promise<void>;
 }
@@ -35,15 +51,21 @@ async function npmStart(env: Record<string, string>): Promise<Started> {
     await exited;
   };
   let stderr = '';
+  let readyMs: number | undefined;
+  let cpuMs: number | undefined;
   const url = await new Promise<string>((resolve, reject) => {
     proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
       const up = /Ferry is up: (\S+)/.exec(stderr);
-      if (up) resolve(up[1]!);
+      if (up) {
+        readyMs ??= Number(process.hrtime.bigint() - started) / 1e6;
+        cpuMs ??= treeCpuMs(proc.pid!);
+        resolve(up[1]!);
+      }
     });
     void exited.then(() => reject(new Error(`npm start exited before its banner:\n${stderr.slice(-2000)}`)));
   });
-  return { readyMs: Number(process.hrtime.bigint() - started) / 1e6, url, stop };
+  return { readyMs: readyMs!, cpuMs: cpuMs!, url, stop };
 }
 
 /** Wall ms of a command, and its CPU ms (user + system) when /usr/bin/time is there to tell. */
@@ -93,14 +115,17 @@ export async function startFigures(quick: boolean) {
     // The first start: builds if the sources changed, makes the data folder, keys and admin key.
     await (await npmStart(env)).stop();
     const ready: number[] = [];
+    const readyCpu: number[] = [];
     for (let i = 0; i < runs - 1; i++) {
       const s = await npmStart(env);
       ready.push(s.readyMs);
+      readyCpu.push(s.cpuMs);
       await s.stop();
     }
     // The last start stays up for the invokes.
     const s = await npmStart(env);
     ready.push(s.readyMs);
+    readyCpu.push(s.cpuMs);
     let invoke: { wallMs: number; cpuMs: number };
     let curl: { wallMs: number; cpuMs: number };
     try {
@@ -122,6 +147,7 @@ export async function startFigures(quick: boolean) {
     const nodeStart = await medianOf(commandRuns, () => timedCommand(process.execPath, ['-e', '0']));
     return {
       start_ready_ms: round(median(ready), 0),
+      start_ready_cpu_ms: round(median(readyCpu), 0),
       start_ready_changed_source_ms: round(changedMs, 0),
       cli_invoke_ms: invoke.wallMs,
       cli_invoke_cpu_ms: invoke.cpuMs,
@@ -152,7 +178,7 @@ async function startAfterSourceChange(env: Record<string, string>): Promise<numb
 
 export function startRows(f: Awaited<ReturnType<typeof startFigures>>): [string, string, string, string][] {
   return [
-    ['`npm start` ready ms, nothing changed (banner: api answers, worker joined; median)', `${f.start_ready_ms}`, '≤ 3000', `node -e 0 ${f.node_start_ms} ms`],
+    ['`npm start` ready ms, nothing changed (banner: api answers, worker joined; median; CPU ms of all its processes)', `${f.start_ready_ms} (${f.start_ready_cpu_ms})`, '≤ 3000', `node -e 0 ${f.node_start_ms} ms`],
     ['`npm start` ready ms after one source changed (runs the build)', `${f.start_ready_changed_source_ms}`, '', ''],
     ['`ferry invoke` of a warm function ms (a new process, median; CPU ms)', `${f.cli_invoke_ms} (${f.cli_invoke_cpu_ms})`, '≤ 150', `curl ${f.curl_invoke_ms} ms`],
     ['`ferry --version` ms (a new process, median; CPU ms)', `${f.cli_version_ms} (${f.cli_version_cpu_ms})`, '< 150', `node -e 0 ${f.node_start_ms} ms (${f.node_start_cpu_ms})`],

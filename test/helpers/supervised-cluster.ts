@@ -106,20 +106,22 @@ export async function startSupervisedCluster(env: Record<string, string> = {}): 
   };
 }
 
-function childrenOf(parent: number): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      // The command name (field 2) may hold spaces and parentheses: fields after its last ')'.
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent) pids.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
+/** The fields of /proc/<pid>/stat after the command name (field 3 on), or null once it is gone. */
+export function procStat(pid: number | string): string[] | null {
+  try {
+    // The command name (field 2) may hold spaces and parentheses: fields after its last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
   }
-  return pids;
+}
+
+/** Process ids whose parent is `parent`. */
+export function childrenOf(parent: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name) && Number(procStat(name)?.[1]) === parent)
+    .map(Number);
 }
 
 function cmdline(pid: number): string {
