@@ -9,9 +9,8 @@ import { buildIsCurrent } from './build-stamp.js';
 const repoDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 if (!buildIsCurrent(repoDir)) {
-  process.stderr.write('ferry: building (the sources changed since the last build)\n');
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const build = spawnSync(npm, ['run', 'build'], { cwd: repoDir, stdio: 'inherit' });
+  process.stderr.write('ferry: building (nothing built yet, or the sources changed since the last build)\n');
+  const build = spawnSync('npm', ['run', 'build'], { cwd: repoDir, stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
 await import('../../../dist/services/supervisor/main.js');
