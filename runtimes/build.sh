@@ -16,11 +16,6 @@ say() { printf '[runtimes %3ss] %s\n' "$(( $(date +%s) - started ))" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 command -v docker >/dev/null || die "docker is not installed (deploy/ensure-docker.sh installs it)"
-docker info >/dev/null 2>&1 || die "the Docker engine does not answer (deploy/ensure-docker.sh starts it)"
-
-# One build at a time per host: two starts racing would debootstrap twice.
-exec 9>/tmp/ferry-runtime-build.lock
-flock 9
 
 current() { # image, hash → 0 when the image exists with that inputs hash
   [ "$(docker image inspect -f '{{ index .Config.Labels "ferry.inputs" }}' "$1" 2>/dev/null || true)" = "$2" ]
@@ -28,10 +23,17 @@ current() { # image, hash → 0 when the image exists with that inputs hash
 
 hash_of() { sha256sum | cut -c1-16; }
 
+base_hash() { # packages (comma list), extra-step function name
+  { echo "$1"; declare -f "$2"; echo "$mirror"; } | hash_of
+}
+runtime_hash() { # rt dir name, base tag
+  { echo "$2"; cat "$here/$1/Dockerfile.local"; (cd "$here/$1/agent" && find . -type f -print0 | sort -z | xargs -0 sha256sum); } | hash_of
+}
+
 build_base() { # name, packages (comma list), extra-step function name → prints the base tag
   local name=$1 packages=$2 extra=$3
   local hash
-  hash=$( { echo "$packages"; declare -f "$extra"; echo "$mirror"; } | hash_of)
+  hash=$(base_hash "$packages" "$extra")
   local tag="ferry-base-$name:$hash"
   if current "$tag" "$hash"; then
     say "base $tag is current"
@@ -59,7 +61,7 @@ build_base() { # name, packages (comma list), extra-step function name → print
 build_runtime() { # rt dir name, image tag, base tag
   local rt=$1 tag=$2 base=$3
   local hash
-  hash=$( { echo "$base"; cat "$here/$rt/Dockerfile.local"; (cd "$here/$rt/agent" && find . -type f -print0 | sort -z | xargs -0 sha256sum); } | hash_of)
+  hash=$(runtime_hash "$rt" "$base")
   if current "$tag" "$hash"; then
     say "$tag is current"
     return
@@ -78,15 +80,38 @@ node_extra() { # the host's Node.js binary: same major as the one running Ferry
   install -m 0755 "$(command -v node)" "$1/usr/local/bin/node"
 }
 
+python_packages="python3,python3-pip,ca-certificates"
+node_packages="ca-certificates"
 node_version=$(node --version)
+node_base_name="node-${node_version//./-}"
+
+# The common case, every image current: one look at Docker, no lock. A runtime image carries the
+# hash of its base's tag, which carries the base's inputs, so a current runtime image is enough.
+wanted=() labels=()
+case "$which_rt" in python|all)
+  wanted+=(pythonruntime) labels+=("$(runtime_hash python "ferry-base-python:$(base_hash "$python_packages" python_extra)")") ;;
+esac
+case "$which_rt" in node|all)
+  wanted+=(noderuntime) labels+=("$(runtime_hash node "ferry-base-$node_base_name:$(base_hash "$node_packages" node_extra)")") ;;
+esac
+if [ ${#wanted[@]} -gt 0 ] && [ "$(docker image inspect -f '{{ index .Config.Labels "ferry.inputs" }}' "${wanted[@]}" 2>/dev/null || true)" = "$(printf '%s\n' "${labels[@]}")" ]; then
+  say "${wanted[*]} current"
+  exit 0
+fi
+
+docker info >/dev/null 2>&1 || die "the Docker engine does not answer (deploy/ensure-docker.sh starts it)"
+# One build at a time per host: two starts racing would debootstrap twice.
+exec 9>/tmp/ferry-runtime-build.lock
+flock 9
+
 case "$which_rt" in
   python|all)
-    base=$(build_base python "python3,python3-pip,ca-certificates" python_extra)
+    base=$(build_base python "$python_packages" python_extra)
     build_runtime python pythonruntime "$base"
     ;;&
   node|all)
     # The node version is an input: a new host Node rebuilds the base.
-    base=$(FERRY_NODE_VERSION=$node_version build_base "node-${node_version//./-}" "ca-certificates" node_extra)
+    base=$(FERRY_NODE_VERSION=$node_version build_base "$node_base_name" "$node_packages" node_extra)
     build_runtime node noderuntime "$base"
     ;;
   python|node|all) ;;

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { adminKeyFile } from './files/admin-key-file.js';
 import { issuesText } from './protocol/issues-text.js';
 import { curveDirOf } from './security/key-files.js';
 import { isCurveKey } from './security/z85.js';
@@ -247,8 +248,8 @@ export interface FerryConfig {
   worker: WorkerConfig;
 }
 
-/** The file the api writes the first admin key to, in the data folder. */
-export const adminKeyFile = (dataDir: string): string => path.join(dataDir, 'admin.key');
+// Its own module so the CLI finds a local cluster's key without loading the config's schemas.
+export { adminKeyFile };
 
 export class ConfigError extends Error {
   constructor(message: string) {

@@ -1,4 +1,3 @@
-import ora from 'ora';
 import type { ApiClient } from './api-client.js';
 import type { CallEvent, CallView } from '../../packages/client/src/index.js';
 import { followCall, NoEventStream } from './call-events.js';
@@ -54,7 +53,8 @@ async function pollCall(api: ApiClient, ref: string, onCall: (c: CallView) => vo
  * @throws CliError as {@link followCall} does.
  */
 export async function waitForCall(api: ApiClient, ref: string, quiet: boolean): Promise<CallView> {
-  const spinner = quiet || !process.stderr.isTTY ? null : ora({ text: `waiting for call ${ref}`, stream: process.stderr }).start();
+  // Loaded only for a terminal: a script's call waits without the spinner's modules.
+  const spinner = quiet || !process.stderr.isTTY ? null : (await import('ora')).default({ text: `waiting for call ${ref}`, stream: process.stderr }).start();
   const line = new WaitText(ref);
   // Without a spinner a HELD call would wait in silence: say once why nothing happens.
   let heldNoted = quiet || spinner !== null;

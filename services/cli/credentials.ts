@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { adminKeyFile } from '../../shared/config.js';
+import { adminKeyFile } from '../../shared/files/admin-key-file.js';
 import { writeOwnerOnly } from '../../shared/files/atomic-write.js';
 
 /** An API key the CLI sends, and where it was found (said when the cluster refuses it). */

@@ -1,4 +1,7 @@
-import Table from 'cli-table3';
+import { createRequire } from 'node:module';
+
+// The table module is loaded when a table is drawn, not by every command that imports this file.
+const require = createRequire(import.meta.url);
 
 /** Prints `rows` as a table for people, or `data` as JSON for scripts. */
 export function show(json: boolean, data: unknown, head: string[], rows: (string | number)[][]): void {
@@ -10,6 +13,7 @@ export function show(json: boolean, data: unknown, head: string[], rows: (string
     process.stdout.write('(none)\n');
     return;
   }
+  const Table = require('cli-table3') as typeof import('cli-table3');
   const table = new Table({ head, style: { head: [], border: [] } });
   table.push(...rows.map((r) => r.map(String)));
   process.stdout.write(table.toString() + '\n');

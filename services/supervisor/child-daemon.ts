@@ -7,6 +7,8 @@ export interface ChildDaemonOptions {
   script: string;
   env: NodeJS.ProcessEnv;
   log: Logger;
+  /** Sees each of its log lines (they go to stdout as well). */
+  onLine?: (line: string) => void;
   /** Grace period between SIGTERM and SIGKILL on stop. */
   stopTimeoutMs?: number;
 }
@@ -36,6 +38,7 @@ export class ChildDaemon {
     return new Promise<string>((resolve, reject) => {
       createInterface({ input: proc.stdout! }).on('line', (line) => {
         process.stdout.write(line + '\n');
+        this.opts.onLine?.(line);
         if (this.state === 'starting' && line.includes('"msg":"listening"')) {
           this.endpoint = /"endpoint":"([^"]+)"/.exec(line)?.[1] ?? '';
           this.url = /"url":"([^"]+)"/.exec(line)?.[1];

@@ -3,8 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../../shared/config.js';
 import { rootLogger, setLoggerName } from '../../shared/logger.js';
-import { ChildDaemon } from './child-daemon.js';
+import { ChildDaemon, type ChildDaemonOptions } from './child-daemon.js';
 import { prepareHost } from './prepare-host.js';
+import { nodeJoined, startsAfter } from './start-order.js';
 
 /**
  * `npm start`: a one-node Ferry cluster on this machine — db, registry, api and one worker, each
@@ -17,9 +18,10 @@ const repoDir = path.resolve(servicesDir, '..', '..');
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  // The fake driver runs nothing, so it needs neither Docker nor the runtime images.
+  // The fake driver runs nothing, so it needs neither Docker nor the runtime images. The host is
+  // got ready (Docker checked, images checked) while the db, registry and api start.
   const fake = config.worker.driver === 'fake';
-  const containers = fake ? false : await prepareHost(repoDir, log);
+  const hostReady = fake ? Promise.resolve(false) : prepareHost(repoDir, log);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     FERRY_DATA_DIR: config.dataDir,
@@ -29,13 +31,16 @@ async function main(): Promise<void> {
     FERRY_REGISTRY_ADDR: config.client.registryAddr,
     FERRY_WORKERS_BIND: config.api.workersBind,
     FERRY_WORKERS_ADDR: config.worker.apiAddr,
-    FERRY_DRIVER: fake || containers ? config.worker.driver : 'process',
   };
   // Whether the api makes the first admin key at this start: only then is the key shown.
   const hadKey = existsSync(config.api.adminKeyFile);
-  const daemons = ['db', 'registry', 'api', 'worker'].map(
-    (name) => new ChildDaemon({ name, script: path.join(servicesDir, name, 'main.js'), env, log }),
-  );
+  // The worker's driver is known once the host is ready.
+  const workerEnv: NodeJS.ProcessEnv = { ...env };
+  const daemon = (name: string, more: Partial<ChildDaemonOptions> = {}): ChildDaemon =>
+    new ChildDaemon({ name, script: path.join(servicesDir, name, 'main.js'), env, log, ...more });
+  const joined = nodeJoined(config.worker.nodeId);
+  const [db, registry, api, worker] = [daemon('db'), daemon('registry'), daemon('api', { onLine: joined.onLine }), daemon('worker', { env: workerEnv })];
+  const daemons = [db, registry, api, worker];
 
   let stopping: Promise<void> | undefined;
   const stopAll = (signal: string): Promise<void> =>
@@ -49,19 +54,29 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stopAll('SIGINT').then(() => process.exit(0)));
   process.on('SIGTERM', () => void stopAll('SIGTERM').then(() => process.exit(0)));
 
+  let containers = false;
   try {
-    for (const d of daemons) await d.start();
+    // Each daemon starts as soon as it can reach the servers it is a client of (see startsAfter);
+    // not once another failed to start and the cluster is stopping.
+    const start = (d: ChildDaemon): Promise<string> => (stopping ? stopping.then(() => '') : d.start());
+    const servers = { db: db.start(), registry: registry.start() };
+    const apiUp = startsAfter(config.curve, [['db', servers.db], ['registry', servers.registry]]).then(() => start(api));
+    const workerUp = Promise.all([hostReady, startsAfter(config.curve, [['api', apiUp], ['registry', servers.registry]])]).then(([ready]) => {
+      containers = ready;
+      workerEnv['FERRY_DRIVER'] = fake || containers ? config.worker.driver : 'process';
+      return start(worker);
+    });
+    await Promise.all([servers.db, servers.registry, apiUp, workerUp, joined.done]);
   } catch (err) {
     await stopAll('start failed');
     throw err;
   }
-  const [db, registry, api] = daemons;
-  const url = api?.url ?? `http://${config.api.httpHost}:${config.api.httpPort}`;
+  const url = api.url ?? `http://${config.api.httpHost}:${config.api.httpPort}`;
   const runs = fake ? 'fake driver: nothing runs, every call ends DONE echoing its params' : `functions run ${containers ? 'in Docker containers' : 'as processes'}`;
   const key = config.api.auth ? keyLines(config.api.adminKeyFile, hadKey) : { lines: `Auth is OFF (FERRY_AUTH=off): every route is open to anyone who can reach ${url}.\n\n`, curl: 'curl' };
   process.stderr.write(
     `\nFerry is up: ${url}  (data in ${config.dataDir}; ${runs})\n` +
-      `  db ${db?.endpoint}   registry ${registry?.endpoint}   workers connect to ${config.worker.apiAddr}\n\n` +
+      `  db ${db.endpoint}   registry ${registry.endpoint}   workers connect to ${config.worker.apiAddr}\n\n` +
       key.lines +
       `Try:\n` +
       `  ${key.curl} -H "Content-Type: application/json" -X POST --data '{"image":"pythonruntime","path":"/ws","dependencies":"pip3 install -r requirements.txt","run":"python3 test.py"}' ${url}/registerRuntime\n` +

@@ -1,17 +1,18 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
 import path from 'node:path';
 import type { Logger } from '../../shared/logger.js';
 
-function run(cmd: string, args: string[]): Promise<number> {
+// Their progress lines go straight to the terminal.
+function run(cmd: string, args: string[], stdio: StdioOptions = ['ignore', 'inherit', 'inherit']): Promise<number> {
   return new Promise((resolve) => {
-    // Their progress lines go straight to the terminal.
-    const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(cmd, args, { stdio });
     child.on('close', (code) => resolve(code ?? 1));
     child.on('error', () => resolve(1));
   });
 }
 
-export const dockerAnswers = (): boolean => spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+// Asked without blocking: the supervisor starts its daemons meanwhile.
+const dockerAnswers = async (): Promise<boolean> => (await run('docker', ['info'], 'ignore')) === 0;
 
 /**
  * Gets the host ready for the Docker driver: starts (as root, installs) the engine when none
@@ -19,13 +20,13 @@ export const dockerAnswers = (): boolean => spawnSync('docker', ['info'], { stdi
  * containers are not to be had; the worker then runs functions as processes.
  */
 export async function prepareHost(repoDir: string, log: Logger): Promise<boolean> {
-  if (!dockerAnswers()) {
+  if (!(await dockerAnswers())) {
     if (process.getuid?.() !== 0 || process.env['FERRY_ENSURE_DOCKER'] === '0') {
       log.warn('no Docker engine answers: functions will run as processes (start dockerd for containers)');
       return false;
     }
     log.info('no Docker engine answers: setting one up (deploy/ensure-docker.sh)');
-    if ((await run('bash', [path.join(repoDir, 'deploy', 'ensure-docker.sh')])) !== 0 || !dockerAnswers()) {
+    if ((await run('bash', [path.join(repoDir, 'deploy', 'ensure-docker.sh')])) !== 0 || !(await dockerAnswers())) {
       log.warn('the Docker engine could not be started: functions will run as processes');
       return false;
     }

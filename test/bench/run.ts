@@ -10,6 +10,7 @@ import { benchDb } from './db-bench.js';
 import { execFigures, execRows } from './exec-bench.js';
 import { backlogThroughput, firstCallsWithRuntimePreload, invokeDuringUploads, startFerryBench } from './ferry-bench.js';
 import { startRedis } from './redis-server.js';
+import { startFigures, startRows } from './start-bench.js';
 import { invokeDuringPurge } from './purge-interference.js';
 import { benchRetention } from './retention-bench.js';
 import { round } from './stats.js';
@@ -22,7 +23,8 @@ import { benchWorker } from './worker-bench.js';
  * object on stdout instead of the table), --store (only the call store's figures: no Docker,
  * no cluster), --neighbours (only the busy-neighbours figures), --curve (only warm calls with
  * CurveZMQ on and off), --cli (only `ferry --version`'s time), --bundles (only the bundle push
- * and pull figures), --exec (only the dice exec figures).
+ * and pull figures), --exec (only the dice exec figures), --start (only `npm start`'s ready
+ * time and `ferry invoke`'s, with their floors).
  */
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -33,6 +35,7 @@ const curveOnly = args.has('--curve');
 const cliOnly = args.has('--cli');
 const bundlesOnly = args.has('--bundles');
 const execOnly = args.has('--exec');
+const startOnly = args.has('--start');
 const say = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
@@ -167,6 +170,21 @@ async function bundlesMain(): Promise<void> {
     return;
   }
   printTable(quick, 'Ferry bundle benchmark', seconds, bundleRows(b));
+}
+
+/** `--start`: `npm start` until ready and `ferry invoke` as a command, alone. */
+async function startMain(): Promise<void> {
+  const started = Date.now();
+  say('npm start until ready (nothing changed, then one source changed), ferry invoke of a warm function, their floors');
+  const f = { ...(await startFigures(quick)), seconds: Math.round((Date.now() - started) / 1000) };
+  if (json) {
+    process.stdout.write(JSON.stringify(f) + '\n');
+    return;
+  }
+  const rows = startRows(f);
+  const w = rows.map((r) => r.map((c) => c.length)).reduce((a, b) => a.map((x, i) => Math.max(x, b[i]!)));
+  process.stdout.write(`Ferry start benchmark${quick ? ' (quick)' : ''}, ${new Date().toISOString().slice(0, 10)}, ${f.seconds} s\n`);
+  for (const r of rows) process.stdout.write(`  ${r.map((c, i) => c.padEnd(w[i]!)).join('  ')}\n`);
 }
 
 /** `--neighbours`: the busy-neighbours figures alone. */
@@ -325,7 +343,7 @@ async function execMain(): Promise<void> {
   printTable(quick, 'Ferry exec benchmark', f.seconds, execRows(f));
 }
 
-(execOnly ? execMain() : storeOnly ? storeMain() : bundlesOnly ? bundlesMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : cliOnly ? cliMain() : main()).then(
+(execOnly ? execMain() : storeOnly ? storeMain() : bundlesOnly ? bundlesMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : cliOnly ? cliMain() : startOnly ? startMain() : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);

@@ -37,15 +37,10 @@ async function freePort(): Promise<number> {
   });
 }
 
-/**
- * A whole one-node cluster as `npm start` runs it: the supervisor process, which starts db,
- * registry, api and worker as its children and restarts any that dies. Ports are free loopback
- * ports; data lives in a temp folder.
- */
-export async function startSupervisedCluster(env: Record<string, string> = {}): Promise<SupervisedCluster> {
-  const { dir, cleanup } = await makeTempDir('ferry-supervised-');
+/** The settings of a one-node cluster as `npm start` runs it: free loopback ports, its data in `dir`. */
+export async function oneNodeEnv(dir: string): Promise<Record<string, string>> {
   const [http, db, registry, workers] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  const ports = {
+  return {
     FERRY_DATA_DIR: dir,
     FERRY_HTTP_PORT: String(http),
     FERRY_DB_BIND: `tcp://127.0.0.1:${db}`,
@@ -56,6 +51,16 @@ export async function startSupervisedCluster(env: Record<string, string> = {}): 
     FERRY_WORKERS_ADDR: `tcp://127.0.0.1:${workers}`,
     ...FREE_METRICS_PORTS,
   };
+}
+
+/**
+ * A whole one-node cluster as `npm start` runs it: the supervisor process, which starts db,
+ * registry, api and worker as its children and restarts any that dies. Ports are free loopback
+ * ports; data lives in a temp folder.
+ */
+export async function startSupervisedCluster(env: Record<string, string> = {}): Promise<SupervisedCluster> {
+  const { dir, cleanup } = await makeTempDir('ferry-supervised-');
+  const ports = await oneNodeEnv(dir);
   const proc: ChildProcess = spawn(process.execPath, [path.join(repoDir, 'dist', 'services', 'supervisor', 'main.js')], {
     env: { ...process.env, FERRY_LOG_LEVEL: 'info', ...ports, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -69,7 +74,7 @@ export async function startSupervisedCluster(env: Record<string, string> = {}): 
     logs.push(entry);
     if (entry['msg'] === 'daemon started' && typeof entry['pid'] === 'number') pids.set(String(entry['child']), entry['pid']);
   });
-  const url = `http://127.0.0.1:${http}`;
+  const url = `http://127.0.0.1:${ports.FERRY_HTTP_PORT}`;
   const close = async (): Promise<void> => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
     await exited;
@@ -101,20 +106,22 @@ export async function startSupervisedCluster(env: Record<string, string> = {}): 
   };
 }
 
-function childrenOf(parent: number): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      // The command name (field 2) may hold spaces and parentheses: fields after its last ')'.
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent) pids.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
+/** The fields of /proc/<pid>/stat after the command name (field 3 on), or null once it is gone. */
+export function procStat(pid: number | string): string[] | null {
+  try {
+    // The command name (field 2) may hold spaces and parentheses: fields after its last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
   }
-  return pids;
+}
+
+/** Process ids whose parent is `parent`. */
+export function childrenOf(parent: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name) && Number(procStat(name)?.[1]) === parent)
+    .map(Number);
 }
 
 function cmdline(pid: number): string {

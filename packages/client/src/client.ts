@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { ApiKeyView, Whoami } from '../../../shared/protocol/api-key.js';
 import type { BatchResult, BatchView } from '../../../shared/protocol/batch-view.js';
 import type { Progress } from '../../../shared/protocol/call-outcome.js';
@@ -8,9 +9,10 @@ import type { HealthView } from '../../../shared/protocol/health-view.js';
 import type { NodeView } from '../../../shared/protocol/node-view.js';
 import type { RunDetail, RunView } from '../../../shared/protocol/run-view.js';
 import type { SessionView } from '../../../shared/protocol/session-view.js';
-import { callEventsOf, type CallEvent } from './call-events.js';
+import type { CallEvent } from './call-events.js';
 import { answerError, ClientErrorCode, FerryError, unreachable } from './errors.js';
 import { queryString, seg, type Query } from './http.js';
+import { requestText, type TextAnswer } from './http-request.js';
 import { formOf } from './push-form.js';
 import { readSse } from './sse.js';
 import type {
@@ -53,7 +55,7 @@ interface Request {
 
 interface Answer {
   status: number;
-  headers: Headers;
+  headers: IncomingHttpHeaders;
   body: unknown;
 }
 
@@ -87,25 +89,20 @@ export class FerryClient {
   }
 
   private async send(r: Request): Promise<Answer> {
-    const target = this.url + r.path + queryString(r.query);
     const json = r.body !== undefined;
-    let res: Response;
-    let text: string;
+    let res: TextAnswer;
     try {
-      res = await fetch(target, {
-        method: r.method,
-        headers: this.headers(json ? { ...r.headers, 'content-type': 'application/json' } : r.headers),
-        body: json ? JSON.stringify(r.body) : undefined,
-      });
-      text = await res.text();
+      const headers = this.headers(json ? { ...r.headers, 'content-type': 'application/json' } : r.headers);
+      res = await requestText(this.url + r.path + queryString(r.query), r.method, headers, json ? JSON.stringify(r.body) : undefined);
     } catch (err) {
       throw this.failed(unreachable(this.url, err));
     }
-    if (!res.ok && !r.answers?.includes(res.status)) throw this.failed(answerError(res.status, text));
+    const { status, text } = res;
+    if ((status < 200 || status > 299) && !r.answers?.includes(status)) throw this.failed(answerError(status, text));
     try {
-      return { status: res.status, headers: res.headers, body: JSON.parse(text) };
+      return { status, headers: res.headers, body: JSON.parse(text) };
     } catch {
-      throw this.failed(new FerryError(ClientErrorCode.BAD_REPLY, res.status, `the cluster answered ${r.method} ${r.path} with a body that is not JSON: ${text.slice(0, 120)}`));
+      throw this.failed(new FerryError(ClientErrorCode.BAD_REPLY, status, `the cluster answered ${r.method} ${r.path} with a body that is not JSON: ${text.slice(0, 120)}`));
     }
   }
 
@@ -231,7 +228,7 @@ export class FerryClient {
       ...(options.idempotencyKey !== undefined ? { headers: { 'idempotency-key': options.idempotencyKey } } : {}),
     });
     if (answer.status === 202) return { status: 202, call: answer.body as CallRef, replayed: false };
-    return { status: 200, call: answer.body as CallView, replayed: answer.headers.get('idempotency-replayed') === 'true' };
+    return { status: 200, call: answer.body as CallView, replayed: answer.headers['idempotency-replayed'] === 'true' };
   }
 
   /** Calls, newest first. */
@@ -278,6 +275,8 @@ export class FerryClient {
    */
   async *streamCallEvents(ref: string | number): AsyncGenerator<CallEvent> {
     const body = await this.openStream(`/v1/calls/${seg(ref)}/events`);
+    // Loaded here: its event schemas (zod) are for the commands that follow a call.
+    const { callEventsOf } = await import('./call-events.js');
     try {
       yield* callEventsOf(body, String(ref));
     } catch (err) {

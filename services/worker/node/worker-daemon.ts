@@ -44,6 +44,8 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
   if (driver.notEnforced.length > 0) {
     log.warn({ driver: driver.kind, notEnforced: driver.notEnforced }, `calls on this node run WITHOUT: ${driver.notEnforced.join('; ')}`);
   }
+  // Asked now, for the first hello: Docker takes a while to list a host's images when it has many.
+  let imagesAtStart: Promise<string[]> | undefined = driver.listImages().catch(() => []);
   const orphans = await driver.removeLeftovers(config.nodeId);
   if (orphans > 0) log.info({ removed: orphans }, 'removed containers left by an earlier run');
 
@@ -131,15 +133,19 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
     apiAddr: config.apiAddr,
     curve: apiCurve,
     log: log.child({ module: 'api-link' }),
-    hello: async () => ({
-      nodeId: config.nodeId,
-      incarnation,
-      driver: driver.kind,
-      capacity: { maxContainers: config.maxContainers, memoryMb: config.memoryMb },
-      images: await driver.listImages().catch(() => []),
-      warm: broker.warmContainers(),
-      running: broker.activeCalls(),
-    }),
+    hello: async () => {
+      const images = imagesAtStart ?? driver.listImages().catch(() => []);
+      imagesAtStart = undefined;
+      return {
+        nodeId: config.nodeId,
+        incarnation,
+        driver: driver.kind,
+        capacity: { maxContainers: config.maxContainers, memoryMb: config.memoryMb },
+        images: await images,
+        warm: broker.warmContainers(),
+        running: broker.activeCalls(),
+      };
+    },
     heartbeat: () => ({ running: broker.running, warm: broker.warmContainers() }),
     onMessage: (msg) => {
       switch (msg.msgType) {
