@@ -3,6 +3,7 @@ import { makeTempDir } from '../helpers/temp.js';
 import { bullmqContender } from './bullmq-contender.js';
 import { busyNeighbours } from './busy-neighbours.js';
 import { cliVersionMs } from './cli-bench.js';
+import { cpuFigures, cpuRows } from './cpu-bench.js';
 import { sideBySide, throughput } from './contenders.js';
 import { curveFigures, curveRows } from './curve-bench.js';
 import { benchDb } from './db-bench.js';
@@ -18,7 +19,8 @@ import { benchWorker } from './worker-bench.js';
  * machine, in one run. Never fails on time. Flags: --quick (a short smoke run), --json (one JSON
  * object on stdout instead of the table), --store (only the call store's figures: no Docker,
  * no cluster), --neighbours (only the busy-neighbours figures), --curve (only warm calls with
- * CurveZMQ on and off), --cli (only `ferry --version`'s time).
+ * CurveZMQ on and off), --cli (only `ferry --version`'s time), --cpu (only CPU per warm call
+ * beside BullMQ's per job; needs `wrk`).
  */
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -27,6 +29,7 @@ const storeOnly = args.has('--store');
 const neighboursOnly = args.has('--neighbours');
 const curveOnly = args.has('--curve');
 const cliOnly = args.has('--cli');
+const cpuOnly = args.has('--cpu');
 const say = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
@@ -172,6 +175,18 @@ async function neighboursMain(): Promise<void> {
   printTable('Ferry busy-neighbours benchmark', f.seconds, neighbourRows(f));
 }
 
+/** `--cpu`: CPU per warm call (every Ferry process, from /proc) beside BullMQ's per job, alone. */
+async function cpuMain(): Promise<void> {
+  const started = Date.now();
+  say('CPU per warm call: wrk against a cluster, BullMQ beside it, alternating');
+  const f = { ...(await cpuFigures(quick)), seconds: Math.round((Date.now() - started) / 1000) };
+  if (json) {
+    process.stdout.write(JSON.stringify(f) + '\n');
+    return;
+  }
+  printTable('Ferry CPU benchmark', f.seconds, cpuRows(f).map(([k, x, target, anchor]) => [k, x, `${target}${anchor ? `  (${anchor})` : ''}`]));
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   // First, on a quiet machine: a process start is what it measures.
@@ -308,7 +323,7 @@ async function main(): Promise<void> {
   }
 }
 
-(storeOnly ? storeMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : cliOnly ? cliMain() : main()).then(
+(cpuOnly ? cpuMain() : storeOnly ? storeMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : cliOnly ? cliMain() : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
