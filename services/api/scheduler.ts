@@ -86,6 +86,7 @@ export class Scheduler {
       db: opts.db,
       log: opts.log.child({ module: 'call-lifecycle' }),
       maxAttempts: opts.config.maxAttempts,
+      syncCreateHoldMs: opts.config.syncCreateHoldMs,
       policyOf: async (call) => {
         const { fn } = await opts.catalog.resolve(`${call.funcName}@${call.version}`);
         return { retry: fn.retry ?? null, stuckAfterMs: fn.stuckAfterMs ?? null };
@@ -184,8 +185,12 @@ export class Scheduler {
       return { call, ended, replayed: false };
     }
     // A sync caller hears nothing until the end, so the call is dispatched before its create is
-    // sent; its reports wait for the create. If the create fails the caller gets the error.
+    // sent, and the create waits a few ms for the end to go with it (one write for the whole call
+    // when it ends by then); its other reports wait for the create. If the create fails the caller
+    // gets the error.
     const ended = this.calls.waitForEnd(queued.callId, Math.min(options.wait.maxMs, fn.timeoutMs + 5_000));
+    // Not ended in the time the caller waits: stored now, so the 202 names a call that exists.
+    void ended.then((call) => call ?? this.calls.storeNow(queued.callId));
     try {
       return { call: await this.calls.create(spec, () => this.enqueue(queued)), ended, replayed: false };
     } catch (err) {

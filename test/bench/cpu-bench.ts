@@ -129,6 +129,10 @@ interface RunFigures {
   cpuPerUnitMs: Record<string, number>;
   loadGenPerUnitMs: number;
   machinePerUnitMs: number;
+  /** Ferry only: call records the db wrote, and LevelDB batches and ops, per call. */
+  dbCallWritesPerUnit?: number;
+  dbBatchesPerUnit?: number;
+  dbOpsPerUnit?: number;
 }
 
 const WRK_HELP =
@@ -198,12 +202,36 @@ function perUnit(cpu: CpuSample, units: number): { cpuPerUnitMs: Record<string, 
   return { cpuPerUnitMs, machinePerUnitMs: round(cpu.machineBusyMs / units, 3) };
 }
 
+/** The db's counts of call records written and of LevelDB batches and ops, from its /metrics. */
+async function dbWrites(metricsUrl: string | null): Promise<{ callWrites: number; batches: number; ops: number }> {
+  if (metricsUrl === null) return { callWrites: NaN, batches: NaN, ops: NaN };
+  const text = await (await fetch(metricsUrl)).text();
+  const sum = (name: string): number =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  return { callWrites: sum('ferry_db_call_writes_total'), batches: sum('ferry_db_write_batches_total'), ops: sum('ferry_db_write_ops_total') };
+}
+
 async function ferryRun(b: FerryBench, w: Watched, script: string, connections: number, seconds: number): Promise<RunFigures> {
-  const before = await sample(w);
+  const db = b.cluster.db.metricsUrl;
+  const [before, writesBefore] = [await sample(w), await dbWrites(db)];
   const r = await wrk(`${b.cluster.url}/v1/functions/noop-py/invoke?wait=true`, script, connections, seconds);
-  const after = await sample(w);
+  const [after, writesAfter] = [await sample(w), await dbWrites(db)];
   if (r.errors > r.requests / 100) throw new Error(`${r.errors} of ${r.requests} invokes failed under wrk`);
-  return { units: r.requests, perSec: r.perSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, loadGenPerUnitMs: round(r.cpuMs / r.requests, 3), ...perUnit(spent(before, after), r.requests) };
+  const per = (n: number): number => round(n / r.requests, 3);
+  return {
+    units: r.requests,
+    perSec: r.perSec,
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    loadGenPerUnitMs: per(r.cpuMs),
+    ...perUnit(spent(before, after), r.requests),
+    dbCallWritesPerUnit: per(writesAfter.callWrites - writesBefore.callWrites),
+    dbBatchesPerUnit: per(writesAfter.batches - writesBefore.batches),
+    dbOpsPerUnit: per(writesAfter.ops - writesBefore.ops),
+  };
 }
 
 /** BullMQ jobs with `clients` in flight for `seconds`; the load generator is this process (the producers). */
@@ -243,6 +271,9 @@ function medianOf(runs: RunFigures[]): RunFigures {
     p99Ms: m((r) => r.p99Ms),
     loadGenPerUnitMs: m((r) => r.loadGenPerUnitMs),
     machinePerUnitMs: m((r) => r.machinePerUnitMs),
+    dbCallWritesPerUnit: m((r) => r.dbCallWritesPerUnit ?? NaN),
+    dbBatchesPerUnit: m((r) => r.dbBatchesPerUnit ?? NaN),
+    dbOpsPerUnit: m((r) => r.dbOpsPerUnit ?? NaN),
     cpuPerUnitMs: Object.fromEntries([...names].map((n) => [n, m((r) => r.cpuPerUnitMs[n] ?? 0)])),
   };
 }
@@ -301,6 +332,10 @@ export async function cpuFigures(quick: boolean): Promise<CpuFigures> {
       ...Object.fromEntries(Object.entries(f.cpuPerUnitMs).filter(([n]) => n !== 'total').map(([n, ms]) => [`cpu_per_call_${n}_ms`, ms])),
       cpu_per_call_load_generator_ms: f.loadGenPerUnitMs,
       cpu_per_call_machine_ms: f.machinePerUnitMs,
+      cpu_db_call_writes_per_call: f.dbCallWritesPerUnit!,
+      cpu_db_batches_per_call: f.dbBatchesPerUnit!,
+      cpu_db_ops_per_call: f.dbOpsPerUnit!,
+      cpu_db_call_writes_per_call_1_client: one.dbCallWritesPerUnit!,
       cpu_calls_per_s: f.perSec,
       cpu_calls_p50_ms_64: f.p50Ms,
       cpu_calls_p99_ms_64: f.p99Ms,
@@ -339,5 +374,11 @@ export function cpuRows(f: CpuFigures): [string, string, string, string][] {
     [`warm call p50 / p99 ms at ${CLIENTS} clients`, `${f['cpu_calls_p50_ms_64']} / ${f['cpu_calls_p99_ms_64']}`, '', ''],
     ['warm call p50 / p99 ms, 1 client', `${f['cpu_call_p50_ms']} / ${f['cpu_call_p99_ms']}`, `p50 ≤ BullMQ, p99 ≤ 5`, `BullMQ ${f['cpu_bullmq_p50_ms']} / ${f['cpu_bullmq_p99_ms']}`],
     ['CPU ms per warm call, 1 client', `${f['cpu_per_call_1_client_ms']}`, '', ''],
+    [
+      `call records written per call, ${CLIENTS} clients / 1 client (LevelDB batches, ops per call)`,
+      `${f['cpu_db_call_writes_per_call']} / ${f['cpu_db_call_writes_per_call_1_client']} (${f['cpu_db_batches_per_call']}, ${f['cpu_db_ops_per_call']})`,
+      '1',
+      '',
+    ],
   ];
 }
