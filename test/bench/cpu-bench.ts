@@ -17,6 +17,8 @@ const CLIENTS = 64;
 /** CPU ms by what spent it: Ferry's processes by name, the load generator, the whole machine. */
 interface CpuSample {
   byName: Map<string, number>;
+  /** CPU ms of each container's cgroup, by its accounting file. */
+  agents: Map<string, number>;
   machineBusyMs: number;
 }
 
@@ -109,14 +111,19 @@ async function sample(w: Watched): Promise<CpuSample> {
     add(name, await processCpuMs(pid));
     for (const d of descendants(pid, parentOf)) add(name === 'worker' ? 'miniworkers' : name, await processCpuMs(d));
   }
-  for (const c of w.cgroups) add('agents', await cgroupCpuMs(c));
-  return { byName, machineBusyMs: await machineBusyMs() };
+  const agents = new Map<string, number>();
+  for (const c of w.cgroups) agents.set(c.file, await cgroupCpuMs(c));
+  return { byName, agents, machineBusyMs: await machineBusyMs() };
 }
 
 function spent(before: CpuSample, after: CpuSample): CpuSample {
   const byName = new Map<string, number>();
   for (const [name, ms] of after.byName) byName.set(name, ms - (before.byName.get(name) ?? 0));
-  return { byName, machineBusyMs: after.machineBusyMs - before.machineBusyMs };
+  // A container removed meanwhile took its count with it (its file reads 0): only those alive at both ends count.
+  let agents = 0;
+  for (const [file, ms] of after.agents) if (ms > 0 && ms >= (before.agents.get(file) ?? Infinity)) agents += ms - before.agents.get(file)!;
+  byName.set('agents', agents);
+  return { byName, agents: new Map(), machineBusyMs: after.machineBusyMs - before.machineBusyMs };
 }
 
 /** What one timed run gave: units done, their rate, latencies, and the CPU each part spent per unit. */

@@ -19,7 +19,7 @@ const fakeRuntime = { name: 'nc-fake', image: 'ferry-test/never-built', path: '/
  * `echo`; a sync call's create waits `holdMs` after its dispatch for its start or end.
  */
 async function fakeCluster(delayMs: string, holdMs = '10'): Promise<Cluster> {
-  const c = await startCluster({ apiEnv: { FERRY_SYNC_CREATE_HOLD_MS: holdMs } });
+  const c = await startCluster({ apiEnv: { FERRY_CALL_WRITE_HOLD_MS: holdMs } });
   await c.startWorker(nodeId('node'), { FERRY_DRIVER: 'fake', FERRY_FAKE_DELAY_MS: delayMs, FERRY_MAX_CONTAINERS: '8' });
   expect((await http('POST', `${c.url}/v1/runtimes`, fakeRuntime)).status).toBe(201);
   const b = await makeBundle(c.dir, 'echo', { 'main.sh': 'cat\n' });
@@ -79,10 +79,29 @@ describe('a sync call that ends within a few milliseconds is stored once', () =>
     const done = await answer;
     expect(done.status).toBe(200);
     expect(done.body).toMatchObject({ id: running[0]!.id, status: 'DONE' });
+    // A read sees every write sent before it: the end's update is counted by then.
+    expect((await http<CallView>('GET', `${c.url}/v1/calls/${done.body.id}`)).body.status).toBe('DONE');
     const after = await callWrites(c);
     // Created once: RUNNING with its start when that came within the hold, else PENDING.
     expect(after['create']! - before['create']! + after['create-and-update']! - before['create-and-update']!).toBe(1);
     expect(after['update']! - before['update']!).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a call that ends within the hold after its start is not written RUNNING: its end carries the start', async () => {
+    // Long enough that its node reports it started; a hold no busy machine outlasts.
+    c = await fakeCluster('50', '600000');
+    const r = await http<{ id: string }>('POST', `${c.url}/v1/functions/echo/invoke`, { first: true });
+    expect(r.status).toBe(202);
+    await waitUntil(async () => (await http<CallView>('GET', `${c!.url}/v1/calls/${r.body.id}`)).body.status === 'DONE', 'the first call ended', 30_000);
+    const before = await callWrites(c);
+    const second = await http<{ id: string }>('POST', `${c.url}/v1/functions/echo/invoke`, { second: true });
+    let done!: CallView;
+    await waitUntil(async () => (done = (await http<CallView>('GET', `${c!.url}/v1/calls/${second.body.id}`)).body).status === 'DONE', 'the second call ended', 30_000);
+    expect(done.startedAt).not.toBeNull();
+    expect(done.currentExecution).toMatchObject({ state: 'DONE' });
+    const after = await callWrites(c);
+    const writes = Object.fromEntries(Object.keys(after).map((k) => [k, after[k]! - before[k]!]));
+    expect(writes).toEqual({ create: 1, 'create-and-update': 0, update: 1 });
   });
 
   it('an async call is stored before its 202, as ever', async () => {

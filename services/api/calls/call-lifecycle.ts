@@ -7,7 +7,7 @@ import type { Call, CallStatus, RetryPolicy } from '../../../shared/protocol/dom
 import { executionId, type ExecutionState } from '../../../shared/protocol/execution.js';
 import type { WorkerToApiContent } from '../../../shared/protocol/worker-messages.js';
 import { CallEvents } from './call-events.js';
-import { HeldCreates } from './held-creates.js';
+import { HeldWrites } from './held-writes.js';
 import { asCreated, LiveCalls, stored, type ExecutionEnd, type LiveCall } from './live-calls.js';
 import { ProgressWrites } from './progress-writes.js';
 import { lossesWith, planAfterFailure } from './retry-plan.js';
@@ -29,8 +29,8 @@ export interface LifecycleOptions {
   policyOf: (call: Pick<Call, 'funcName' | 'version'>) => Promise<CallPolicy>;
   /** Progress and metrics of one call are written at most this often (the latest always is). */
   progressWriteMs?: number;
-  /** How long after its dispatch a sync call's create may wait for its start or end, to be stored once with them (see {@link CallLifecycle.create}); 0: not at all. */
-  syncCreateHoldMs: number;
+  /** How long a sync call's create (from its dispatch) waits for its start or end, and a RUNNING write for the end, to go with them (see {@link CallLifecycle.create}); 0: not at all. */
+  callWriteHoldMs: number;
 }
 
 /** What a held create carries when the call's start or end came first. */
@@ -51,10 +51,13 @@ export class CallLifecycle {
   private readonly live: LiveCalls;
   private readonly progressWrites: ProgressWrites;
   private readonly stuckWatch: StuckWatch;
-  private readonly held: HeldCreates<CreateUpdate>;
+  private readonly held: HeldWrites<CreateUpdate>;
+  /** RUNNING writes of stored calls, held for their end: a call that ends by then is written once, ended. */
+  private readonly heldStarts: HeldWrites<never>;
 
   constructor(private readonly opts: LifecycleOptions) {
-    this.held = new HeldCreates(opts.syncCreateHoldMs);
+    this.held = new HeldWrites(opts.callWriteHoldMs);
+    this.heldStarts = new HeldWrites(opts.callWriteHoldMs);
     this.progressWrites = new ProgressWrites(opts.progressWriteMs ?? 1_000, (callId) => this.writeProgress(callId));
     this.stuckWatch = new StuckWatch((callId, attempt, silentMs) => void this.stuck(callId, attempt, silentMs));
     this.live = new LiveCalls(
@@ -73,6 +76,7 @@ export class CallLifecycle {
 
   close(): void {
     this.held.close();
+    this.heldStarts.close();
     this.stuckWatch.close();
   }
 
@@ -87,7 +91,7 @@ export class CallLifecycle {
    * before (`replayed`): nothing new.
    *
    * A sync call (`beforeWrite`, which queues it) runs while its create waits: while it waits for
-   * a node, then for up to `syncCreateHoldMs` from its dispatch, or until a report other than its
+   * a node, then for up to `callWriteHoldMs` from its dispatch, or until a report other than its
    * start or a DONE end needs the stored call. A DONE end that comes first is written with the
    * create, one write for the whole call; a start that comes first goes with the create (stored
    * RUNNING), and the end follows as an update. Either way this resolves only once the call is
@@ -101,7 +105,7 @@ export class CallLifecycle {
     const live: LiveCall = { callId: spec.id, attempt: 1, nodeId: null, dispatchedAt: null, created, stored: null, writing: 0 };
     if (!spec.hold) this.live.add(live);
     created.catch(() => undefined);
-    if (beforeWrite && this.opts.syncCreateHoldMs > 0) {
+    if (beforeWrite && this.opts.callWriteHoldMs > 0) {
       this.held.hold(spec.id, (end) => {
         delete live.release;
         const update = end ?? startedUpdate(live);
@@ -190,6 +194,8 @@ export class CallLifecycle {
 
   /** Stops an unfinished call: CANCELLED if it had not started, KILLED if it was running. */
   async cancel(callId: string): Promise<Call> {
+    // A start held back is stored first: a call that has started is KILLED, not CANCELLED.
+    this.heldStarts.release(callId);
     for (;;) {
       const call = await this.opts.db.call('getCall', { id: callId });
       if (isFinal(call.status)) throw new FerryError(ErrorCode.CONFLICT, `call ${callId} has already ended (${call.status})`);
@@ -233,10 +239,18 @@ export class CallLifecycle {
     const live = await this.fenced(nodeId, report, 'started');
     if (!live) return;
     const set: CallPatch = { workerId: nodeId, startedAt: report.startedAt, ...(live.stored?.nextAttemptAt ? { nextAttemptAt: null } : {}) };
-    const running = this.live.write(live, 'RUNNING', set, { state: 'RUNNING', startedAt: report.startedAt }, move(['PENDING'], 'RUNNING'));
-    running.catch((err: unknown) => this.stale(err, report.callId, 'started'));
+    const write = (): void => {
+      const running = this.live.write(live, 'RUNNING', set, { nodeId, state: 'RUNNING', startedAt: report.startedAt }, move(['PENDING'], 'RUNNING'));
+      running.catch((err: unknown) => this.stale(err, report.callId, 'started'));
+    };
+    if (this.opts.callWriteHoldMs > 0) {
+      // Its end, when it comes within the hold, carries the start: no RUNNING write then.
+      this.heldStarts.hold(report.callId, write);
+      this.heldStarts.arm(report.callId);
+    } else {
+      write();
+    }
     await this.watchStuck(live, nodeId, report.attempt);
-    await running.catch(() => undefined);
   }
 
   /** Watched from its start: a function that hangs before its first report is stuck too. */
@@ -315,6 +329,8 @@ export class CallLifecycle {
       this.opts.log.warn({ callId: report.callId, attempt: report.attempt, nodeId, current: live.attempt }, 'stale report dropped');
       return true;
     }
+    // This write carries the start (startedAt, workerId): a RUNNING write still held is not needed.
+    if (live) this.heldStarts.take(report.callId);
     const createWithEnd = live && status === 'DONE' ? this.held.take(report.callId) : undefined;
     if (live && createWithEnd) return this.endInCreate(live, set, execution, createWithEnd);
     if (live && !(await stored(live))) {
@@ -377,6 +393,7 @@ export class CallLifecycle {
   private async requeue(call: CallRef, nodeId: string | null, state: ExecutionState, reason: CallError): Promise<boolean> {
     const live = this.live.get(call.callId) ?? this.live.carried({ id: call.callId, attempt: call.attempt, workerId: nodeId });
     if (live.attempt !== call.attempt) return true;
+    this.heldStarts.take(call.callId);
     if (!(await stored(live))) {
       this.live.forget(live);
       return true;
@@ -404,6 +421,8 @@ export class CallLifecycle {
    * else ends KILLED.
    */
   private async stuck(callId: string, attempt: number, silentMs: number): Promise<void> {
+    // Its start is stored first, if it was still held: the moves below are from RUNNING.
+    this.heldStarts.release(callId);
     const live = this.live.get(callId);
     if (!live || live.attempt !== attempt || !live.stored) return;
     const reason = { code: 'STUCK', message: `reported nothing for ${Math.round(silentMs)} ms` };

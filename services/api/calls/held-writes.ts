@@ -4,27 +4,29 @@ interface Held<End> {
 }
 
 /**
- * Creates of sync calls held back: a sync call whose end arrives within a few milliseconds of
- * its dispatch is stored once, ended (see `CallLifecycle.create`), instead of a create and then
- * an update. A create waits unarmed while its call waits for a node (nobody has been told of the
- * call, so nothing is lost if the api stops), and from its dispatch (`arm`) for up to the hold
- * time. It is let go by `take` (its end came: sent with it), `release` (another report needs
- * the stored call) or, once its time is up, by one timer shared by all armed creates; arming
- * order is deadline order, so a sweep stops at the first one still within its time.
+ * Writes of a call held back for a few milliseconds, because what comes next may make them
+ * unneeded or go with them: a sync call's create waits for its start or end (one write for the
+ * whole call, see `CallLifecycle.create`), a start waits for its end (a call that ends at once
+ * needs no RUNNING write). A write waits unarmed while its call waits for a node (a held create:
+ * nobody has been told of the call, so nothing is lost if the api stops), and once armed for up
+ * to the hold time. It is let go by `take` (what came next carries it, or makes it unneeded),
+ * `release` (something needs it stored now) or, once its time is up, by one timer shared by all
+ * armed writes; arming order is deadline order, so a sweep stops at the first one still within
+ * its time.
  */
-export class HeldCreates<End> {
+export class HeldWrites<End> {
   private readonly unarmed = new Map<string, Held<End>>();
   private readonly armed = new Map<string, Held<End>>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly holdMs: number) {}
 
-  /** Holds `send` (the create's write, with the call's end when it came first) until armed and its time is up. */
+  /** Holds `send` (the write; a create is given what came first, if anything) until armed and its time is up. */
   hold(callId: string, send: (end?: End) => void): void {
     this.unarmed.set(callId, { until: Infinity, send });
   }
 
-  /** The call was dispatched: its create goes within the hold time from now. */
+  /** Its time starts now (a create's at the call's dispatch): the write goes within the hold time. */
   arm(callId: string): void {
     const entry = this.unarmed.get(callId);
     if (!entry) return;
@@ -34,7 +36,7 @@ export class HeldCreates<End> {
     this.timer ??= setTimeout(() => this.sweep(), this.holdMs);
   }
 
-  /** Takes the create out, unsent, to send it with the call's end; undefined when it is not held (sent already, or never held). */
+  /** Takes the write out, unsent; undefined when it is not held (sent already, or never held). */
   take(callId: string): ((end?: End) => void) | undefined {
     const entry = this.armed.get(callId) ?? this.unarmed.get(callId);
     this.armed.delete(callId);
@@ -46,12 +48,12 @@ export class HeldCreates<End> {
     return this.armed.has(callId) || this.unarmed.has(callId);
   }
 
-  /** Sends the held create now, if it still is. */
+  /** Sends the held write now, if it still is. */
   release(callId: string): void {
     this.take(callId)?.();
   }
 
-  /** Sends every held create at once (the api is stopping). */
+  /** Sends every held write at once (the api is stopping). */
   close(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
