@@ -242,6 +242,8 @@ export class CallLifecycle {
     const write = (): void => {
       const running = this.live.write(live, 'RUNNING', set, { nodeId, state: 'RUNNING', startedAt: report.startedAt }, move(['PENDING'], 'RUNNING'));
       running.catch((err: unknown) => this.stale(err, report.callId, 'started'));
+      // After the write, which lets go of any watch of the call's status before.
+      void this.watchStuck(live, nodeId, report.attempt);
     };
     if (this.opts.callWriteHoldMs > 0) {
       // Its end, when it comes within the hold, carries the start: no RUNNING write then.
@@ -250,7 +252,6 @@ export class CallLifecycle {
     } else {
       write();
     }
-    await this.watchStuck(live, nodeId, report.attempt);
   }
 
   /** Watched from its start: a function that hangs before its first report is stuck too. */
