@@ -91,7 +91,7 @@ const envSchema = z.object({
   FERRY_MAX_ATTEMPTS: intFrom(1).default(3),
   FERRY_DISPATCH_AHEAD: intFrom(0).default(1),
   FERRY_IDEMPOTENCY_TTL_MS: intFrom(1).default(24 * 3600_000),
-  FERRY_CALL_WRITE_HOLD_MS: intFrom(0).default(10),
+  FERRY_CALL_WRITE_HOLD_MS: intFrom(0).default(25),
   FERRY_AUTH: z.enum(['on', 'off']).default('on'),
   FERRY_CURVE: z.enum(['on', 'off']).default('on'),
   FERRY_DB_PUBLIC_KEY: serverKey,

@@ -18,7 +18,7 @@ const fakeRuntime = { name: 'nc-fake', image: 'ferry-test/never-built', path: '/
  * A cluster with one fake node whose calls take `delayMs` (`5-40`: drawn per call) and a function
  * `echo`; a sync call's create waits `holdMs` after its dispatch for its start or end.
  */
-async function fakeCluster(delayMs: string, holdMs = '10'): Promise<Cluster> {
+async function fakeCluster(delayMs: string, holdMs = '25'): Promise<Cluster> {
   const c = await startCluster({ apiEnv: { FERRY_CALL_WRITE_HOLD_MS: holdMs } });
   await c.startWorker(nodeId('node'), { FERRY_DRIVER: 'fake', FERRY_FAKE_DELAY_MS: delayMs, FERRY_MAX_CONTAINERS: '8' });
   expect((await http('POST', `${c.url}/v1/runtimes`, fakeRuntime)).status).toBe(201);
