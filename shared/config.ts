@@ -92,6 +92,7 @@ const envSchema = z.object({
   FERRY_MAX_ATTEMPTS: intFrom(1).default(3),
   FERRY_DISPATCH_AHEAD: intFrom(0).default(1),
   FERRY_IDEMPOTENCY_TTL_MS: intFrom(1).default(24 * 3600_000),
+  FERRY_CALL_WRITE_HOLD_MS: intFrom(0).default(25),
   FERRY_AUTH: z.enum(['on', 'off']).default('on'),
   FERRY_CURVE: z.enum(['on', 'off']).default('on'),
   FERRY_DB_PUBLIC_KEY: serverKey,
@@ -218,6 +219,11 @@ export interface ApiConfig {
   dispatchAhead: number;
   /** An `Idempotency-Key` answers the call it made for this long. */
   idempotencyTtlMs: number;
+  /**
+   * How long a call's writes wait for what follows, to go with it: a sync call's create (from its
+   * dispatch) for its start or end, a RUNNING write for the end; 0: each is written at once.
+   */
+  callWriteHoldMs: number;
   /** Every HTTP route but /healthz and /v1/openapi.json needs an API key with the right role; off: none does. */
   auth: boolean;
   /** Where the first admin key is written (`<data dir>/admin.key`) when the api makes it. */
@@ -312,6 +318,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       maxAttempts: e.FERRY_MAX_ATTEMPTS,
       dispatchAhead: e.FERRY_DISPATCH_AHEAD,
       idempotencyTtlMs: e.FERRY_IDEMPOTENCY_TTL_MS,
+      callWriteHoldMs: e.FERRY_CALL_WRITE_HOLD_MS,
       auth: e.FERRY_AUTH === 'on',
       adminKeyFile: adminKeyFile(dataDir),
     },

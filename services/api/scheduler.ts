@@ -29,10 +29,8 @@ interface Queued {
   fn: FunctionVersion;
   runtime: Runtime;
   params: unknown;
-  /** The call's request id, sent with its dispatch. */
+  /** The call's request id, sent with its dispatch and bound to its log lines (see {@link Scheduler.debug}). */
   requestId: string | undefined;
-  /** Bound to the call's request id and call id. */
-  log: Logger;
 }
 
 /** A call sent to a node that has not reported its end. */
@@ -73,6 +71,8 @@ export class Scheduler {
     this.pump();
   });
   private readonly inFlight = new Map<string, InFlight>();
+  /** Acks owed to each node, sent with its next dispatch or heartbeat (see {@link ack}). */
+  private readonly acks = new Map<string, { callId: string; attempt: number }[]>();
   /** Unfinished calls found in the DB at start, until a worker claims them or the grace ends. */
   private readonly recovering = new Map<string, Call>();
   private timer: NodeJS.Timeout | undefined;
@@ -86,6 +86,7 @@ export class Scheduler {
       db: opts.db,
       log: opts.log.child({ module: 'call-lifecycle' }),
       maxAttempts: opts.config.maxAttempts,
+      callWriteHoldMs: opts.config.callWriteHoldMs,
       policyOf: async (call) => {
         const { fn } = await opts.catalog.resolve(`${call.funcName}@${call.version}`);
         return { retry: fn.retry ?? null, stuckAfterMs: fn.stuckAfterMs ?? null };
@@ -157,9 +158,8 @@ export class Scheduler {
     if (!options.hold) this.checkRoom();
     const { fn, runtime } = await this.opts.catalog.resolve(ref);
     const callId = options.group?.callId ?? options.callId ?? newCallId();
-    const log = callLogger(this.opts.log, { callId, requestId: options.requestId });
-    const queued: Queued = { callId, attempt: 1, fn, runtime, params: params ?? null, requestId: options.requestId, log };
-    log.debug({ fn: `${fn.name}@${fn.version}`, ...(options.group ? { groupId: options.group.id } : {}), ...(options.hold ? { hold: true } : {}) }, 'call accepted');
+    const queued: Queued = { callId, attempt: 1, fn, runtime, params: params ?? null, requestId: options.requestId };
+    this.debug(queued, { fn: `${fn.name}@${fn.version}`, ...(options.group ? { groupId: options.group.id } : {}), ...(options.hold ? { hold: true } : {}) }, 'call accepted');
     const spec = {
       id: queued.callId,
       funcName: fn.name,
@@ -184,8 +184,12 @@ export class Scheduler {
       return { call, ended, replayed: false };
     }
     // A sync caller hears nothing until the end, so the call is dispatched before its create is
-    // sent; its reports wait for the create. If the create fails the caller gets the error.
+    // sent, and the create waits a few ms for the end to go with it (one write for the whole call
+    // when it ends by then); its other reports wait for the create. If the create fails the caller
+    // gets the error.
     const ended = this.calls.waitForEnd(queued.callId, Math.min(options.wait.maxMs, fn.timeoutMs + 5_000));
+    // Not ended in the time the caller waits: stored now, so the 202 names a call that exists.
+    void ended.then((call) => call ?? this.calls.storeNow(queued.callId));
     try {
       return { call: await this.calls.create(spec, () => this.enqueue(queued)), ended, replayed: false };
     } catch (err) {
@@ -227,8 +231,8 @@ export class Scheduler {
     try {
       const { fn, runtime } = await this.opts.catalog.resolve(`${call.funcName}@${call.version}`);
       const requestId = call.requestId ?? undefined;
-      const q: Queued = { callId: call.id, attempt: call.attempt, fn, runtime, params: call.params, requestId, log: callLogger(this.opts.log, { callId: call.id, requestId }) };
-      q.log.debug({ attempt: call.attempt, ...(call.nextAttemptAt ? { nextAttemptAt: call.nextAttemptAt } : {}) }, 'call queued again');
+      const q: Queued = { callId: call.id, attempt: call.attempt, fn, runtime, params: call.params, requestId };
+      this.debug(q, { attempt: call.attempt, ...(call.nextAttemptAt ? { nextAttemptAt: call.nextAttemptAt } : {}) }, 'call queued again');
       if (call.nextAttemptAt && call.nextAttemptAt > Date.now()) return this.delayed.add(call.nextAttemptAt, q);
       this.queue.unshift(q);
       this.pump();
@@ -308,14 +312,35 @@ export class Scheduler {
     if (flight && flight.nodeId === nodeId && flight.attempt === report.attempt && this.nodes.get(nodeId)?.assigned.delete(report.callId)) this.pump();
   }
 
+  /**
+   * A node keeps a final report and sends it again every few seconds until acked; the ack need
+   * not go at once, so it waits for the next message to the node (a dispatch, at most a
+   * heartbeat interval away) and leaves in the same batch: no message of its own per call.
+   */
   private ack(nodeId: string, report: { callId: string; attempt: number }, ack: boolean): void {
-    if (ack) this.channel.send(nodeId, 'ack', { callId: report.callId, attempt: report.attempt });
+    if (!ack) return;
+    const owed = this.acks.get(nodeId);
+    const one = { callId: report.callId, attempt: report.attempt };
+    if (owed) owed.push(one);
+    else this.acks.set(nodeId, [one]);
+  }
+
+  private sendAcks(nodeId: string): void {
+    const owed = this.acks.get(nodeId);
+    if (!owed) return;
+    this.acks.delete(nodeId);
+    for (const one of owed) this.channel.send(nodeId, 'ack', one);
   }
 
   // ── scheduling ─────────────────────────────────────────────────────────────────────────────
 
+  /** A debug line about a call under its request id; the call's logger is made only when debug lines are written. */
+  private debug(q: Queued, fields: Record<string, unknown>, msg: string): void {
+    if (this.opts.log.isLevelEnabled('debug')) callLogger(this.opts.log, q).debug(fields, msg);
+  }
+
   private enqueue(q: Queued): void {
-    q.log.debug('call queued');
+    this.debug(q, {}, 'call queued');
     this.queue.push(q);
     this.pump();
   }
@@ -343,7 +368,8 @@ export class Scheduler {
     this.inFlight.set(q.callId, { callId: q.callId, attempt: q.attempt, nodeId: node.nodeId });
     node.assigned.add(q.callId);
     this.calls.dispatched(q.callId, q.attempt, node.nodeId);
-    q.log.debug({ nodeId: node.nodeId, attempt: q.attempt }, 'call dispatched');
+    this.debug(q, { nodeId: node.nodeId, attempt: q.attempt }, 'call dispatched');
+    this.sendAcks(node.nodeId);
     this.channel.send(node.nodeId, 'dispatch', {
       callId: q.callId,
       attempt: q.attempt,
@@ -375,7 +401,7 @@ export class Scheduler {
    */
   private secretsUnreadable(q: Queued, node: NodeState, err: unknown): void {
     const message = `the api could not open the function's secrets: ${err instanceof Error ? err.message : String(err)}`;
-    q.log.error({ fn: `${q.fn.name}@${q.fn.version}`, reason: message }, 'call not dispatched');
+    callLogger(this.opts.log, q).error({ fn: `${q.fn.name}@${q.fn.version}`, reason: message }, 'call not dispatched');
     this.calls.dispatched(q.callId, q.attempt, node.nodeId);
     void this.calls.failed(node.nodeId, { callId: q.callId, attempt: q.attempt, code: 'SECRETS_UNREADABLE', message, retryable: false });
   }
@@ -402,7 +428,10 @@ export class Scheduler {
   }
 
   private tick(): void {
-    for (const node of this.nodes.list()) this.channel.send(node.nodeId, 'heartbeat', {});
+    for (const node of this.nodes.list()) {
+      this.sendAcks(node.nodeId);
+      this.channel.send(node.nodeId, 'heartbeat', {});
+    }
     for (const dead of this.nodes.expire()) this.loseNode(dead.nodeId, `node ${dead.nodeId} lost`);
     this.pump();
   }
@@ -416,6 +445,8 @@ export class Scheduler {
 
   private loseNode(nodeId: string, why: string): void {
     // Every call still in flight there, those whose end is reported but not yet stored included.
+    // Its owed acks go with it: the node sends its reports again to whichever api it finds.
+    this.acks.delete(nodeId);
     const lost = [...this.inFlight.values()].filter((f) => f.nodeId === nodeId);
     this.opts.log.error({ nodeId, calls: lost.length, why }, 'node lost');
     for (const flight of lost) this.lose(flight, why);

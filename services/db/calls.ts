@@ -113,13 +113,14 @@ export class Calls {
       invokedBy: spec.invokedBy ?? null,
       requestId: spec.requestId ?? null,
     };
+    const stored = spec.update ? updated(call, spec.update, now) : call;
     // First: a call naming a group that does not exist fails here, before anything is counted.
-    const groupOps = this.groups.followCall(null, call);
-    this.store.countStatus(null, call.status);
-    ops.push({ type: 'put', key: keys.call(id), value: call }, ...indexOps(null, call), ...groupOps);
+    const groupOps = this.groups.followCall(null, stored);
+    this.store.countStatus(null, stored.status);
+    ops.push({ type: 'put', key: keys.call(id), value: stored }, ...indexOps(null, stored), ...groupOps, ...this.stats.follow(null, stored));
     await this.store.write(ops);
-    this.remember(call);
-    return call;
+    this.remember(stored);
+    return stored;
   }
 
   /**
@@ -262,4 +263,9 @@ export class Calls {
     const call = id === undefined ? undefined : await this.load(id);
     return call ? { callNum: call.callNum, createdAt: call.createdAt } : null;
   }
+}
+
+/** A new call as `update` leaves it: the create and what followed in one record (see createCall's `update`). */
+function updated(call: Call, update: NonNullable<DbParsedContent['createCall']['update']>, now: number): Call {
+  return { ...call, ...update.set, executions: applyExecutionPatch(call.id, [], update.execution, now) } as Call;
 }

@@ -36,7 +36,7 @@ export async function startDbDaemon(config: DbConfig, curveConfig: CurveConfig, 
   const server = new RpcServer<typeof dbRequestSchemas, DbReplyContent>({
     bind: config.bind,
     schemas: dbRequestSchemas,
-    handlers: dbHandlers(store, calls, groups, retention, refusals),
+    handlers: dbHandlers(store, calls, groups, retention, refusals, metrics.onCallWrite),
     log: log.child({ module: 'db.server' }),
     refusals,
     curve,

@@ -12,7 +12,15 @@ import type { Retention } from './retention.js';
 import type { Store } from './store.js';
 
 /** Every DB operation, wired to the collection that serves it. */
-export function dbHandlers(store: Store, calls: Calls, groups: Groups, retention: Retention, refusals: Refusals): Handlers<typeof dbRequestSchemas, DbReplyContent> {
+export function dbHandlers(
+  store: Store,
+  calls: Calls,
+  groups: Groups,
+  retention: Retention,
+  refusals: Refusals,
+  /** Counts each call record written (the daemon's metrics). */
+  onCallWrite: (write: 'create' | 'create-and-update' | 'update') => void,
+): Handlers<typeof dbRequestSchemas, DbReplyContent> {
   const catalog = new Catalog(store);
   const pages = new SessionPages(store, groups);
   const apiKeys = new ApiKeys(store);
@@ -27,8 +35,16 @@ export function dbHandlers(store: Store, calls: Calls, groups: Groups, retention
     listFunctions: () => catalog.listFunctions(),
     listFunctionVersions: ({ name }) => catalog.listFunctionVersions(name),
     deleteFunction: ({ name }) => catalog.deleteFunction(name),
-    createCall: async (spec, { log }) => told(log, 'call stored', await calls.create(spec)),
-    updateCall: async (req, { log }) => told(log, 'call update stored', await calls.update(req)),
+    createCall: async (spec, { log }) => {
+      const call = await calls.create(spec);
+      if (!call.replayed) onCallWrite(spec.update ? 'create-and-update' : 'create');
+      return told(log, 'call stored', call);
+    },
+    updateCall: async (req, { log }) => {
+      const call = await calls.update(req);
+      onCallWrite('update');
+      return told(log, 'call update stored', call);
+    },
     getCall: (ref) => calls.read(ref),
     listCalls: (query) => calls.list(query),
     getCounters: async () => ({

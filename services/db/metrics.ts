@@ -13,6 +13,8 @@ export class DbMetrics {
   /** Counts a batch written; the store's write queue calls it. */
   readonly onBatch: BatchObserver;
   private callsByStatus: Record<CallStatus, number> | null = null;
+  /** Counts a call record written: `create`, `create-and-update` (a new call with what happened to it before its create was written) or `update`. */
+  readonly onCallWrite: (write: 'create' | 'create-and-update' | 'update') => void;
 
   constructor(refusals: Refusals) {
     this.registry = daemonRegistry(refusals);
@@ -25,6 +27,8 @@ export class DbMetrics {
       ops.inc(n);
       seconds.observe(s);
     };
+    const callWrites = new Counter({ name: 'ferry_db_call_writes_total', help: 'Call records written, by kind of write.', labelNames: ['write'] as const, registers });
+    this.onCallWrite = (write) => callWrites.inc({ write });
     const calls = (): Record<CallStatus, number> | null => this.callsByStatus;
     new Gauge({
       name: 'ferry_db_calls',

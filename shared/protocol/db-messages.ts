@@ -116,6 +116,12 @@ export const dbRequestSchemas = {
     idempotency: z
       .object({ key: z.string().min(1).max(256), paramsHash: z.string().min(1).max(128), ttlMs: z.number().int().min(1) })
       .optional(),
+    /**
+     * What happened to the call before its create was written (a sync call that started, or
+     * ended, within a few milliseconds of its dispatch): stored in one write, as created and
+     * then changed by `set` and `execution` as an updateCall would change it.
+     */
+    update: z.object({ set: callPatchSchema, execution: executionPatchSchema }).optional(),
   }),
   updateCall: z.object({
     id: z.string().min(1),

@@ -15,7 +15,7 @@ export async function freePort(): Promise<number> {
  * A throwaway Redis on a loopback port for the BullMQ comparison: installed from Debian's
  * `redis-server` package when missing, no persistence, stopped by `stop()`.
  */
-export async function startRedis(): Promise<{ port: number; stop: () => Promise<void> }> {
+export async function startRedis(): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
   if (spawnSync('redis-server', ['--version']).status !== 0) {
     process.stderr.write('installing redis-server from Debian packages for the BullMQ comparison\n');
     execFileSync('sh', ['-c', 'apt-get install -y -qq redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null)'], { stdio: 'inherit' });
@@ -36,6 +36,7 @@ export async function startRedis(): Promise<{ port: number; stop: () => Promise<
   });
   return {
     port,
+    pid: proc.pid!,
     stop: async () => {
       const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
       proc.kill('SIGTERM');

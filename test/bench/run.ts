@@ -3,7 +3,7 @@ import { makeTempDir } from '../helpers/temp.js';
 import { bullmqContender } from './bullmq-contender.js';
 import { bundleFigures, bundleJson, bundleRows } from './bundle-bench.js';
 import { busyNeighbours } from './busy-neighbours.js';
-import { cliVersionMs } from './cli-bench.js';
+import { cpuFigures, cpuRows } from './cpu-bench.js';
 import { sideBySide, throughput } from './contenders.js';
 import { curveFigures, curveRows } from './curve-bench.js';
 import { benchDb } from './db-bench.js';
@@ -19,26 +19,102 @@ import { benchWorker } from './worker-bench.js';
 
 /**
  * `npm run bench`: Ferry side by side with bare Docker and with a BullMQ job queue, on this
- * machine, in one run. Never fails on time. Flags: --quick (a short smoke run), --json (one JSON
- * object on stdout instead of the table), --store (only the call store's figures: no Docker,
- * no cluster), --neighbours (only the busy-neighbours figures), --curve (only warm calls with
- * CurveZMQ on and off), --cli (only `ferry --version`'s time), --bundles (only the bundle push
- * and pull figures), --exec (only the dice exec figures), --start (only `npm start`'s ready
- * time and `ferry invoke`'s, with their floors).
+ * machine, in one run. Never fails on time. Every section below runs in a full run, in this
+ * order; naming sections (`-- --cpu --exec`) runs only those. `--quick`: a short smoke run;
+ * `--json`: one JSON object of numbers on stdout instead of the table.
  */
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
 const json = args.has('--json');
-const storeOnly = args.has('--store');
-const neighboursOnly = args.has('--neighbours');
-const curveOnly = args.has('--curve');
-const cliOnly = args.has('--cli');
-const bundlesOnly = args.has('--bundles');
-const execOnly = args.has('--exec');
-const startOnly = args.has('--start');
 const say = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
+
+/** What one section measured: JSON figures (numbers) and the table's rows. */
+interface Measured {
+  figures: Record<string, number>;
+  rows: Row[];
+}
+
+interface Section {
+  flag: string;
+  /** Runs in a full run (a section that only repeats part of another runs when named). */
+  inFullRun: boolean;
+  measure(): Promise<Measured>;
+}
+
+const sections: Section[] = [
+  {
+    // First, on a quiet machine: a process start is what it measures.
+    flag: 'start',
+    inFullRun: true,
+    async measure() {
+      say('npm start until ready (nothing changed, then one source changed), ferry invoke of a warm function, their floors');
+      const f = await startFigures(quick);
+      return { figures: f, rows: startRows(f) };
+    },
+  },
+  {
+    flag: 'store',
+    inFullRun: true,
+    async measure() {
+      say('call store');
+      const f = await storeFigures();
+      return { figures: f, rows: storeRows(f) };
+    },
+  },
+  {
+    flag: 'cpu',
+    inFullRun: true,
+    async measure() {
+      say('CPU per warm call: wrk against a cluster, BullMQ beside it');
+      const f = await cpuFigures(quick);
+      return { figures: { ...f }, rows: cpuRows(f) };
+    },
+  },
+  {
+    flag: 'exec',
+    inFullRun: true,
+    async measure() {
+      say('dice as an exec function: async calls/s with 4 warm containers, warm latency against python3 in a running container');
+      const f = await execFigures(quick);
+      return { figures: { ...f }, rows: execRows(f) };
+    },
+  },
+  {
+    flag: 'neighbours',
+    inFullRun: true,
+    async measure() {
+      const f = await neighbourFigures();
+      return { figures: f, rows: neighbourRows(f) };
+    },
+  },
+  { flag: 'cluster', inFullRun: true, measure: clusterFigures },
+  {
+    flag: 'bundles',
+    inFullRun: false,
+    async measure() {
+      say(`bundles: ${quick ? 'one' : 'three'} 100 MiB push(es) and pull(s) on a cluster of their own`);
+      const b = await bundleFigures(quick);
+      return { figures: bundleJson(b), rows: bundleRows(b) };
+    },
+  },
+  {
+    flag: 'curve',
+    inFullRun: false,
+    async measure() {
+      say('two clusters, CurveZMQ on and off: warm calls, alternating');
+      const ferry = await startFerryBench();
+      try {
+        await ferry.python.settle?.();
+        const f = await curveFigures(ferry, quick);
+        return { figures: { ...f }, rows: curveRows(f) };
+      } finally {
+        await ferry.close();
+      }
+    },
+  },
+];
 
 async function storeFigures() {
   const { dir, cleanup } = await makeTempDir('ferry-bench-');
@@ -77,36 +153,6 @@ async function retentionFigures() {
   }
 }
 
-/** `--store`: the call store's figures alone. */
-async function storeMain(): Promise<void> {
-  const started = Date.now();
-  say('call store');
-  const f = { ...(await storeFigures()), seconds: Math.round((Date.now() - started) / 1000) };
-  if (json) {
-    process.stdout.write(JSON.stringify(f) + '\n');
-    return;
-  }
-  printTable(quick, 'Ferry call store benchmarks', f.seconds, storeRows(f));
-}
-
-/** `--curve`: warm calls with CurveZMQ on and off, alone. */
-async function curveMain(): Promise<void> {
-  const started = Date.now();
-  say('two clusters, CurveZMQ on and off: warm calls, alternating');
-  const ferry = await startFerryBench();
-  try {
-    await ferry.python.settle?.();
-    const f = { ...(await curveFigures(ferry, quick)), seconds: Math.round((Date.now() - started) / 1000) };
-    if (json) {
-      process.stdout.write(JSON.stringify(f) + '\n');
-      return;
-    }
-    printTable(quick, 'Ferry CurveZMQ benchmark', f.seconds, curveRows(f));
-  } finally {
-    await ferry.close();
-  }
-}
-
 function storeRows(f: Awaited<ReturnType<typeof storeFigures>>): Row[] {
   return [
     ['DB createCall+updateCall pairs/s (64 in flight)', `${f.db_pairs_per_s_64_in_flight}`, '', ''],
@@ -141,70 +187,11 @@ function neighbourRows(f: Awaited<ReturnType<typeof neighbourFigures>>): Row[] {
   ];
 }
 
-async function cliFigure(): Promise<number> {
-  say('ferry --version, a new process each time');
-  return cliVersionMs(quick ? 10 : 30);
-}
-
-const cliRow = (ms: number): Row => ['`ferry --version` ms (a new process, median)', `${ms}`, '< 150', ''];
-
-/** `--cli`: `ferry --version`'s time alone. */
-async function cliMain(): Promise<void> {
-  const started = Date.now();
-  const f = { cli_version_ms: await cliFigure(), seconds: Math.round((Date.now() - started) / 1000) };
-  if (json) {
-    process.stdout.write(JSON.stringify(f) + '\n');
-    return;
-  }
-  printTable(quick, 'Ferry CLI benchmark', f.seconds, [cliRow(f.cli_version_ms)]);
-}
-
-/** `--bundles`: bundle push and pull alone, on a one-node cluster of their own. */
-async function bundlesMain(): Promise<void> {
-  const started = Date.now();
-  say(`bundles: ${quick ? 'one' : 'three'} 100 MiB push(es) and pull(s)`);
-  const b = await bundleFigures(quick);
-  const seconds = Math.round((Date.now() - started) / 1000);
-  if (json) {
-    process.stdout.write(JSON.stringify({ ...bundleJson(b), seconds }) + '\n');
-    return;
-  }
-  printTable(quick, 'Ferry bundle benchmark', seconds, bundleRows(b));
-}
-
-/** `--start`: `npm start` until ready and `ferry invoke` as a command, alone. */
-async function startMain(): Promise<void> {
-  const started = Date.now();
-  say('npm start until ready (nothing changed, then one source changed), ferry invoke of a warm function, their floors');
-  const f = { ...(await startFigures(quick)), seconds: Math.round((Date.now() - started) / 1000) };
-  if (json) {
-    process.stdout.write(JSON.stringify(f) + '\n');
-    return;
-  }
-  const rows = startRows(f);
-  const w = rows.map((r) => r.map((c) => c.length)).reduce((a, b) => a.map((x, i) => Math.max(x, b[i]!)));
-  process.stdout.write(`Ferry start benchmark${quick ? ' (quick)' : ''}, ${new Date().toISOString().slice(0, 10)}, ${f.seconds} s\n`);
-  for (const r of rows) process.stdout.write(`  ${r.map((c, i) => c.padEnd(w[i]!)).join('  ')}\n`);
-}
-
-/** `--neighbours`: the busy-neighbours figures alone. */
-async function neighboursMain(): Promise<void> {
-  const started = Date.now();
-  const f = { ...(await neighbourFigures()), seconds: Math.round((Date.now() - started) / 1000) };
-  if (json) {
-    process.stdout.write(JSON.stringify(f) + '\n');
-    return;
-  }
-  printTable(quick, 'Ferry busy-neighbours benchmark', f.seconds, neighbourRows(f));
-}
-
-async function main(): Promise<void> {
-  const started = Date.now();
-  // First, on a quiet machine: a process start is what it measures.
-  const cliVersion = await cliFigure();
-  say('call store');
-  const store = await storeFigures();
-
+/**
+ * One cluster beside BullMQ and bare Docker: warm calls, cold calls, the first call with preload
+ * runtime, a backlog, bundles, invokes during uploads and a retention pass, CurveZMQ on and off.
+ */
+async function clusterFigures(): Promise<Measured> {
   say('node-level: warm agent, warm exec vs docker exec, cold vs docker run');
   const node = await benchWorker(quick);
   const neighbours = await neighbourFigures();
@@ -281,16 +268,9 @@ async function main(): Promise<void> {
       backlog_calls_per_s: backlog,
       backlog_empty_queue_calls_per_s: emptyQueue,
       backlog_throughput_ratio: round(backlog / emptyQueue),
-      cli_version_ms: cliVersion,
       ...neighbours,
       ...curve,
-      ...store,
-      seconds: Math.round((Date.now() - started) / 1000),
     };
-    if (json) {
-      process.stdout.write(JSON.stringify(figures) + '\n');
-      return;
-    }
     const f = figures;
     const bullLatency = `BullMQ ${f.bullmq_p50_ms} / ${f.bullmq_p99_ms}`;
     const rows: Row[] = [
@@ -318,12 +298,10 @@ async function main(): Promise<void> {
         `before ${f.invoke_before_purge_p50_ms} / ${f.invoke_before_purge_p99_ms}`,
       ],
       ['backlog calls/s / ratio', `${f.backlog_calls_per_s} / ${f.backlog_throughput_ratio}`, '≥ 0.9 ×', `empty queue ${f.backlog_empty_queue_calls_per_s} calls/s`],
-      cliRow(f.cli_version_ms),
       ...neighbourRows(f),
       ...curveRows(f),
-      ...storeRows(f),
     ];
-    printTable(quick, 'Ferry benchmarks', f.seconds, rows);
+    return { figures, rows };
   } finally {
     await bull.close();
     await redis.stop();
@@ -331,19 +309,28 @@ async function main(): Promise<void> {
   }
 }
 
-/** `--exec`: the dice exec figures alone. */
-async function execMain(): Promise<void> {
+async function main(): Promise<void> {
   const started = Date.now();
-  say('dice as an exec function: async calls/s with 4 warm containers, warm latency against python3 in a running container');
-  const f = { ...(await execFigures(quick)), seconds: Math.round((Date.now() - started) / 1000) };
+  const named = sections.filter((s) => args.has(`--${s.flag}`));
+  const unknown = [...args].filter((a) => a !== '--quick' && a !== '--json' && !sections.some((s) => a === `--${s.flag}`));
+  if (unknown.length > 0) throw new Error(`unknown flag(s) ${unknown.join(' ')}; sections: ${sections.map((s) => `--${s.flag}`).join(' ')}`);
+  const chosen = named.length > 0 ? named : sections.filter((s) => s.inFullRun);
+  const figures: Record<string, number> = {};
+  const rows: Row[] = [];
+  for (const section of chosen) {
+    const m = await section.measure();
+    Object.assign(figures, m.figures);
+    rows.push(...m.rows);
+  }
+  const seconds = Math.round((Date.now() - started) / 1000);
   if (json) {
-    process.stdout.write(JSON.stringify(f) + '\n');
+    process.stdout.write(JSON.stringify({ ...figures, seconds }) + '\n');
     return;
   }
-  printTable(quick, 'Ferry exec benchmark', f.seconds, execRows(f));
+  printTable(quick, `Ferry benchmarks (${chosen.map((s) => s.flag).join(', ')})`, seconds, rows);
 }
 
-(execOnly ? execMain() : storeOnly ? storeMain() : bundlesOnly ? bundlesMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : cliOnly ? cliMain() : startOnly ? startMain() : main()).then(
+main().then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);

@@ -7,7 +7,8 @@ import type { Call, CallStatus, RetryPolicy } from '../../../shared/protocol/dom
 import { executionId, type ExecutionState } from '../../../shared/protocol/execution.js';
 import type { WorkerToApiContent } from '../../../shared/protocol/worker-messages.js';
 import { CallEvents } from './call-events.js';
-import { LiveCalls, stored, type ExecutionEnd, type LiveCall } from './live-calls.js';
+import { HeldWrites } from './held-writes.js';
+import { asCreated, LiveCalls, stored, type ExecutionEnd, type LiveCall } from './live-calls.js';
 import { ProgressWrites } from './progress-writes.js';
 import { lossesWith, planAfterFailure } from './retry-plan.js';
 import { StuckWatch } from './stuck-watch.js';
@@ -28,7 +29,12 @@ export interface LifecycleOptions {
   policyOf: (call: Pick<Call, 'funcName' | 'version'>) => Promise<CallPolicy>;
   /** Progress and metrics of one call are written at most this often (the latest always is). */
   progressWriteMs?: number;
+  /** How long a sync call's create (from its dispatch) waits for its start or end, and a RUNNING write for the end, to go with them (see {@link CallLifecycle.create}); 0: not at all. */
+  callWriteHoldMs: number;
 }
+
+/** What a held create carries when the call's start or end came first. */
+type CreateUpdate = NonNullable<DbRequestContent['createCall']['update']>;
 
 type CallRef = { callId: string; attempt: number };
 
@@ -45,8 +51,13 @@ export class CallLifecycle {
   private readonly live: LiveCalls;
   private readonly progressWrites: ProgressWrites;
   private readonly stuckWatch: StuckWatch;
+  private readonly held: HeldWrites<CreateUpdate>;
+  /** RUNNING writes of stored calls, held for their end: a call that ends by then is written once, ended. */
+  private readonly heldStarts: HeldWrites<never>;
 
   constructor(private readonly opts: LifecycleOptions) {
+    this.held = new HeldWrites(opts.callWriteHoldMs);
+    this.heldStarts = new HeldWrites(opts.callWriteHoldMs);
     this.progressWrites = new ProgressWrites(opts.progressWriteMs ?? 1_000, (callId) => this.writeProgress(callId));
     this.stuckWatch = new StuckWatch((callId, attempt, silentMs) => void this.stuck(callId, attempt, silentMs));
     this.live = new LiveCalls(
@@ -64,6 +75,8 @@ export class CallLifecycle {
   }
 
   close(): void {
+    this.held.close();
+    this.heldStarts.close();
     this.stuckWatch.close();
   }
 
@@ -73,10 +86,18 @@ export class CallLifecycle {
   }
 
   /**
-   * Stores a new call, PENDING (or HELD with `hold`). `beforeWrite` runs once the call is known
-   * here and before its create is sent, so a sync call can be dispatched first; its reports wait
-   * for the create. If the create fails the call was never accepted: it is forgotten and the
-   * error thrown. An idempotency key may answer a call made before (`replayed`): nothing new.
+   * Stores a new call, PENDING (or HELD with `hold`). If the create fails the call was never
+   * accepted: it is forgotten and the error thrown. An idempotency key may answer a call made
+   * before (`replayed`): nothing new.
+   *
+   * A sync call (`beforeWrite`, which queues it) runs while its create waits: while it waits for
+   * a node, then for up to `callWriteHoldMs` from its dispatch, or until a report other than its
+   * start or a DONE end needs the stored call. A DONE end that comes first is written with the
+   * create, one write for the whole call; a start that comes first goes with the create (stored
+   * RUNNING), and the end follows as an update. Either way this resolves only once the call is
+   * stored, so nothing answers the caller before the call is durable: an api that dies while a
+   * create is held has told nobody of the call (its node's report then finds no call, and is
+   * dropped), and a read after the answer finds the call ended.
    */
   async create(spec: DbRequestContent['createCall'], beforeWrite?: () => void): Promise<Call & { replayed?: boolean }> {
     let store!: (created: Promise<Call & { replayed?: boolean }>) => void;
@@ -84,8 +105,18 @@ export class CallLifecycle {
     const live: LiveCall = { callId: spec.id, attempt: 1, nodeId: null, dispatchedAt: null, created, stored: null, writing: 0 };
     if (!spec.hold) this.live.add(live);
     created.catch(() => undefined);
-    beforeWrite?.();
-    store(this.opts.db.call('createCall', spec));
+    if (beforeWrite && this.opts.callWriteHoldMs > 0) {
+      this.held.hold(spec.id, (end) => {
+        delete live.release;
+        const update = end ?? startedUpdate(live);
+        store(this.opts.db.call('createCall', update ? { ...spec, update } : spec));
+      });
+      live.release = () => this.held.release(spec.id);
+      beforeWrite();
+    } else {
+      beforeWrite?.();
+      store(this.opts.db.call('createCall', spec));
+    }
     try {
       const call = await created;
       if (call.replayed || call.id !== spec.id) {
@@ -93,12 +124,26 @@ export class CallLifecycle {
         return call;
       }
       live.stored ??= call;
-      this.events.emit(call.id, { type: 'status', call, from: null });
+      if (call.status === 'PENDING' || call.status === 'HELD') {
+        this.events.emit(call.id, { type: 'status', call, from: null });
+        return call;
+      }
+      // Stored with what followed its create: told as two moves, as if written in two, so
+      // listeners count a call made, then started or ended.
+      this.events.emit(call.id, { type: 'status', call: asCreated(call), from: null });
+      if (isFinal(call.status)) this.live.forget(live);
+      this.events.emit(call.id, { type: 'status', call, from: 'PENDING' });
+      if (call.status === 'RUNNING') void this.watchStuck(live, call.workerId ?? '', call.attempt);
       return call;
     } catch (err) {
       this.live.forget(live);
       throw err;
     }
+  }
+
+  /** Sends a sync call's create now if it is still held (see {@link create}). */
+  storeNow(callId: string): void {
+    this.held.release(callId);
   }
 
   /** The scheduler sent the call's current execution to `nodeId`. */
@@ -107,6 +152,7 @@ export class CallLifecycle {
     if (!live || live.attempt !== attempt) return;
     live.nodeId = nodeId;
     live.dispatchedAt = Date.now();
+    this.held.arm(callId);
   }
 
   /**
@@ -148,6 +194,8 @@ export class CallLifecycle {
 
   /** Stops an unfinished call: CANCELLED if it had not started, KILLED if it was running. */
   async cancel(callId: string): Promise<Call> {
+    // A start held back is stored first: a call that has started is KILLED, not CANCELLED.
+    this.heldStarts.release(callId);
     for (;;) {
       const call = await this.opts.db.call('getCall', { id: callId });
       if (isFinal(call.status)) throw new FerryError(ErrorCode.CONFLICT, `call ${callId} has already ended (${call.status})`);
@@ -182,15 +230,34 @@ export class CallLifecycle {
   // ── reports from nodes ─────────────────────────────────────────────────────────────────────
 
   async started(nodeId: string, report: WorkerToApiContent<'started'>): Promise<void> {
+    if (this.held.has(report.callId)) {
+      // Its create is still held: the start goes with it (see create()).
+      const live = this.current(nodeId, report, 'started');
+      if (live) live.startedAt = report.startedAt;
+      return;
+    }
     const live = await this.fenced(nodeId, report, 'started');
     if (!live) return;
     const set: CallPatch = { workerId: nodeId, startedAt: report.startedAt, ...(live.stored?.nextAttemptAt ? { nextAttemptAt: null } : {}) };
-    const running = this.live.write(live, 'RUNNING', set, { state: 'RUNNING', startedAt: report.startedAt }, move(['PENDING'], 'RUNNING'));
-    running.catch((err: unknown) => this.stale(err, report.callId, 'started'));
+    const write = (): void => {
+      const running = this.live.write(live, 'RUNNING', set, { nodeId, state: 'RUNNING', startedAt: report.startedAt }, move(['PENDING'], 'RUNNING'));
+      running.catch((err: unknown) => this.stale(err, report.callId, 'started'));
+      // After the write, which lets go of any watch of the call's status before.
+      void this.watchStuck(live, nodeId, report.attempt);
+    };
+    if (this.opts.callWriteHoldMs > 0) {
+      // Its end, when it comes within the hold, carries the start: no RUNNING write then.
+      this.heldStarts.hold(report.callId, write);
+      this.heldStarts.arm(report.callId);
+    } else {
+      write();
+    }
+  }
+
+  /** Watched from its start: a function that hangs before its first report is stuck too. */
+  private async watchStuck(live: LiveCall, nodeId: string, attempt: number): Promise<void> {
     const { stuckAfterMs } = await this.policy(live);
-    // Watched from its start: a function that hangs before its first report is stuck too.
-    if (stuckAfterMs !== null && this.current(nodeId, report, 'started')) this.stuckWatch.watch(report.callId, report.attempt, stuckAfterMs);
-    await running.catch(() => undefined);
+    if (stuckAfterMs !== null && this.current(nodeId, { callId: live.callId, attempt }, 'started')) this.stuckWatch.watch(live.callId, attempt, stuckAfterMs);
   }
 
   /** Progress, metrics and log lines: told to listeners at once, written coalesced. */
@@ -263,6 +330,10 @@ export class CallLifecycle {
       this.opts.log.warn({ callId: report.callId, attempt: report.attempt, nodeId, current: live.attempt }, 'stale report dropped');
       return true;
     }
+    // This write carries the start (startedAt, workerId): a RUNNING write still held is not needed.
+    if (live) this.heldStarts.take(report.callId);
+    const createWithEnd = live && status === 'DONE' ? this.held.take(report.callId) : undefined;
+    if (live && createWithEnd) return this.endInCreate(live, set, execution, createWithEnd);
     if (live && !(await stored(live))) {
       // Never stored, so never accepted: the caller was told so; nothing to record.
       this.live.forget(live);
@@ -306,10 +377,24 @@ export class CallLifecycle {
     }
   }
 
+  /** A sync call's DONE end that came while its create was held: both go in one write. */
+  private async endInCreate(live: LiveCall, set: CallPatch, execution: ExecutionEnd, send: (end?: CreateUpdate) => void): Promise<boolean> {
+    const latest = {
+      ...(live.progress !== undefined ? { progress: live.progress } : {}),
+      ...(live.metrics !== undefined ? { metrics: live.metrics } : {}),
+    };
+    const patch = { attempt: live.attempt, ...(live.dispatchedAt !== null ? { createdAt: live.dispatchedAt } : {}), ...execution, ...latest };
+    send({ set: { ...set, ...latest, ...(latest.progress === undefined ? { progress: 1 } : {}), status: 'DONE' }, execution: patch });
+    // Stored, or refused: then the caller hears the error and the call was never accepted.
+    await stored(live);
+    return true;
+  }
+
   /** The execution was given up for the infrastructure's sake: on to the next, or ERROR when none is left. */
   private async requeue(call: CallRef, nodeId: string | null, state: ExecutionState, reason: CallError): Promise<boolean> {
     const live = this.live.get(call.callId) ?? this.live.carried({ id: call.callId, attempt: call.attempt, workerId: nodeId });
     if (live.attempt !== call.attempt) return true;
+    this.heldStarts.take(call.callId);
     if (!(await stored(live))) {
       this.live.forget(live);
       return true;
@@ -337,6 +422,8 @@ export class CallLifecycle {
    * else ends KILLED.
    */
   private async stuck(callId: string, attempt: number, silentMs: number): Promise<void> {
+    // Its start is stored first, if it was still held: the moves below are from RUNNING.
+    this.heldStarts.release(callId);
     const live = this.live.get(callId);
     if (!live || live.attempt !== attempt || !live.stored) return;
     const reason = { code: 'STUCK', message: `reported nothing for ${Math.round(silentMs)} ms` };
@@ -397,3 +484,12 @@ export class CallLifecycle {
   }
 }
 
+/** The start of a call whose create was held, to go with the create (stored RUNNING); undefined when it has not started. */
+function startedUpdate(live: LiveCall): CreateUpdate | undefined {
+  if (live.startedAt === undefined || live.nodeId === null) return undefined;
+  const { startedAt, nodeId } = live;
+  return {
+    set: { status: 'RUNNING', workerId: nodeId, startedAt },
+    execution: { attempt: live.attempt, nodeId, state: 'RUNNING', startedAt, ...(live.dispatchedAt !== null ? { createdAt: live.dispatchedAt } : {}) },
+  };
+}

@@ -16,6 +16,13 @@ export interface LiveCall {
   dispatchedAt: number | null;
   /** The stored create (null for a call this process found stored); a sync call runs while it is being written. */
   created: Promise<Call | null>;
+  /**
+   * Sends the create now when it is being held back (a sync call, see `CallLifecycle.create`):
+   * anything that must wait for the stored call calls it first.
+   */
+  release?: () => void;
+  /** When its node started it, while its create is held (see `CallLifecycle.create`). */
+  startedAt?: number;
   /** The call as of the last write answered, once the create is stored. */
   stored: Call | null;
   /** Writes about the call sent and not yet answered. */
@@ -117,6 +124,7 @@ export class LiveCalls {
 
 /** False when the call's create failed: it was never accepted, so there is nothing to update. */
 export function stored(live: LiveCall): Promise<boolean> {
+  live.release?.();
   return live.created.then(
     (call) => {
       live.stored ??= call;
@@ -131,4 +139,10 @@ function predicted(call: Call, set: CallPatch, execution: ExecutionPatch | undef
   const next = { ...call, ...set } as Call;
   if (execution) next.executions = applyExecutionPatch(call.id, call.executions ?? [], execution, now);
   return next;
+}
+
+/** The call as its create alone would have stored it, for a call stored with its end (see `CallLifecycle.create`). */
+export function asCreated(call: Call): Call {
+  const { timings: _, ...rest } = call;
+  return { ...rest, status: 'PENDING', result: '', error: null, logs: null, workerId: null, progress: null, metrics: null, startedAt: null, finishedAt: null, executions: [] };
 }
