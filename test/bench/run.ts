@@ -11,14 +11,16 @@ import { startRedis } from './redis-server.js';
 import { invokeDuringPurge } from './purge-interference.js';
 import { benchRetention } from './retention-bench.js';
 import { round } from './stats.js';
+import { storeScaleFigures, storeScaleJson, storeScaleRows } from './store-scale-bench.js';
 import { benchWorker } from './worker-bench.js';
 
 /**
  * `npm run bench`: Ferry side by side with bare Docker and with a BullMQ job queue, on this
  * machine, in one run. Never fails on time. Flags: --quick (a short smoke run), --json (one JSON
- * object on stdout instead of the table), --store (only the call store's figures: no Docker,
- * no cluster), --neighbours (only the busy-neighbours figures), --curve (only warm calls with
- * CurveZMQ on and off), --cli (only `ferry --version`'s time).
+ * object on stdout instead of the table), --store (only the call store's figures: no Docker;
+ * a cluster on a fake node for the store at scale), --neighbours (only the busy-neighbours figures), --curve (only warm calls with
+ * CurveZMQ on and off), --cli (only `ferry --version`'s time). With --store, --scale-only skips the
+ * pair and retention figures and runs only the 1,000,000-call store's.
  */
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -72,13 +74,16 @@ async function retentionFigures() {
 async function storeMain(): Promise<void> {
   const started = Date.now();
   say('call store');
-  const f = { ...(await storeFigures()), seconds: Math.round((Date.now() - started) / 1000) };
+  const base = args.has('--scale-only') ? undefined : await storeFigures();
+  const atScale = await storeScaleFigures(quick, say);
+  const f = { ...base, ...storeScaleJson(atScale), seconds: Math.round((Date.now() - started) / 1000) };
   if (json) {
     process.stdout.write(JSON.stringify(f) + '\n');
     return;
   }
   process.stdout.write(`Ferry call store benchmarks${quick ? ' (quick)' : ''}, ${new Date().toISOString().slice(0, 10)}, ${f.seconds} s\n`);
-  for (const [k, x] of storeRows(f)) process.stdout.write(`  ${k}  ${x}\n`);
+  if (base) for (const [k, x] of storeRows(base)) process.stdout.write(`  ${k}  ${x}\n`);
+  for (const [k, x, target, anchor] of storeScaleRows(atScale)) process.stdout.write(`  ${k}  ${x}  (target ${target || '-'}; ${anchor || '-'})\n`);
 }
 
 /** `--curve`: warm calls with CurveZMQ on and off, alone. */
