@@ -47,7 +47,7 @@ const envSchema = z.object({
   FERRY_CALL_RETENTION_MS: intFrom(0).default(7 * 24 * 3600_000),
   FERRY_RETENTION_SCAN_MS: intFrom(1).default(60_000),
   FERRY_LIST_SCAN_MAX: intFrom(1).default(5_000),
-  FERRY_LIST_SCAN_MS: intFrom(1).default(8),
+  FERRY_LIST_SCAN_MS: intFrom(1).default(6),
   FERRY_REGISTRY_BIND: endpoint.default('tcp://127.0.0.1:5556'),
   FERRY_REGISTRY_ADDR: endpoint.default('tcp://127.0.0.1:5556'),
   FERRY_MAX_BUNDLE_BYTES: intFrom(1).default(256 * MiB),

@@ -38,7 +38,7 @@ export class Calls {
     /** Each group's counts move in the same batch as its calls' status changes. */
     private readonly groups: Groups,
     /** How far one list request reads when its filters leave calls to look at one by one (see {@link listCalls}). */
-    private readonly scanBounds: ScanBounds = { entries: 5_000, ms: 8 },
+    private readonly scanBounds: ScanBounds = { entries: 5_000, ms: 6 },
     private readonly cacheEntries = 100_000,
   ) {
     this.stats = new CallStats(store);
