@@ -91,10 +91,9 @@ async function namedCall(store: Store, q: string): Promise<Call | undefined> {
  * Every filter but the text (`q`) has an index, and `from`/`to` are a range of call numbers, so
  * one filter alone reads only what the page shows. Two or more filters walk one index a slice at a
  * time and keep the numbers the other indexes hold in the slice's range; the text is checked on
- * each record. Those walks stop
- * at `bounds` (entries looked at, or milliseconds): a page cut short answers the number of the last
- * call it looked at as its cursor, the next page goes on from there, and `scanned` says how many
- * entries it looked at.
+ * each record. Those walks stop at `bounds` (entries looked at, or milliseconds): a page cut short
+ * answers the number of the last call it looked at as its cursor, the next page goes on from
+ * there, and `scanned` says how many entries it looked at.
  */
 export async function listCalls(store: Store, query: ListQuery, bounds: ScanBounds, nodeIndexed: boolean): Promise<CallPage> {
   if (query.q !== undefined) {

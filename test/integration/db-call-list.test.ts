@@ -1,4 +1,5 @@
 import { nanoid } from 'nanoid';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DbClient } from '../../shared/clients/db-client.js';
@@ -20,6 +21,7 @@ import { makeTempDir } from '../helpers/temp.js';
 type ListQuery = Omit<DbRequestContent['listCalls'], 'limit' | 'cursor'>;
 
 const SCAN_MAX = '10';
+const FAKETIME_LIB = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 const nodes = ['ns-list-a', 'ns-list-b', 'ns-list-c'];
 
 /** Every call `query` lists, page by page (`limit` a page), and how many pages it took. */
@@ -184,6 +186,35 @@ describe('DB node index backfill', () => {
       await run.stop();
       run = await startDb(dir);
       expect((await listAll(run.db, { nodeId: nodes[0]! }, 100)).ids).toEqual(newestFirst(stored.filter((c) => currentNodeOf(c) === nodes[0])));
+    } finally {
+      await run.stop();
+      await cleanup();
+    }
+  });
+});
+
+describe.skipIf(!existsSync(FAKETIME_LIB))('DB call times with a clock that steps back (libfaketime)', () => {
+  it('never dates a call before the one made before it, across a restart, and lists time windows right', async () => {
+    const { dir, cleanup } = await makeTempDir();
+    let run = await startDb(dir);
+    try {
+      const make = async (n: number): Promise<Call[]> => {
+        const out: Call[] = [];
+        for (let i = 0; i < n; i++) out.push(await run.db.call('createCall', { id: nanoid(), funcName: 'ns-clock', version: 1 }));
+        return out;
+      };
+      const before = await make(5);
+      await run.stop();
+      // Only the wall clock is set back: timers run on the monotonic clock, which stays right.
+      run = await startDb(dir, { LD_PRELOAD: FAKETIME_LIB, FAKETIME: '-2d', FAKETIME_DONT_FAKE_MONOTONIC: '1' });
+      const after = await make(5);
+      const all = [...before, ...after];
+      expect(after.every((c) => c.createdAt === before.at(-1)!.createdAt)).toBe(true);
+      expect(all.map((c) => c.createdAt)).toEqual(all.map((c) => c.createdAt).sort((a, b) => a - b));
+      for (const query of [{ from: before[2]!.createdAt }, { to: before[3]!.createdAt }, { from: before[1]!.createdAt, to: before[3]!.createdAt }]) {
+        const want = all.filter((c) => c.createdAt >= (query.from ?? 0) && c.createdAt <= (query.to ?? Infinity));
+        expect((await listAll(run.db, { funcName: 'ns-clock', ...query }, 2)).ids).toEqual(newestFirst(want));
+      }
     } finally {
       await run.stop();
       await cleanup();
