@@ -81,8 +81,9 @@ export class Calls {
     if (existing) return existing;
     if (this.lastCreatedAt === undefined) {
       const newest = (await this.store.keysUnder(keys.byNumPrefix, { reverse: true, limit: 1 }))[0];
-      const id = newest === undefined ? undefined : await this.store.get<string>(newest);
-      const createdAt = id === undefined ? 0 : ((await this.load(id))?.createdAt ?? 0);
+      const newestId = newest === undefined ? undefined : await this.store.get<string>(newest);
+      const createdAt = newestId === undefined ? 0 : ((await this.load(newestId))?.createdAt ?? 0);
+      // Another create may have set it meanwhile: never lower it.
       this.lastCreatedAt = Math.max(this.lastCreatedAt ?? 0, createdAt);
     }
     const now = Date.now();
