@@ -48,6 +48,7 @@ const envSchema = z.object({
   FERRY_CALL_RETENTION_MS: intFrom(0).default(7 * 24 * 3600_000),
   FERRY_RETENTION_SCAN_MS: intFrom(1).default(60_000),
   FERRY_LIST_SCAN_MAX: intFrom(1).default(5_000),
+  FERRY_LIST_SCAN_MS: intFrom(1).default(6),
   FERRY_REGISTRY_BIND: endpoint.default('tcp://127.0.0.1:5556'),
   FERRY_REGISTRY_ADDR: endpoint.default('tcp://127.0.0.1:5556'),
   FERRY_MAX_BUNDLE_BYTES: intFrom(1).default(256 * MiB),
@@ -124,6 +125,8 @@ export interface DbConfig {
   retentionScanMs: number;
   /** Most calls one list request reads when its filters have no index (a text search): the page then says where to go on. */
   listScanMax: number;
+  /** Most milliseconds one such request reads for. */
+  listScanMs: number;
   /** Where `GET /metrics` is served; null: nowhere. */
   metrics: MetricsBind | null;
 }
@@ -290,6 +293,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       callRetentionMs: e.FERRY_CALL_RETENTION_MS,
       retentionScanMs: e.FERRY_RETENTION_SCAN_MS,
       listScanMax: e.FERRY_LIST_SCAN_MAX,
+      listScanMs: e.FERRY_LIST_SCAN_MS,
       metrics: metricsAt('FERRY_DB_METRICS_PORT'),
     },
     registry: {

@@ -1,4 +1,4 @@
-import { CallStatus, type Call } from '../../shared/protocol/domain.js';
+import { CallStatus, currentNodeOf, type Call } from '../../shared/protocol/domain.js';
 import { keys } from './keys.js';
 import type { BatchOp } from './write-queue.js';
 
@@ -39,6 +39,8 @@ export function withDefaults(call: Call): Call {
 export function indexKeys(call: Call): string[] {
   const out = [keys.byNum(call.callNum), keys.byFn(call.funcName, call.callNum), keys.byStatus(call.status, call.callNum)];
   if (call.sessionId !== null) out.push(keys.bySession(call.sessionId, call.callNum));
+  const node = currentNodeOf(call);
+  if (node !== null) out.push(keys.byNode(node, call.callNum));
   if (call.groupId !== undefined && call.groupId !== null) {
     out.push(keys.byGroup(call.groupId, call.callNum));
     if (call.finishSeq !== undefined && call.finishSeq !== null && isEnded(call.status)) out.push(keys.byGroupFinish(call.groupId, call.finishSeq));

@@ -6,8 +6,9 @@ import { endedAt, indexKeys, indexOps, withDefaults } from './call-indexes.js';
 import type { Groups } from './groups.js';
 import { checkParams, claimOps, dropOps, idempotencyLockKey, isLive, readKey } from './idempotency.js';
 import { FAILED_STATUSES } from '../../shared/protocol/call-stats.js';
-import { listCalls } from './call-list.js';
+import { listCalls, type ScanBounds } from './call-list.js';
 import { CallStats } from './call-stats.js';
+import { firstCallOps, nodeIndexReady } from './index-backfill.js';
 import { END, keys } from './keys.js';
 import type { Store } from './store.js';
 import type { BatchOp } from './write-queue.js';
@@ -26,13 +27,18 @@ export class Calls {
   private readonly cache = new Map<string, Call>();
   /** Calls started and ended per slice of time, moved in the batch of each change. */
   readonly stats: CallStats;
+  /**
+   * The newest call's creation time (read from the store at the first create): a new call's is
+   * never earlier, so callNum order is createdAt order and a time window is a range of numbers.
+   */
+  private lastCreatedAt: number | undefined;
 
   constructor(
     private readonly store: Store,
     /** Each group's counts move in the same batch as its calls' status changes. */
     private readonly groups: Groups,
-    /** Most calls one list request looks at (see {@link listCalls}). */
-    private readonly scanMax = 5_000,
+    /** How far one list request reads when its filters leave calls to look at one by one (see {@link listCalls}). */
+    private readonly scanBounds: ScanBounds = { entries: 5_000, ms: 6 },
     private readonly cacheEntries = 100_000,
   ) {
     this.stats = new CallStats(store);
@@ -73,6 +79,13 @@ export class Calls {
     const id = spec.id;
     const existing = await this.load(id);
     if (existing) return existing;
+    if (this.lastCreatedAt === undefined) {
+      const newest = (await this.store.keysUnder(keys.byNumPrefix, { reverse: true, limit: 1 }))[0];
+      const newestId = newest === undefined ? undefined : await this.store.get<string>(newest);
+      const createdAt = newestId === undefined ? 0 : ((await this.load(newestId))?.createdAt ?? 0);
+      // Another create may have set it meanwhile: never lower it.
+      this.lastCreatedAt = Math.max(this.lastCreatedAt ?? 0, createdAt);
+    }
     const now = Date.now();
     const ops: BatchOp[] = [];
     const idem = spec.idempotency;
@@ -102,7 +115,8 @@ export class Calls {
       ...(spec.groupId !== undefined ? { groupId: spec.groupId, groupIndex: spec.groupIndex ?? null } : {}),
       progress: null,
       metrics: null,
-      createdAt: now,
+      // Taken with the number, in the same turn: a clock stepped back holds it at the last one.
+      createdAt: (this.lastCreatedAt = Math.max(now, this.lastCreatedAt)),
       startedAt: null,
       finishedAt: null,
       executions: [],
@@ -117,7 +131,13 @@ export class Calls {
     // First: a call naming a group that does not exist fails here, before anything is counted.
     const groupOps = this.groups.followCall(null, stored);
     this.store.countStatus(null, stored.status);
-    ops.push({ type: 'put', key: keys.call(id), value: stored }, ...indexOps(null, stored), ...groupOps, ...this.stats.follow(null, stored));
+    ops.push(
+      { type: 'put', key: keys.call(id), value: stored },
+      ...indexOps(null, stored),
+      ...groupOps,
+      ...this.stats.follow(null, stored),
+      ...firstCallOps(this.store, stored.callNum),
+    );
     await this.store.write(ops);
     this.remember(stored);
     return stored;
@@ -172,7 +192,7 @@ export class Calls {
   /** A page of calls, newest first (see {@link listCalls}); writes that arrived before the list are in it (see read()). */
   async list(query: DbParsedContent['listCalls']): Promise<CallPage> {
     await this.store.lock.idle();
-    return listCalls(this.store, query, this.scanMax);
+    return listCalls(this.store, query, this.scanBounds, nodeIndexReady(this.store));
   }
 
   /**
@@ -182,7 +202,7 @@ export class Calls {
    */
   async recentFailures(limit: number): Promise<Call[]> {
     if (limit === 0) return [];
-    const ended = this.store.db.iterator({ gte: keys.byEndPrefix, lt: keys.byEndPrefix + END, reverse: true, limit: this.scanMax });
+    const ended = this.store.db.iterator({ gte: keys.byEndPrefix, lt: keys.byEndPrefix + END, reverse: true, limit: this.scanBounds.entries });
     const out: Call[] = [];
     try {
       while (out.length < limit) {
@@ -244,13 +264,16 @@ export class Calls {
     });
   }
 
-  /** Writes every index entry of the calls `ids` as their records stand (repairs indexes added later). */
-  reindex(ids: string[]): Promise<void> {
+  /**
+   * Writes the index entries of the calls `ids` as their records stand, those under `prefix` only
+   * when given (repairs indexes added later).
+   */
+  reindex(ids: string[], prefix = ''): Promise<void> {
     return this.store.lock.runMany(ids, async () => {
       const ops: BatchOp[] = [];
       for (const id of ids) {
         const call = await this.load(id);
-        if (call) ops.push(...indexOps(null, call));
+        if (call) ops.push(...indexOps(null, call).filter((op) => op.key.startsWith(prefix)));
       }
       if (ops.length > 0) await this.store.write(ops);
     });

@@ -26,7 +26,7 @@ export async function startDbDaemon(config: DbConfig, curveConfig: CurveConfig, 
   const store = await Store.open(config.dir, { sync: config.sync, onBatch: metrics.onBatch });
   metrics.showCalls(store.counters.callsByStatus);
   const groups = new Groups(store);
-  const calls = new Calls(store, groups, config.listScanMax);
+  const calls = new Calls(store, groups, { entries: config.listScanMax, ms: config.listScanMs });
   const retention = new Retention(
     store,
     calls,
@@ -63,6 +63,7 @@ export async function startDbDaemon(config: DbConfig, curveConfig: CurveConfig, 
       callRetentionMs: config.callRetentionMs,
       retentionScanMs: config.retentionScanMs,
       listScanMax: config.listScanMax,
+      listScanMs: config.listScanMs,
       metricsUrl: metricsServer?.url ?? null,
     },
     'listening',

@@ -10,6 +10,7 @@
  *   is!<status>!<callNum>          callId   (calls by current status)
  *   iss!<sessionId>!<callNum>      callId   (calls of a session)
  *   ig!<groupId>!<callNum>         callId   (calls of a group)
+ *   in!<nodeId>!<callNum>          callId   (calls by the node of their current execution)
  *   igf!<groupId>!<finishSeq>      callId   (ended calls of a group, in the order they ended)
  *   gp!<groupId>!<page>            GroupResultPage (a session's result pages)
  *   g!<groupId>                    Group
@@ -53,6 +54,9 @@ export const keys = {
   bySessionPrefix: (sessionId: string) => `iss!${sessionId}!`,
   byGroup: (groupId: string, num: number) => `ig!${groupId}!${padCallNum(num)}`,
   byGroupPrefix: (groupId: string) => `ig!${groupId}!`,
+  byNode: (nodeId: string, num: number) => `in!${nodeId}!${padCallNum(num)}`,
+  byNodePrefix: (nodeId: string) => `in!${nodeId}!`,
+  byNodeAll: 'in!',
   byGroupFinish: (groupId: string, seq: number) => `igf!${groupId}!${padCallNum(seq)}`,
   byGroupFinishPrefix: (groupId: string) => `igf!${groupId}!`,
   groupPage: (groupId: string, page: number) => `gp!${groupId}!${pad(page, 10)}`,

@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/logger.js';
 import { STATS_KEEP_MS } from '../../shared/protocol/call-stats.js';
 import type { Calls } from './calls.js';
 import { removeExpiredKeys } from './idempotency.js';
-import { backfillEndedIndex } from './index-backfill.js';
+import { backfillIndexes } from './index-backfill.js';
 import { keys } from './keys.js';
 import type { Store } from './store.js';
 
@@ -110,8 +110,8 @@ export class Retention {
     const started = performance.now();
     const now = Date.now();
     const stopped = (): boolean => this.state === 'stopped';
-    // Calls stored before the ended-by-time index must be in it before the first pass can see them.
-    if (!this.backfilled) this.backfilled = await backfillEndedIndex(this.store, this.calls, this.batch, stopped);
+    // Calls stored before the ended-by-time index must be in it before the first pass can see them (the node index comes with it).
+    if (!this.backfilled) this.backfilled = await backfillIndexes(this.store, this.calls, this.batch, stopped);
     const expiredKeys = await this.removeExpiredKeys(now);
     const old = this.options.callRetentionMs === 0 ? { calls: 0, keys: 0 } : await this.removeOldCalls(now - this.options.callRetentionMs);
     await this.removeOldStats(now - STATS_KEEP_MS);

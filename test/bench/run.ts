@@ -14,6 +14,7 @@ import { startFigures, startRows } from './start-bench.js';
 import { invokeDuringPurge } from './purge-interference.js';
 import { benchRetention } from './retention-bench.js';
 import { round } from './stats.js';
+import { storeScaleFigures, storeScaleJson, storeScaleRows } from './store-scale-bench.js';
 import { printTable, type Row } from './table.js';
 import { benchWorker } from './worker-bench.js';
 
@@ -61,6 +62,14 @@ const sections: Section[] = [
       say('call store');
       const f = await storeFigures();
       return { figures: f, rows: storeRows(f) };
+    },
+  },
+  {
+    flag: 'store-scale',
+    inFullRun: true,
+    async measure() {
+      const f = await storeScaleFigures(quick, say);
+      return { figures: storeScaleJson(f), rows: storeScaleRows(f) };
     },
   },
   {

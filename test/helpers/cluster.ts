@@ -44,9 +44,17 @@ export async function startCluster(
     /** Environment of every daemon of the cluster (`FERRY_CURVE=off`, for one). */
     env?: Record<string, string>;
     logLevel?: string;
+    /** Runs on the data dir before any daemon starts (to give the db a store filled beforehand). */
+    prepare?: (dir: string) => Promise<void>;
   } = {},
 ): Promise<Cluster> {
   const { dir, cleanup } = await makeTempDir('ferry-cluster-');
+  try {
+    await options.prepare?.(dir);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
   const base: Record<string, string> = { FERRY_DATA_DIR: dir, ...(options.logLevel ? { FERRY_LOG_LEVEL: options.logLevel } : {}), ...options.env };
   const started: DaemonProcess[] = [];
   // A daemon that fails to start must not leave the ones before it running.

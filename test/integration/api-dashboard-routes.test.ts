@@ -19,7 +19,10 @@ const nodeId = (what: string): string => `da-${what}-${Math.random().toString(36
 
 /** A runtime no node could run for real: on a fake node that does not matter. */
 const unrunnable = { name: 'da-nowhere', image: 'ferry-test/never-built', path: '/ws', run: 'sh main.sh', protocol: 'exec' };
-/** Calls read at most per list request: small, so a search over a few dozen calls pages. */
+/**
+ * Calls read at most per list request: small, so a search over a few dozen calls pages. The time
+ * bound is out of the way (a minute), so each page cut short reads exactly this many.
+ */
 const SCAN_MAX = 40;
 
 type CallWithExecution = Call & { currentExecution: { nodeId: string | null } | null };
@@ -53,7 +56,7 @@ describe('dashboard routes on fake nodes', () => {
   const nodes = [nodeId('a'), nodeId('b')];
 
   beforeAll(async () => {
-    c = await startCluster({ logLevel: 'info', env: { FERRY_LIST_SCAN_MAX: String(SCAN_MAX) } });
+    c = await startCluster({ logLevel: 'info', env: { FERRY_LIST_SCAN_MAX: String(SCAN_MAX), FERRY_LIST_SCAN_MS: '60000' } });
     // Calls long enough that the node's report of a start is stored before its report of the end.
     for (const node of nodes) await c.startWorker(node, { FERRY_DRIVER: 'fake', FERRY_MAX_CONTAINERS: '4', FERRY_FAKE_DELAY_MS: '100-150' });
     expect((await http('POST', `${c.url}/v1/runtimes`, unrunnable)).status).toBe(201);

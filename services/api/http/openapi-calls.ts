@@ -187,7 +187,7 @@ export const callSchemas = {
     ...pageOf('calls', 'Call'),
     properties: {
       ...(pageOf('calls', 'Call')['properties'] as Doc),
-      scanned: { type: 'integer', description: 'calls the request looked at (at most FERRY_LIST_SCAN_MAX)' },
+      scanned: { type: 'integer', description: 'index entries the request looked at (at most FERRY_LIST_SCAN_MAX, or what FERRY_LIST_SCAN_MS allows)' },
     },
   },
   Retried: { type: 'object', properties: { retried: { type: 'integer' } } },

@@ -14,7 +14,7 @@ export const callListParams: Doc[] = [
   queryParam('to', 'only calls created at or before this, epoch ms', { type: 'integer' }),
   queryParam(
     'q',
-    'the call with this id or callNum, if there is one; else calls whose params or result (as JSON) hold this text, in any case. A filter without an index (q, nodeId, from/to, or two filters) reads at most FERRY_LIST_SCAN_MAX calls per request: a page may then hold fewer than `limit` calls (even none) and a `nextCursor` to go on',
+    'the call with this id or callNum, if there is one; else calls whose params or result (as JSON) hold this text, in any case. A text search, or two or more filters, checks calls one by one for at most FERRY_LIST_SCAN_MAX index entries or FERRY_LIST_SCAN_MS per request: a page may then hold fewer than `limit` calls (even none) and a `nextCursor` to go on',
   ),
 ];
 
