@@ -12,13 +12,15 @@ import { invokeDuringPurge } from './purge-interference.js';
 import { benchRetention } from './retention-bench.js';
 import { round } from './stats.js';
 import { benchWorker } from './worker-bench.js';
+import { leanFigures, leanRows } from './lean-bench.js';
 
 /**
  * `npm run bench`: Ferry side by side with bare Docker and with a BullMQ job queue, on this
  * machine, in one run. Never fails on time. Flags: --quick (a short smoke run), --json (one JSON
  * object on stdout instead of the table), --store (only the call store's figures: no Docker,
  * no cluster), --neighbours (only the busy-neighbours figures), --curve (only warm calls with
- * CurveZMQ on and off), --cli (only `ferry --version`'s time).
+ * CurveZMQ on and off), --cli (only `ferry --version`'s time), --lean (only the node's memory per
+ * warm container and its CPU per call).
  */
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -27,6 +29,7 @@ const storeOnly = args.has('--store');
 const neighboursOnly = args.has('--neighbours');
 const curveOnly = args.has('--curve');
 const cliOnly = args.has('--cli');
+const leanOnly = args.has('--lean');
 const say = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
@@ -308,7 +311,16 @@ async function main(): Promise<void> {
   }
 }
 
-(storeOnly ? storeMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : cliOnly ? cliMain() : main()).then(
+/** `--lean`: the node's memory at 4, 16 and 64 warm containers and its CPU per call, alone. */
+async function leanMain(): Promise<void> {
+  const started = Date.now();
+  say('a node of 64 containers, lean and with one miniworker per container: memory at 4/16/64 warm, CPU per call');
+  const f = { ...(await leanFigures(quick)), seconds: Math.round((Date.now() - started) / 1000) };
+  if (json) process.stdout.write(JSON.stringify(f) + '\n');
+  else printTable('Ferry lean node benchmark', f.seconds, leanRows(f).map(([k, x, target, anchor]) => [k, x, `${target}  ${anchor}`]));
+}
+
+(leanOnly ? leanMain() : storeOnly ? storeMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : cliOnly ? cliMain() : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { readAdminKey } from './cluster.js';
 import { FREE_METRICS_PORTS } from './daemon.js';
 import { repoDir } from './fixtures.js';
 import { forgetToken, useToken } from './http.js';
+import { miniworkersOf } from './processes.js';
 import { onLogLines } from './log-lines.js';
 import { makeTempDir, waitUntil } from './temp.js';
 
@@ -96,31 +96,8 @@ export async function startSupervisedCluster(env: Record<string, string> = {}): 
       if (pid === undefined) throw new Error(`no pid known for ${name}`);
       return pid;
     },
-    miniworkers: () => childrenOf(pids.get('worker') ?? -1).filter((pid) => cmdline(pid).includes('miniworker')),
+    miniworkers: () => miniworkersOf(pids.get('worker') ?? -1),
     close,
   };
 }
 
-function childrenOf(parent: number): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      // The command name (field 2) may hold spaces and parentheses: fields after its last ')'.
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent) pids.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
-  }
-}
