@@ -57,7 +57,10 @@ describe('a node of 8 containers, 4 per miniworker (real daemons, real container
     if (nodeId) expect(await containersOf(nodeId)).toBe(0);
   });
 
-  it('holds 8 warm containers with 2 miniworker processes', async () => {
+  it('starts with one miniworker process, and holds 8 warm containers with 2', async () => {
+    expect(miniworkersOf(workerPid())).toHaveLength(1);
+    await warmUp(['warm-0', 'warm-1']);
+    expect(miniworkersOf(workerPid())).toHaveLength(1);
     const fns = Array.from({ length: 8 }, (_, i) => `warm-${i}`);
     await warmUp(fns);
     expect(await containersOf(c.nodeId)).toBe(8);

@@ -59,6 +59,8 @@ interface Miniworker {
   id: string;
   proc: ChildProcess;
   slots: Slot[];
+  /** It has said something: its slots exist (until then a warm sandbox is not given up for one of them). */
+  up: boolean;
 }
 
 /** One sandbox place in a miniworker: one sandbox at a time, one call at a time in it. */
@@ -123,7 +125,7 @@ export class Broker {
     void this.receiveLoop().catch((err: unknown) => {
       if (this.state === 'running') this.opts.log.error({ err }, 'broker loop failed');
     });
-    for (let left = this.opts.size; left > 0; left -= this.opts.slotsPerMiniworker) this.spawnMiniworker(Math.min(left, this.opts.slotsPerMiniworker));
+    this.grow();
   }
 
   /** Queues a prepared call; it runs as soon as a miniworker and memory are free. `log`: the call's own. */
@@ -219,7 +221,7 @@ export class Broker {
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
-    const mw: Miniworker = { id, proc, slots: [] };
+    const mw: Miniworker = { id, proc, slots: [], up: false };
     for (let index = 0; index < slots; index++) {
       const slot: Slot = { id: `${id}/${index}`, host: mw, index, idle: false, warm: null, key: null, warming: null, runtime: '', lastUsed: 0, idleSince: 0, task: null };
       mw.slots.push(slot);
@@ -253,7 +255,7 @@ export class Broker {
     this.announceWarm();
     const removed = await this.opts.driver.removeLeftovers(this.opts.nodeId, mw.id).catch(() => 0);
     if (removed > 0) this.opts.log.info({ miniworker: mw.id, removed }, 'removed a dead miniworker\'s containers');
-    if (this.state === 'running') this.spawnMiniworker(mw.slots.length);
+    if (this.state === 'running') this.assign();
   }
 
   private async receiveLoop(): Promise<void> {
@@ -274,6 +276,7 @@ export class Broker {
     const msg = decodeEvent(frames, miniworkerToBrokerSchemas);
     const w = mw.slots[msg.content.slot];
     if (!w) throw new Error(`no slot ${msg.content.slot}`);
+    mw.up = true;
     switch (msg.msgType) {
       case 'ready':
         w.idle = true;
@@ -346,7 +349,19 @@ export class Broker {
     // would have been sooner, when a waiting call goes to a new sandbox.
     if (waiting.size > 0) this.assignIn(this.costs.startEstimateMs + 1);
     if (this.opts.preload === 'runtime') this.warmRuntimes();
+    this.grow();
     this.announceWarm();
+  }
+
+  /**
+   * Starts another miniworker once every slot holds a sandbox or a call, until the node has
+   * `size` slots: a node with few warm containers runs one or two processes, not one per slot it
+   * may ever use, and the next start finds an empty slot instead of evicting a warm sandbox.
+   */
+  private grow(): void {
+    if (this.state !== 'running' || this.workers.size >= this.opts.size) return;
+    if ([...this.workers.values()].some((w) => w.key === null && w.task === null && w.warming === null)) return;
+    this.spawnMiniworker(Math.min(this.opts.slotsPerMiniworker, this.opts.size - this.workers.size));
   }
 
   /**
@@ -357,9 +372,12 @@ export class Broker {
   private startPick(next: Queued, idle: Slot[], workers: Slot[], position: number): Slot | undefined {
     const busy = workers.filter((w) => w.task?.prepared.key === next.prepared.key).length;
     if (this.costs.shouldWait(next.prepared.key, busy, position)) return undefined;
-    return (
+    const fresh =
       (fitsRuntimeSandbox(next.prepared, next.task) ? idle.find((w) => w.key === runtimeKey(next.prepared.runtime)) : undefined) ??
-      idle.find((w) => w.key === null) ??
+      idle.find((w) => w.key === null);
+    // A miniworker still starting brings empty slots: wait for them rather than evict a warm sandbox.
+    if (fresh || workers.some((w) => !w.host.up)) return fresh;
+    return (
       leastRecentlyUsed(idle.filter((w) => !this.holdsEmptyRuntime(w))) ??
       leastRecentlyUsed(idle)
     );
@@ -408,7 +426,7 @@ export class Broker {
   private yieldingWorker(workers: Slot[]): Slot | undefined {
     if (this.queue.length > 0) return undefined;
     const empties = workers.filter((w) => w.warming !== null || this.holdsEmptyRuntime(w)).length;
-    if (empties + 1 >= this.opts.size) return undefined;
+    if (empties + 1 >= workers.length) return undefined;
     const now = Date.now();
     const held = workers.filter((w) => w.idle && w.key !== null && !this.holdsEmptyRuntime(w)).sort((a, b) => a.lastUsed - b.lastUsed);
     const ripe = held.find((w) => now - w.idleSince >= YIELD_TO_RUNTIME_AFTER_IDLE_MS);
