@@ -59,8 +59,6 @@ interface Miniworker {
   id: string;
   proc: ChildProcess;
   slots: Slot[];
-  /** It has said something: its slots exist (until then a warm sandbox is not given up for one of them). */
-  up: boolean;
 }
 
 /** One sandbox place in a miniworker: one sandbox at a time, one call at a time in it. */
@@ -69,6 +67,8 @@ interface Slot {
   id: string;
   host: Miniworker;
   index: number;
+  /** It has said ready once: until then a warm sandbox elsewhere is not given up for a start (this slot is coming). */
+  up: boolean;
   /** Ready for a task. */
   idle: boolean;
   warm: string | null;
@@ -221,9 +221,9 @@ export class Broker {
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
-    const mw: Miniworker = { id, proc, slots: [], up: false };
+    const mw: Miniworker = { id, proc, slots: [] };
     for (let index = 0; index < slots; index++) {
-      const slot: Slot = { id: `${id}/${index}`, host: mw, index, idle: false, warm: null, key: null, warming: null, runtime: '', lastUsed: 0, idleSince: 0, task: null };
+      const slot: Slot = { id: `${id}/${index}`, host: mw, index, up: false, idle: false, warm: null, key: null, warming: null, runtime: '', lastUsed: 0, idleSince: 0, task: null };
       mw.slots.push(slot);
       this.workers.set(slot.id, slot);
     }
@@ -276,9 +276,9 @@ export class Broker {
     const msg = decodeEvent(frames, miniworkerToBrokerSchemas);
     const w = mw.slots[msg.content.slot];
     if (!w) throw new Error(`no slot ${msg.content.slot}`);
-    mw.up = true;
     switch (msg.msgType) {
       case 'ready':
+        w.up = true;
         w.idle = true;
         w.idleSince = Date.now();
         w.warm = msg.content.warm;
@@ -376,7 +376,7 @@ export class Broker {
       (fitsRuntimeSandbox(next.prepared, next.task) ? idle.find((w) => w.key === runtimeKey(next.prepared.runtime)) : undefined) ??
       idle.find((w) => w.key === null);
     // A miniworker still starting brings empty slots: wait for them rather than evict a warm sandbox.
-    if (fresh || workers.some((w) => !w.host.up)) return fresh;
+    if (fresh || workers.some((w) => !w.up)) return fresh;
     return (
       leastRecentlyUsed(idle.filter((w) => !this.holdsEmptyRuntime(w))) ??
       leastRecentlyUsed(idle)
