@@ -375,8 +375,9 @@ export class Broker {
     const fresh =
       (fitsRuntimeSandbox(next.prepared, next.task) ? idle.find((w) => w.key === runtimeKey(next.prepared.runtime)) : undefined) ??
       idle.find((w) => w.key === null);
-    // A miniworker still starting brings empty slots: wait for them rather than evict a warm sandbox.
-    if (fresh || workers.some((w) => !w.up)) return fresh;
+    // A miniworker starting, or one {@link grow} may still add, brings empty slots: wait for them
+    // rather than evict a warm sandbox.
+    if (fresh || workers.length < this.opts.size || workers.some((w) => !w.up)) return fresh;
     return (
       leastRecentlyUsed(idle.filter((w) => !this.holdsEmptyRuntime(w))) ??
       leastRecentlyUsed(idle)
