@@ -48,8 +48,8 @@ export class SandboxSlot {
   }
 
   sayReady(): void {
-    const kept = this.sandbox && this.warm;
-    this.send('ready', { warm: kept ? this.warm!.fn : null, key: kept ? this.warm!.key : null });
+    const kept = this.sandbox ? this.warm : null;
+    this.send('ready', { warm: kept?.fn ?? null, key: kept?.key ?? null });
   }
 
   /** Runs `task`, unless a call runs here already (the broker then has lost count: it is refused). */

@@ -235,10 +235,10 @@ export class Broker {
     this.miniworkers.delete(mw.id);
     for (const slot of mw.slots) this.workers.delete(slot.id);
     if (this.state === 'stopping') return;
-    this.opts.log.error({ miniworker: mw.id, code, signal }, 'miniworker died');
-    for (const { task } of mw.slots) {
-      if (!task) continue;
-      task.log.error({ miniworker: mw.id, code, signal }, 'miniworker died');
+    const lost = mw.slots.flatMap((w) => (w.task ? [w.task] : []));
+    this.opts.log.error({ miniworker: mw.id, code, signal, calls: lost.length }, 'miniworker died');
+    for (const task of lost) {
+      task.log.warn({ miniworker: mw.id }, 'call failed: the miniworker running it died');
       this.release(task);
       this.opts.report({
         msgType: 'failed',
