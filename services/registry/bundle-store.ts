@@ -37,7 +37,7 @@ export class BundleStore {
     const writer = await this.newWriter();
     try {
       await writer.append(chunks);
-      return await this.commit(writer, sha256, declaredSize);
+      return { stored: (await this.commit(writer, sha256, declaredSize)).stored };
     } finally {
       await writer.discard();
     }
@@ -49,11 +49,11 @@ export class BundleStore {
   }
 
   /**
-   * Checks what `writer` holds against the declared size and sha256 and moves it into place.
-   * Throws TRUNCATED, BAD_REQUEST (more bytes than declared) or HASH_MISMATCH. The caller
-   * discards the writer either way (a no-op once it has been moved).
+   * Checks what `writer` holds against the declared size (and sha256, when one is given) and moves
+   * it into place under the sha256 it hashed to. Throws TRUNCATED, BAD_REQUEST (more bytes than
+   * declared) or HASH_MISMATCH. The caller discards the writer either way (a no-op once moved).
    */
-  async commit(writer: BundleWriter, sha256: string, declaredSize: number): Promise<{ stored: boolean }> {
+  async commit(writer: BundleWriter, expected: string | undefined, declaredSize: number): Promise<{ sha256: string; stored: boolean }> {
     if (declaredSize > this.maxBundleBytes) throw this.tooLarge(declaredSize);
     if (writer.size < declaredSize) {
       throw new FerryError(ErrorCode.TRUNCATED, `bundle truncated: ${writer.size} of ${declaredSize} bytes arrived`);
@@ -61,13 +61,13 @@ export class BundleStore {
     if (writer.size > declaredSize) {
       throw new BadRequestError(`bundle larger than declared: ${writer.size} bytes, declared ${declaredSize}`);
     }
-    const got = await writer.finish();
-    if (got.sha256 !== sha256) throw new FerryError(ErrorCode.HASH_MISMATCH, `bundle bytes hash to ${got.sha256}, not ${sha256}`);
-    if ((await this.size(sha256)) !== null) return { stored: false };
+    const { sha256 } = await writer.finish();
+    if (expected !== undefined && sha256 !== expected) throw new FerryError(ErrorCode.HASH_MISMATCH, `bundle bytes hash to ${sha256}, not ${expected}`);
+    if ((await this.size(sha256)) !== null) return { sha256, stored: false };
     const final = this.pathOf(sha256);
     await mkdir(path.dirname(final), { recursive: true });
     await rename(writer.file, final);
-    return { stored: true };
+    return { sha256, stored: true };
   }
 
   /** Reads a whole bundle as chunk frames (held in memory at once: prefer {@link readPart}). Throws NOT_FOUND. */

@@ -55,8 +55,8 @@ export class BundleUploads {
     return upload.add(offset, frames);
   }
 
-  /** Verifies and stores the upload as bundle `sha256`; it is closed whatever the outcome. */
-  async commit(uploadId: string, sha256: string, size: number): Promise<{ stored: boolean }> {
+  /** Verifies and stores the upload (see {@link BundleStore.commit}); it is closed whatever the outcome. */
+  async commit(uploadId: string, sha256: string | undefined, size: number): Promise<{ sha256: string; stored: boolean }> {
     const upload = this.open.get(uploadId);
     if (!upload) throw new NotFoundError(`upload ${uploadId}`);
     this.forget(uploadId, upload);
@@ -146,7 +146,7 @@ class Upload {
     });
   }
 
-  async commit(sha256: string, size: number): Promise<{ stored: boolean }> {
+  async commit(sha256: string | undefined, size: number): Promise<{ sha256: string; stored: boolean }> {
     const writer = await this.settled();
     return this.store.commit(writer, sha256, size);
   }

@@ -41,8 +41,8 @@ export async function startRegistryDaemon(config: RegistryConfig, curveConfig: C
         metrics.received(ctx.bulk);
         return { received: await uploads.part(uploadId, offset, ctx.bulk) };
       },
-      putCommit: async ({ uploadId, sha256, size }, ctx) => {
-        const { stored } = await uploads.commit(uploadId, sha256, size);
+      putCommit: async ({ uploadId, sha256: expected, size }, ctx) => {
+        const { sha256, stored } = await uploads.commit(uploadId, expected, size);
         ctx.log.info({ sha256, size, stored }, 'bundle put');
         return { sha256, size, stored };
       },

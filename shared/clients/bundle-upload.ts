@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { nanoid } from 'nanoid';
 import { ErrorCode, FerryError, toFerryError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -16,18 +15,22 @@ export interface UploadTimeouts {
 }
 
 /**
- * A bundle streamed to the registry as it is produced (putPart … putCommit), hashed on the way.
- * At most {@link WINDOW_BYTES} are unacknowledged at a time: {@link write} waits for room, so a
- * fast producer is held back instead of buffering. Nothing is stored until {@link commit}, and the
- * registry stores nothing at all unless the sha256 and size computed here match what it received.
+ * A bundle streamed to the registry as it is produced (putPart … putCommit). At most
+ * {@link WINDOW_BYTES} are unacknowledged at a time: {@link write} waits for room, so a fast
+ * producer is held back instead of buffering. Nothing is stored until {@link commit}, and then
+ * only if the registry received exactly the bytes written here, in order; it hashes them as it
+ * writes them, and that sha256 is the bundle's address (hashing them here too would cost the
+ * uploader's event loop as much again, for bytes that ZeroMQ over TCP, and CurveZMQ's
+ * authenticated encryption, already carry intact).
  */
 export class BundleUpload {
   readonly uploadId = nanoid();
-  private readonly hash = createHash('sha256');
   private bytes = 0;
   private sent = 0;
   private partFrames: Buffer[] = [];
   private partBytes = 0;
+  /** Release callbacks of the chunks in {@link partFrames}. */
+  private partReleases: (() => void)[] = [];
   private unacked = 0;
   private readonly acks = new Set<Promise<void>>();
   private roomWaiter: (() => void) | null = null;
@@ -52,15 +55,17 @@ export class BundleUpload {
 
   /**
    * Adds the next bytes. Resolves once there is room for more; rejects with the upload's first
-   * failure (BUNDLE_TOO_LARGE when the registry's cap is passed, TIMEOUT, UNAVAILABLE…).
+   * failure (BUNDLE_TOO_LARGE when the registry's cap is passed, TIMEOUT, UNAVAILABLE…). The
+   * caller must not change `chunk` until `released` is called: once the registry has taken it
+   * (never when its part fails, since a resend may still be on its way).
    */
-  async write(chunk: Buffer): Promise<void> {
+  async write(chunk: Buffer, released?: () => void): Promise<void> {
     if (this.state !== 'open') throw new FerryError(ErrorCode.CLOSED, `upload is ${this.state}`);
     if (this.failure) throw this.failure;
     if (chunk.length === 0) return;
-    this.hash.update(chunk);
     this.bytes += chunk.length;
     this.partFrames.push(chunk);
+    if (released) this.partReleases.push(released);
     this.partBytes += chunk.length;
     if (this.partBytes >= BUNDLE_CHUNK_BYTES) this.sendPart();
     while (this.unacked >= WINDOW_BYTES && !this.failure) {
@@ -70,8 +75,9 @@ export class BundleUpload {
   }
 
   /**
-   * Sends what is left, waits for every part to be acknowledged, and asks the registry to verify
-   * and store the bundle. Throws the upload's failure, or the registry's TRUNCATED / HASH_MISMATCH.
+   * Sends what is left, waits for every part to be acknowledged, and asks the registry to store
+   * the bundle. Resolves with the sha256 the registry hashed it to. Throws the upload's failure,
+   * or the registry's TRUNCATED.
    */
   async commit(): Promise<{ sha256: string; size: number; stored: boolean }> {
     if (this.state !== 'open') throw new FerryError(ErrorCode.CLOSED, `upload is ${this.state}`);
@@ -80,10 +86,9 @@ export class BundleUpload {
     if (this.partBytes > 0 || this.sent === 0) this.sendPart();
     await Promise.all([...this.acks]);
     if (this.failure) throw this.failure;
-    const sha256 = this.hash.digest('hex');
     const reply = await this.rpc.call(
       'putCommit',
-      { uploadId: this.uploadId, sha256, size: this.bytes },
+      { uploadId: this.uploadId, size: this.bytes },
       { timeoutMs: this.timeouts.commitMs(this.bytes) },
     );
     this.state = 'committed';
@@ -110,17 +115,24 @@ export class BundleUpload {
   private sendPart(): void {
     // One frame per part: each frame costs ZeroMQ and both event loops a buffer with a finalizer,
     // so 16 small ones (an HTTP upload arrives in 64 KiB pieces) cost more than copying them once.
-    const frames = this.partFrames.length > 1 ? [Buffer.concat(this.partFrames, this.partBytes)] : this.partFrames;
+    const joined = this.partFrames.length > 1;
+    const frames = joined ? [Buffer.concat(this.partFrames, this.partBytes)] : this.partFrames;
+    // Once copied into one frame, the caller's chunks are free again.
+    const releases = joined ? [] : this.partReleases;
+    if (joined) for (const release of this.partReleases) release();
     const bytes = this.partBytes;
     const offset = this.sent;
     this.partFrames = [];
     this.partBytes = 0;
+    this.partReleases = [];
     this.sent += bytes;
     this.unacked += bytes;
     const ack = this.rpc
       .call('putPart', { uploadId: this.uploadId, offset }, { bulk: frames, timeoutMs: this.timeouts.partMs })
       .then(
-        () => undefined,
+        () => {
+          for (const release of releases) release();
+        },
         (err: unknown) => {
           this.failure ??= toFerryError(err);
         },

@@ -41,13 +41,13 @@ export class RegistryClient {
 
   /**
    * A new upload: write the bundle's bytes to it, then commit (or abort). Nothing is stored before
-   * the commit, and then only if the sha256 and size hashed here match what the registry got.
+   * the commit, and then only if the registry got every byte written, in order.
    */
   upload(): BundleUpload {
     return new BundleUpload(this.rpc, { partMs: this.config.requestTimeoutMs, commitMs: (bytes) => this.transferTimeout(bytes) }, this.log);
   }
 
-  /** Streams a file to the registry, hashing it on the way. Resolves with its sha256 and size. */
+  /** Streams a file to the registry. Resolves with its sha256 (as the registry hashed it) and size. */
   async putFile(file: string): Promise<BundleInfo & { stored: boolean }> {
     const upload = this.upload();
     try {

@@ -11,7 +11,8 @@ const uploadIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8 to 6
 /**
  * The registry daemon's operations. Bundle bytes travel as bulk frames after the body, never in
  * it. A bundle moves in parts so neither end holds it whole: putPart (bytes at `offset` of upload
- * `uploadId`, in order) … putCommit (verify sha256 and size, store) or putAbort; getPart answers
+ * `uploadId`, in order) … putCommit (check the size, and the sha256 when the uploader gives one,
+ * store under the sha256 the registry hashed) or putAbort; getPart answers
  * one byte range. putBundle and getBundle move a whole bundle in one message (small bundles,
  * older peers).
  */
@@ -19,7 +20,7 @@ export const registryRequestSchemas = {
   ping: z.object({}).passthrough(),
   putBundle: z.object({ sha256: sha256Schema, size: z.number().int().min(0) }),
   putPart: z.object({ uploadId: uploadIdSchema, offset: z.number().int().min(0) }),
-  putCommit: z.object({ uploadId: uploadIdSchema, sha256: sha256Schema, size: z.number().int().min(0) }),
+  putCommit: z.object({ uploadId: uploadIdSchema, sha256: sha256Schema.optional(), size: z.number().int().min(0) }),
   putAbort: z.object({ uploadId: uploadIdSchema }),
   getBundle: z.object({ sha256: sha256Schema }),
   getPart: z.object({ sha256: sha256Schema, offset: z.number().int().min(0), length: z.number().int().min(1).max(MAX_PART_BYTES) }),
@@ -37,6 +38,7 @@ export interface RegistryReplyContent {
   putBundle: { sha256: string; size: number; stored: boolean };
   /** Bytes of the upload received in order so far. */
   putPart: { received: number };
+  /** `sha256`: what the registry hashed the bytes to, the bundle's address from now on. */
   putCommit: { sha256: string; size: number; stored: boolean };
   /** `aborted: false` when no such upload was open (already committed, aborted or expired). */
   putAbort: { aborted: boolean };

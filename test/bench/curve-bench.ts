@@ -1,6 +1,7 @@
 import { sideBySide } from './contenders.js';
 import { startFerryBench, type FerryBench } from './ferry-bench.js';
 import { round } from './stats.js';
+import type { Row } from './table.js';
 
 /** Warm calls with CurveZMQ on (the default) and off, and what it costs a call. */
 export interface CurveFigures {
@@ -50,10 +51,14 @@ export async function curveFigures(on: FerryBench, quick: boolean): Promise<Curv
 }
 
 /** Table rows of {@link curveFigures}. */
-export function curveRows(f: CurveFigures): [string, string][] {
+export function curveRows(f: CurveFigures): Row[] {
   return [
-    ['warm call p50 / p99 ms, calls/s (64 clients): CurveZMQ on', `${f.curve_on_p50_ms} / ${f.curve_on_p99_ms}, ${f.curve_on_calls_per_s}`],
-    ['warm call p50 / p99 ms, calls/s (64 clients): FERRY_CURVE=off', `${f.curve_off_p50_ms} / ${f.curve_off_p99_ms}, ${f.curve_off_calls_per_s}`],
-    ['CurveZMQ cost per call p50 / p99 ms; calls/s on / off', `${f.curve_cost_p50_ms} / ${f.curve_cost_p99_ms}; ${f.curve_calls_per_s_ratio}`],
+    [
+      'warm call p50 / p99 ms, calls/s (64 clients): CurveZMQ on',
+      `${f.curve_on_p50_ms} / ${f.curve_on_p99_ms}, ${f.curve_on_calls_per_s}`,
+      '',
+      `FERRY_CURVE=off ${f.curve_off_p50_ms} / ${f.curve_off_p99_ms}, ${f.curve_off_calls_per_s}`,
+    ],
+    ['CurveZMQ cost per call p50 / p99 ms; calls/s on / off', `${f.curve_cost_p50_ms} / ${f.curve_cost_p99_ms}; ${f.curve_calls_per_s_ratio}`, '', ''],
   ];
 }

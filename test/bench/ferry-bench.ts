@@ -1,15 +1,13 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import * as tar from 'tar';
 import { functionImage } from '../../services/worker/drivers/docker-driver.js';
 import { makeBundle, makeGzipBomb } from '../helpers/bundles.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
-import { tokenFor, upload, withAuth } from '../helpers/http.js';
+import { upload, withAuth } from '../helpers/http.js';
 import { waitUntil } from '../helpers/temp.js';
+import { push, randomBundle } from './bundle-bench.js';
 import type { Contender } from './contenders.js';
 import { percentile, round, timeMs } from './stats.js';
 
@@ -120,23 +118,35 @@ async function nodeSettled(cluster: Cluster, images: string[]): Promise<void> {
   );
 }
 
-/** First call of a never-seen function while an empty sandbox of its runtime is warm: ms, HTTP in → result out. */
-export async function firstCallWithRuntimePreload(b: FerryBench): Promise<number> {
+/**
+ * First calls of `n` never-seen functions, each while an empty sandbox of its runtime is warm:
+ * median and slowest ms, HTTP in → result out.
+ */
+export async function firstCallsWithRuntimePreload(b: FerryBench, n: number): Promise<{ medianMs: number; maxMs: number }> {
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) ms.push(await firstCallWithRuntimePreload(b));
+  return { medianMs: round(percentile(ms, 50)), maxMs: round(Math.max(...ms)) };
+}
+
+async function firstCallWithRuntimePreload(b: FerryBench): Promise<number> {
   const name = `fresh-${Date.now()}`;
   const bundle = await makeBundle(b.cluster.dir, name, { 'main.py': 'def main(params, ctx=None):\n    return "first"\n' });
   await upload(`${b.cluster.url}/v1/functions/${name}`, bundle.file, { runtime: 'py' });
   // The node keeps one empty python sandbox once it has room: wait until it reports one.
-  for (let i = 0; i < 100; i++) {
-    const nodes = (await (await fetch(`${b.cluster.url}/v1/nodes`, { headers: withAuth(b.cluster.url) })).json()) as { nodes: { warm: { runtime: string; fn: string | null; busy: boolean }[] }[] };
-    if (nodes.nodes[0]?.warm.some((w) => w.runtime === 'py' && w.fn === null && !w.busy)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitUntil(
+    async () => {
+      const nodes = (await (await fetch(`${b.cluster.url}/v1/nodes`, { headers: withAuth(b.cluster.url) })).json()) as { nodes: { warm: { runtime: string; fn: string | null; busy: boolean }[] }[] };
+      return nodes.nodes[0]?.warm.some((w) => w.runtime === 'py' && w.fn === null && !w.busy) ?? false;
+    },
+    'an empty python sandbox is warm',
+    30_000,
+  );
   let result = '';
   const ms = await timeMs(async () => {
     result = String((await post(`${b.cluster.url}/v1/functions/${name}/invoke?wait=true`, {})).json['result']);
   });
   if (result !== 'first') throw new Error(`fresh function answered ${result}`);
-  return round(ms);
+  return ms;
 }
 
 /**
@@ -170,72 +180,6 @@ export async function backlogThroughput(b: FerryBench, n: number): Promise<numbe
   }
   agent.destroy();
   return Math.round(n / (Number(process.hrtime.bigint() - start) / 1e9));
-}
-
-export interface BundleFigures {
-  bytes: number;
-  pushMbPerSec: number;
-  pullMbPerSec: number;
-  registryPeakRssMib: number;
-  workerPeakRssMib: number;
-}
-
-async function peakRssMib(pid: number | undefined): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
-}
-
-/** A python bundle with `mib` MiB of random bytes beside its main.py, packed into `file`. */
-async function randomBundle(dir: string, file: string, mib: number): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const fh = await open(path.join(dir, 'blob.bin'), 'w');
-  for (let i = 0; i < mib; i++) await fh.write(randomBytes(MiB));
-  await fh.close();
-  await writeFile(path.join(dir, 'main.py'), 'def main(params, ctx=None):\n    return "big"\n');
-  await tar.c({ gzip: { level: 1 }, file, cwd: dir, portable: true }, ['main.py', 'blob.bin']);
-  await rm(dir, { recursive: true, force: true });
-}
-
-/**
- * Pushes `file` as a new version of `fn` and returns the answer's status and body. curl streams
- * the file as a user's push does, from its own process, so the bench's event loop stays free for
- * what it times (the test helper reads the file whole into memory first, and is the fallback on a
- * host without curl). The runtime goes first, so the api can check it before the bundle.
- */
-async function push(url: string, fn: string, file: string): Promise<{ status: number; body: string }> {
-  const target = `${url}/v1/functions/${fn}`;
-  if (await hasCurl) {
-    const key = tokenFor(url);
-    const auth = key === undefined ? [] : ['-u', `:${key}`];
-    const { stdout } = await exec('curl', ['-sS', ...auth, '-w', '\n%{http_code}', '-F', 'runtime=py', '-F', `module=@${file}`, target], { maxBuffer: MiB });
-    const at = stdout.lastIndexOf('\n');
-    return { status: Number(stdout.slice(at + 1)), body: stdout.slice(0, at) };
-  }
-  const r = await upload(target, file, { runtime: 'py' });
-  return { status: r.status, body: r.text };
-}
-const hasCurl = exec('curl', ['--version']).then(() => true, () => false);
-
-/** A bundle of `mib` MiB of random bytes: pushed over HTTP (api → registry), pulled by the worker on its first call. */
-export async function bundleFigures(b: FerryBench, mib: number): Promise<BundleFigures> {
-  const file = path.join(b.cluster.dir, 'big.tar.gz');
-  await randomBundle(path.join(b.cluster.dir, 'big-bundle'), file, mib);
-  const size = (await readFile(file)).length;
-  let pushed = { status: 0, body: '' };
-  const pushMs = await timeMs(async () => {
-    pushed = await push(b.cluster.url, 'big', file);
-  });
-  if (pushed.status !== 201) throw new Error(`the big bundle push answered ${pushed.status}: ${pushed.body}`);
-  const { sha256 } = JSON.parse(pushed.body) as { sha256: string };
-  await post(`${b.cluster.url}/v1/functions/big/invoke?wait=true`, {});
-  const cached = b.cluster.workers.get('bench-node')!.logs.find((l) => l['msg'] === 'bundle cached' && l['sha256'] === sha256);
-  return {
-    bytes: size,
-    pushMbPerSec: round(size / MiB / (pushMs / 1000), 1),
-    pullMbPerSec: cached ? round(size / MiB / (Number(cached['ms']) / 1000), 1) : NaN,
-    registryPeakRssMib: await peakRssMib(b.cluster.registry.proc.pid),
-    workerPeakRssMib: await peakRssMib(b.cluster.workers.get('bench-node')!.proc.pid),
-  };
 }
 
 export interface UploadInterference {

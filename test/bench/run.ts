@@ -1,16 +1,19 @@
 import { spawnDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { bullmqContender } from './bullmq-contender.js';
+import { bundleFigures, bundleJson, bundleRows } from './bundle-bench.js';
 import { busyNeighbours } from './busy-neighbours.js';
 import { cliVersionMs } from './cli-bench.js';
 import { sideBySide, throughput } from './contenders.js';
 import { curveFigures, curveRows } from './curve-bench.js';
 import { benchDb } from './db-bench.js';
-import { backlogThroughput, bundleFigures, firstCallWithRuntimePreload, invokeDuringUploads, startFerryBench } from './ferry-bench.js';
+import { execFigures, execRows } from './exec-bench.js';
+import { backlogThroughput, firstCallsWithRuntimePreload, invokeDuringUploads, startFerryBench } from './ferry-bench.js';
 import { startRedis } from './redis-server.js';
 import { invokeDuringPurge } from './purge-interference.js';
 import { benchRetention } from './retention-bench.js';
 import { round } from './stats.js';
+import { printTable, type Row } from './table.js';
 import { benchWorker } from './worker-bench.js';
 import { leanFigures, leanRows } from './lean-bench.js';
 
@@ -19,8 +22,9 @@ import { leanFigures, leanRows } from './lean-bench.js';
  * machine, in one run. Never fails on time. Flags: --quick (a short smoke run), --json (one JSON
  * object on stdout instead of the table), --store (only the call store's figures: no Docker,
  * no cluster), --neighbours (only the busy-neighbours figures), --curve (only warm calls with
- * CurveZMQ on and off), --cli (only `ferry --version`'s time), --lean (only the node's memory per
- * warm container and its CPU per call).
+ * CurveZMQ on and off), --cli (only `ferry --version`'s time), --bundles (only the bundle push
+ * and pull figures), --exec (only the dice exec figures), --lean (only the node's memory per warm
+ * container and its CPU per call).
  */
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -29,6 +33,8 @@ const storeOnly = args.has('--store');
 const neighboursOnly = args.has('--neighbours');
 const curveOnly = args.has('--curve');
 const cliOnly = args.has('--cli');
+const bundlesOnly = args.has('--bundles');
+const execOnly = args.has('--exec');
 const leanOnly = args.has('--lean');
 const say = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
@@ -80,8 +86,7 @@ async function storeMain(): Promise<void> {
     process.stdout.write(JSON.stringify(f) + '\n');
     return;
   }
-  process.stdout.write(`Ferry call store benchmarks${quick ? ' (quick)' : ''}, ${new Date().toISOString().slice(0, 10)}, ${f.seconds} s\n`);
-  for (const [k, x] of storeRows(f)) process.stdout.write(`  ${k}  ${x}\n`);
+  printTable(quick, 'Ferry call store benchmarks', f.seconds, storeRows(f));
 }
 
 /** `--curve`: warm calls with CurveZMQ on and off, alone. */
@@ -96,19 +101,20 @@ async function curveMain(): Promise<void> {
       process.stdout.write(JSON.stringify(f) + '\n');
       return;
     }
-    process.stdout.write(`Ferry CurveZMQ benchmark${quick ? ' (quick)' : ''}, ${new Date().toISOString().slice(0, 10)}, ${f.seconds} s\n`);
-    for (const [k, x] of curveRows(f)) process.stdout.write(`  ${k}  ${x}\n`);
+    printTable(quick, 'Ferry CurveZMQ benchmark', f.seconds, curveRows(f));
   } finally {
     await ferry.close();
   }
 }
 
-function storeRows(f: Awaited<ReturnType<typeof storeFigures>>): [string, string][] {
+function storeRows(f: Awaited<ReturnType<typeof storeFigures>>): Row[] {
   return [
-    ['DB createCall+updateCall pairs/s (64 in flight)', `${f.db_pairs_per_s_64_in_flight}`],
+    ['DB createCall+updateCall pairs/s (64 in flight)', `${f.db_pairs_per_s_64_in_flight}`, '', ''],
     [
-      `DB pairs/s before / while a retention pass removes ${f.retention_removed_calls} old calls (pass ms)`,
-      `${f.retention_db_pairs_per_s_before} / ${f.retention_db_pairs_per_s_during} (${f.retention_pass_ms})`,
+      `DB pairs/s while a retention pass removes ${f.retention_removed_calls} old calls (pass ms)`,
+      `${f.retention_db_pairs_per_s_during} (${f.retention_pass_ms})`,
+      '',
+      `before the pass ${f.retention_db_pairs_per_s_before}`,
     ],
   ];
 }
@@ -127,23 +133,12 @@ async function neighbourFigures() {
   };
 }
 
-function neighbourRows(f: Awaited<ReturnType<typeof neighbourFigures>>): [string, string, string][] {
+function neighbourRows(f: Awaited<ReturnType<typeof neighbourFigures>>): Row[] {
+  const alone = `alone ${f.busy_neighbours_quiet_p50_ms} / ${f.busy_neighbours_quiet_p99_ms}`;
   return [
-    [
-      'warm no-op p50 / p99 ms alone → beside 4 busy calls (CPU limit on)',
-      `${f.busy_neighbours_quiet_p50_ms} / ${f.busy_neighbours_quiet_p99_ms}  →  ${f.busy_neighbours_p50_ms} / ${f.busy_neighbours_p99_ms}`,
-      'p99 ≤ 50',
-    ],
-    ['warm no-op p50 / p99 ms beside 4 busy calls, no CPU limit', `${f.busy_neighbours_no_cpu_limit_p50_ms} / ${f.busy_neighbours_no_cpu_limit_p99_ms}`, ''],
+    ['warm no-op p50 / p99 ms beside 4 busy calls (CPU limit on)', `${f.busy_neighbours_p50_ms} / ${f.busy_neighbours_p99_ms}`, 'p99 ≤ 50', alone],
+    ['warm no-op p50 / p99 ms beside 4 busy calls, no CPU limit', `${f.busy_neighbours_no_cpu_limit_p50_ms} / ${f.busy_neighbours_no_cpu_limit_p99_ms}`, '', alone],
   ];
-}
-
-/** Rows as a table: what, figures, target. */
-function printTable(title: string, seconds: number, rows: [string, string, string][]): void {
-  const w = Math.max(...rows.map(([k]) => k.length));
-  const v = Math.max(...rows.map(([, x]) => x.length));
-  process.stdout.write(`${title}${quick ? ' (quick)' : ''}, ${new Date().toISOString().slice(0, 10)}, ${seconds} s\n`);
-  for (const [k, x, target] of rows) process.stdout.write(`  ${k.padEnd(w)}  ${x.padEnd(v)}  ${target}\n`);
 }
 
 async function cliFigure(): Promise<number> {
@@ -151,7 +146,7 @@ async function cliFigure(): Promise<number> {
   return cliVersionMs(quick ? 10 : 30);
 }
 
-const cliRow = (ms: number): [string, string, string] => ['`ferry --version` ms (a new process, median)', `${ms}`, '< 150'];
+const cliRow = (ms: number): Row => ['`ferry --version` ms (a new process, median)', `${ms}`, '< 150', ''];
 
 /** `--cli`: `ferry --version`'s time alone. */
 async function cliMain(): Promise<void> {
@@ -161,7 +156,20 @@ async function cliMain(): Promise<void> {
     process.stdout.write(JSON.stringify(f) + '\n');
     return;
   }
-  printTable('Ferry CLI benchmark', f.seconds, [cliRow(f.cli_version_ms)]);
+  printTable(quick, 'Ferry CLI benchmark', f.seconds, [cliRow(f.cli_version_ms)]);
+}
+
+/** `--bundles`: bundle push and pull alone, on a one-node cluster of their own. */
+async function bundlesMain(): Promise<void> {
+  const started = Date.now();
+  say(`bundles: ${quick ? 'one' : 'three'} 100 MiB push(es) and pull(s)`);
+  const b = await bundleFigures(quick);
+  const seconds = Math.round((Date.now() - started) / 1000);
+  if (json) {
+    process.stdout.write(JSON.stringify({ ...bundleJson(b), seconds }) + '\n');
+    return;
+  }
+  printTable(quick, 'Ferry bundle benchmark', seconds, bundleRows(b));
 }
 
 /** `--neighbours`: the busy-neighbours figures alone. */
@@ -172,7 +180,7 @@ async function neighboursMain(): Promise<void> {
     process.stdout.write(JSON.stringify(f) + '\n');
     return;
   }
-  printTable('Ferry busy-neighbours benchmark', f.seconds, neighbourRows(f));
+  printTable(quick, 'Ferry busy-neighbours benchmark', f.seconds, neighbourRows(f));
 }
 
 async function main(): Promise<void> {
@@ -202,14 +210,14 @@ async function main(): Promise<void> {
     const js = side.get(ferry.node.name)!;
     const bq = side.get('bullmq')!;
 
-    say('first call of a never-seen function with preload runtime');
-    const firstCall = await firstCallWithRuntimePreload(ferry);
+    say('first calls of never-seen functions with preload runtime');
+    const firstCall = await firstCallsWithRuntimePreload(ferry, quick ? 3 : 7);
     say('backlog');
     // The empty-queue rate measured right before, so drift of the machine does not enter the ratio.
     const emptyQueue = await throughput(ferry.python, 64, quick ? 1_000 : 5_000);
     const backlog = await backlogThroughput(ferry, quick ? 1_000 : 10_000);
     say('bundle');
-    const bundle = await bundleFigures(ferry, quick ? 20 : 100);
+    const bundle = await bundleFigures(quick, { cluster: ferry.cluster, nodeId: 'bench-node' });
     say('warm invokes while a 2 GiB gzip bomb and a 100 MiB bundle are pushed');
     const duringUpload = await invokeDuringUploads(ferry, { samples: quick ? 300 : 2_000, maxPushes: quick ? 5 : 20, mib: 100 });
     say(`warm invokes while a retention pass removes ${quick ? '20,000' : '100,000'} old calls`);
@@ -240,12 +248,9 @@ async function main(): Promise<void> {
       docker_exec_ms: node.bareDockerExecMs,
       node_warm_agent_p50_ms: node.warmAgentP50Ms,
       node_agent_round_trip_p50_ms: node.warmAgentRunP50Ms,
-      runtime_preload_first_call_ms: firstCall,
-      bundle_bytes: bundle.bytes,
-      bundle_push_mb_per_s: bundle.pushMbPerSec,
-      bundle_pull_mb_per_s: bundle.pullMbPerSec,
-      registry_peak_rss_mib: bundle.registryPeakRssMib,
-      worker_peak_rss_mib: bundle.workerPeakRssMib,
+      runtime_preload_first_call_ms: firstCall.medianMs,
+      runtime_preload_first_call_max_ms: firstCall.maxMs,
+      ...bundleJson(bundle),
       invoke_during_upload_p50_ms: duringUpload.p50Ms,
       invoke_during_upload_p99_ms: duringUpload.p99Ms,
       invoke_during_upload_samples: duringUpload.samples,
@@ -272,38 +277,38 @@ async function main(): Promise<void> {
       return;
     }
     const f = figures;
-    const rows: [string, string, string][] = [
-      ['warm call p50 / p99 ms (python agent, HTTP sync, 1 client)', `${f.warm_p50_ms} / ${f.warm_p99_ms}`, 'p50 ≤ BullMQ p50, p99 ≤ 5'],
-      ['warm call p50 / p99 ms (node agent)', `${f.warm_node_p50_ms} / ${f.warm_node_p99_ms}`, ''],
-      ['BullMQ job p50 / p99 ms (add + waitUntilFinished)', `${f.bullmq_p50_ms} / ${f.bullmq_p99_ms}`, ''],
-      ['Ferry / BullMQ p50, p99', `${f.ratio_p50_ferry_over_bullmq}, ${f.ratio_p99_ferry_over_bullmq}`, '≤ 1'],
-      ['warm calls/s, 16 / 64 clients (python)', `${f.warm_calls_per_s_16} / ${f.warm_calls_per_s}`, '≥ 1.2 × BullMQ'],
-      ['warm calls/s, 64 clients (node)', `${f.warm_node_calls_per_s}`, ''],
-      ['BullMQ jobs/s, 16 / 64 in flight', `${f.bullmq_jobs_per_s_16} / ${f.bullmq_jobs_per_s}`, ''],
-      ['Ferry / BullMQ calls per second (64)', `${f.ratio_per_s_ferry_over_bullmq}`, '≥ 1.2'],
-      ['cold call ms / bare docker run --rm ms / ratio', `${f.cold_ms} / ${f.docker_run_ms} / ${f.cold_ratio_vs_docker_run}`, '≤ 1.1'],
-      ['warm exec call ms / bare docker exec ms / ratio', `${f.exec_ms} / ${f.docker_exec_ms} / ${f.exec_ratio_vs_docker_exec}`, '≤ 1.2'],
-      ['node-level warm agent call p50 ms / agent round trip p50 ms', `${f.node_warm_agent_p50_ms} / ${f.node_agent_round_trip_p50_ms}`, 'overhead ≤ 1'],
-      ['first call of a never-seen function, preload runtime (ms)', `${f.runtime_preload_first_call_ms}`, '≤ 100'],
-      [`bundle push / pull MB/s (${Math.round(f.bundle_bytes / 1024 / 1024)} MiB)`, `${f.bundle_push_mb_per_s} / ${f.bundle_pull_mb_per_s}`, '≥ 300'],
-      ['peak RSS MiB: registry / worker', `${f.registry_peak_rss_mib} / ${f.worker_peak_rss_mib}`, ''],
+    const bullLatency = `BullMQ ${f.bullmq_p50_ms} / ${f.bullmq_p99_ms}`;
+    const rows: Row[] = [
+      ['warm call p50 / p99 ms (python agent, HTTP sync, 1 client)', `${f.warm_p50_ms} / ${f.warm_p99_ms}`, 'p50 ≤ BullMQ p50, p99 ≤ 5', bullLatency],
+      ['warm call p50 / p99 ms (node agent)', `${f.warm_node_p50_ms} / ${f.warm_node_p99_ms}`, 'p50 ≤ BullMQ p50, p99 ≤ 5', bullLatency],
+      ['Ferry / BullMQ p50, p99', `${f.ratio_p50_ferry_over_bullmq}, ${f.ratio_p99_ferry_over_bullmq}`, 'p50 ≤ 1', 'BullMQ: add + waitUntilFinished'],
+      ['warm calls/s, 16 / 64 clients (python)', `${f.warm_calls_per_s_16} / ${f.warm_calls_per_s}`, '≥ 1.2 × BullMQ', `BullMQ ${f.bullmq_jobs_per_s_16} / ${f.bullmq_jobs_per_s} jobs/s`],
+      ['warm calls/s, 64 clients (node)', `${f.warm_node_calls_per_s}`, '≥ 1.2 × BullMQ', `BullMQ ${f.bullmq_jobs_per_s} jobs/s`],
+      ['Ferry / BullMQ calls per second (64)', `${f.ratio_per_s_ferry_over_bullmq}`, '≥ 1.2', ''],
+      ['cold call ms / ratio', `${f.cold_ms} / ${f.cold_ratio_vs_docker_run}`, '≤ 1.1 ×', `docker run --rm ${f.docker_run_ms} ms`],
+      ['warm exec call ms / ratio (node level)', `${f.exec_ms} / ${f.exec_ratio_vs_docker_exec}`, '', `docker exec ${f.docker_exec_ms} ms`],
+      ['node-level warm agent call p50 ms', `${f.node_warm_agent_p50_ms}`, 'overhead ≤ 1 ms', `agent round trip ${f.node_agent_round_trip_p50_ms} ms`],
+      ['first call of a never-seen function, preload runtime: median / slowest ms', `${f.runtime_preload_first_call_ms} / ${f.runtime_preload_first_call_max_ms}`, '≤ 30', `warm call ${f.warm_p50_ms} ms`],
+      ...bundleRows(bundle),
       [
         `warm sync invoke p50 / p99 ms while 2 GiB bombs (${f.invoke_during_upload_bombs_refused}× refused) and 100 MiB bundles (${f.invoke_during_upload_bundles_pushed}×) upload`,
         `${f.invoke_during_upload_p50_ms} / ${f.invoke_during_upload_p99_ms}`,
         'p99 < 50',
+        `idle ${f.warm_p50_ms} / ${f.warm_p99_ms}`,
       ],
       [
-        `warm sync invoke p50 / p99 ms before / while a retention pass removes ${f.purge_removed_calls} old calls (${f.purge_pass_ms} ms)`,
-        `${f.invoke_before_purge_p50_ms} / ${f.invoke_before_purge_p99_ms}  →  ${f.invoke_during_purge_p50_ms} / ${f.invoke_during_purge_p99_ms}`,
+        `warm sync invoke p50 / p99 ms while a retention pass removes ${f.purge_removed_calls} old calls (${f.purge_pass_ms} ms)`,
+        `${f.invoke_during_purge_p50_ms} / ${f.invoke_during_purge_p99_ms}`,
         '',
+        `before ${f.invoke_before_purge_p50_ms} / ${f.invoke_before_purge_p99_ms}`,
       ],
-      ['backlog calls/s / empty queue calls/s / ratio', `${f.backlog_calls_per_s} / ${f.backlog_empty_queue_calls_per_s} / ${f.backlog_throughput_ratio}`, '≥ 0.9'],
+      ['backlog calls/s / ratio', `${f.backlog_calls_per_s} / ${f.backlog_throughput_ratio}`, '≥ 0.9 ×', `empty queue ${f.backlog_empty_queue_calls_per_s} calls/s`],
       cliRow(f.cli_version_ms),
       ...neighbourRows(f),
-      ...curveRows(f).map(([k, x]): [string, string, string] => [k, x, '']),
-      ...storeRows(f).map(([k, x]): [string, string, string] => [k, x, '']),
+      ...curveRows(f),
+      ...storeRows(f),
     ];
-    printTable('Ferry benchmarks', f.seconds, rows);
+    printTable(quick, 'Ferry benchmarks', f.seconds, rows);
   } finally {
     await bull.close();
     await redis.stop();
@@ -317,10 +322,22 @@ async function leanMain(): Promise<void> {
   say('a node of 64 containers, lean and with one miniworker per container: memory at 4/16/64 warm, CPU per call');
   const f = { ...(await leanFigures(quick)), seconds: Math.round((Date.now() - started) / 1000) };
   if (json) process.stdout.write(JSON.stringify(f) + '\n');
-  else printTable('Ferry lean node benchmark', f.seconds, leanRows(f).map(([k, x, target, anchor]) => [k, x, `${target}  ${anchor}`]));
+  else printTable(quick, 'Ferry lean node benchmark', f.seconds, leanRows(f));
 }
 
-(leanOnly ? leanMain() : storeOnly ? storeMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : cliOnly ? cliMain() : main()).then(
+/** `--exec`: the dice exec figures alone. */
+async function execMain(): Promise<void> {
+  const started = Date.now();
+  say('dice as an exec function: async calls/s with 4 warm containers, warm latency against python3 in a running container');
+  const f = { ...(await execFigures(quick)), seconds: Math.round((Date.now() - started) / 1000) };
+  if (json) {
+    process.stdout.write(JSON.stringify(f) + '\n');
+    return;
+  }
+  printTable(quick, 'Ferry exec benchmark', f.seconds, execRows(f));
+}
+
+(leanOnly ? leanMain() : execOnly ? execMain() : storeOnly ? storeMain() : bundlesOnly ? bundlesMain() : neighboursOnly ? neighboursMain() : curveOnly ? curveMain() : cliOnly ? cliMain() : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);

@@ -8,7 +8,7 @@ import { createGzip, gzipSync } from 'node:zlib';
 import * as tar from 'tar';
 
 /** Writes `files` into a folder and packs them as a tar.gz bundle (code at its root). */
-export async function makeBundle(dir: string, name: string, files: Record<string, string>): Promise<{ file: string; sha256: string; size: number }> {
+export async function makeBundle(dir: string, name: string, files: Record<string, string | Buffer>): Promise<{ file: string; sha256: string; size: number }> {
   const src = path.join(dir, `${name}-src`);
   await mkdir(src, { recursive: true });
   for (const [rel, text] of Object.entries(files)) {

@@ -68,7 +68,7 @@ describe('a function reads its own call (Docker driver, warm sandboxes)', () => 
     expect(JSON.parse(out.result)).toEqual(contextOf('ctx-node', 2, [1, 'two']));
   });
 
-  it('exec in a reused container (docker exec): FERRY_CALL_ID, FERRY_EXECUTION_ID, FERRY_ATTEMPT', async () => {
+  it('exec in a reused container (exec agent): FERRY_CALL_ID, FERRY_EXECUTION_ID, FERRY_ATTEMPT', async () => {
     const out = await run(python('exec', 'sh main.sh'), 'call-context', { callId: 'ctx-exec-reuse', attempt: 3, params: { n: 1 } });
     expect(out.status).toBe('DONE');
     expect(JSON.parse(out.result)).toEqual(contextOf('ctx-exec-reuse', 3, { n: 1 }));

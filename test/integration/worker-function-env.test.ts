@@ -63,7 +63,7 @@ describe('a function sees its env and secrets in every sandbox (real worker, Doc
     });
   });
 
-  it('Docker, warm per function: exec in a reused container (docker exec), python and node agents', async () => {
+  it('Docker, warm per function: exec in a reused container (exec agent), python and node agents', async () => {
     await withWorker({ FERRY_DRIVER: 'docker', FERRY_PRELOAD: 'function', FERRY_MAX_CONTAINERS: '2' }, async (c) => {
       for (const runtime of [pyExec, pyAgent, nodeAgent]) {
         expect((await seen(c, runtime)).result).toEqual(expected);

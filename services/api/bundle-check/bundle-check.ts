@@ -21,6 +21,8 @@ export class BundleCheck {
   private ending = false;
   private closed = false;
   private roomWaiter: (() => void) | null = null;
+  /** Release callbacks of the pieces handed over, oldest first: the thread answers each piece in order. */
+  private readonly lent: (() => void)[] = [];
   private settle!: () => void;
   private readonly settled = new Promise<void>((resolve) => (this.settle = resolve));
   private onRefused!: (err: FerryError) => void;
@@ -41,12 +43,14 @@ export class BundleCheck {
 
   /**
    * Hands the next bytes to the check thread. Bytes in a SharedArrayBuffer are read there in place
-   * (the caller must not change them afterwards); others are copied on the way. Resolves once the
-   * thread is less than {@link WINDOW_BYTES} behind, or the verdict is in.
+   * (the caller must not change them until `released` is called, once the thread has looked at
+   * them; never when the check ends first); others are copied on the way. Resolves once the thread
+   * is less than {@link WINDOW_BYTES} behind, or the verdict is in.
    */
-  async write(bytes: Buffer): Promise<void> {
+  async write(bytes: Buffer, released: () => void = () => undefined): Promise<void> {
     if (this.closed || this.ending || this.verdict || this.failure || bytes.length === 0) return;
     this.unacked += bytes.length;
+    this.lent.push(released);
     this.send({ type: 'bytes', bytes });
     while (this.unacked > WINDOW_BYTES && !this.closed && !this.verdict && !this.failure) {
       await new Promise<void>((resolve) => (this.roomWaiter = resolve));
@@ -88,6 +92,7 @@ export class BundleCheck {
     switch (msg.type) {
       case 'taken':
         this.unacked -= msg.bytes;
+        this.lent.shift()?.();
         if (this.unacked <= WINDOW_BYTES) this.wake();
         return;
       case 'verdict':

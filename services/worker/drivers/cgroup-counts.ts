@@ -67,10 +67,13 @@ function field(text: string, name: string): number | null {
 }
 
 async function firstCount(files: string[], parse: (text: string) => number | null): Promise<number | null> {
-  for (const file of files) {
+  for (const [i, file] of files.entries()) {
     try {
       const n = parse(await readFile(file, 'utf8'));
-      if (n !== null) return n;
+      if (n === null) continue;
+      // A host's layout stays: the file that answered is read first from now on, with no failed reads before it.
+      if (i > 0) files.unshift(...files.splice(i, 1));
+      return n;
     } catch {
       // not this layout, or the cgroup is gone
     }

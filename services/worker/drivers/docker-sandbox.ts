@@ -2,15 +2,19 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { nanoid } from 'nanoid';
 import { AgentChannel, callAgent } from '../miniworker/agent-channel.js';
+import { ExecAgentChannel } from '../miniworker/exec-agent-channel.js';
 import { ExecReports } from '../miniworker/exec-reports.js';
 import { CappedOutput } from '../capped-output.js';
 import {
+  CallErrorCode,
   execEnv,
   execResult,
   exitedNonZero,
+  failedOutcome,
   functionEnv,
   outOfMemory,
   timedOut as timedOutOutcome,
@@ -25,9 +29,13 @@ import { Label } from './docker-driver.js';
 import { runtimeKey, type PreparedFunction, type RuntimeSpec, type Sandbox, type SandboxOptions } from './driver.js';
 
 const MiB = 1024 * 1024;
-/** Keeps a warm exec container alive doing nothing until it is removed. */
-const IDLE_CMD = ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done'];
 const AGENT_SOCKET_IN_CONTAINER = '/run/ferry';
+/**
+ * The exec agent (runtimes/exec-agent), built by `npm run build` beside the compiled code: a
+ * static program, so any image runs it. Bound read-only into every reused exec container.
+ */
+const EXEC_AGENT = fileURLToPath(new URL('../../../exec-agent/ferry-exec-agent', import.meta.url));
+const EXEC_AGENT_IN_CONTAINER = '/opt/ferry/exec-agent';
 /** Memory of a runtime-wide container until a function moves in and brings its own limit. */
 const RUNTIME_SANDBOX_MEMORY_MB = 256;
 const AGENT_START_TIMEOUT_MS = 30_000;
@@ -37,7 +45,8 @@ const AGENT_EXIT_WAIT_MS = 2_000;
 /**
  * One container run by one miniworker. Three shapes, by protocol and preload:
  * - exec, single use: the container's command is the function's `run` (a bare `docker run`);
- * - exec, reused: an idle container in which each call is a `docker exec` of `run`;
+ * - exec, reused: the exec agent is the container's command and starts `run` per call itself,
+ *   over a Unix socket like an agent's, with no round trip through the engine;
  * - agent: the runtime's agent is the container's command and serves calls over a Unix socket.
  * Every call runs as an unprivileged user with no network, all capabilities dropped,
  * no-new-privileges, a read-only root filesystem with a size-limited /tmp, and memory, CPU and
@@ -49,6 +58,8 @@ export class DockerSandbox implements Sandbox {
   private destroyed = false;
   /** The cgroup files of a container that outlives its calls, found once its init runs. */
   private cgroup: CgroupFiles | null = null;
+  /** The counts the last call left, which the next starts from when nothing has run in between. */
+  private idleCounts: CgroupCounts | null = null;
 
   private constructor(
     private readonly docker: Docker,
@@ -58,6 +69,7 @@ export class DockerSandbox implements Sandbox {
     private readonly options: SandboxOptions,
     private readonly mode: 'exec-once' | 'exec-reuse' | 'agent',
     private readonly channel: AgentChannel | null,
+    private readonly execAgent: ExecAgentChannel | null,
     /** Host folder of this container's agent socket and staged code; removed with it. */
     private readonly hostDir: string,
     /** Host folder the container sees, read-only, at the runtime's path; null when the image holds the code. */
@@ -127,9 +139,15 @@ export class DockerSandbox implements Sandbox {
     const hostDir = path.join(options.socketDir, nanoid(10));
     await mkdir(hostDir, { recursive: true, mode: 0o755 });
     let channel: AgentChannel | null = null;
+    let execAgent: ExecAgentChannel | null = null;
     let codeStage: string | null = null;
     const binds: string[] = [];
     let cmd: string[];
+    const undoSetup = async (): Promise<void> => {
+      await channel?.close();
+      await execAgent?.close();
+      await rm(hostDir, { recursive: true, force: true });
+    };
     try {
       if (spec.mountCode) {
         codeStage = path.join(hostDir, 'code');
@@ -137,24 +155,27 @@ export class DockerSandbox implements Sandbox {
         else await mkdir(codeStage, { mode: 0o755 });
         binds.push(`${codeStage}:${rt.path}:ro`);
       }
-      if (mode === 'agent') {
+      if (mode !== 'exec-once') {
         const agentDir = path.join(hostDir, 'agent');
         await mkdir(agentDir, { mode: 0o755 });
-        channel = await AgentChannel.listen(path.join(agentDir, 'agent.sock'));
         binds.push(`${agentDir}:${AGENT_SOCKET_IN_CONTAINER}`);
+        if (mode === 'agent') channel = await AgentChannel.listen(path.join(agentDir, 'agent.sock'));
+        else execAgent = await ExecAgentChannel.listen(path.join(agentDir, 'agent.sock'));
+      }
+      if (mode === 'agent') {
         env.push(`FERRY_AGENT_SOCKET=${AGENT_SOCKET_IN_CONTAINER}/agent.sock`, `FERRY_HANDLER=${spec.handler}`);
         // The agent's environment is the function's: a container made for one function gets its variables.
         if (spec.task) env.push(...envList(functionEnv(spec.task)));
         cmd = ['/opt/ferry/agent/start'];
       } else if (mode === 'exec-reuse') {
-        cmd = IDLE_CMD;
+        binds.push(`${EXEC_AGENT}:${EXEC_AGENT_IN_CONTAINER}:ro`);
+        cmd = [EXEC_AGENT_IN_CONTAINER, `${AGENT_SOCKET_IN_CONTAINER}/agent.sock`];
       } else {
         if (spec.task) env.push(...envList(execEnv(spec.task)));
         cmd = ['sh', '-c', rt.run];
       }
     } catch (err) {
-      await channel?.close();
-      await rm(hostDir, { recursive: true, force: true });
+      await undoSetup();
       throw err;
     }
     const memory = spec.memoryMb * MiB;
@@ -189,23 +210,20 @@ export class DockerSandbox implements Sandbox {
         },
       });
     } catch (err) {
-      await channel?.close();
-      await rm(hostDir, { recursive: true, force: true });
+      await undoSetup();
       throw err;
     }
-    const sandbox = new DockerSandbox(docker, container, spec.key, rt, options, mode, channel, hostDir, codeStage, spec.memoryMb);
+    const sandbox = new DockerSandbox(docker, container, spec.key, rt, options, mode, channel, execAgent, hostDir, codeStage, spec.memoryMb);
     if (mode !== 'exec-once') {
       try {
         await container.start();
         const initPid = (await container.inspect()).State.Pid;
         sandbox.cgroup = initPid ? await cgroupFiles(initPid) : null;
-        if (channel) {
-          // An agent that dies (bad image, crash at start) is noticed now, not at the ready timeout.
-          container.wait().then(
-            (r: { StatusCode?: number }) => channel.abandon(`the runtime agent's container exited with code ${r.StatusCode ?? '?'}`),
-            () => undefined,
-          );
-        }
+        // An agent that dies (bad image, crash at start) is noticed now, not at the ready timeout.
+        container.wait().then(
+          (r: { StatusCode?: number }) => (channel ?? execAgent)?.abandon(`the agent's container exited with code ${r.StatusCode ?? '?'}`),
+          () => undefined,
+        );
       } catch (err) {
         await sandbox.destroy();
         throw err;
@@ -227,6 +245,7 @@ export class DockerSandbox implements Sandbox {
       this.applyLimits(task.memoryMb),
       stageCode(prepared.codeDir, this.codeStage),
     ]);
+    this.idleCounts = null; // loading a handler runs code in the container
     if (this.channel) {
       const loaded = await this.channel.load(prepared.runtime.run);
       if (!loaded.ok) this.alive = false; // calls still answer the load error; the next call gets a fresh sandbox
@@ -253,6 +272,7 @@ export class DockerSandbox implements Sandbox {
     this.destroyed = true;
     await this.container.remove({ force: true }).catch(() => undefined);
     await this.channel?.close().catch(() => undefined);
+    await this.execAgent?.close().catch(() => undefined);
     await rm(this.hostDir, { recursive: true, force: true });
   }
 
@@ -281,33 +301,45 @@ export class DockerSandbox implements Sandbox {
     return this.outcome(task, StatusCode, timer.fired, out, runStart - initStart, performance.now() - runStart);
   }
 
-  /** One `docker exec` of the function's command in the warm container. */
+  /**
+   * One run of the function's command in the warm container, started by its exec agent. At the
+   * timeout the container is killed, as for any call; a run the OOM killer ended leaves the agent
+   * running, and the cgroup's count tells it from a crash.
+   */
   private async runExec(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
     const initStart = performance.now();
-    const exec = await this.container.exec({
-      Cmd: ['sh', '-c', this.runtime.run],
-      Env: envList(execEnv(task)),
-      WorkingDir: this.runtime.path,
-      AttachStdin: true,
-      AttachStdout: true,
-      AttachStderr: true,
-    });
-    const before = await this.counts();
-    const stream = await exec.start({ hijack: true, stdin: true });
+    const agent = this.execAgent!;
+    await agent.ready(AGENT_START_TIMEOUT_MS);
+    const before = await this.countsBefore();
     const runStart = performance.now();
-    const out = this.collect(stream, sink);
-    stream.end(JSON.stringify(task.params ?? null));
+    const out = this.execOutput(sink);
     const timer = this.killAfter(task.timeoutMs);
-    await out.done;
-    clearTimeout(timer.handle);
-    const exitCode = timer.fired ? 137 : (((await exec.inspect()) as { ExitCode: number | null }).ExitCode ?? 137);
+    let exitCode: number | null;
+    try {
+      const io = { stdout: (b: Buffer) => out.stdout.push(b), stderr: (b: Buffer) => out.reports.push(b) };
+      exitCode = await agent.run(this.runtime.run, execEnv(task), Buffer.from(JSON.stringify(task.params ?? null)), io);
+    } catch {
+      exitCode = null;
+    } finally {
+      clearTimeout(timer.handle);
+    }
+    out.reports.end();
+    const initMs = runStart - initStart;
+    if (exitCode === null) {
+      // The container went away mid-run: killed at the timeout, by the OOM killer (the agent
+      // itself, when the run's memory left it nothing), or removed by a cancel.
+      this.alive = false;
+      const runMs = performance.now() - runStart;
+      if (timer.fired || (await this.agentKilledForMemory(before))) return this.outcome(task, 137, timer.fired, out, initMs, runMs, true);
+      return failedOutcome(CallErrorCode.SANDBOX_FAILED, "the exec agent's container exited during the call", initMs, runMs);
+    }
     const after = await this.judgeAfterCall(before);
-    const outcome = await this.outcome(task, exitCode, timer.fired, out, runStart - initStart, performance.now() - runStart, after.oomKilled);
+    const outcome = await this.outcome(task, exitCode, timer.fired, out, initMs, performance.now() - runStart, after.oomKilled);
     return after.pidsLimitHit ? this.notePidsLimit(outcome) : outcome;
   }
 
   private async runAgent(task: CallTask, sink: ProgressSink): Promise<CallOutcome> {
-    const before = await this.counts();
+    const before = await this.countsBefore();
     const timer = this.killAfter(task.timeoutMs);
     let outcome: CallOutcome;
     try {
@@ -345,6 +377,13 @@ export class DockerSandbox implements Sandbox {
     return this.cgroup === null ? null : cgroupCounts(this.cgroup);
   }
 
+  /** The counts a call starts from: read once per call, for a warm container idles between calls. */
+  private async countsBefore(): Promise<CgroupCounts | null> {
+    const idle = this.idleCounts;
+    this.idleCounts = null;
+    return idle ?? this.counts();
+  }
+
   /**
    * After a call in a container that outlives it: whether the OOM killer struck during the call,
    * and whether the call hit its pids limit. A container whose call hit that limit or left
@@ -357,6 +396,7 @@ export class DockerSandbox implements Sandbox {
     const grew = (a: number | null, b: number | null): boolean => a !== null && b !== null && a > b;
     const pidsLimitHit = grew(after.pidsLimitHits, before.pidsLimitHits);
     if (pidsLimitHit || grew(after.processes, before.processes)) this.alive = false;
+    else this.idleCounts = after;
     return { oomKilled: grew(after.oomKills, before.oomKills), pidsLimitHit };
   }
 
@@ -368,21 +408,26 @@ export class DockerSandbox implements Sandbox {
   }
 
   /** An exec call's stdout and stderr, with its `##ferry` report lines taken out of stderr (see ExecReports). */
-  private collect(stream: NodeJS.ReadWriteStream, sink: ProgressSink): ExecOutput {
+  private execOutput(sink: ProgressSink): ExecOutput {
     const stdout = new CappedOutput(this.options.outputCapBytes);
     const stderr = new CappedOutput(this.options.outputCapBytes);
-    const reports = new ExecReports(stderr, sink);
+    return { stdout, stderr, reports: new ExecReports(stderr, sink) };
+  }
+
+  /** {@link execOutput} of a single-use container's attached stream; `done` once it ended. */
+  private collect(stream: NodeJS.ReadWriteStream, sink: ProgressSink): ExecOutput & { done: Promise<void> } {
+    const out = this.execOutput(sink);
     const so = new PassThrough();
     const se = new PassThrough();
-    so.on('data', (d: Buffer) => stdout.push(d));
-    se.on('data', (d: Buffer) => reports.push(d));
+    so.on('data', (d: Buffer) => out.stdout.push(d));
+    se.on('data', (d: Buffer) => out.reports.push(d));
     this.docker.modem.demuxStream(stream, so, se);
     const done = new Promise<void>((resolve) => {
       stream.once('end', resolve);
       stream.once('close', resolve);
       stream.once('error', () => resolve());
-    }).then(() => reports.end());
-    return { stdout, stderr, reports, done };
+    }).then(() => out.reports.end());
+    return { ...out, done };
   }
 
   private killAfter(timeoutMs: number): { handle: NodeJS.Timeout; fired: boolean } {
@@ -426,12 +471,11 @@ export class DockerSandbox implements Sandbox {
   }
 }
 
-/** What an exec call wrote, as it streams in; `done` once both streams ended. */
+/** What an exec call wrote, as it streams in. */
 interface ExecOutput {
   stdout: CappedOutput;
   stderr: CappedOutput;
   reports: ExecReports;
-  done: Promise<void>;
 }
 
 /** Env as the engine takes it: `NAME=value` strings. */

@@ -1,8 +1,8 @@
-import { chmod, rm } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { metricsSchema, progressSchema, type CallError } from '../../../shared/protocol/call-outcome.js';
 import { executionId } from '../../../shared/protocol/execution.js';
 import { CallErrorCode, failedOutcome, type CallOutcome, type CallTask, type ProgressSink } from '../call-task.js';
+import { closeAgentSocket, listenAgentSocket } from './agent-socket.js';
 
 /** What an agent answers for one call (runtimes/AGENT-PROTOCOL.md). */
 export interface AgentResult {
@@ -50,16 +50,9 @@ export class AgentChannel {
   ) {}
 
   static async listen(socketPath: string): Promise<AgentChannel> {
-    await rm(socketPath, { force: true });
-    const server = createServer();
-    const channel = new AgentChannel(server, socketPath);
-    server.on('connection', (sock) => channel.accept(sock));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => resolve());
-    });
-    // The container's root has no CAP_DAC_OVERRIDE: the socket must be writable by its owner class.
-    await chmod(socketPath, 0o666);
+    let channel: AgentChannel | undefined;
+    const server = await listenAgentSocket(socketPath, (sock) => channel?.accept(sock));
+    channel = new AgentChannel(server, socketPath);
     return channel;
   }
 
@@ -116,8 +109,7 @@ export class AgentChannel {
   async close(): Promise<void> {
     this.fail(new Error('agent channel closed'));
     this.sock?.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    await rm(this.socketPath, { force: true });
+    await closeAgentSocket(this.server, this.socketPath);
   }
 
   private accept(sock: Socket): void {
@@ -126,7 +118,6 @@ export class AgentChannel {
       return;
     }
     this.sock = sock;
-    sock.setNoDelay(true);
     sock.setEncoding('utf8');
     sock.on('data', (data: string) => this.onData(data));
     sock.on('close', () => this.fail(new Error('agent connection closed')));
