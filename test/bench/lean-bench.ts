@@ -30,6 +30,8 @@ export interface NodeFigures {
   containersMiB: Record<Level, number>;
   /** Worker daemon + miniworkers CPU per warm call, ms, 64 clients on 64 warm containers. */
   nodeCpuMsPerCall: number;
+  /** The worker daemon's part of it. */
+  workerCpuMsPerCall: number;
   /** The agents' CPU per warm call, ms, in the same run. */
   agentsCpuMsPerCall: number;
 }
@@ -45,6 +47,8 @@ export interface LeanFigures {
   agents_rss_mib_64: number;
   containers_mib_64: number;
   node_cpu_ms_per_call: number;
+  worker_cpu_ms_per_call: number;
+  miniworkers_cpu_ms_per_call: number;
   agents_cpu_ms_per_call: number;
   /** The same node with one miniworker per container (FERRY_SANDBOXES_PER_MINIWORKER=1), side by side. */
   one_per_container_rss_mib_64: number;
@@ -71,7 +75,7 @@ export async function measureNode(env: Record<string, string>, calls: number): P
   try {
     const workerPid = c.worker.proc.pid!;
     const fns: { name: string; sha256: string; size: number }[] = [];
-    const figures: Omit<NodeFigures, 'nodeCpuMsPerCall' | 'agentsCpuMsPerCall'> = { rssMiB: {} as never, miniworkers: {} as never, agentsRssMiB: {} as never, containersMiB: {} as never };
+    const figures: Omit<NodeFigures, 'nodeCpuMsPerCall' | 'workerCpuMsPerCall' | 'agentsCpuMsPerCall'> = { rssMiB: {} as never, miniworkers: {} as never, agentsRssMiB: {} as never, containersMiB: {} as never };
     let seq = 0;
     let warm = 0;
     let resent = 0;
@@ -114,7 +118,7 @@ export async function measureNode(env: Record<string, string>, calls: number): P
     const nodeCpu = (): number => sum(treeOf(workerPid).map(cpuMs));
     const agents = await agentPids(containers);
     const agentCpu = (): number => sum(agents.map(cpuMs));
-    const [node0, agents0] = [nodeCpu(), agentCpu()];
+    const [node0, worker0, agents0] = [nodeCpu(), cpuMs(workerPid), agentCpu()];
     let left = calls;
     await Promise.all(
       fns.map(async (_, i) => {
@@ -125,7 +129,12 @@ export async function measureNode(env: Record<string, string>, calls: number): P
       }),
     );
     if (resent > 0) process.stderr.write(`[bench] lean: ${resent} dispatch(es) sent again (a link drop, or a start slower than 5 s)\n`);
-    return { ...figures, nodeCpuMsPerCall: round((nodeCpu() - node0) / calls, 3), agentsCpuMsPerCall: round((agentCpu() - agents0) / calls, 3) };
+    return {
+      ...figures,
+      nodeCpuMsPerCall: round((nodeCpu() - node0) / calls, 3),
+      workerCpuMsPerCall: round((cpuMs(workerPid) - worker0) / calls, 3),
+      agentsCpuMsPerCall: round((agentCpu() - agents0) / calls, 3),
+    };
   } finally {
     await c.close();
   }
@@ -148,6 +157,8 @@ export async function leanFigures(quick: boolean): Promise<LeanFigures> {
     agents_rss_mib_64: lean.agentsRssMiB[64],
     containers_mib_64: lean.containersMiB[64],
     node_cpu_ms_per_call: lean.nodeCpuMsPerCall,
+    worker_cpu_ms_per_call: lean.workerCpuMsPerCall,
+    miniworkers_cpu_ms_per_call: round(lean.nodeCpuMsPerCall - lean.workerCpuMsPerCall, 3),
     agents_cpu_ms_per_call: lean.agentsCpuMsPerCall,
     one_per_container_rss_mib_64: onePer.rssMiB[64],
     one_per_container_mib_per_container_64: perContainer(onePer, 64),
@@ -164,6 +175,7 @@ export function leanRows(f: LeanFigures): [string, string, string, string][] {
     ['miniworker processes at 64 warm containers', `${f.miniworkers_64}`, '', 'one per container: 64'],
     ['agents RSS / containers cgroup MiB at 64 (not Ferry\'s own)', `${f.agents_rss_mib_64} / ${f.containers_mib_64}`, '', ''],
     ['node CPU ms per warm call (worker + miniworkers, 64 clients)', `${f.node_cpu_ms_per_call}`, 'not above one per container', `one per container ${f.one_per_container_cpu_ms_per_call}`],
+    ['of which worker daemon / miniworkers', `${f.worker_cpu_ms_per_call} / ${f.miniworkers_cpu_ms_per_call}`, '', ''],
     ['agents CPU ms per warm call', `${f.agents_cpu_ms_per_call}`, '', ''],
   ];
 }
