@@ -61,6 +61,7 @@ const envSchema = z.object({
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, ".", "_" or "-"')
     .default(os.hostname().replace(/[^a-zA-Z0-9._-]/g, '-').slice(0, 64) || 'node'),
   FERRY_MAX_CONTAINERS: intFrom(1).default(4),
+  FERRY_SANDBOXES_PER_MINIWORKER: intFrom(1).default(16),
   FERRY_NODE_MEMORY_MB: intFrom(64).default(Math.floor(os.totalmem() / (1024 * 1024) / 2)),
   FERRY_PRELOAD: z.enum(['none', 'runtime', 'function']).default('function'),
   FERRY_KEEP_ALIVE_MS: intFrom(0).default(10 * 60_000),
@@ -184,6 +185,8 @@ export interface WorkerConfig {
   dir: string;
   /** Most containers (and so concurrent calls) on this node. */
   maxContainers: number;
+  /** Most sandboxes one miniworker process hosts: a node runs ceil(maxContainers / this) of them. */
+  sandboxesPerMiniworker: number;
   /** Memory budget of all containers on this node, in MiB. */
   memoryMb: number;
   preload: PreloadPolicy;
@@ -331,6 +334,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       apiAddr: e.FERRY_WORKERS_ADDR,
       dir: path.join(dataDir, `worker-${e.FERRY_NODE_ID}`),
       maxContainers: e.FERRY_MAX_CONTAINERS,
+      sandboxesPerMiniworker: e.FERRY_SANDBOXES_PER_MINIWORKER,
       memoryMb: e.FERRY_NODE_MEMORY_MB,
       preload: e.FERRY_PRELOAD,
       keepAliveMs: e.FERRY_KEEP_ALIVE_MS,

@@ -17,6 +17,7 @@ import { round } from './stats.js';
 import { storeScaleFigures, storeScaleJson, storeScaleRows } from './store-scale-bench.js';
 import { printTable, type Row } from './table.js';
 import { benchWorker } from './worker-bench.js';
+import { leanFigures, leanRows } from './lean-bench.js';
 
 /**
  * `npm run bench`: Ferry side by side with bare Docker and with a BullMQ job queue, on this
@@ -88,6 +89,15 @@ const sections: Section[] = [
       say('dice as an exec function: async calls/s with 4 warm containers, warm latency against python3 in a running container');
       const f = await execFigures(quick);
       return { figures: { ...f }, rows: execRows(f) };
+    },
+  },
+  {
+    flag: 'lean',
+    inFullRun: true,
+    async measure() {
+      say('a node of 64 containers, lean and with one miniworker per container: memory at 4/16/64 warm, CPU per call');
+      const f = await leanFigures(quick);
+      return { figures: { ...f }, rows: leanRows(f) };
     },
   },
   {

@@ -7,7 +7,8 @@ import { makeBundle } from '../helpers/bundles.js';
 import { readAdminKey } from '../helpers/cluster.js';
 import { repoDir } from '../helpers/fixtures.js';
 import { forgetToken, http, upload, useToken } from '../helpers/http.js';
-import { childrenOf, oneNodeEnv, procStat } from '../helpers/supervised-cluster.js';
+import { childrenOf, procStat } from '../helpers/processes.js';
+import { oneNodeEnv } from '../helpers/supervised-cluster.js';
 import { makeTempDir, waitUntil } from '../helpers/temp.js';
 import { median, round, timeMs } from './stats.js';
 

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { readAdminKey } from './cluster.js';
 import { FREE_METRICS_PORTS } from './daemon.js';
 import { repoDir } from './fixtures.js';
 import { forgetToken, useToken } from './http.js';
+import { miniworkersOf } from './processes.js';
 import { onLogLines } from './log-lines.js';
 import { makeTempDir, waitUntil } from './temp.js';
 
@@ -101,33 +101,8 @@ export async function startSupervisedCluster(env: Record<string, string> = {}): 
       if (pid === undefined) throw new Error(`no pid known for ${name}`);
       return pid;
     },
-    miniworkers: () => childrenOf(pids.get('worker') ?? -1).filter((pid) => cmdline(pid).includes('miniworker')),
+    miniworkers: () => miniworkersOf(pids.get('worker') ?? -1),
     close,
   };
 }
 
-/** The fields of /proc/<pid>/stat after the command name (field 3 on), or null once it is gone. */
-export function procStat(pid: number | string): string[] | null {
-  try {
-    // The command name (field 2) may hold spaces and parentheses: fields after its last ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return null;
-  }
-}
-
-/** Process ids whose parent is `parent`. */
-export function childrenOf(parent: number): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name) && Number(procStat(name)?.[1]) === parent)
-    .map(Number);
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
-  }
-}

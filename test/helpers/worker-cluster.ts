@@ -22,9 +22,10 @@ export interface WorkerCluster {
 
 /**
  * A real registry daemon and a real worker daemon, with the api played by {@link FakeApi}
- * (a real ROUTER) until the API daemon exists.
+ * (a real ROUTER) until the API daemon exists. `readyTimeoutMs`: how long the worker may take to
+ * say it listens (a node of many miniworker processes starts them all first).
  */
-export async function startWorkerCluster(env: Record<string, string> = {}): Promise<WorkerCluster> {
+export async function startWorkerCluster(env: Record<string, string> = {}, readyTimeoutMs?: number): Promise<WorkerCluster> {
   const { dir, cleanup } = await makeTempDir('ferry-worker-');
   const api = new FakeApi(dir, curveOn(env));
   await api.start();
@@ -41,7 +42,7 @@ export async function startWorkerCluster(env: Record<string, string> = {}): Prom
     FERRY_WORKERS_ADDR: api.endpoint,
     FERRY_NODE_ID: nodeId,
     ...env,
-  });
+  }, readyTimeoutMs);
   let counter = 0;
   return {
     dir,

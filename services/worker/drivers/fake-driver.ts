@@ -6,7 +6,7 @@ import { FakeSandbox } from './fake-sandbox.js';
 /**
  * A driver that runs nothing (`FERRY_DRIVER=fake`): every call ends DONE with the JSON text of its
  * params as its result, after `FERRY_FAKE_DELAY_MS`. Everything around the run is the real thing —
- * dispatch, the broker's queue and its miniworkers (one call at a time each, so the node's
+ * dispatch, the broker's queue and its miniworkers (one call at a time per slot, so the node's
  * `FERRY_MAX_CONTAINERS` still caps calls at once), timeouts, cancels, reports — so a pipeline can
  * be dry-run and the cluster loaded at scale on hosts with neither Docker nor bubblewrap.
  *

@@ -27,7 +27,10 @@ export interface BrokerOptions {
   nodeId: string;
   /** Folder for the broker's ipc socket and agent sockets. */
   dir: string;
+  /** Sandbox slots on the node (FERRY_MAX_CONTAINERS). */
   size: number;
+  /** Most slots one miniworker process hosts. */
+  slotsPerMiniworker: number;
   memoryMb: number;
   driver: Driver;
   /** Fake driver only: each call's delay (its miniworkers make their own driver from it). */
@@ -51,9 +54,21 @@ interface Queued {
   log: Logger;
 }
 
+/** A miniworker process and the sandbox slots it hosts. */
 interface Miniworker {
   id: string;
   proc: ChildProcess;
+  slots: Slot[];
+}
+
+/** One sandbox place in a miniworker: one sandbox at a time, one call at a time in it. */
+interface Slot {
+  /** `<miniworker id>/<index>`, for logs. */
+  id: string;
+  host: Miniworker;
+  index: number;
+  /** It has said ready once: until then a warm sandbox elsewhere is not given up for a start (this slot is coming). */
+  up: boolean;
   /** Ready for a task. */
   idle: boolean;
   warm: string | null;
@@ -70,15 +85,18 @@ interface Miniworker {
 }
 
 /**
- * The node's broker: a ROUTER on ipc:// that hands calls to miniworker processes, one call each,
- * preferring a miniworker whose sandbox is already warm for the call's function. A miniworker
- * that dies is noticed at once (its process exits): its call is reported failed and retryable,
- * its container removed, and a new miniworker takes its place.
+ * The node's broker: a ROUTER on ipc:// that hands calls to the sandbox slots of a few miniworker
+ * processes (each hosting up to `slotsPerMiniworker`), one call per slot at a time, preferring a
+ * slot whose sandbox is already warm for the call's function. A miniworker that dies is noticed
+ * at once (its process exits): the calls of its slots are reported failed and retryable, its
+ * containers removed, and a new miniworker takes its place, while the others go on serving.
  */
 export class Broker {
   private readonly sock = new Router({ linger: 0 });
   private readonly outbox = new Outbox((frames) => this.sock.send(frames), { routed: true });
-  private readonly workers = new Map<string, Miniworker>();
+  private readonly miniworkers = new Map<string, Miniworker>();
+  /** Every slot of every live miniworker. */
+  private readonly workers = new Map<string, Slot>();
   private readonly queue: Queued[] = [];
   private memoryInUseMb = 0;
   private readonly costs = new SandboxCosts();
@@ -107,7 +125,7 @@ export class Broker {
     void this.receiveLoop().catch((err: unknown) => {
       if (this.state === 'running') this.opts.log.error({ err }, 'broker loop failed');
     });
-    for (let i = 0; i < this.opts.size; i++) this.spawnMiniworker();
+    this.grow();
   }
 
   /** Queues a prepared call; it runs as soon as a miniworker and memory are free. `log`: the call's own. */
@@ -158,7 +176,7 @@ export class Broker {
       return;
     }
     for (const w of this.workers.values()) {
-      if (w.task?.task.callId === callId && w.task.task.attempt === attempt) this.send(w.id, 'cancel', { callId, attempt });
+      if (w.task?.task.callId === callId && w.task.task.attempt === attempt) this.send(w, 'cancel', { callId, attempt });
     }
   }
 
@@ -166,7 +184,7 @@ export class Broker {
     if (this.state === 'stopping') return;
     this.state = 'stopping';
     clearTimeout(this.recheck?.timer);
-    const exits = [...this.workers.values()].map(
+    const exits = [...this.miniworkers.values()].map(
       (w) =>
         new Promise<void>((resolve) => {
           if (w.proc.exitCode !== null || w.proc.signalCode !== null) return resolve();
@@ -180,9 +198,10 @@ export class Broker {
     this.sock.close();
   }
 
-  private spawnMiniworker(): void {
+  private spawnMiniworker(slots: number): void {
     const id = `mw-${nanoid(8)}`;
     const settings = {
+      slots,
       nodeId: this.opts.nodeId,
       driver: this.opts.driver.kind,
       fakeDelay: this.opts.fakeDelay,
@@ -202,51 +221,64 @@ export class Broker {
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
-    const w: Miniworker = { id, proc, idle: false, warm: null, key: null, warming: null, runtime: '', lastUsed: 0, idleSince: 0, task: null };
-    this.workers.set(id, w);
-    proc.once('exit', (code, signal) => void this.onExit(w, code, signal));
+    const mw: Miniworker = { id, proc, slots: [] };
+    for (let index = 0; index < slots; index++) {
+      const slot: Slot = { id: `${id}/${index}`, host: mw, index, up: false, idle: false, warm: null, key: null, warming: null, runtime: '', lastUsed: 0, idleSince: 0, task: null };
+      mw.slots.push(slot);
+      this.workers.set(slot.id, slot);
+    }
+    this.miniworkers.set(id, mw);
+    proc.once('exit', (code, signal) => void this.onExit(mw, code, signal));
   }
 
-  private async onExit(w: Miniworker, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    this.workers.delete(w.id);
+  private async onExit(mw: Miniworker, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    this.miniworkers.delete(mw.id);
+    for (const slot of mw.slots) this.workers.delete(slot.id);
     if (this.state === 'stopping') return;
-    (w.task?.log ?? this.opts.log).error({ miniworker: w.id, code, signal }, 'miniworker died');
-    if (w.task) {
-      this.release(w.task);
+    const lost = mw.slots.flatMap((w) => (w.task ? [w.task] : []));
+    this.opts.log.error({ miniworker: mw.id, code, signal, calls: lost.length }, 'miniworker died');
+    for (const task of lost) {
+      task.log.warn({ miniworker: mw.id }, 'call failed: the miniworker running it died');
+      this.release(task);
       this.opts.report({
         msgType: 'failed',
         content: {
-          callId: w.task.task.callId,
-          attempt: w.task.task.attempt,
+          callId: task.task.callId,
+          attempt: task.task.attempt,
           code: CallErrorCode.MINIWORKER_DIED,
           message: `the process running the call died (${signal ?? `exit ${code}`})`,
           retryable: true,
         },
       });
     }
-    const removed = await this.opts.driver.removeLeftovers(this.opts.nodeId, w.id).catch(() => 0);
-    if (removed > 0) this.opts.log.info({ miniworker: w.id, removed }, 'removed a dead miniworker\'s containers');
-    this.spawnMiniworker();
+    // Its slots' warm sandboxes are gone from the api's view at once, not at the next heartbeat.
+    this.announceWarm();
+    const removed = await this.opts.driver.removeLeftovers(this.opts.nodeId, mw.id).catch(() => 0);
+    if (removed > 0) this.opts.log.info({ miniworker: mw.id, removed }, 'removed a dead miniworker\'s containers');
+    if (this.state === 'running') this.assign();
   }
 
   private async receiveLoop(): Promise<void> {
     for await (const [identity, ...frames] of this.sock) {
-      const w = identity ? this.workers.get(identity.toString()) : undefined;
-      if (!w) continue;
+      const mw = identity ? this.miniworkers.get(identity.toString()) : undefined;
+      if (!mw) continue;
       for (const message of unbatchOrLog(frames, this.opts.log)) {
         try {
-          this.onMessage(w, message);
+          this.onMessage(mw, message);
         } catch (err) {
-          this.opts.log.warn({ err, miniworker: w.id }, 'bad message from miniworker dropped');
+          this.opts.log.warn({ err, miniworker: mw.id }, 'bad message from miniworker dropped');
         }
       }
     }
   }
 
-  private onMessage(w: Miniworker, frames: Buffer[]): void {
+  private onMessage(mw: Miniworker, frames: Buffer[]): void {
     const msg = decodeEvent(frames, miniworkerToBrokerSchemas);
+    const w = mw.slots[msg.content.slot];
+    if (!w) throw new Error(`no slot ${msg.content.slot}`);
     switch (msg.msgType) {
       case 'ready':
+        w.up = true;
         w.idle = true;
         w.idleSince = Date.now();
         w.warm = msg.content.warm;
@@ -260,23 +292,23 @@ export class Broker {
         this.assign();
         return;
       case 'started':
-        w.task?.log.debug({ miniworker: w.id }, 'call started; reported');
-        this.opts.report({ msgType: 'started', content: msg.content });
+        w.task?.log.debug({ slot: w.id }, 'call started; reported');
+        this.opts.report({ msgType: 'started', content: withoutSlot(msg.content) });
         return;
       case 'progress':
-        this.opts.report({ msgType: 'progress', content: msg.content });
+        this.opts.report({ msgType: 'progress', content: withoutSlot(msg.content) });
         return;
       case 'finished': {
         const { outcome } = msg.content;
         const queuedMs = w.task ? Math.max(0, w.lastUsed - w.task.receivedAt) : 0;
         if (w.task) this.costs.record(w.task.prepared.key, outcome.timings.runMs, outcome.timings.initMs);
-        w.task?.log.debug({ miniworker: w.id, status: outcome.status }, 'call finished; reported');
-        this.opts.report({ msgType: 'finished', content: { ...msg.content, outcome: { ...outcome, timings: { ...outcome.timings, queuedMs } } } });
+        w.task?.log.debug({ slot: w.id, status: outcome.status }, 'call finished; reported');
+        this.opts.report({ msgType: 'finished', content: { ...withoutSlot(msg.content), outcome: { ...outcome, timings: { ...outcome.timings, queuedMs } } } });
         return;
       }
       case 'failed':
-        w.task?.log.debug({ miniworker: w.id, code: msg.content.code }, 'call failed to run; reported');
-        this.opts.report({ msgType: 'failed', content: msg.content });
+        w.task?.log.debug({ slot: w.id, code: msg.content.code }, 'call failed to run; reported');
+        this.opts.report({ msgType: 'failed', content: withoutSlot(msg.content) });
         return;
     }
   }
@@ -309,15 +341,27 @@ export class Broker {
       pick.runtime = next.prepared.runtime.name;
       pick.lastUsed = Date.now();
       this.memoryInUseMb += next.task.memoryMb;
-      next.log.debug({ miniworker: pick.id, warm: pick.key === key }, 'call handed to a miniworker');
-      this.send(pick.id, 'task', { task: next.task, prepared: next.prepared, queuedMs: pick.lastUsed - next.receivedAt });
+      next.log.debug({ slot: pick.id, warm: pick.key === key }, 'call handed to a miniworker');
+      this.send(pick, 'task', { task: next.task, prepared: next.prepared, queuedMs: pick.lastUsed - next.receivedAt });
     }
     if (this.costs.backlogged) this.costs.settle(new Set(this.queue.map((q) => q.prepared.key)));
     // Nothing else may wake the broker (a call that hangs frees nothing): look again once a start
     // would have been sooner, when a waiting call goes to a new sandbox.
     if (waiting.size > 0) this.assignIn(this.costs.startEstimateMs + 1);
     if (this.opts.preload === 'runtime') this.warmRuntimes();
+    this.grow();
     this.announceWarm();
+  }
+
+  /**
+   * Starts another miniworker once every slot holds a sandbox or a call, until the node has
+   * `size` slots: a node with few warm containers runs one or two processes, not one per slot it
+   * may ever use, and the next start finds an empty slot instead of evicting a warm sandbox.
+   */
+  private grow(): void {
+    if (this.state !== 'running' || this.workers.size >= this.opts.size) return;
+    if ([...this.workers.values()].some((w) => w.key === null && w.task === null && w.warming === null)) return;
+    this.spawnMiniworker(Math.min(this.opts.slotsPerMiniworker, this.opts.size - this.workers.size));
   }
 
   /**
@@ -325,12 +369,16 @@ export class Broker {
    * holding nothing, else the least recently used (a function's sandbox before another runtime's
    * empty one) — or nowhere yet, when one of its busy sandboxes will be free sooner than a start.
    */
-  private startPick(next: Queued, idle: Miniworker[], workers: Miniworker[], position: number): Miniworker | undefined {
+  private startPick(next: Queued, idle: Slot[], workers: Slot[], position: number): Slot | undefined {
     const busy = workers.filter((w) => w.task?.prepared.key === next.prepared.key).length;
     if (this.costs.shouldWait(next.prepared.key, busy, position)) return undefined;
-    return (
+    const fresh =
       (fitsRuntimeSandbox(next.prepared, next.task) ? idle.find((w) => w.key === runtimeKey(next.prepared.runtime)) : undefined) ??
-      idle.find((w) => w.key === null) ??
+      idle.find((w) => w.key === null);
+    // A miniworker starting, or one {@link grow} may still add, brings empty slots: wait for them
+    // rather than evict a warm sandbox.
+    if (fresh || workers.length < this.opts.size || workers.some((w) => !w.up)) return fresh;
+    return (
       leastRecentlyUsed(idle.filter((w) => !this.holdsEmptyRuntime(w))) ??
       leastRecentlyUsed(idle)
     );
@@ -367,7 +415,7 @@ export class Broker {
       host.idle = false;
       host.warming = key;
       host.runtime = runtime.name;
-      this.send(host.id, 'warm', { runtime });
+      this.send(host, 'warm', { runtime });
     }
   }
 
@@ -376,10 +424,10 @@ export class Broker {
    * one that has idled {@link YIELD_TO_RUNTIME_AFTER_IDLE_MS}, on a node with no call waiting, and
    * never the last miniworker left for functions. When one will be old enough later, looks again then.
    */
-  private yieldingWorker(workers: Miniworker[]): Miniworker | undefined {
+  private yieldingWorker(workers: Slot[]): Slot | undefined {
     if (this.queue.length > 0) return undefined;
     const empties = workers.filter((w) => w.warming !== null || this.holdsEmptyRuntime(w)).length;
-    if (empties + 1 >= this.opts.size) return undefined;
+    if (empties + 1 >= workers.length) return undefined;
     const now = Date.now();
     const held = workers.filter((w) => w.idle && w.key !== null && !this.holdsEmptyRuntime(w)).sort((a, b) => a.lastUsed - b.lastUsed);
     const ripe = held.find((w) => now - w.idleSince >= YIELD_TO_RUNTIME_AFTER_IDLE_MS);
@@ -401,7 +449,7 @@ export class Broker {
     this.recheck = { timer, at };
   }
 
-  private holdsEmptyRuntime(w: Miniworker): boolean {
+  private holdsEmptyRuntime(w: Slot): boolean {
     return w.key !== null && this.knownRuntimes.has(w.key);
   }
 
@@ -409,13 +457,19 @@ export class Broker {
     this.memoryInUseMb = Math.max(0, this.memoryInUseMb - q.task.memoryMb);
   }
 
-  private send(id: string, msgType: string, content: unknown): void {
-    this.outbox.send([Buffer.from(id), ...encodeEvent(msgType, content)]).catch((err: unknown) => {
-      this.opts.log.error({ err, miniworker: id }, 'send to miniworker failed');
+  private send(slot: Slot, msgType: string, content: Record<string, unknown>): void {
+    this.outbox.send([Buffer.from(slot.host.id), ...encodeEvent(msgType, { slot: slot.index, ...content })]).catch((err: unknown) => {
+      this.opts.log.error({ err, miniworker: slot.host.id }, 'send to miniworker failed');
     });
   }
 }
 
-function leastRecentlyUsed(workers: Miniworker[]): Miniworker | undefined {
+/** A slot's report as the api hears it: of the call, not of the slot it ran in. */
+function withoutSlot<T extends { slot: number }>(content: T): Omit<T, 'slot'> {
+  const { slot: _slot, ...rest } = content;
+  return rest;
+}
+
+function leastRecentlyUsed(workers: Slot[]): Slot | undefined {
   return [...workers].sort((a, b) => a.lastUsed - b.lastUsed)[0];
 }

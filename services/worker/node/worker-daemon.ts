@@ -66,6 +66,7 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
     nodeId: config.nodeId,
     dir: config.dir,
     size: config.maxContainers,
+    slotsPerMiniworker: config.sandboxesPerMiniworker,
     memoryMb: config.memoryMb,
     driver,
     fakeDelay: config.fakeDelay,

@@ -1,0 +1,59 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux). */
+const TICKS_PER_S = 100;
+
+/** Process ids whose parent is `parent`. */
+export function childrenOf(parent: number): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const fields = procStat(Number(name));
+    if (fields && Number(fields[1]) === parent) pids.push(Number(name));
+  }
+  return pids;
+}
+
+/** `pid` and every process below it. */
+export function treeOf(pid: number): number[] {
+  return [pid, ...childrenOf(pid).flatMap(treeOf)];
+}
+
+export function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The miniworker processes of the worker daemon `workerPid`. */
+export function miniworkersOf(workerPid: number): number[] {
+  return childrenOf(workerPid).filter((pid) => cmdline(pid).includes('miniworker'));
+}
+
+/** Resident memory of `pid` in MiB (0 once it is gone). */
+export function rssMiB(pid: number): number {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+    return line ? Number(line.split(/\s+/)[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time `pid` has used so far (user + system), in ms (0 once it is gone). */
+export function cpuMs(pid: number): number {
+  const fields = procStat(pid);
+  return fields ? ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_S : 0;
+}
+
+/** /proc/<pid>/stat from its state on (field 3), or null once it is gone: the command name (field 2) may hold spaces and parentheses. */
+export function procStat(pid: number): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
