@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as tar from 'tar';
@@ -9,11 +9,11 @@ import type { DaemonProcess } from '../helpers/daemon.js';
 import { http, tokenFor, upload } from '../helpers/http.js';
 import { median, round, timeMs } from './stats.js';
 import type { Row } from './table.js';
+import { cpuMs, rssMiB } from '../helpers/processes.js';
 
 const MiB = 1024 * 1024;
 const exec = promisify(execFile);
 /** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ, 100 on Linux). */
-const TICKS_PER_S = 100;
 
 /** A python bundle with `mib` MiB of random bytes beside its main.py (saying `tag`), packed into `file` at gzip level 1. */
 export async function randomBundle(dir: string, file: string, mib: number, tag = 'big'): Promise<void> {
@@ -48,14 +48,11 @@ const hasCurl = exec('curl', ['--version']).then(() => true, () => false);
 
 interface ProcSample {
   rssKib: number;
-  cpuTicks: number;
+  cpuMs: number;
 }
 
-async function procSample(pid: number): Promise<ProcSample> {
-  const [status, statLine] = await Promise.all([readFile(`/proc/${pid}/status`, 'utf8'), readFile(`/proc/${pid}/stat`, 'utf8')]);
-  // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-  const fields = statLine.slice(statLine.lastIndexOf(')') + 2).split(' ');
-  return { rssKib: Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0), cpuTicks: Number(fields[11]) + Number(fields[12]) };
+function procSample(pid: number): ProcSample {
+  return { rssKib: rssMiB(pid) * 1024, cpuMs: cpuMs(pid) };
 }
 
 /** What a daemon used while one transfer ran: its peak RSS above what it held just before, and its CPU time. */
@@ -71,12 +68,12 @@ interface DaemonUse {
 async function watched<T>(daemons: Record<string, DaemonProcess>, what: () => Promise<T>): Promise<{ result: T; use: Record<string, DaemonUse> }> {
   const pids = Object.fromEntries(Object.entries(daemons).map(([name, d]) => [name, d.proc.pid!]));
   const before: Record<string, ProcSample> = {};
-  for (const [name, pid] of Object.entries(pids)) before[name] = await procSample(pid);
+  for (const [name, pid] of Object.entries(pids)) before[name] = procSample(pid);
   const peak: Record<string, number> = Object.fromEntries(Object.entries(before).map(([n, s]) => [n, s.rssKib]));
   let running = true;
   const sampler = (async () => {
     while (running) {
-      for (const [name, pid] of Object.entries(pids)) peak[name] = Math.max(peak[name]!, (await procSample(pid)).rssKib);
+      for (const [name, pid] of Object.entries(pids)) peak[name] = Math.max(peak[name]!, (procSample(pid)).rssKib);
       await new Promise((r) => setTimeout(r, 5));
     }
   })();
@@ -89,11 +86,11 @@ async function watched<T>(daemons: Record<string, DaemonProcess>, what: () => Pr
   }
   const use: Record<string, DaemonUse> = {};
   for (const [name, pid] of Object.entries(pids)) {
-    const after = await procSample(pid);
+    const after = procSample(pid);
     peak[name] = Math.max(peak[name]!, after.rssKib);
     use[name] = {
       peakAboveIdleMib: round((peak[name]! - before[name]!.rssKib) / 1024, 1),
-      cpuMs: Math.round(((after.cpuTicks - before[name]!.cpuTicks) * 1000) / TICKS_PER_S),
+      cpuMs: Math.round(after.cpuMs - before[name]!.cpuMs),
     };
   }
   return { result, use };

@@ -8,6 +8,7 @@ import { latencies, summarize, type Contender } from './contenders.js';
 import { startFerryBench, type FerryBench } from './ferry-bench.js';
 import { startRedis } from './redis-server.js';
 import { median, round } from './stats.js';
+import { cpuMs, procStat } from '../helpers/processes.js';
 
 const run = promisify(execFile);
 /** Clock ticks per second of /proc/<pid>/stat's times (`getconf CLK_TCK`; 100 on Linux). */
@@ -30,30 +31,12 @@ interface Watched {
   cgroups: { file: string; unit: 'ns' | 'usec' }[];
 }
 
-async function procStat(pid: number): Promise<string[] | null> {
-  try {
-    const text = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces), from field 3 (state) on.
-    return text.slice(text.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return null;
-  }
-}
-
-/** utime + stime of a process in ms (`cutime + cstime` too with `children`: what it waited for). */
-async function processCpuMs(pid: number, children = false): Promise<number> {
-  const f = await procStat(pid);
-  if (!f) return 0;
-  const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
-  return (ticks * 1000) / TICKS_PER_S;
-}
-
 /** Every process's parent, from /proc. */
 async function parents(): Promise<Map<number, number>> {
   const out = new Map<number, number>();
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const f = await procStat(Number(entry));
+    const f = procStat(Number(entry));
     if (f) out.set(Number(entry), Number(f[1]));
   }
   return out;
@@ -108,8 +91,8 @@ async function sample(w: Watched): Promise<CpuSample> {
   const byName = new Map<string, number>();
   const add = (name: string, ms: number): void => void byName.set(name, (byName.get(name) ?? 0) + ms);
   for (const { name, pid } of w.roots) {
-    add(name, await processCpuMs(pid));
-    for (const d of descendants(pid, parentOf)) add(name === 'worker' ? 'miniworkers' : name, await processCpuMs(d));
+    add(name, cpuMs(pid));
+    for (const d of descendants(pid, parentOf)) add(name === 'worker' ? 'miniworkers' : name, cpuMs(d));
   }
   const agents = new Map<string, number>();
   for (const c of w.cgroups) agents.set(c.file, await cgroupCpuMs(c));

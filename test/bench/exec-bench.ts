@@ -11,6 +11,7 @@ import { example } from '../helpers/fixtures.js';
 import { http, upload } from '../helpers/http.js';
 import { waitUntil } from '../helpers/temp.js';
 import { median, round, timeMs } from './stats.js';
+import { containerCpuMs } from '../helpers/processes.js';
 
 const run = promisify(execFile);
 /** The runtime as the README's curl example registers it. */
@@ -35,25 +36,6 @@ interface CpuSample {
   miniworkers: number;
   containers: number;
   engine: number;
-}
-
-/** CPU ms a container's cgroup has used, by its init's pid: cgroup v2, else v1's cpuacct. */
-async function containerCpuMs(pid: number): Promise<number> {
-  const lines = (await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '')).split('\n');
-  for (const line of lines) {
-    const [, controllers, cgPath] = line.split(':');
-    if (cgPath === undefined) continue;
-    if (controllers === '') {
-      for (const root of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) {
-        const usage = /usage_usec (\d+)/.exec(await readFile(`${root}${cgPath}/cpu.stat`, 'utf8').catch(() => ''));
-        if (usage) return Number(usage[1]) / 1000;
-      }
-    } else if (controllers?.split(',').includes('cpuacct')) {
-      const ns = await readFile(`/sys/fs/cgroup/cpuacct${cgPath}/cpuacct.usage`, 'utf8').catch(() => '');
-      if (ns.trim() !== '') return Number(ns) / 1e6;
-    }
-  }
-  return 0;
 }
 
 async function cpuSample(c: Cluster, docker: Docker): Promise<CpuSample> {

@@ -115,9 +115,9 @@ export async function measureNode(env: Record<string, string>, calls: number): P
       figures.containersMiB[level] = round(sum(await Promise.all(containers.map(cgroupMiB))), 1);
     }
     const containers = await nodeContainers(c);
-    const nodeCpu = (): number => sum(treeOf(workerPid).map(cpuMs));
+    const nodeCpu = (): number => sum(treeOf(workerPid).map((pid) => cpuMs(pid)));
     const agents = await agentPids(containers);
-    const agentCpu = (): number => sum(agents.map(cpuMs));
+    const agentCpu = (): number => sum(agents.map((pid) => cpuMs(pid)));
     const [node0, worker0, agents0] = [nodeCpu(), cpuMs(workerPid), agentCpu()];
     let left = calls;
     await Promise.all(

@@ -7,7 +7,7 @@ import { makeBundle } from '../helpers/bundles.js';
 import { readAdminKey } from '../helpers/cluster.js';
 import { repoDir } from '../helpers/fixtures.js';
 import { forgetToken, http, upload, useToken } from '../helpers/http.js';
-import { childrenOf, procStat } from '../helpers/processes.js';
+import { childrenOf, cpuMs } from '../helpers/processes.js';
 import { oneNodeEnv } from '../helpers/supervised-cluster.js';
 import { makeTempDir, waitUntil } from '../helpers/temp.js';
 import { median, round, timeMs } from './stats.js';
@@ -18,18 +18,12 @@ const ferryBin = path.join(repoDir, 'services', 'cli', 'bin', 'ferry.js');
 const touchedSource = path.join(repoDir, 'services', 'supervisor', 'prepare-host.ts');
 const NOOP_JS = 'exports.handler = async () => "";\n';
 
-/** Kernel clock ticks per second, as /proc counts CPU time. */
-const TICKS_PER_S = 100;
-
 /**
  * CPU ms spent so far by process `pid` and every process below it: its own time and that of
  * the children it has reaped (docker, bash), for each process still alive.
  */
 function treeCpuMs(pid: number): number {
-  const fields = procStat(pid);
-  // utime, stime, cutime, cstime: fields 14 to 17, so 11 to 14 after the name.
-  const own = fields ? fields.slice(11, 15).reduce((sum, t) => sum + Number(t), 0) * (1000 / TICKS_PER_S) : 0;
-  return childrenOf(pid).reduce((sum, child) => sum + treeCpuMs(child), own);
+  return childrenOf(pid).reduce((sum, child) => sum + treeCpuMs(child), cpuMs(pid, true));
 }
 
 interface Started {

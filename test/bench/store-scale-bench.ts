@@ -18,6 +18,7 @@ import { waitUntil } from '../helpers/temp.js';
 import { throughput } from './contenders.js';
 import { invoker, post } from './ferry-bench.js';
 import { median, percentile, round } from './stats.js';
+import { cpuMs } from '../helpers/processes.js';
 
 type ListQuery = DbParsedContent['listCalls'];
 
@@ -152,12 +153,6 @@ async function cpuMsEach(times: number, fn: () => Promise<unknown>): Promise<num
   for (let i = 0; i < times; i++) await fn();
   const used = process.cpuUsage(start);
   return round((used.user + used.system) / 1000 / times, 3);
-}
-
-/** CPU seconds a process has used (user + system, every thread), from /proc. */
-function cpuSecondsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function medianMs(times: number, fn: () => Promise<unknown>): Promise<number> {
@@ -311,9 +306,9 @@ export async function storeScaleFigures(quick: boolean, say: (line: string) => v
     const rates = { empty: [] as number[], full: [] as number[] };
     const dbCpu = { empty: 0, full: 0 };
     const timed = async (c: Cluster, which: 'empty' | 'full', on: typeof onEmpty): Promise<void> => {
-      const before = cpuSecondsOf(c.db.proc.pid!);
+      const before = cpuMs(c.db.proc.pid!) / 1000;
       rates[which].push(await throughput(on, 64, total));
-      dbCpu[which] += cpuSecondsOf(c.db.proc.pid!) - before;
+      dbCpu[which] += cpuMs(c.db.proc.pid!) / 1000 - before;
     };
     const rounds = quick ? 3 : 5;
     for (let round_ = 0; round_ < rounds; round_++) {

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux). */
 const TICKS_PER_S = 100;
@@ -42,10 +43,34 @@ export function rssMiB(pid: number): number {
   }
 }
 
-/** CPU time `pid` has used so far (user + system), in ms (0 once it is gone). */
-export function cpuMs(pid: number): number {
-  const fields = procStat(pid);
-  return fields ? ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_S : 0;
+/**
+ * CPU time `pid` has used so far (user + system), in ms (0 once it is gone); with `reaped`, also
+ * that of the children it has waited for (cutime + cstime).
+ */
+export function cpuMs(pid: number, reaped = false): number {
+  const f = procStat(pid);
+  if (!f) return 0;
+  const ticks = Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0);
+  return (ticks * 1000) / TICKS_PER_S;
+}
+
+/** CPU ms a container's cgroup has used, by the pid of a process in it: cgroup v2, else v1's cpuacct. */
+export async function containerCpuMs(pid: number): Promise<number> {
+  const lines = (await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '')).split('\n');
+  for (const line of lines) {
+    const [, controllers, cgPath] = line.split(':');
+    if (cgPath === undefined) continue;
+    if (controllers === '') {
+      for (const root of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) {
+        const usage = /usage_usec (\d+)/.exec(await readFile(`${root}${cgPath}/cpu.stat`, 'utf8').catch(() => ''));
+        if (usage) return Number(usage[1]) / 1000;
+      }
+    } else if (controllers?.split(',').includes('cpuacct')) {
+      const ns = await readFile(`/sys/fs/cgroup/cpuacct${cgPath}/cpuacct.usage`, 'utf8').catch(() => '');
+      if (ns.trim() !== '') return Number(ns) / 1e6;
+    }
+  }
+  return 0;
 }
 
 /** /proc/<pid>/stat from its state on (field 3), or null once it is gone: the command name (field 2) may hold spaces and parentheses. */
