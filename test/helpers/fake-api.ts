@@ -24,6 +24,8 @@ export function finalOf(m: Received): Record<string, unknown> {
  */
 export class FakeApi {
   readonly received: Received[] = [];
+  /** Message types that arrived while the api was silent: not heard (no answer, no effect). */
+  readonly unheard: string[] = [];
   private readonly sock = new Router({ linger: 0 });
   private readonly outbox = new Outbox((frames) => this.sock.send(frames), { routed: true });
   private allowed: AllowedKeys | undefined;
@@ -104,7 +106,11 @@ export class FakeApi {
   private async loop(): Promise<void> {
     try {
       for await (const [id, ...batch] of this.sock) {
-        if (!id || !this.answering) continue;
+        if (!id) continue;
+        if (!this.answering) {
+          for (const frames of unbatch(batch)) this.unheard.push((decodeEvent(frames, workerToApiSchemas) as WorkerToApi).msgType);
+          continue;
+        }
         const nodeId = id.toString();
         this.nodes.add(nodeId);
         for (const frames of unbatch(batch)) this.onMessage(nodeId, frames);

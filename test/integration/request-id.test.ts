@@ -40,7 +40,8 @@ const PATH: Record<'api' | 'db' | 'worker' | 'miniworker', ((lines: Line[]) => b
     said('call dispatched'),
     (lines) => lines.some((l) => l['msg'] === 'call ended' && l['status'] === 'DONE'),
   ],
-  db: [said('call stored'), (lines) => lines.some((l) => l['msg'] === 'call update stored' && l['status'] === 'DONE')],
+  // A short sync call is stored once, created and ended; a longer one is stored, then updated.
+  db: [said('call stored'), (lines) => lines.some((l) => (l['msg'] === 'call update stored' || l['msg'] === 'call stored') && l['status'] === 'DONE')],
   worker: [said('call received'), said('call handed to a miniworker'), said('call finished; reported')],
   miniworker: [(lines) => lines.some((l) => l['msg'] === 'sandbox made' || l['msg'] === 'warm sandbox used'), said('call started'), said('call finished')],
 };
