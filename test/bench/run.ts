@@ -213,7 +213,6 @@ function neighbourRows(f: Awaited<ReturnType<typeof neighbourFigures>>): Row[] {
 async function clusterFigures(): Promise<Measured> {
   say('node-level: warm agent, warm exec vs docker exec, cold vs docker run');
   const node = await benchWorker(quick);
-  const neighbours = await neighbourFigures();
 
   say('starting a cluster and Redis for the side-by-side runs');
   const ferry = await startFerryBench();
@@ -287,7 +286,6 @@ async function clusterFigures(): Promise<Measured> {
       backlog_calls_per_s: backlog,
       backlog_empty_queue_calls_per_s: emptyQueue,
       backlog_throughput_ratio: round(backlog / emptyQueue),
-      ...neighbours,
       ...curve,
     };
     const f = figures;
@@ -317,7 +315,6 @@ async function clusterFigures(): Promise<Measured> {
         `before ${f.invoke_before_purge_p50_ms} / ${f.invoke_before_purge_p99_ms}`,
       ],
       ['backlog calls/s / ratio', `${f.backlog_calls_per_s} / ${f.backlog_throughput_ratio}`, '≥ 0.9 ×', `empty queue ${f.backlog_empty_queue_calls_per_s} calls/s`],
-      ...neighbourRows(f),
       ...curveRows(f),
     ];
     return { figures, rows };

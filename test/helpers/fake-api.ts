@@ -45,7 +45,8 @@ export class FakeApi {
   async start(bind = 'tcp://127.0.0.1:*'): Promise<string> {
     if (this.curve) {
       const dir = curveDirOf(this.dir);
-      const log = moduleLogger('fake-api');
+      // Warnings only: this runs inside the test or bench process, whose stdout is a report.
+      const log = moduleLogger('fake-api').child({}, { level: 'warn' });
       this.allowed = await AllowedKeys.open(dir, log);
       this.guard = new CurveServerGuard({ keys: (await loadOrCreateKeyPair(dir, 'api')).keys, allowed: this.allowed }, 'fake-api', log);
       Object.assign(this.sock, this.guard.socketOptions());
