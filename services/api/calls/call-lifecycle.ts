@@ -239,18 +239,21 @@ export class CallLifecycle {
     const live = await this.fenced(nodeId, report, 'started');
     if (!live) return;
     const set: CallPatch = { workerId: nodeId, startedAt: report.startedAt, ...(live.stored?.nextAttemptAt ? { nextAttemptAt: null } : {}) };
-    const write = (): void => {
-      const running = this.live.write(live, 'RUNNING', set, { nodeId, state: 'RUNNING', startedAt: report.startedAt }, move(['PENDING'], 'RUNNING'));
+    const execution: ExecutionEnd = { nodeId, state: 'RUNNING', startedAt: report.startedAt };
+    const write = (told: boolean): void => {
+      const running = this.live.write(live, 'RUNNING', set, execution, move(['PENDING'], 'RUNNING'), live.attempt, told);
       running.catch((err: unknown) => this.stale(err, report.callId, 'started'));
       // After the write, which lets go of any watch of the call's status before.
       void this.watchStuck(live, nodeId, report.attempt);
     };
     if (this.opts.callWriteHoldMs > 0) {
-      // Its end, when it comes within the hold, carries the start: no RUNNING write then.
-      this.heldStarts.hold(report.callId, write);
+      // Its end, when it comes within the hold, carries the start: no RUNNING write then. Those
+      // who follow the call hear it running now all the same.
+      this.live.tellAhead(live, 'RUNNING', set, execution);
+      this.heldStarts.hold(report.callId, () => write(true));
       this.heldStarts.arm(report.callId);
     } else {
-      write();
+      write(false);
     }
   }
 

@@ -68,6 +68,16 @@ export class LiveCalls {
   }
 
   /**
+   * Tells listeners of a move whose write waits (a start held for the call's end): the call as
+   * that write will store it. The write then goes with `told`, so the move is told once.
+   */
+  tellAhead(live: LiveCall, to: CallStatus, set: CallPatch, execution: ExecutionEnd): void {
+    if (!live.stored) return;
+    const call = predicted(live.stored, { ...set, status: to }, executionPatch(live, execution, live.attempt), Date.now());
+    this.events.emit(live.callId, { type: 'status', call, from: live.stored.status });
+  }
+
+  /**
    * Writes a change of the call. `to` null changes no status. The write's compare-and-set is the
    * state machine's move: the call must be in one of `from` (checked by the caller with `move`),
    * at `attempt`. A final status is told to listeners as the write goes out (the store answers
@@ -80,13 +90,11 @@ export class LiveCalls {
     execution: ExecutionEnd | undefined,
     from: readonly CallStatus[],
     attempt = live.attempt,
+    /** Listeners were told of this move already ({@link tellAhead}). */
+    told = false,
   ): Promise<Call> {
     const now = Date.now();
-    const patch: ExecutionPatch | undefined = execution && {
-      attempt,
-      ...(live.dispatchedAt !== null ? { createdAt: live.dispatchedAt } : {}),
-      ...execution,
-    };
+    const patch = executionPatch(live, execution, attempt);
     const full: CallPatch = { ...set, ...(to !== null ? { status: to } : {}) };
     const request = this.db.call('updateCall', {
       id: live.callId,
@@ -114,7 +122,7 @@ export class LiveCalls {
       }
       if (final) this.forget(live);
       else if (!this.map.has(live.callId) && call.status !== 'HELD') this.map.set(live.callId, live);
-      if (!early && to !== null) this.events.emit(call.id, { type: 'status', call, from });
+      if (!early && to !== null && !told) this.events.emit(call.id, { type: 'status', call, from });
       return call;
     } finally {
       live.writing -= 1;
@@ -135,6 +143,10 @@ export function stored(live: LiveCall): Promise<boolean> {
 }
 
 /** The call as the store will hold it once this write is applied. */
+function executionPatch(live: LiveCall, execution: ExecutionEnd | undefined, attempt: number): ExecutionPatch | undefined {
+  return execution && { attempt, ...(live.dispatchedAt !== null ? { createdAt: live.dispatchedAt } : {}), ...execution };
+}
+
 function predicted(call: Call, set: CallPatch, execution: ExecutionPatch | undefined, now: number): Call {
   const next = { ...call, ...set } as Call;
   if (execution) next.executions = applyExecutionPatch(call.id, call.executions ?? [], execution, now);
