@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { tokenFor } from '../helpers/http.js';
@@ -8,7 +8,7 @@ import { latencies, summarize, type Contender } from './contenders.js';
 import { startFerryBench, type FerryBench } from './ferry-bench.js';
 import { startRedis } from './redis-server.js';
 import { median, round } from './stats.js';
-import { cpuMs, procStat } from '../helpers/processes.js';
+import { cpuMs, treeOf } from '../helpers/processes.js';
 
 const run = promisify(execFile);
 /** Clock ticks per second of /proc/<pid>/stat's times (`getconf CLK_TCK`; 100 on Linux). */
@@ -29,30 +29,6 @@ interface Watched {
   roots: { name: string; pid: number }[];
   /** cpuacct / cpu.stat files of the node's containers: the agents. */
   cgroups: { file: string; unit: 'ns' | 'usec' }[];
-}
-
-/** Every process's parent, from /proc. */
-async function parents(): Promise<Map<number, number>> {
-  const out = new Map<number, number>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const f = procStat(Number(entry));
-    if (f) out.set(Number(entry), Number(f[1]));
-  }
-  return out;
-}
-
-function descendants(pid: number, parentOf: Map<number, number>): number[] {
-  const kids = new Map<number, number[]>();
-  for (const [child, parent] of parentOf) kids.set(parent, [...(kids.get(parent) ?? []), child]);
-  const out: number[] = [];
-  const todo = [...(kids.get(pid) ?? [])];
-  while (todo.length > 0) {
-    const p = todo.pop()!;
-    out.push(p);
-    todo.push(...(kids.get(p) ?? []));
-  }
-  return out;
 }
 
 /** The CPU accounting file of each running container of `nodeId` (cgroup v1 cpuacct or v2 cpu.stat). */
@@ -87,12 +63,12 @@ async function machineBusyMs(): Promise<number> {
 
 /** CPU ms spent so far by each watched name; the worker's descendants are its miniworkers. */
 async function sample(w: Watched): Promise<CpuSample> {
-  const parentOf = await parents();
   const byName = new Map<string, number>();
   const add = (name: string, ms: number): void => void byName.set(name, (byName.get(name) ?? 0) + ms);
   for (const { name, pid } of w.roots) {
-    add(name, cpuMs(pid));
-    for (const d of descendants(pid, parentOf)) add(name === 'worker' ? 'miniworkers' : name, cpuMs(d));
+    const [root, ...below] = treeOf(pid);
+    add(name, cpuMs(root!));
+    for (const d of below) add(name === 'worker' ? 'miniworkers' : name, cpuMs(d));
   }
   const agents = new Map<string, number>();
   for (const c of w.cgroups) agents.set(c.file, await cgroupCpuMs(c));
