@@ -5,38 +5,27 @@ import { Refusals } from '../../shared/refusals.js';
 import { openDaemonKeys, openServerCurve } from '../../shared/security/daemon-curve.js';
 import { startMetricsServer, type MetricsServer } from '../../shared/metrics/metrics-server.js';
 import { RpcServer } from '../../shared/transport/rpc-server.js';
-import { Calls } from './calls.js';
-import { Groups } from './groups.js';
 import { dbHandlers } from './handlers.js';
 import { DbMetrics } from './metrics.js';
-import { Retention } from './retention.js';
-import { Store } from './store.js';
+import { openCallStore } from './open-store.js';
 
 export interface DbDaemon {
   endpoint: string;
   close(): Promise<void>;
 }
 
-/** Opens the LevelDB, serves it on a ROUTER socket (CurveZMQ, allowed client keys only), and runs the retention passes. */
+/** Opens the store (LevelDB or PostgreSQL), serves it on a ROUTER socket (CurveZMQ, allowed client keys only), and runs the retention passes. */
 export async function startDbDaemon(config: DbConfig, curveConfig: CurveConfig, log: Logger): Promise<DbDaemon> {
   const keys = await openDaemonKeys(curveConfig, 'db', log);
   const curve = await openServerCurve(curveConfig, keys, log);
   const refusals = new Refusals(log.child({ module: 'db.refusals' }));
   const metrics = new DbMetrics(refusals);
-  const store = await Store.open(config.dir, { sync: config.sync, onBatch: metrics.onBatch });
-  metrics.showCalls(store.counters.callsByStatus);
-  const groups = new Groups(store);
-  const calls = new Calls(store, groups, { entries: config.listScanMax, ms: config.listScanMs });
-  const retention = new Retention(
-    store,
-    calls,
-    { callRetentionMs: config.callRetentionMs, scanMs: config.retentionScanMs },
-    log.child({ module: 'db.retention' }),
-  );
+  const store = await openCallStore(config, metrics.onBatch, log);
+  metrics.showCalls(() => store.callsByStatus());
   const server = new RpcServer<typeof dbRequestSchemas, DbReplyContent>({
     bind: config.bind,
     schemas: dbRequestSchemas,
-    handlers: dbHandlers(store, calls, groups, retention, refusals, metrics.onCallWrite),
+    handlers: dbHandlers(store.ops, refusals, metrics.onCallWrite),
     log: log.child({ module: 'db.server' }),
     refusals,
     curve,
@@ -57,9 +46,7 @@ export async function startDbDaemon(config: DbConfig, curveConfig: CurveConfig, 
     {
       endpoint,
       publicKey: keys?.publicKey ?? null,
-      dir: config.dir,
-      sync: config.sync,
-      lastCallNum: store.counters.lastCallNum,
+      ...store.facts,
       callRetentionMs: config.callRetentionMs,
       retentionScanMs: config.retentionScanMs,
       listScanMax: config.listScanMax,
@@ -69,14 +56,14 @@ export async function startDbDaemon(config: DbConfig, curveConfig: CurveConfig, 
     'listening',
   );
   // After listening: a first pass over a large store must not hold up the daemon's start.
-  retention.start();
+  store.start();
   let closing: Promise<void> | undefined;
   return {
     endpoint,
     close: () =>
       (closing ??= (async () => {
         // Every step runs even when one before it fails; the store closes last.
-        const steps = await Promise.allSettled([retention.stop(), server.close(), metricsServer?.close()]);
+        const steps = await Promise.allSettled([server.close(), metricsServer?.close()]);
         curve?.allowed.close();
         await store.close();
         const failed = steps.find((s): s is PromiseRejectedResult => s.status === 'rejected');

@@ -3,75 +3,28 @@ import { dbRequestSchemas, type DbReplyContent } from '../../shared/protocol/db-
 import type { Call } from '../../shared/protocol/domain.js';
 import type { Refusals } from '../../shared/refusals.js';
 import type { Handlers } from '../../shared/transport/rpc-server.js';
-import { ApiKeys } from './api-keys.js';
-import type { Calls } from './calls.js';
-import { Catalog } from './catalog.js';
-import type { Groups } from './groups.js';
-import { SessionPages } from './session-pages.js';
-import type { Retention } from './retention.js';
-import type { Store } from './store.js';
+import type { StoreOperations } from './call-store.js';
 
-/** Every DB operation, wired to the collection that serves it. */
+/** Every DB request, answered by the store; the daemon adds its own `ping`, call write counts and debug lines. */
 export function dbHandlers(
-  store: Store,
-  calls: Calls,
-  groups: Groups,
-  retention: Retention,
+  ops: StoreOperations,
   refusals: Refusals,
   /** Counts each call record written (the daemon's metrics). */
   onCallWrite: (write: 'create' | 'create-and-update' | 'update') => void,
 ): Handlers<typeof dbRequestSchemas, DbReplyContent> {
-  const catalog = new Catalog(store);
-  const pages = new SessionPages(store, groups);
-  const apiKeys = new ApiKeys(store);
   return {
+    ...ops,
     ping: async () => ({ now: Date.now(), refused: refusals.snapshot() }),
-    registerRuntime: (spec) => catalog.registerRuntime(spec),
-    getRuntime: ({ name }) => catalog.getRuntime(name),
-    listRuntimes: () => catalog.listRuntimes(),
-    deleteRuntime: ({ name }) => catalog.deleteRuntime(name),
-    putFunction: (spec) => catalog.putFunction(spec),
-    getFunction: (ref) => catalog.getFunction(ref),
-    listFunctions: () => catalog.listFunctions(),
-    listFunctionVersions: ({ name }) => catalog.listFunctionVersions(name),
-    deleteFunction: ({ name }) => catalog.deleteFunction(name),
     createCall: async (spec, { log }) => {
-      const call = await calls.create(spec);
+      const call = await ops.createCall(spec);
       if (!call.replayed) onCallWrite(spec.update ? 'create-and-update' : 'create');
       return told(log, 'call stored', call);
     },
     updateCall: async (req, { log }) => {
-      const call = await calls.update(req);
+      const call = await ops.updateCall(req);
       onCallWrite('update');
       return told(log, 'call update stored', call);
     },
-    getCall: (ref) => calls.read(ref),
-    listCalls: (query) => calls.list(query),
-    getCounters: async () => ({
-      lastCallNum: store.counters.lastCallNum,
-      callsByStatus: { ...store.counters.callsByStatus },
-      oldestCall: await calls.oldest(),
-    }),
-    callStats: async ({ fromMs, toMs, failures }) => ({
-      slices: await calls.stats.read(fromMs, toMs),
-      recentFailures: await calls.recentFailures(failures),
-      callsByStatus: { ...store.counters.callsByStatus },
-    }),
-    createGroup: (spec) => groups.create(spec),
-    getGroup: async ({ id }) => groups.get(id),
-    listGroups: (query) => groups.list(query),
-    cancelGroup: ({ id }) => groups.cancel(id),
-    groupMade: ({ id }) => groups.made(id),
-    listGroupsBeingMade: () => groups.beingMade(),
-    startGroup: ({ id }) => groups.markStarted(id),
-    nextGroupPage: ({ id }) => pages.next(id),
-    getGroupPage: ({ id, page }) => pages.get(id, page),
-    purgeExpired: () => retention.runNow(),
-    createApiKey: (spec) => apiKeys.create(spec),
-    getApiKey: ({ keyId }) => apiKeys.get(keyId),
-    listApiKeys: () => apiKeys.list(),
-    revokeApiKey: ({ keyId }) => apiKeys.revoke(keyId),
-    bootstrapAdminKey: (spec) => apiKeys.bootstrapAdmin(spec),
   };
 }
 

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { daemonRegistry } from '../../shared/metrics/daemon-registry.js';
 import type { CallStatus } from '../../shared/protocol/domain.js';
 import type { Refusals } from '../../shared/refusals.js';
-import type { BatchObserver } from './write-queue.js';
+import type { BatchObserver } from './level/write-queue.js';
 
 /** Seconds one LevelDB batch may take: from a memtable append to an fsync on a slow disk. */
 const WRITE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
@@ -12,7 +12,7 @@ export class DbMetrics {
   readonly registry: Registry;
   /** Counts a batch written; the store's write queue calls it. */
   readonly onBatch: BatchObserver;
-  private callsByStatus: Record<CallStatus, number> | null = null;
+  private callsByStatus: (() => Promise<Record<CallStatus, number>>) | null = null;
   /** Counts a call record written: `create`, `create-and-update` (a new call with what happened to it before its create was written) or `update`. */
   readonly onCallWrite: (write: 'create' | 'create-and-update' | 'update') => void;
 
@@ -29,20 +29,20 @@ export class DbMetrics {
     };
     const callWrites = new Counter({ name: 'ferry_db_call_writes_total', help: 'Call records written, by kind of write.', labelNames: ['write'] as const, registers });
     this.onCallWrite = (write) => callWrites.inc({ write });
-    const calls = (): Record<CallStatus, number> | null => this.callsByStatus;
+    const calls = (): Promise<Record<CallStatus, number>> | undefined => this.callsByStatus?.();
     new Gauge({
       name: 'ferry_db_calls',
       help: 'Calls in the store by status (ended calls until retention removes them).',
       labelNames: ['status'] as const,
       registers,
-      collect() {
-        for (const [status, n] of Object.entries(calls() ?? {})) this.set({ status }, n);
+      async collect() {
+        for (const [status, n] of Object.entries((await calls()) ?? {})) this.set({ status }, n);
       },
     });
   }
 
-  /** Shows the store's counts of calls by status from now on. */
-  showCalls(callsByStatus: Record<CallStatus, number>): void {
+  /** Shows the store's counts of calls by status from now on (read at each scrape). */
+  showCalls(callsByStatus: () => Promise<Record<CallStatus, number>>): void {
     this.callsByStatus = callsByStatus;
   }
 }

@@ -1,4 +1,4 @@
-import type { Call } from '../../shared/protocol/domain.js';
+import type { Call } from '../../../shared/protocol/domain.js';
 import { keys, padCallNum } from './keys.js';
 import type { Store } from './store.js';
 

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../../shared/logger.js';
-import { STATS_KEEP_MS } from '../../shared/protocol/call-stats.js';
+import type { Logger } from '../../../shared/logger.js';
+import { STATS_KEEP_MS } from '../../../shared/protocol/call-stats.js';
 import type { Calls } from './calls.js';
 import { removeExpiredKeys } from './idempotency.js';
 import { backfillIndexes } from './index-backfill.js';

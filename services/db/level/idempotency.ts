@@ -1,4 +1,4 @@
-import { ErrorCode, FerryError } from '../../shared/errors.js';
+import { ErrorCode, FerryError } from '../../../shared/errors.js';
 import { keys } from './keys.js';
 import type { Store } from './store.js';
 import type { BatchOp } from './write-queue.js';

@@ -1,11 +1,11 @@
-import { ConflictError, NotFoundError } from '../../shared/errors.js';
-import type { CallPage, DbParsedContent, DbReplyContent } from '../../shared/protocol/db-messages.js';
-import { CallStatus, type Call } from '../../shared/protocol/domain.js';
-import { applyExecutionPatch } from '../../shared/protocol/execution.js';
+import { ConflictError, NotFoundError } from '../../../shared/errors.js';
+import type { CallPage, DbParsedContent, DbReplyContent } from '../../../shared/protocol/db-messages.js';
+import { CallStatus, type Call } from '../../../shared/protocol/domain.js';
+import { applyExecutionPatch } from '../../../shared/protocol/execution.js';
 import { endedAt, indexKeys, indexOps, withDefaults } from './call-indexes.js';
 import type { Groups } from './groups.js';
 import { checkParams, claimOps, dropOps, idempotencyLockKey, isLive, readKey } from './idempotency.js';
-import { FAILED_STATUSES } from '../../shared/protocol/call-stats.js';
+import { FAILED_STATUSES } from '../../../shared/protocol/call-stats.js';
 import { listCalls, type ScanBounds } from './call-list.js';
 import { CallStats } from './call-stats.js';
 import { firstCallOps, nodeIndexReady } from './index-backfill.js';

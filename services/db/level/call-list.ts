@@ -1,5 +1,5 @@
-import type { CallPage, DbParsedContent } from '../../shared/protocol/db-messages.js';
-import { currentNodeOf, type Call } from '../../shared/protocol/domain.js';
+import type { CallPage, DbParsedContent } from '../../../shared/protocol/db-messages.js';
+import { currentNodeOf, type Call } from '../../../shared/protocol/domain.js';
 import { withDefaults } from './call-indexes.js';
 import { createdRange, indexKey } from './created-range.js';
 import { keys, padCallNum } from './keys.js';

@@ -1,6 +1,6 @@
-import { ConflictError, NotFoundError } from '../../shared/errors.js';
-import { keyView, Role, type ApiKeyRecord, type ApiKeyView } from '../../shared/protocol/api-key.js';
-import type { DbParsedContent } from '../../shared/protocol/db-messages.js';
+import { ConflictError, NotFoundError } from '../../../shared/errors.js';
+import { keyView, Role, type ApiKeyRecord, type ApiKeyView } from '../../../shared/protocol/api-key.js';
+import type { DbParsedContent } from '../../../shared/protocol/db-messages.js';
 import { keys } from './keys.js';
 import type { Store } from './store.js';
 

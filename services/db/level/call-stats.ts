@@ -3,8 +3,8 @@ import {
   STATS_BUCKET_MS,
   durationBucket,
   type StatsBucket,
-} from '../../shared/protocol/call-stats.js';
-import type { Call } from '../../shared/protocol/domain.js';
+} from '../../../shared/protocol/call-stats.js';
+import type { Call } from '../../../shared/protocol/domain.js';
 import { isEnded } from './call-indexes.js';
 import { keys } from './keys.js';
 import type { Store } from './store.js';

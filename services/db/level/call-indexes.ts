@@ -1,4 +1,4 @@
-import { CallStatus, currentNodeOf, type Call } from '../../shared/protocol/domain.js';
+import { CallStatus, currentNodeOf, type Call } from '../../../shared/protocol/domain.js';
 import { keys } from './keys.js';
 import type { BatchOp } from './write-queue.js';
 

@@ -1,8 +1,8 @@
-import { ErrorCode, FerryError, NotFoundError } from '../../shared/errors.js';
-import type { DbParsedContent } from '../../shared/protocol/db-messages.js';
-import type { FunctionVersion, Runtime } from '../../shared/protocol/domain.js';
-import { checkEnvTogether } from '../../shared/protocol/function-env.js';
-import { parseFunctionRef } from '../../shared/protocol/function-ref.js';
+import { ErrorCode, FerryError, NotFoundError } from '../../../shared/errors.js';
+import type { DbParsedContent } from '../../../shared/protocol/db-messages.js';
+import type { FunctionVersion, Runtime } from '../../../shared/protocol/domain.js';
+import { checkEnvTogether } from '../../../shared/protocol/function-env.js';
+import { parseFunctionRef } from '../../../shared/protocol/function-ref.js';
 import { keys } from './keys.js';
 import type { Store } from './store.js';
 

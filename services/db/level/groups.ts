@@ -1,7 +1,7 @@
-import { NotFoundError } from '../../shared/errors.js';
-import type { DbParsedContent } from '../../shared/protocol/db-messages.js';
-import { CallStatus, type Call } from '../../shared/protocol/domain.js';
-import type { Group, GroupPage } from '../../shared/protocol/group.js';
+import { NotFoundError } from '../../../shared/errors.js';
+import type { DbParsedContent } from '../../../shared/protocol/db-messages.js';
+import { CallStatus, type Call } from '../../../shared/protocol/domain.js';
+import type { Group, GroupPage } from '../../../shared/protocol/group.js';
 import { isEnded } from './call-indexes.js';
 import { keys, padTime } from './keys.js';
 import type { Store } from './store.js';

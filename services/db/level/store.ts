@@ -1,8 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
 import { Packr } from 'msgpackr';
-import { CallStatus } from '../../shared/protocol/domain.js';
-import { KeyedLock } from './keyed-lock.js';
+import { CallStatus } from '../../../shared/protocol/domain.js';
+import { KeyedLock } from '../keyed-lock.js';
 import { END, keys } from './keys.js';
 import { WriteQueue, type BatchObserver, type BatchOp } from './write-queue.js';
 

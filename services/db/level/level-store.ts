@@ -1,0 +1,77 @@
+import type { DbConfig } from '../../../shared/config.js';
+import type { Logger } from '../../../shared/logger.js';
+import type { CallStore } from '../call-store.js';
+import { ApiKeys } from './api-keys.js';
+import { Calls } from './calls.js';
+import { Catalog } from './catalog.js';
+import { Groups } from './groups.js';
+import { Retention } from './retention.js';
+import { SessionPages } from './session-pages.js';
+import { Store } from './store.js';
+import type { BatchObserver } from './write-queue.js';
+
+/** The embedded store: one LevelDB in the db daemon's data folder (one host, one api). */
+export async function openLevelStore(config: DbConfig, onBatch: BatchObserver, log: Logger): Promise<CallStore> {
+  const store = await Store.open(config.dir, { sync: config.sync, onBatch });
+  const groups = new Groups(store);
+  const calls = new Calls(store, groups, { entries: config.listScanMax, ms: config.listScanMs });
+  const retention = new Retention(
+    store,
+    calls,
+    { callRetentionMs: config.callRetentionMs, scanMs: config.retentionScanMs },
+    log.child({ module: 'db.retention' }),
+  );
+  const catalog = new Catalog(store);
+  const pages = new SessionPages(store, groups);
+  const apiKeys = new ApiKeys(store);
+  return {
+    kind: 'level',
+    facts: { store: 'level', dir: config.dir, sync: config.sync, lastCallNum: store.counters.lastCallNum },
+    callsByStatus: async () => ({ ...store.counters.callsByStatus }),
+    start: () => retention.start(),
+    close: async () => {
+      // The store closes even when the pass fails to stop.
+      await retention.stop().finally(() => store.close());
+    },
+    ops: {
+      registerRuntime: (spec) => catalog.registerRuntime(spec),
+      getRuntime: ({ name }) => catalog.getRuntime(name),
+      listRuntimes: () => catalog.listRuntimes(),
+      deleteRuntime: ({ name }) => catalog.deleteRuntime(name),
+      putFunction: (spec) => catalog.putFunction(spec),
+      getFunction: (ref) => catalog.getFunction(ref),
+      listFunctions: () => catalog.listFunctions(),
+      listFunctionVersions: ({ name }) => catalog.listFunctionVersions(name),
+      deleteFunction: ({ name }) => catalog.deleteFunction(name),
+      createCall: (spec) => calls.create(spec),
+      updateCall: (req) => calls.update(req),
+      getCall: (ref) => calls.read(ref),
+      listCalls: (query) => calls.list(query),
+      getCounters: async () => ({
+        lastCallNum: store.counters.lastCallNum,
+        callsByStatus: { ...store.counters.callsByStatus },
+        oldestCall: await calls.oldest(),
+      }),
+      callStats: async ({ fromMs, toMs, failures }) => ({
+        slices: await calls.stats.read(fromMs, toMs),
+        recentFailures: await calls.recentFailures(failures),
+        callsByStatus: { ...store.counters.callsByStatus },
+      }),
+      createGroup: (spec) => groups.create(spec),
+      getGroup: async ({ id }) => groups.get(id),
+      listGroups: (query) => groups.list(query),
+      cancelGroup: ({ id }) => groups.cancel(id),
+      groupMade: ({ id }) => groups.made(id),
+      listGroupsBeingMade: () => groups.beingMade(),
+      startGroup: ({ id }) => groups.markStarted(id),
+      nextGroupPage: ({ id }) => pages.next(id),
+      getGroupPage: ({ id, page }) => pages.get(id, page),
+      purgeExpired: () => retention.runNow(),
+      createApiKey: (spec) => apiKeys.create(spec),
+      getApiKey: ({ keyId }) => apiKeys.get(keyId),
+      listApiKeys: () => apiKeys.list(),
+      revokeApiKey: ({ keyId }) => apiKeys.revoke(keyId),
+      bootstrapAdminKey: (spec) => apiKeys.bootstrapAdmin(spec),
+    },
+  };
+}
