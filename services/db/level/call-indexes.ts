@@ -1,35 +1,7 @@
-import { CallStatus, currentNodeOf, type Call } from '../../../shared/protocol/domain.js';
+import { currentNodeOf, type Call } from '../../../shared/protocol/domain.js';
+import { endedAt, isEnded } from '../call-rules.js';
 import { keys } from './keys.js';
 import type { BatchOp } from './write-queue.js';
-
-/**
- * Statuses a call ends in. The api keeps its own list of them (services never import each
- * other); a call in one of these is what retention may remove once it is old enough.
- */
-export const ENDED_STATUSES: readonly CallStatus[] = [
-  CallStatus.DONE,
-  CallStatus.ERROR,
-  CallStatus.TIMEOUT,
-  CallStatus.KILLED,
-  CallStatus.CANCELLED,
-];
-const ENDED: ReadonlySet<CallStatus> = new Set(ENDED_STATUSES);
-
-export const isEnded = (status: CallStatus): boolean => ENDED.has(status);
-
-/**
- * When an ended call ended, for retention. A call ended without a `finishedAt` (a writer that
- * did not set one) counts as ended when it was created, so it is never kept forever.
- */
-export const endedAt = (call: Call): number => call.finishedAt ?? call.createdAt;
-
-/** A call as stored before `nextAttemptAt`, `failures`, `deadLetter` and `idempotencyKey` existed reads with their defaults. */
-export function withDefaults(call: Call): Call {
-  if (call.failures !== undefined && call.deadLetter !== undefined && call.nextAttemptAt !== undefined && call.idempotencyKey !== undefined) {
-    return call;
-  }
-  return { nextAttemptAt: null, failures: 0, deadLetter: false, idempotencyKey: null, ...call };
-}
 
 /**
  * Every index entry that points at `call` as it stands. Derived from the record alone, so a

@@ -1,6 +1,6 @@
 import type { CallPage, DbParsedContent } from '../../../shared/protocol/db-messages.js';
 import { currentNodeOf, type Call } from '../../../shared/protocol/domain.js';
-import { withDefaults } from './call-indexes.js';
+import { matchesAll, namedBy, searchText, withDefaults } from '../call-rules.js';
 import { createdRange, indexKey } from './created-range.js';
 import { keys, padCallNum } from './keys.js';
 import type { Store } from './store.js';
@@ -39,33 +39,12 @@ function indexesOf(query: ListQuery, nodeIndexed: boolean): string[] {
   return out;
 }
 
-/** The text a search looks in: the params and the result as JSON, lower-cased. */
-function searchText(call: Call): string {
-  const result = typeof call.result === 'string' ? call.result : JSON.stringify(call.result ?? null);
-  return `${JSON.stringify(call.params ?? null)}\n${result}`.toLowerCase();
-}
-
 /** What only the record can tell (text, and the node while its index is being filled); null when nothing. */
 function recordMatcher(query: ListQuery, nodeIndexed: boolean): ((c: Call) => boolean) | null {
   const needle = query.q?.toLowerCase();
   const node = nodeIndexed ? undefined : query.nodeId;
   if (needle === undefined && node === undefined) return null;
   return (c) => (node === undefined || currentNodeOf(c) === node) && (needle === undefined || searchText(c).includes(needle));
-}
-
-/** Every filter but the text, and the cursor, checked on the record: for the call `q` names exactly. */
-function matchesAll(query: ListQuery, c: Call): boolean {
-  return (
-    (query.funcName === undefined || c.funcName === query.funcName) &&
-    (query.status === undefined || c.status === query.status) &&
-    (query.sessionId === undefined || c.sessionId === query.sessionId) &&
-    (query.groupId === undefined || c.groupId === query.groupId) &&
-    (query.deadLetter === undefined || (c.deadLetter ?? false) === query.deadLetter) &&
-    (query.nodeId === undefined || currentNodeOf(c) === query.nodeId) &&
-    (query.from === undefined || c.createdAt >= query.from) &&
-    (query.to === undefined || c.createdAt <= query.to) &&
-    (query.cursor === undefined || c.callNum < Number(query.cursor))
-  );
 }
 
 /**
@@ -79,7 +58,8 @@ async function numbersIn(store: Store, prefix: string, lowest: number, below: nu
 
 /** The call `q` names exactly (its id, or its callNum when all digits), if one does. */
 async function namedCall(store: Store, q: string): Promise<Call | undefined> {
-  const id = /^\d{1,16}$/.test(q) ? await store.get<string>(keys.byNum(Number(q))) : q;
+  const ref = namedBy(q);
+  const id = 'id' in ref ? ref.id : await store.get<string>(keys.byNum(ref.callNum));
   const call = id === undefined ? undefined : await store.get<Call>(keys.call(id));
   return call && withDefaults(call);
 }

@@ -1,11 +1,6 @@
-import {
-  FAILED_STATUSES,
-  STATS_BUCKET_MS,
-  durationBucket,
-  type StatsBucket,
-} from '../../../shared/protocol/call-stats.js';
+import type { StatsBucket } from '../../../shared/protocol/call-stats.js';
 import type { Call } from '../../../shared/protocol/domain.js';
-import { isEnded } from './call-indexes.js';
+import { addStats, sliceStart, statsChanges } from '../stats-rules.js';
 import { keys } from './keys.js';
 import type { Store } from './store.js';
 import type { BatchOp } from './write-queue.js';
@@ -14,8 +9,6 @@ import type { BatchOp } from './write-queue.js';
 const HOT_MS = 3600_000;
 /** Memory holds at most about this many slices before the cold ones go. */
 const HOT_SLICES = 1_000;
-
-const sliceStart = (ms: number): number => Math.floor(ms / STATS_BUCKET_MS) * STATS_BUCKET_MS;
 
 /**
  * The per-slice call counts ({@link StatsBucket}). A call's change moves its slices in memory and
@@ -30,24 +23,15 @@ export class CallStats {
 
   /** The puts of the slices `before` → `after` moves: a start (a new `startedAt`), an end (into a final status). */
   follow(before: Call | null, after: Call): BatchOp[] {
-    const touched = new Set<StatsBucket>();
-    if (after.startedAt !== null && after.startedAt !== (before?.startedAt ?? null)) {
-      const slice = this.slice(after.startedAt);
-      slice.started += 1;
-      touched.add(slice);
-    }
-    if (isEnded(after.status) && (before === null || !isEnded(before.status))) {
-      const slice = this.slice(after.finishedAt ?? Date.now());
-      slice.ended += 1;
-      if (FAILED_STATUSES.has(after.status)) slice.failed += 1;
-      if (after.startedAt !== null && after.finishedAt !== null) {
-        const bucket = durationBucket(after.finishedAt - after.startedAt);
-        slice.durations[bucket] = (slice.durations[bucket] ?? 0) + 1;
-      }
-      touched.add(slice);
-    }
-    if (touched.size > 0) this.cool();
-    return [...touched].map((slice) => ({ type: 'put', key: keys.statsSlice(slice.t), value: { ...slice, durations: { ...slice.durations } } }));
+    const changes = statsChanges(before, after);
+    if (changes.length === 0) return [];
+    const touched = changes.map((change) => {
+      const slice = this.slice(change.t);
+      addStats(slice, change);
+      return slice;
+    });
+    this.cool();
+    return touched.map((slice) => ({ type: 'put', key: keys.statsSlice(slice.t), value: { ...slice, durations: { ...slice.durations } } }));
   }
 
   /** Slices whose start is in [fromMs, toMs), oldest first; slices no call touched are absent. */

@@ -1,10 +1,11 @@
-import { ConflictError, NotFoundError } from '../../../shared/errors.js';
+import { NotFoundError } from '../../../shared/errors.js';
 import type { CallPage, DbParsedContent, DbReplyContent } from '../../../shared/protocol/db-messages.js';
-import { CallStatus, type Call } from '../../../shared/protocol/domain.js';
-import { applyExecutionPatch } from '../../../shared/protocol/execution.js';
-import { endedAt, indexKeys, indexOps, withDefaults } from './call-indexes.js';
+import type { Call } from '../../../shared/protocol/domain.js';
+import { indexKeys, indexOps } from './call-indexes.js';
+import { endedAt, newCall, updatedCall, withDefaults } from '../call-rules.js';
 import type { Groups } from './groups.js';
-import { checkParams, claimOps, dropOps, idempotencyLockKey, isLive, readKey } from './idempotency.js';
+import { claimOps, dropOps, idempotencyLockKey, readKey } from './idempotency.js';
+import { checkParams, isLive } from '../idempotency-rules.js';
 import { FAILED_STATUSES } from '../../../shared/protocol/call-stats.js';
 import { listCalls, type ScanBounds } from './call-list.js';
 import { CallStats } from './call-stats.js';
@@ -99,35 +100,8 @@ export class Calls {
       }
       ops.push(...claimOps(spec.funcName, idem, id, now, rec));
     }
-    const call: Call = {
-      id,
-      callNum: this.store.nextCallNum(),
-      funcName: spec.funcName,
-      version: spec.version,
-      params: spec.params ?? null,
-      status: spec.hold === true ? CallStatus.HELD : CallStatus.PENDING,
-      result: '',
-      error: null,
-      logs: null,
-      attempt: 1,
-      workerId: null,
-      sessionId: spec.sessionId ?? null,
-      ...(spec.groupId !== undefined ? { groupId: spec.groupId, groupIndex: spec.groupIndex ?? null } : {}),
-      progress: null,
-      metrics: null,
-      // Taken with the number, in the same turn: a clock stepped back holds it at the last one.
-      createdAt: (this.lastCreatedAt = Math.max(now, this.lastCreatedAt)),
-      startedAt: null,
-      finishedAt: null,
-      executions: [],
-      nextAttemptAt: null,
-      failures: 0,
-      deadLetter: false,
-      idempotencyKey: idem?.key ?? null,
-      invokedBy: spec.invokedBy ?? null,
-      requestId: spec.requestId ?? null,
-    };
-    const stored = spec.update ? updated(call, spec.update, now) : call;
+    // Taken with the number, in the same turn: a clock stepped back holds it at the last one.
+    const stored = newCall(spec, this.store.nextCallNum(), (this.lastCreatedAt = Math.max(now, this.lastCreatedAt)), now);
     // First: a call naming a group that does not exist fails here, before anything is counted.
     const groupOps = this.groups.followCall(null, stored);
     this.store.countStatus(null, stored.status);
@@ -150,18 +124,7 @@ export class Calls {
   update(req: DbParsedContent['updateCall']): Promise<Call> {
     return this.store.lock.run(req.id, async () => {
       const current = await this.get({ id: req.id });
-      const { status: wantStatus, attempt: wantAttempt } = req.expect;
-      const statusOk =
-        wantStatus === undefined ||
-        (Array.isArray(wantStatus) ? wantStatus.includes(current.status) : wantStatus === current.status);
-      if (!statusOk || (wantAttempt !== undefined && wantAttempt !== current.attempt)) {
-        throw new ConflictError(
-          `call ${current.id} is ${current.status} at attempt ${current.attempt}; ` +
-            `expected ${JSON.stringify(wantStatus ?? 'any status')} at attempt ${wantAttempt ?? 'any'}`,
-        );
-      }
-      const next: Call = { ...current, ...req.set };
-      if (req.execution) next.executions = applyExecutionPatch(next.id, current.executions ?? [], req.execution, Date.now());
+      const next = updatedCall(current, req, Date.now());
       // First: it stamps (or clears) the call's finish sequence, which the record and its indexes carry.
       const groupOps = this.groups.followCall(current, next);
       const ops: BatchOp[] = [{ type: 'put', key: keys.call(next.id), value: next }, ...indexOps(current, next), ...groupOps];
@@ -286,9 +249,4 @@ export class Calls {
     const call = id === undefined ? undefined : await this.load(id);
     return call ? { callNum: call.callNum, createdAt: call.createdAt } : null;
   }
-}
-
-/** A new call as `update` leaves it: the create and what followed in one record (see createCall's `update`). */
-function updated(call: Call, update: NonNullable<DbParsedContent['createCall']['update']>, now: number): Call {
-  return { ...call, ...update.set, executions: applyExecutionPatch(call.id, [], update.execution, now) } as Call;
 }

@@ -1,8 +1,7 @@
 import { ErrorCode, FerryError, NotFoundError } from '../../../shared/errors.js';
 import type { DbParsedContent } from '../../../shared/protocol/db-messages.js';
 import type { FunctionVersion, Runtime } from '../../../shared/protocol/domain.js';
-import { checkEnvTogether } from '../../../shared/protocol/function-env.js';
-import { parseFunctionRef } from '../../../shared/protocol/function-ref.js';
+import { mergedEnv, newRuntime, splitRef } from '../catalog-rules.js';
 import { keys } from './keys.js';
 import type { Store } from './store.js';
 
@@ -15,18 +14,9 @@ export class Catalog {
 
   /** Registers a runtime, or replaces the one of that name. `name` defaults to `image`. */
   registerRuntime(spec: DbParsedContent['registerRuntime']): Promise<Runtime> {
-    const name = spec.name ?? spec.image;
     return this.store.lock.run(CATALOG, async () => {
-      const runtime: Runtime = {
-        name,
-        image: spec.image,
-        path: spec.path,
-        dependencies: spec.dependencies,
-        run: spec.run,
-        protocol: spec.protocol,
-        createdAt: Date.now(),
-      };
-      await this.store.write([{ type: 'put', key: keys.runtime(name), value: runtime }]);
+      const runtime = newRuntime(spec);
+      await this.store.write([{ type: 'put', key: keys.runtime(runtime.name), value: runtime }]);
       return runtime;
     });
   }
@@ -70,10 +60,7 @@ export class Catalog {
       const version = ((await this.store.get<number>(counterKey)) ?? 0) + 1;
       // Under the catalog lock: two pushes racing each keep the env of the version just before their own.
       const kept = keepEnv ? await this.latestEnv(spec.name) : { env: {}, secrets: {} };
-      const given = new Set([...Object.keys(spec.env), ...Object.keys(spec.secrets)]);
-      const env = { ...withoutNames(kept.env, given), ...spec.env };
-      const secrets = { ...withoutNames(kept.secrets, given), ...spec.secrets };
-      checkEnvTogether(env, secrets);
+      const { env, secrets } = mergedEnv(kept, spec);
       const fn: FunctionVersion = { ...spec, env, secrets, version, createdAt: Date.now() };
       await this.store.write([
         { type: 'put', key: keys.fnVersion(spec.name, version), value: fn },
@@ -128,17 +115,4 @@ export class Catalog {
       return { deletedVersions: versionKeys.length };
     });
   }
-}
-
-function withoutNames(map: Record<string, string>, names: ReadonlySet<string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(map).filter(([name]) => !names.has(name)));
-}
-
-function splitRef(ref: string, version: number | undefined): { name: string; version: number | undefined } {
-  const parsed = parseFunctionRef(ref);
-  if (parsed.version === undefined) return { name: parsed.name, version };
-  if (version !== undefined && version !== parsed.version) {
-    throw new FerryError(ErrorCode.BAD_REQUEST, `function reference "${ref}" disagrees with version ${version}`);
-  }
-  return { name: parsed.name, version: parsed.version };
 }

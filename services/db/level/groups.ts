@@ -1,8 +1,8 @@
 import { NotFoundError } from '../../../shared/errors.js';
 import type { DbParsedContent } from '../../../shared/protocol/db-messages.js';
-import { CallStatus, type Call } from '../../../shared/protocol/domain.js';
+import type { Call } from '../../../shared/protocol/domain.js';
 import type { Group, GroupPage } from '../../../shared/protocol/group.js';
-import { isEnded } from './call-indexes.js';
+import { followGroup, newGroup } from '../group-rules.js';
 import { keys, padTime } from './keys.js';
 import type { Store } from './store.js';
 import type { BatchOp } from './write-queue.js';
@@ -43,21 +43,8 @@ export class Groups {
     return this.store.lock.run(keys.group(spec.id), async () => {
       const existing = this.load(spec.id);
       if (existing) return existing;
-      const group: Group = {
-        id: spec.id,
-        kind: spec.kind,
-        function: spec.function,
-        spec: spec.spec ?? null,
-        total: spec.total,
-        counts: {},
-        firstStartedAt: null,
-        lastFinishedAt: null,
-        // Groups made in the same millisecond still list in the order they were made (keyed by it).
-        createdAt: (this.lastCreatedAt = Math.max(Date.now(), this.lastCreatedAt + 1)),
-        cancelledAt: null,
-        createdBy: spec.createdBy ?? null,
-        requestId: spec.requestId ?? null,
-      };
+      // Groups made in the same millisecond still list in the order they were made (keyed by it).
+      const group = newGroup(spec, (this.lastCreatedAt = Math.max(Date.now(), this.lastCreatedAt + 1)));
       this.cache.set(group.id, group);
       await this.store.write([
         ...this.putOps(group),
@@ -135,31 +122,7 @@ export class Groups {
     if (id === undefined || id === null) return [];
     if (before !== null && before.status === after.status) return [];
     const group = this.get(id);
-    const counts = group.counts;
-    if (before !== null) {
-      const left = (counts[before.status] ?? 0) - 1;
-      if (left > 0) counts[before.status] = left;
-      else delete counts[before.status];
-    }
-    counts[after.status] = (counts[after.status] ?? 0) + 1;
-    // A call may reach its end without a RUNNING write of its own (its start and end reported
-    // together): its startedAt counts whenever it first shows.
-    const startedAt = after.startedAt ?? (after.status === CallStatus.RUNNING ? Date.now() : null);
-    if (startedAt !== null) {
-      group.firstStartedAt = group.firstStartedAt === null ? startedAt : Math.min(group.firstStartedAt, startedAt);
-    }
-    if (isEnded(after.status) && !(before !== null && isEnded(before.status))) {
-      // The group's own counter, written in this same batch: the order of ends never depends on
-      // any host's clock, and the write queue lands batches in the order numbers were given.
-      group.finishSeq = (group.finishSeq ?? 0) + 1;
-      after.finishSeq = group.finishSeq;
-    } else if (!isEnded(after.status) && after.finishSeq != null) {
-      after.finishSeq = null;
-    }
-    if (isEnded(after.status)) {
-      const at = after.finishedAt ?? Date.now();
-      group.lastFinishedAt = group.lastFinishedAt === null ? at : Math.max(group.lastFinishedAt, at);
-    }
+    followGroup(group, before, after);
     return this.putOps(group);
   }
 }

@@ -1,46 +1,16 @@
-import { ErrorCode, FerryError } from '../../../shared/errors.js';
+import { idempotencyRecord, isLive, type IdempotencyRecord, type IdempotencySpec } from '../idempotency-rules.js';
 import { keys } from './keys.js';
 import type { Store } from './store.js';
 import type { BatchOp } from './write-queue.js';
-
-/** What an idempotency key remembers: the call its first create made, for `ttlMs`. */
-export interface IdempotencyRecord {
-  funcName: string;
-  key: string;
-  callId: string;
-  paramsHash: string;
-  createdAt: number;
-  ttlMs: number;
-  /** `createdAt + ttlMs`: the key answers creates strictly before this. */
-  expiresAt: number;
-}
-
-export interface IdempotencySpec {
-  key: string;
-  paramsHash: string;
-  ttlMs: number;
-}
 
 /** The lock (and LevelDB key) of one function's idempotency key: creates with it run one at a time. */
 export const idempotencyLockKey = (funcName: string, key: string): string => keys.idempotency(funcName, key);
 
 export const expiryKeyOf = (rec: IdempotencyRecord): string => keys.idempotencyExpiry(rec.expiresAt, rec.funcName, rec.key);
 
-export const isLive = (rec: IdempotencyRecord, now: number): boolean => rec.expiresAt > now;
-
 /** The record of `funcName` + `key`, live or expired, if there is one. */
 export async function readKey(store: Store, funcName: string, key: string): Promise<IdempotencyRecord | undefined> {
   return store.get<IdempotencyRecord>(keys.idempotency(funcName, key));
-}
-
-/** The answer to a create whose key is live: the call it points at, unless the params differ. */
-export function checkParams(rec: IdempotencyRecord, paramsHash: string): void {
-  if (rec.paramsHash !== paramsHash) {
-    throw new FerryError(
-      ErrorCode.IDEMPOTENCY_CONFLICT,
-      `idempotency key "${rec.key.slice(0, 256)}" of function "${rec.funcName}" was used by call ${rec.callId} with other params`,
-    );
-  }
 }
 
 /**
@@ -54,16 +24,7 @@ export function claimOps(
   now: number,
   previous: IdempotencyRecord | undefined,
 ): BatchOp[] {
-  const rec: IdempotencyRecord = {
-    funcName,
-    key: spec.key,
-    callId,
-    paramsHash: spec.paramsHash,
-    createdAt: now,
-    ttlMs: spec.ttlMs,
-    // Clamped like every time in a key (see padTime): the record and its expiry entry agree.
-    expiresAt: Math.min(Number.MAX_SAFE_INTEGER, now + spec.ttlMs),
-  };
+  const rec = idempotencyRecord(funcName, spec, callId, now);
   const ops: BatchOp[] = [];
   if (previous) ops.push({ type: 'del', key: expiryKeyOf(previous) });
   ops.push(

@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { ENDED_STATUSES } from './call-indexes.js';
+import { ENDED_STATUSES } from '../call-rules.js';
 import type { Calls } from './calls.js';
 import { END, keys } from './keys.js';
 import type { Store } from './store.js';

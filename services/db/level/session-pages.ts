@@ -2,7 +2,7 @@ import { NotFoundError } from '../../../shared/errors.js';
 import type { Call } from '../../../shared/protocol/domain.js';
 import type { GroupResultPageReply } from '../../../shared/protocol/db-messages.js';
 import type { GroupResultPage } from '../../../shared/protocol/group.js';
-import { withDefaults } from './call-indexes.js';
+import { withDefaults } from '../call-rules.js';
 import type { Groups } from './groups.js';
 import { keys } from './keys.js';
 import type { Store } from './store.js';
