@@ -45,6 +45,10 @@ const envSchema = z.object({
   FERRY_DB_BIND: endpoint.default('tcp://127.0.0.1:5555'),
   FERRY_DB_ADDR: endpoint.default('tcp://127.0.0.1:5555'),
   FERRY_DB_SYNC: z.enum(['true', 'false']).default('false'),
+  FERRY_STORE: z
+    .string()
+    .regex(/^(level|postgres(ql)?:\/\/.+)$/, 'must be level or a postgres:// URL such as postgres://ferry:secret@10.0.0.10:5432/ferry')
+    .default('level'),
   FERRY_CALL_RETENTION_MS: intFrom(0).default(7 * 24 * 3600_000),
   FERRY_RETENTION_SCAN_MS: intFrom(1).default(60_000),
   FERRY_LIST_SCAN_MAX: intFrom(1).default(5_000),
@@ -116,6 +120,8 @@ export interface MetricsBind {
 export interface DbConfig {
   /** Endpoint the DB daemon binds (ROUTER). */
   bind: string;
+  /** Where the state is kept: `level` (LevelDB in `dir`, one host) or a `postgres://` URL (shared by several api hosts). */
+  store: string;
   /** LevelDB folder. */
   dir: string;
   /** fsync every write: survives power loss, not just a killed process; slower. */
@@ -291,6 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
     },
     db: {
       bind: e.FERRY_DB_BIND,
+      store: e.FERRY_STORE,
       dir: path.join(dataDir, 'db'),
       sync: e.FERRY_DB_SYNC === 'true',
       callRetentionMs: e.FERRY_CALL_RETENTION_MS,

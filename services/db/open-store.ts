@@ -2,9 +2,10 @@ import type { DbConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import type { CallStore } from './call-store.js';
 import { openLevelStore } from './level/level-store.js';
+import { openPostgresStore } from './postgres/postgres-store.js';
 import type { BatchObserver } from './level/write-queue.js';
 
 /** The store `config.store` names: LevelDB in the data folder, or a PostgreSQL database. */
 export async function openCallStore(config: DbConfig, onBatch: BatchObserver, log: Logger): Promise<CallStore> {
-  return openLevelStore(config, onBatch, log);
+  return config.store === 'level' ? openLevelStore(config, onBatch, log) : openPostgresStore(config.store, config, log);
 }

@@ -4,7 +4,7 @@ import { isEnded } from './call-rules.js';
 
 export const sliceStart = (ms: number): number => Math.floor(ms / STATS_BUCKET_MS) * STATS_BUCKET_MS;
 
-const emptySlice = (t: number): StatsBucket => ({ t, started: 0, ended: 0, failed: 0, durations: {} });
+export const emptySlice = (t: number): StatsBucket => ({ t, started: 0, ended: 0, failed: 0, durations: {} });
 
 /**
  * What a call's change from `before` (null: a new call) to `after` adds to the per-slice counts:

@@ -1,6 +1,6 @@
 import type { StatsBucket } from '../../../shared/protocol/call-stats.js';
 import type { Call } from '../../../shared/protocol/domain.js';
-import { addStats, sliceStart, statsChanges } from '../stats-rules.js';
+import { addStats, emptySlice, sliceStart, statsChanges } from '../stats-rules.js';
 import { keys } from './keys.js';
 import type { Store } from './store.js';
 import type { BatchOp } from './write-queue.js';
@@ -55,7 +55,7 @@ export class CallStats {
     let slice = this.hot.get(t);
     if (!slice) {
       // Synchronous read: the change and its put must stay in one turn of the event loop.
-      slice = (this.store.db.getSync(keys.statsSlice(t)) as StatsBucket | undefined) ?? { t, started: 0, ended: 0, failed: 0, durations: {} };
+      slice = (this.store.db.getSync(keys.statsSlice(t)) as StatsBucket | undefined) ?? emptySlice(t);
       this.hot.set(t, slice);
     }
     return slice;

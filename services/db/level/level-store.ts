@@ -28,10 +28,10 @@ export async function openLevelStore(config: DbConfig, onBatch: BatchObserver, l
     kind: 'level',
     facts: { store: 'level', dir: config.dir, sync: config.sync, lastCallNum: store.counters.lastCallNum },
     callsByStatus: async () => ({ ...store.counters.callsByStatus }),
-    start: () => retention.start(),
+    start: () => retention.runner.start(),
     close: async () => {
       // The store closes even when the pass fails to stop.
-      await retention.stop().finally(() => store.close());
+      await retention.runner.stop().finally(() => store.close());
     },
     ops: {
       registerRuntime: (spec) => catalog.registerRuntime(spec),
@@ -66,7 +66,7 @@ export async function openLevelStore(config: DbConfig, onBatch: BatchObserver, l
       startGroup: ({ id }) => groups.markStarted(id),
       nextGroupPage: ({ id }) => pages.next(id),
       getGroupPage: ({ id, page }) => pages.get(id, page),
-      purgeExpired: () => retention.runNow(),
+      purgeExpired: () => retention.runner.runNow(),
       createApiKey: (spec) => apiKeys.create(spec),
       getApiKey: ({ keyId }) => apiKeys.get(keyId),
       listApiKeys: () => apiKeys.list(),

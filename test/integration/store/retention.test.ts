@@ -1,22 +1,64 @@
 import { nanoid } from 'nanoid';
 import path from 'node:path';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import type { Call, CallStatus } from '../../shared/protocol/domain.js';
-import { padCallNum } from '../../services/db/level/keys.js';
-import { Store } from '../../services/db/level/store.js';
-import { errorOf, fnName, HOUR, startDb } from '../helpers/db.js';
-import { makeTempDir, waitUntil } from '../helpers/temp.js';
-import { callRecord } from '../helpers/call-record.js';
+import type { Call, CallStatus } from '../../../shared/protocol/domain.js';
+import { padCallNum } from '../../../services/db/level/keys.js';
+import { Store } from '../../../services/db/level/store.js';
+import { errorOf, fnName, HOUR, startDb } from '../../helpers/db.js';
+import { storesUnderTest } from '../../helpers/stores.js';
+import { makeTempDir, waitUntil } from '../../helpers/temp.js';
+import { callRecord } from '../../helpers/call-record.js';
 
 /**
- * The DB's retention pass against a real db daemon process on a real LevelDB in a temp dir; the
- * store is opened directly (daemon stopped) to check nothing is left pointing at removed calls.
+ * The DB's retention pass against a real db daemon process on each store; the store is then read
+ * directly (daemon stopped) to check nothing is left pointing at removed calls.
  */
 
-describe('DB retention pass', () => {
+/** Keys of the LevelDB in `dir` that still point at one of `removed` (by id or number). */
+async function levelLeftovers(dir: string, removed: Call[], retried: Call): Promise<string[]> {
+  const store = await Store.open(path.join(dir, 'db'), { sync: false });
+  try {
+    const removedIds = new Set(removed.map((c) => c.id));
+    const removedNums = removed.map((c) => `!${padCallNum(c.callNum)}`);
+    const left: string[] = [];
+    for await (const [key, value] of store.db.iterator()) {
+      const pointsAtRemoved =
+        removedIds.has(key.slice(2)) ||
+        removedNums.some((n) => key.endsWith(n)) ||
+        (typeof value === 'string' && removedIds.has(value)) ||
+        (key.startsWith('ik!') && removedIds.has((value as { callId: string }).callId));
+      if (pointsAtRemoved) left.push(key);
+      if (key.startsWith('ie!')) expect(key.endsWith(`!${padCallNum(retried.callNum)}`), key).toBe(false);
+    }
+    return left;
+  } finally {
+    await store.close();
+  }
+}
+
+/** Rows of the PostgreSQL database at `url` that still name one of `removed`. */
+async function postgresLeftovers(url: string, removed: Call[]): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const ids = removed.map((c) => c.id);
+    const { rows } = await client.query(
+      `SELECT 'call ' || id AS row FROM ferry_calls WHERE id = ANY($1) OR call_num = ANY($2)
+       UNION ALL SELECT 'key ' || key FROM ferry_idempotency WHERE call_id = ANY($1)`,
+      [ids, removed.map((c) => c.callNum)],
+    );
+    return rows.map((r) => r.row as string);
+  } finally {
+    await client.end();
+  }
+}
+
+describe.each(storesUnderTest())('DB retention pass on $name', (store) => {
   it('removes ended calls past the retention with every index entry and key, keeps the rest, and keeps counters right', async () => {
     const { dir, cleanup } = await makeTempDir();
-    const run = await startDb(dir, { FERRY_CALL_RETENTION_MS: '60000' });
+    const storeEnv = await store.fresh();
+    const run = await startDb(dir, { ...storeEnv, FERRY_CALL_RETENTION_MS: '60000' });
     const db = run.db;
     let stopped = false;
     try {
@@ -112,33 +154,19 @@ describe('DB retention pass', () => {
       expect(reused.replayed).toBeUndefined();
       expect(await db.call('purgeExpired', {})).toEqual({ removedCalls: 0, removedKeys: 0 });
 
-      // Nothing in LevelDB still points at a removed call.
+      // Nothing in the store still points at a removed call.
       await run.stop();
       stopped = true;
-      const store = await Store.open(path.join(dir, 'db'), { sync: false });
-      try {
-        const removedIds = new Set(old.map((c) => c.id));
-        const removedNums = old.map((c) => `!${padCallNum(c.callNum)}`);
-        const left: string[] = [];
-        for await (const [key, value] of store.db.iterator()) {
-          const pointsAtRemoved =
-            removedIds.has(key.slice(2)) ||
-            removedNums.some((n) => key.endsWith(n)) ||
-            (typeof value === 'string' && removedIds.has(value)) ||
-            (key.startsWith('ik!') && removedIds.has((value as { callId: string }).callId));
-          if (pointsAtRemoved) left.push(key);
-          if (key.startsWith('ie!')) expect(key.endsWith(`!${padCallNum(retried.callNum)}`), key).toBe(false);
-        }
-        expect(left).toEqual([]);
-      } finally {
-        await store.close();
-      }
+      const left = store.name === 'level' ? await levelLeftovers(dir, old, retried) : await postgresLeftovers(storeEnv.FERRY_STORE!, old);
+      expect(left).toEqual([]);
     } finally {
       if (!stopped) await run.stop();
       await cleanup();
     }
   });
+});
 
+describe('DB retention pass on level, over records older than their fields', () => {
   it('keeps calls stored before the new fields working, and removes the old ended ones', async () => {
     const { dir, cleanup } = await makeTempDir();
     const longAgo = Date.now() - 30 * 24 * HOUR;

@@ -1,17 +1,19 @@
 import { nanoid } from 'nanoid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DbClient } from '../../shared/clients/db-client.js';
-import type { GroupResultPageReply } from '../../shared/protocol/db-messages.js';
-import { newGroupId } from '../../shared/protocol/group.js';
-import { errorOf, fnName, startDb, type RunningDb } from '../helpers/db.js';
-import { makeTempDir } from '../helpers/temp.js';
+import type { DbClient } from '../../../shared/clients/db-client.js';
+import type { GroupResultPageReply } from '../../../shared/protocol/db-messages.js';
+import { newGroupId } from '../../../shared/protocol/group.js';
+import { errorOf, fnName, startDb, type RunningDb } from '../../helpers/db.js';
+import { storesUnderTest } from '../../helpers/stores.js';
+import { makeTempDir } from '../../helpers/temp.js';
 
 /**
  * Finish sequences and result pages against a real db daemon on a real LevelDB: the order of
  * ends is the DB's own counter, so pages taken while calls end (with any finish times at all)
  * never overlap or skip, read back the same, and carry on across a restart.
  */
-describe('DB result pages: by finish sequence, never by clock', () => {
+describe.each(storesUnderTest())('DB result pages on $name: by finish sequence, never by clock', (store) => {
+  let storeEnv: Record<string, string>;
   let run: RunningDb;
   let db: DbClient;
   let dir: string;
@@ -19,7 +21,8 @@ describe('DB result pages: by finish sequence, never by clock', () => {
 
   beforeAll(async () => {
     ({ dir, cleanup } = await makeTempDir());
-    run = await startDb(dir);
+    storeEnv = await store.fresh();
+    run = await startDb(dir, storeEnv);
     db = run.db;
   });
   afterAll(async () => {
@@ -65,7 +68,7 @@ describe('DB result pages: by finish sequence, never by clock', () => {
     expect((await db.call('getGroup', { id: groupId })).finishSeq).toBe(60);
 
     await run.stop();
-    run = await startDb(dir);
+    run = await startDb(dir, storeEnv);
     db = run.db;
     for (const p of pages) expect(await db.call('getGroupPage', { id: groupId, page: p.page })).toEqual(p);
     expect((await errorOf(db.call('getGroupPage', { id: groupId, page: pages.length + 1 }))).code).toBe('NOT_FOUND');

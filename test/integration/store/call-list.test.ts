@@ -2,20 +2,22 @@ import { nanoid } from 'nanoid';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DbClient } from '../../shared/clients/db-client.js';
-import type { DbRequestContent } from '../../shared/protocol/db-messages.js';
-import { currentNodeOf, type Call, type CallStatus } from '../../shared/protocol/domain.js';
-import { padCallNum } from '../../services/db/level/keys.js';
-import { Store } from '../../services/db/level/store.js';
-import { callRecord } from '../helpers/call-record.js';
-import { fnName, startDb, type RunningDb } from '../helpers/db.js';
-import { makeTempDir } from '../helpers/temp.js';
+import type { DbClient } from '../../../shared/clients/db-client.js';
+import type { DbRequestContent } from '../../../shared/protocol/db-messages.js';
+import { currentNodeOf, type Call, type CallStatus } from '../../../shared/protocol/domain.js';
+import { padCallNum } from '../../../services/db/level/keys.js';
+import { Store } from '../../../services/db/level/store.js';
+import { callRecord } from '../../helpers/call-record.js';
+import { fnName, startDb, type RunningDb } from '../../helpers/db.js';
+import { storesUnderTest } from '../../helpers/stores.js';
+import { makeTempDir } from '../../helpers/temp.js';
 
 /**
- * Listing calls by every filter against a real db daemon on a real LevelDB: each list answers
+ * Listing calls by every filter against a real db daemon on each store: each list answers
  * exactly the calls that match, newest first, across pages, and so again after a restart. The
- * daemon reads at most 10 index entries a request, so lists whose filters leave entries to check
- * one by one come back in pages cut short, which a client follows by their cursor.
+ * daemon reads at most 10 index entries (LevelDB) or call numbers (a PostgreSQL text search) a
+ * request, so lists whose filters leave calls to check one by one come back in pages cut short,
+ * which a client follows by their cursor.
  */
 
 type ListQuery = Omit<DbRequestContent['listCalls'], 'limit' | 'cursor'>;
@@ -40,7 +42,8 @@ async function listAll(db: DbClient, query: ListQuery, limit: number): Promise<{
 
 const newestFirst = (calls: Call[]): string[] => [...calls].sort((a, b) => b.callNum - a.callNum).map((c) => c.id);
 
-describe('DB call lists by every filter', () => {
+describe.each(storesUnderTest())('DB call lists by every filter on $name', (store) => {
+  let storeEnv: Record<string, string>;
   let dir: string;
   let cleanup: () => Promise<void>;
   let run: RunningDb;
@@ -52,7 +55,8 @@ describe('DB call lists by every filter', () => {
 
   beforeAll(async () => {
     ({ dir, cleanup } = await makeTempDir());
-    run = await startDb(dir, { FERRY_LIST_SCAN_MAX: SCAN_MAX });
+    storeEnv = await store.fresh();
+    run = await startDb(dir, { ...storeEnv, FERRY_LIST_SCAN_MAX: SCAN_MAX });
     const db = run.db;
     await db.call('createGroup', { id: group, kind: 'batch', function: fn, total: 10 });
     for (let i = 0; i < 60; i++) {
@@ -137,12 +141,12 @@ describe('DB call lists by every filter', () => {
 
   it('answers the same after a restart', async () => {
     await run.stop();
-    run = await startDb(dir, { FERRY_LIST_SCAN_MAX: SCAN_MAX });
+    run = await startDb(dir, { ...storeEnv, FERRY_LIST_SCAN_MAX: SCAN_MAX });
     await expectEveryList(run.db);
   });
 });
 
-describe('DB node index backfill', () => {
+describe('DB node index backfill (LevelDB)', () => {
   it('gives calls stored before the node index their entries, and lists them by node', async () => {
     const { dir, cleanup } = await makeTempDir();
     // Calls as an earlier Ferry stored them: every index but the node's, and no index version mark.

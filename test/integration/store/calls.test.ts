@@ -1,13 +1,14 @@
 import { nanoid } from 'nanoid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDbClient, type DbClient } from '../../shared/clients/db-client.js';
-import { FerryError } from '../../shared/errors.js';
-import type { Call } from '../../shared/protocol/domain.js';
-import { encodeFrames } from '../../shared/protocol/envelope.js';
-import { curveTo } from '../helpers/curve.js';
-import { spawnDaemon, type DaemonProcess } from '../helpers/daemon.js';
-import { rawPeer } from '../helpers/raw-peer.js';
-import { makeTempDir } from '../helpers/temp.js';
+import { createDbClient, type DbClient } from '../../../shared/clients/db-client.js';
+import { FerryError } from '../../../shared/errors.js';
+import type { Call } from '../../../shared/protocol/domain.js';
+import { encodeFrames } from '../../../shared/protocol/envelope.js';
+import { curveTo } from '../../helpers/curve.js';
+import { spawnDaemon, type DaemonProcess } from '../../helpers/daemon.js';
+import { rawPeer } from '../../helpers/raw-peer.js';
+import { storesUnderTest } from '../../helpers/stores.js';
+import { makeTempDir } from '../../helpers/temp.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -19,7 +20,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   throw new Error('expected the request to fail');
 }
 
-describe('DB daemon (real process, real LevelDB)', () => {
+describe.each(storesUnderTest())('DB daemon (real process) on $name', (store) => {
   let daemon: DaemonProcess;
   let db: DbClient;
   let cleanup: () => Promise<void>;
@@ -27,7 +28,7 @@ describe('DB daemon (real process, real LevelDB)', () => {
   beforeAll(async () => {
     const tmp = await makeTempDir();
     cleanup = tmp.cleanup;
-    daemon = await spawnDaemon('db', { FERRY_DATA_DIR: tmp.dir, FERRY_DB_BIND: 'tcp://127.0.0.1:*' });
+    daemon = await spawnDaemon('db', { FERRY_DATA_DIR: tmp.dir, FERRY_DB_BIND: 'tcp://127.0.0.1:*', ...(await store.fresh()) });
     db = createDbClient({ dbAddr: daemon.endpoint, requestTimeoutMs: 5_000, requestRetries: 0 }, curveTo(daemon.endpoint));
   });
   afterAll(async () => {
@@ -172,10 +173,10 @@ describe('DB daemon (real process, real LevelDB)', () => {
   });
 });
 
-describe('DB daemon durability', () => {
+describe.each(storesUnderTest())('DB daemon durability on $name', (store) => {
   it('keeps every acknowledged write across kill -9 and restart', async () => {
     const { dir, cleanup } = await makeTempDir();
-    const env = { FERRY_DATA_DIR: dir, FERRY_DB_BIND: 'tcp://127.0.0.1:*' };
+    const env = { FERRY_DATA_DIR: dir, FERRY_DB_BIND: 'tcp://127.0.0.1:*', ...(await store.fresh()) };
     let daemon = await spawnDaemon('db', env);
     let db = createDbClient({ dbAddr: daemon.endpoint, requestTimeoutMs: 5_000, requestRetries: 0 }, curveTo(daemon.endpoint));
     try {

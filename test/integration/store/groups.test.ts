@@ -1,15 +1,17 @@
 import { nanoid } from 'nanoid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DbClient } from '../../shared/clients/db-client.js';
-import { newGroupId } from '../../shared/protocol/group.js';
-import { errorOf, fnName, startDb, type RunningDb } from '../helpers/db.js';
-import { makeTempDir } from '../helpers/temp.js';
+import type { DbClient } from '../../../shared/clients/db-client.js';
+import { newGroupId } from '../../../shared/protocol/group.js';
+import { errorOf, fnName, startDb, type RunningDb } from '../../helpers/db.js';
+import { storesUnderTest } from '../../helpers/stores.js';
+import { makeTempDir } from '../../helpers/temp.js';
 
 /**
  * The group store against a real db daemon on a real LevelDB: a group's counts and times move
  * with its calls' status changes, in the same write, and are there again after a restart.
  */
-describe('DB groups: counts kept with every status change of their calls', () => {
+describe.each(storesUnderTest())('DB groups on $name: counts kept with every status change of their calls', (store) => {
+  let storeEnv: Record<string, string>;
   let run: RunningDb;
   let db: DbClient;
   let dir: string;
@@ -18,7 +20,8 @@ describe('DB groups: counts kept with every status change of their calls', () =>
   beforeAll(async () => {
     const tmp = await makeTempDir();
     ({ dir, cleanup } = tmp);
-    run = await startDb(dir);
+    storeEnv = await store.fresh();
+    run = await startDb(dir, storeEnv);
     db = run.db;
   });
   afterAll(async () => {
@@ -71,7 +74,7 @@ describe('DB groups: counts kept with every status change of their calls', () =>
     expect(page.calls.map((c) => c.groupIndex).sort()).toEqual([1, 2]);
 
     await run.stop();
-    run = await startDb(dir);
+    run = await startDb(dir, storeEnv);
     db = run.db;
     expect(await db.call('getGroup', { id: groupId })).toMatchObject(want);
     expect((await db.call('listCalls', { groupId, limit: 10 })).calls).toHaveLength(2);

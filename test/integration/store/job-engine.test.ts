@@ -1,16 +1,17 @@
 import { nanoid } from 'nanoid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DbClient } from '../../shared/clients/db-client.js';
-import type { Call } from '../../shared/protocol/domain.js';
-import { errorOf, fnName, HOUR, startDb, type RunningDb } from '../helpers/db.js';
-import { makeTempDir, waitUntil } from '../helpers/temp.js';
+import type { DbClient } from '../../../shared/clients/db-client.js';
+import type { Call } from '../../../shared/protocol/domain.js';
+import { errorOf, fnName, HOUR, startDb, type RunningDb } from '../../helpers/db.js';
+import { storesUnderTest } from '../../helpers/stores.js';
+import { makeTempDir, waitUntil } from '../../helpers/temp.js';
 
 /**
  * The DB side of the job engine: HELD calls, idempotent creates and dead letters, against a real
- * db daemon process on a real LevelDB in a temp dir.
+ * db daemon process on each store (a LevelDB in a temp dir, a PostgreSQL database).
  */
 
-describe('DB job engine: held calls, idempotent creates, dead letters', () => {
+describe.each(storesUnderTest())('DB job engine on $name: held calls, idempotent creates, dead letters', (store) => {
   let run: RunningDb;
   let db: DbClient;
   let cleanup: () => Promise<void>;
@@ -18,7 +19,7 @@ describe('DB job engine: held calls, idempotent creates, dead letters', () => {
   beforeAll(async () => {
     const tmp = await makeTempDir();
     cleanup = tmp.cleanup;
-    run = await startDb(tmp.dir);
+    run = await startDb(tmp.dir, await store.fresh());
     db = run.db;
   });
   afterAll(async () => {
@@ -163,16 +164,17 @@ describe('DB job engine: held calls, idempotent creates, dead letters', () => {
   });
 });
 
-describe('DB idempotency keys across a restart', () => {
+describe.each(storesUnderTest())('DB idempotency keys across a restart on $name', (store) => {
   it('a key still answers after kill -9 and a restart on the same dir', async () => {
     const { dir, cleanup } = await makeTempDir();
-    let run = await startDb(dir);
+    const storeEnv = await store.fresh();
+    let run = await startDb(dir, storeEnv);
     try {
       const idempotency = { key: 'pay-42', paramsHash: 'p', ttlMs: HOUR };
       const first = await run.db.call('createCall', { id: nanoid(), funcName: 'f', version: 1, idempotency });
       await run.stop('SIGKILL');
 
-      run = await startDb(dir);
+      run = await startDb(dir, storeEnv);
       const replay = await run.db.call('createCall', { id: nanoid(), funcName: 'f', version: 1, idempotency });
       expect(replay).toMatchObject({ id: first.id, callNum: first.callNum, replayed: true });
       const conflict = await errorOf(run.db.call('createCall', { id: nanoid(), funcName: 'f', version: 1, idempotency: { ...idempotency, paramsHash: 'q' } }));

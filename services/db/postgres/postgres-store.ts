@@ -1,0 +1,88 @@
+import type { DbConfig } from '../../../shared/config.js';
+import type { Logger } from '../../../shared/logger.js';
+import type { CallStore } from '../call-store.js';
+import { KeyedLock } from '../keyed-lock.js';
+import { PassRunner } from '../pass-runner.js';
+import { PgApiKeys } from './pg-api-keys.js';
+import { PgCalls } from './pg-calls.js';
+import { PgCatalog } from './pg-catalog.js';
+import { PgGroups } from './pg-groups.js';
+import { openPool } from './pg-pool.js';
+import { pgRetentionPass } from './pg-retention.js';
+import { ensureSchema } from './schema.js';
+
+/** Connections one DB daemon keeps: enough for its writes to commit together, few enough for several daemons on one server. */
+const POOL_SIZE = 16;
+
+/**
+ * The shared store: a PostgreSQL database several DB daemons (one beside each api) use at once.
+ * No state is kept in a daemon but the order of its own writes: numbers come from a sequence,
+ * counts from rows, and every change is one transaction.
+ */
+export async function openPostgresStore(url: string, config: DbConfig, log: Logger): Promise<CallStore> {
+  const db = openPool(url, { sync: config.sync, size: POOL_SIZE }, log.child({ module: 'db.postgres' }));
+  let search: { searchIndex: boolean };
+  try {
+    search = await ensureSchema(db, log);
+  } catch (err) {
+    await db.end();
+    throw err;
+  }
+  const lock = new KeyedLock();
+  const calls = new PgCalls(db, lock, config.listScanMax);
+  const groups = new PgGroups(db);
+  const catalog = new PgCatalog(db);
+  const apiKeys = new PgApiKeys(db);
+  const retention = new PassRunner(
+    (control) => pgRetentionPass(db, { callRetentionMs: config.callRetentionMs, batch: 500 }, control),
+    config.retentionScanMs,
+    log.child({ module: 'db.retention' }),
+  );
+  const url_ = new URL(url);
+  return {
+    kind: 'postgres',
+    // Never the password.
+    facts: { store: 'postgres', database: `${url_.hostname}:${url_.port || 5432}${url_.pathname}`, sync: config.sync, lastCallNum: await calls.lastCallNum(), ...search },
+    callsByStatus: () => calls.callsByStatus(),
+    start: () => retention.start(),
+    close: async () => {
+      await retention.stop().finally(() => db.end());
+    },
+    ops: {
+      registerRuntime: (spec) => catalog.registerRuntime(spec),
+      getRuntime: ({ name }) => catalog.getRuntime(name),
+      listRuntimes: () => catalog.listRuntimes(),
+      deleteRuntime: ({ name }) => catalog.deleteRuntime(name),
+      putFunction: (spec) => catalog.putFunction(spec),
+      getFunction: (ref) => catalog.getFunction(ref),
+      listFunctions: () => catalog.listFunctions(),
+      listFunctionVersions: ({ name }) => catalog.listFunctionVersions(name),
+      deleteFunction: ({ name }) => catalog.deleteFunction(name),
+      createCall: (spec) => calls.create(spec),
+      updateCall: (req) => calls.update(req),
+      getCall: (ref) => calls.read(ref),
+      listCalls: (query) => calls.list(query),
+      getCounters: async () => ({ lastCallNum: await calls.lastCallNum(), callsByStatus: await calls.callsByStatus(), oldestCall: await calls.oldest() }),
+      callStats: async ({ fromMs, toMs, failures }) => ({
+        slices: await calls.slices(fromMs, toMs),
+        recentFailures: await calls.recentFailures(failures),
+        callsByStatus: await calls.callsByStatus(),
+      }),
+      createGroup: (spec) => groups.create(spec),
+      getGroup: ({ id }) => groups.get(id),
+      listGroups: (query) => groups.list(query),
+      cancelGroup: ({ id }) => groups.cancel(id),
+      groupMade: ({ id }) => groups.made(id),
+      listGroupsBeingMade: () => groups.beingMade(),
+      startGroup: ({ id }) => groups.markStarted(id),
+      nextGroupPage: ({ id }) => groups.nextPage(id),
+      getGroupPage: ({ id, page }) => groups.getPage(id, page),
+      purgeExpired: () => retention.runNow(),
+      createApiKey: (spec) => apiKeys.create(spec),
+      getApiKey: ({ keyId }) => apiKeys.get(keyId),
+      listApiKeys: () => apiKeys.list(),
+      revokeApiKey: ({ keyId }) => apiKeys.revoke(keyId),
+      bootstrapAdminKey: (spec) => apiKeys.bootstrapAdmin(spec),
+    },
+  };
+}
