@@ -66,6 +66,9 @@ const newKeySchema = z.object({
   createdBy: keyIdSchema.nullable().default(null),
 });
 
+const leaseNameSchema = z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'a lease name is lower-case letters, digits and dashes');
+const leaseHolderSchema = z.string().min(1).max(128);
+
 export const dbRequestSchemas = {
   ping: empty,
   registerRuntime: runtimeSpecSchema,
@@ -200,6 +203,14 @@ export const dbRequestSchemas = {
   revokeApiKey: z.object({ keyId: keyIdSchema }),
   /** Stores this admin key only if the store holds no key at all: of two apis starting at once, one makes it. */
   bootstrapAdminKey: z.object({ keyId: keyIdSchema, hash: sha256Schema, name: keyNameSchema }),
+  /**
+   * Takes or renews the lease `name` for `holder` for `ttlMs` (by the store's clock): granted when
+   * it is free, expired, or already the holder's. A new holder gets the next epoch. Answers the
+   * lease as it stands, granted or not.
+   */
+  takeLease: z.object({ name: leaseNameSchema, holder: leaseHolderSchema, ttlMs: z.number().int().min(100).max(600_000), info: z.record(z.string(), z.string().max(512)).default({}) }),
+  /** Gives the lease up at once when `holder` holds it (a clean stop: the next holder need not wait for it to expire). */
+  dropLease: z.object({ name: leaseNameSchema, holder: leaseHolderSchema }),
 } as const;
 
 export type DbMsgType = keyof typeof dbRequestSchemas;
@@ -230,6 +241,20 @@ export interface DbCounters {
   callsByStatus: Record<CallStatus, number>;
   /** The oldest call the store still keeps, or null when it keeps none. */
   oldestCall: { callNum: number; createdAt: number } | null;
+}
+
+/** A lease as the store holds it (see takeLease). */
+export interface Lease {
+  name: string;
+  holder: string;
+  /** Goes up by one each time the lease changes holder: what a holder's acts are fenced by. */
+  epoch: number;
+  /** Milliseconds left before it expires, by the store's clock (0 when it has). */
+  expiresInMs: number;
+  /** What the holder told others (the scheduling api: its URL). */
+  info: Record<string, string>;
+  /** Whether the asker holds it now. */
+  mine: boolean;
 }
 
 export interface DbReplyContent {
@@ -266,6 +291,8 @@ export interface DbReplyContent {
   revokeApiKey: ApiKeyView;
   /** `key` is the key stored, or null when a key existed already (nothing was stored). */
   bootstrapAdminKey: { key: ApiKeyView | null };
+  takeLease: Lease;
+  dropLease: { dropped: boolean };
 }
 
 export type DbRequest = { [K in DbMsgType]: { msgType: K; content: DbRequestContent[K] } }[DbMsgType];

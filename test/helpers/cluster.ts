@@ -1,3 +1,5 @@
+import { inject } from 'vitest';
+import { freshDatabase } from './postgres.js';
 import { readFile } from 'node:fs/promises';
 import { adminKeyFile } from '../../shared/config.js';
 import type { DaemonProcess } from './daemon.js';
@@ -32,6 +34,18 @@ export async function readAdminKey(dir: string): Promise<string | null> {
 }
 
 /**
+ * The store of every cluster a test starts: LevelDB in its data dir, or with
+ * FERRY_TEST_CLUSTER_STORE=postgres a new database on the run's PostgreSQL (the whole suite on
+ * the shared store).
+ */
+async function clusterStore(): Promise<Record<string, string>> {
+  if (process.env.FERRY_TEST_CLUSTER_STORE !== 'postgres') return {};
+  const server = inject('postgresUrl');
+  if (server === null) throw new Error('FERRY_TEST_CLUSTER_STORE=postgres, but this machine has no PostgreSQL');
+  return { FERRY_STORE: await freshDatabase(server) };
+}
+
+/**
  * A whole Ferry cluster as real processes on loopback: db, registry, api (HTTP on a free port)
  * and any number of workers, sharing one temp data dir. With auth on (the default) the HTTP
  * helpers (`http()`, `upload()`, `readEvents()`, the CLI runners…) send the api's admin key to it.
@@ -55,7 +69,12 @@ export async function startCluster(
     await cleanup();
     throw err;
   }
-  const base: Record<string, string> = { FERRY_DATA_DIR: dir, ...(options.logLevel ? { FERRY_LOG_LEVEL: options.logLevel } : {}), ...options.env };
+  const base: Record<string, string> = {
+    FERRY_DATA_DIR: dir,
+    ...(await clusterStore()),
+    ...(options.logLevel ? { FERRY_LOG_LEVEL: options.logLevel } : {}),
+    ...options.env,
+  };
   const started: DaemonProcess[] = [];
   // A daemon that fails to start must not leave the ones before it running.
   const spawn = async (name: string, env: Record<string, string>): Promise<DaemonProcess> => {

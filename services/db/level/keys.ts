@@ -23,6 +23,7 @@
  *   ike!<expiresAt>!<fn>!<key>     ik key   (idempotency keys by expiry)
  *   ak!<keyId>                     ApiKeyRecord (API keys: hashes, never the keys)
  *   st!<sliceStart>                StatsBucket (calls started and ended per 10 s, kept 7 days)
+ *   ls!<name>                      lease    (who holds a lease, until when)
  *   ctr!<name>                     number   (counters)
  *   meta!<name>                    value    (store housekeeping: index backfills done)
  */
@@ -84,6 +85,7 @@ export const keys = {
   apiKeyPrefix: 'ak!',
   statsSlice: (start: number) => `st!${padTime(start)}`,
   statsSlicePrefix: 'st!',
+  lease: (name: string) => `ls!${name}`,
   counter: (name: string) => `ctr!${name}`,
   meta: (name: string) => `meta!${name}`,
 } as const;

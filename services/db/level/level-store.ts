@@ -5,6 +5,7 @@ import { ApiKeys } from './api-keys.js';
 import { Calls } from './calls.js';
 import { Catalog } from './catalog.js';
 import { Groups } from './groups.js';
+import { Leases } from './leases.js';
 import { Retention } from './retention.js';
 import { SessionPages } from './session-pages.js';
 import { Store } from './store.js';
@@ -24,6 +25,7 @@ export async function openLevelStore(config: DbConfig, onBatch: BatchObserver, l
   const catalog = new Catalog(store);
   const pages = new SessionPages(store, groups);
   const apiKeys = new ApiKeys(store);
+  const leases = new Leases(store);
   return {
     kind: 'level',
     facts: { store: 'level', dir: config.dir, sync: config.sync, lastCallNum: store.counters.lastCallNum },
@@ -72,6 +74,8 @@ export async function openLevelStore(config: DbConfig, onBatch: BatchObserver, l
       listApiKeys: () => apiKeys.list(),
       revokeApiKey: ({ keyId }) => apiKeys.revoke(keyId),
       bootstrapAdminKey: (spec) => apiKeys.bootstrapAdmin(spec),
+      takeLease: (spec) => leases.take(spec),
+      dropLease: (spec) => leases.drop(spec),
     },
   };
 }

@@ -7,6 +7,7 @@ import { PgApiKeys } from './pg-api-keys.js';
 import { PgCalls } from './pg-calls.js';
 import { PgCatalog } from './pg-catalog.js';
 import { PgGroups } from './pg-groups.js';
+import { PgLeases } from './pg-leases.js';
 import { openPool } from './pg-pool.js';
 import { pgRetentionPass } from './pg-retention.js';
 import { ensureSchema } from './schema.js';
@@ -33,6 +34,7 @@ export async function openPostgresStore(url: string, config: DbConfig, log: Logg
   const groups = new PgGroups(db);
   const catalog = new PgCatalog(db);
   const apiKeys = new PgApiKeys(db);
+  const leases = new PgLeases(db);
   const retention = new PassRunner(
     (control) => pgRetentionPass(db, { callRetentionMs: config.callRetentionMs, batch: 500 }, control),
     config.retentionScanMs,
@@ -83,6 +85,8 @@ export async function openPostgresStore(url: string, config: DbConfig, log: Logg
       listApiKeys: () => apiKeys.list(),
       revokeApiKey: ({ keyId }) => apiKeys.revoke(keyId),
       bootstrapAdminKey: (spec) => apiKeys.bootstrapAdmin(spec),
+      takeLease: (spec) => leases.take(spec),
+      dropLease: (spec) => leases.drop(spec),
     },
   };
 }

@@ -98,7 +98,9 @@ CREATE TABLE IF NOT EXISTS ferry_api_keys (
 CREATE TABLE IF NOT EXISTS ferry_leases (
   name text PRIMARY KEY,
   holder text NOT NULL,
-  expires_at bigint NOT NULL
+  epoch bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  info json NOT NULL
 );
 `;
 
