@@ -59,7 +59,11 @@ const envSchema = z.object({
   FERRY_REQUEST_TIMEOUT_MS: intFrom(1).default(5_000),
   FERRY_REQUEST_RETRIES: intFrom(0).default(2),
   FERRY_WORKERS_BIND: endpoint.default('tcp://127.0.0.1:5557'),
-  FERRY_WORKERS_ADDR: endpoint.default('tcp://127.0.0.1:5557'),
+  FERRY_WORKERS_ADDR: z
+    .string()
+    .default('tcp://127.0.0.1:5557')
+    .transform((list) => list.split(',').map((one) => one.trim()).filter((one) => one !== ''))
+    .pipe(z.array(endpoint).min(1, 'must name at least one api endpoint')),
   FERRY_NODE_ID: z
     .string()
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, ".", "_" or "-"')
@@ -89,6 +93,8 @@ const envSchema = z.object({
   FERRY_WORKER_METRICS_PORT: metricsPort.default(3003),
   FERRY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   FERRY_HTTP_PORT: intFrom(0).default(3000),
+  FERRY_API_URL: z.string().url().optional(),
+  FERRY_SCHEDULER_LEASE_MS: intFrom(500).default(3_000),
   FERRY_QUEUE_MAX: intFrom(1).default(10_000),
   FERRY_MAX_UPLOAD_BYTES: intFrom(1).default(256 * MiB),
   FERRY_MAX_BUNDLE_ENTRIES: intFrom(1).default(10_000),
@@ -186,7 +192,8 @@ export interface SandboxLimits {
 export interface WorkerConfig {
   nodeId: string;
   /** The api's ROUTER for workers. */
-  apiAddr: string;
+  /** The api daemons to serve (one ZeroMQ link each): every one hears this node, the scheduling one sends it calls. */
+  apiAddrs: string[];
   /** Node-local folder: bundle cache, agent sockets. */
   dir: string;
   /** Most containers (and so concurrent calls) on this node. */
@@ -214,6 +221,10 @@ export interface ApiConfig {
   httpPort: number;
   /** Where workers connect (ROUTER). */
   workersBind: string;
+  /** Where the other api daemons reach this one's HTTP (a standby passes requests to the scheduling api); null: its own host and port. */
+  url: string | null;
+  /** How long the scheduling lease lasts unrenewed: past it, another api takes over the scheduling. */
+  leaseMs: number;
   /** Calls waiting for capacity; past it invoke answers 429. */
   queueMax: number;
   maxUploadBytes: number;
@@ -323,6 +334,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       httpHost: e.FERRY_HTTP_HOST,
       httpPort: e.FERRY_HTTP_PORT,
       workersBind: e.FERRY_WORKERS_BIND,
+      url: e.FERRY_API_URL ?? null,
+      leaseMs: e.FERRY_SCHEDULER_LEASE_MS,
       queueMax: e.FERRY_QUEUE_MAX,
       maxUploadBytes: e.FERRY_MAX_UPLOAD_BYTES,
       maxBundleEntries: e.FERRY_MAX_BUNDLE_ENTRIES,
@@ -338,7 +351,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
     },
     worker: {
       nodeId: e.FERRY_NODE_ID,
-      apiAddr: e.FERRY_WORKERS_ADDR,
+      apiAddrs: e.FERRY_WORKERS_ADDR,
       dir: path.join(dataDir, `worker-${e.FERRY_NODE_ID}`),
       maxContainers: e.FERRY_MAX_CONTAINERS,
       sandboxesPerMiniworker: e.FERRY_SANDBOXES_PER_MINIWORKER,

@@ -13,11 +13,13 @@ import { BundleCheckPool } from './bundle-check/check-pool.js';
 import { CatalogCache } from './catalog-cache.js';
 import { createApp } from './http/app.js';
 import { invokeRoute } from './http/invoke-route.js';
+import { schedulerGate } from './http/scheduler-gate.js';
 import { Batches } from './groups/batches.js';
 import { Runs } from './groups/runs.js';
 import { Sessions } from './groups/sessions.js';
 import { ApiMetrics } from './metrics.js';
 import { Scheduler } from './scheduler.js';
+import { SchedulingLease } from './scheduling-lease.js';
 import { SecretBox } from './secret-box.js';
 
 export interface ApiDaemon {
@@ -56,9 +58,24 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const deps = { config: config.api, db, registry, catalog, secrets, scheduler, checks, guard, runs, sessions, batches, refusals, metrics, log: log.child({ module: 'http' }) };
   const app = createApp(deps);
   const invoke = invokeRoute(deps);
-  const server = createServer((req, res) => {
-    if (!invoke(req, res)) app(req, res);
-  });
+  const url_ = config.api.url;
+  let lease: SchedulingLease | undefined;
+  // Requests wait until this api knows whether it schedules (and, when it does, has taken over).
+  let settled: Promise<void> = new Promise<void>(() => undefined);
+  let takingOver: Promise<void> = Promise.resolve();
+  const server = createServer(
+    schedulerGate(
+      (req, res) => {
+        if (!invoke(req, res)) app(req, res);
+      },
+      {
+        scheduling: () => scheduler.isActive,
+        settled: () => settled.then(() => takingOver),
+        schedulerUrl: () => lease?.leaderUrl ?? null,
+        log: log.child({ module: 'scheduler-gate' }),
+      },
+    ),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.api.httpPort, config.api.httpHost, () => resolve());
@@ -67,12 +84,37 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.api.httpPort;
   const url = `http://${config.api.httpHost}:${port}`;
-  log.info({ url, endpoint: workersEndpoint, publicKey: keys?.publicKey ?? null }, 'listening');
-  // After the scheduler took back the calls it found: the runs an api that died left half made.
-  runs.resume().catch((err: unknown) => log.error({ err }, 'could not look for runs being made'));
-  sessions.resume().catch((err: unknown) => log.error({ err }, 'could not look for sessions being started'));
-  // And the batch jobs it left unfinished: they carry on from the store.
-  batches.resume().catch((err: unknown) => log.error({ err }, 'could not look for unfinished batch jobs'));
+  // Taking over: the calls from the store first, then what an api that died left half made
+  // (runs, sessions being started, batch jobs), which carry on from the store.
+  const takeOver = async (epoch: number): Promise<void> => {
+    await scheduler.activate(epoch, () => lease?.canSchedule ?? false);
+    runs.resume().catch((err: unknown) => log.error({ err }, 'could not look for runs being made'));
+    sessions.resume().catch((err: unknown) => log.error({ err }, 'could not look for sessions being started'));
+    batches.resume().catch((err: unknown) => log.error({ err }, 'could not look for unfinished batch jobs'));
+  };
+  lease = new SchedulingLease({
+    db,
+    // The URL names this api among the cluster's: the same api restarted holds the lease again at once.
+    holder: url_ ?? url,
+    url: url_ ?? url,
+    ttlMs: config.api.leaseMs,
+    log: log.child({ module: 'lease' }),
+    onGained: (epoch) => {
+      takingOver = takeOver(epoch).catch((err: unknown) => log.error({ err }, 'could not take over the scheduling'));
+    },
+    onLostToAnother: (holder) => {
+      // Its queue and calls in flight are the new scheduler's now (it recovers them from the
+      // store): this process stops at once rather than dispatch beside it.
+      log.fatal({ holder }, 'another api took over the scheduling; exiting');
+      process.exit(3);
+    },
+  });
+  settled = lease.start().then(() => takingOver);
+  await settled;
+  log.info(
+    { url, endpoint: workersEndpoint, publicKey: keys?.publicKey ?? null, scheduling: scheduler.isActive, schedulerUrl: lease.leaderUrl },
+    'listening',
+  );
 
   let closing: Promise<void> | undefined;
   return {
@@ -86,6 +128,7 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
         });
         batches.close();
         await checks.close();
+        await lease?.stop();
         await scheduler.close();
         curve?.allowed.close();
         await db.close();

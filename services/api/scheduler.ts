@@ -77,7 +77,16 @@ export class Scheduler {
   private readonly recovering = new Map<string, Call>();
   private timer: NodeJS.Timeout | undefined;
   private recoveryTimer: NodeJS.Timeout | undefined;
+  /** Nodes that were connected when this api began to schedule and have not said hello to it since. */
+  private readonly awaitingHello = new Set<string>();
   private readonly heartbeatMs: number;
+  /**
+   * The scheduling lease's epoch while this api schedules; 0 while it stands by (it keeps its
+   * nodes' liveness but dispatches, adopts and writes nothing).
+   */
+  private epoch = 0;
+  /** Whether the lease is fresh enough to dispatch under (see SchedulingLease.canSchedule). */
+  private mayDispatch: () => boolean = () => true;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
@@ -115,11 +124,34 @@ export class Scheduler {
     return this.delayed.size;
   }
 
+  /** Binds the workers' socket and keeps nodes' liveness; {@link activate} begins the scheduling. */
   async start(): Promise<string> {
     const endpoint = await this.channel.bind(this.opts.config.workersBind);
-    await this.recover();
     this.timer = setInterval(() => this.tick(), this.heartbeatMs);
     return endpoint;
+  }
+
+  get isActive(): boolean {
+    return this.epoch > 0;
+  }
+
+  /**
+   * This api schedules from now on, under lease `epoch`: it takes over every unfinished call
+   * from the store (as after a restart), tells every node it knows that it is the scheduler now
+   * and asks each what it runs; calls no node claims are queued again once every node answered
+   * (or a liveness period passed).
+   */
+  async activate(epoch: number, mayDispatch: () => boolean): Promise<void> {
+    // Read first: a hello taken as the scheduler's must find the calls it may adopt.
+    await this.recover();
+    this.epoch = epoch;
+    this.mayDispatch = mayDispatch;
+    for (const node of this.nodes.list()) {
+      this.awaitingHello.add(node.nodeId);
+      this.channel.send(node.nodeId, 'leader', { epoch });
+      this.channel.send(node.nodeId, 'reconnect', {});
+    }
+    this.pump();
   }
 
   async close(): Promise<void> {
@@ -245,7 +277,14 @@ export class Scheduler {
 
   private onWorkerMessage(nodeId: string, msg: WorkerToApi): void {
     if (msg.msgType === 'hello') {
-      this.onHello(nodeId, msg.content);
+      if (this.isActive) this.onHello(nodeId, msg.content);
+      else this.nodes.hello(nodeId, msg.content);
+      return;
+    }
+    if (!this.isActive) {
+      // Standing by: liveness only. A node's reports go to the scheduling api (it resends its ends until one acks).
+      if (!this.nodes.touch(nodeId)) this.channel.send(nodeId, 'reconnect', {});
+      else if (msg.msgType === 'heartbeat') this.nodes.heartbeat(nodeId, msg.content);
       return;
     }
     if (!this.nodes.touch(nodeId)) {
@@ -303,6 +342,13 @@ export class Scheduler {
       this.opts.log.info({ nodeId, callId, attempt }, 'stale run stopped on its node');
       this.channel.send(nodeId, 'cancel', { callId, attempt });
     }
+    this.channel.send(nodeId, 'leader', { epoch: this.epoch });
+    if (this.awaitingHello.delete(nodeId) && this.awaitingHello.size === 0 && this.recoveryTimer !== undefined) {
+      // Every node that was there has said what it runs: what none claimed goes on now.
+      clearTimeout(this.recoveryTimer);
+      this.recoveryTimer = undefined;
+      void this.requeueUnclaimed();
+    }
     this.pump();
   }
 
@@ -347,6 +393,7 @@ export class Scheduler {
 
   /** Sends queued calls, in order, to nodes with room. */
   private pump(): void {
+    if (!this.isActive || !this.mayDispatch()) return;
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
       const node = this.nodes.place(`${next.fn.name}@${next.fn.version}`);
@@ -432,7 +479,10 @@ export class Scheduler {
       this.sendAcks(node.nodeId);
       this.channel.send(node.nodeId, 'heartbeat', {});
     }
-    for (const dead of this.nodes.expire()) this.loseNode(dead.nodeId, `node ${dead.nodeId} lost`);
+    for (const dead of this.nodes.expire()) {
+      if (this.isActive) this.loseNode(dead.nodeId, `node ${dead.nodeId} lost`);
+      this.awaitingHello.delete(dead.nodeId);
+    }
     this.pump();
   }
 
@@ -468,7 +518,10 @@ export class Scheduler {
     if (this.recovering.size === 0) return;
     this.opts.log.info({ calls: this.recovering.size }, 'carrying on unfinished calls');
     const graceMs = this.heartbeatMs * HEARTBEAT_LIVENESS + 500;
-    this.recoveryTimer = setTimeout(() => void this.requeueUnclaimed(), graceMs);
+    this.recoveryTimer = setTimeout(() => {
+      this.recoveryTimer = undefined;
+      void this.requeueUnclaimed();
+    }, graceMs);
   }
 
   private async requeueUnclaimed(): Promise<void> {

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     FERRY_REGISTRY_BIND: config.registry.bind,
     FERRY_REGISTRY_ADDR: config.client.registryAddr,
     FERRY_WORKERS_BIND: config.api.workersBind,
-    FERRY_WORKERS_ADDR: config.worker.apiAddr,
+    FERRY_WORKERS_ADDR: config.worker.apiAddrs.join(','),
   };
   // Whether the api makes the first admin key at this start: only then is the key shown.
   const hadKey = existsSync(config.api.adminKeyFile);
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   const key = config.api.auth ? keyLines(config.api.adminKeyFile, hadKey) : { lines: `Auth is OFF (FERRY_AUTH=off): every route is open to anyone who can reach ${url}.\n\n`, curl: 'curl' };
   process.stderr.write(
     `\nFerry is up: ${url}  (data in ${config.dataDir}; ${runs})\n` +
-      `  db ${db.endpoint}   registry ${registry.endpoint}   workers connect to ${config.worker.apiAddr}\n\n` +
+      `  db ${db.endpoint}   registry ${registry.endpoint}   workers connect to ${config.worker.apiAddrs.join(', ')}\n\n` +
       key.lines +
       `Try:\n` +
       `  ${key.curl} -H "Content-Type: application/json" -X POST --data '{"image":"pythonruntime","path":"/ws","dependencies":"pip3 install -r requirements.txt","run":"python3 test.py"}' ${url}/registerRuntime\n` +

@@ -7,6 +7,8 @@ export interface HealthView {
   registry: 'ok' | 'unreachable';
   /** Inputs each daemon refused since it started, by error code (null: it did not answer). */
   refused: { api: RefusedCounts; db: RefusedCounts | null; registry: RefusedCounts | null };
+  /** Whether this api schedules (false: it stands by and passes requests to the one that does). */
+  scheduling: boolean;
   nodes: number;
   queued: number;
   /** Calls waiting out a retry back-off. */

@@ -118,8 +118,13 @@ export const apiToWorkerSchemas = {
   heartbeat: z.object({}).passthrough(),
   /** The api has stored a finished/failed report; until then the worker resends it. */
   ack: z.object(callRef),
-  /** The api does not know this node (it restarted): say hello again. */
+  /** The api does not know this node (it restarted), or has just begun to schedule: say hello again (with the calls it runs). */
   reconnect: z.object({}).passthrough(),
+  /**
+   * The api that sends it schedules, under this lease epoch: the node takes calls only from it and
+   * reports to it, until an api with a higher epoch says the same.
+   */
+  leader: z.object({ epoch: z.number().int().min(1) }),
   dispatch: dispatchSchema,
   cancel: z.object(callRef),
   /**

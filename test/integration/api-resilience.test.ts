@@ -105,7 +105,8 @@ describe('nothing accepted is lost', () => {
       );
       expect(seen.size).toBe(1_000);
       expect(new Set(ids)).toEqual(new Set(seen.keys()));
-      expect([...seen.values()].every((x) => x.attempt === 1 && x.result === JSON.stringify({ echo: x.params }))).toBe(true);
+      const odd = [...seen.values()].filter((x) => !(x.attempt === 1 && x.result === JSON.stringify({ echo: x.params })));
+      expect(odd.map((x) => ({ attempt: x.attempt, result: x.result, executions: x.executions }))).toEqual([]);
     } finally {
       await c.close();
     }

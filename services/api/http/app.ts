@@ -50,6 +50,7 @@ export function createApp(deps: ApiDeps): Express {
       registry: registryPing ? 'ok' : 'unreachable',
       // Inputs each daemon refused since it started, by error code (null: it did not answer).
       refused: { api: deps.refusals.snapshot(), db: dbPing?.refused ?? null, registry: registryPing?.refused ?? null },
+      scheduling: deps.scheduler.isActive,
       nodes: deps.scheduler.nodes.list().length,
       queued: deps.scheduler.queued,
       backingOff: deps.scheduler.backingOff,

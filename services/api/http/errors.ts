@@ -17,6 +17,7 @@ declare global {
 /** Headers an error of a code answers with: when to try again, how to authenticate. */
 const headersByCode: Partial<Record<ErrorCode, Record<string, string>>> = {
   QUEUE_FULL: { 'Retry-After': '1' },
+  UNAVAILABLE: { 'Retry-After': '1' },
   UNAUTHENTICATED: { 'WWW-Authenticate': 'Bearer realm="ferry", Basic realm="ferry"' },
 };
 

@@ -117,6 +117,7 @@ export const openapi = {
           status: { type: 'string' },
           db: { type: 'string' },
           registry: { type: 'string' },
+          scheduling: { type: 'boolean', description: 'this api schedules; false: it stands by (another api daemon of the cluster schedules, and this one passes every other request to it)' },
           nodes: { type: 'integer' },
           queued: { type: 'integer' },
           backingOff: { type: 'integer', description: 'calls waiting out a retry back-off' },

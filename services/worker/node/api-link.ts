@@ -21,14 +21,20 @@ export interface ApiLinkOptions {
   log: Logger;
   hello: () => Promise<WorkerToApiContent<'hello'>>;
   heartbeat: () => WorkerToApiContent<'heartbeat'>;
-  onMessage: (msg: Exclude<ApiToWorker, { msgType: 'heartbeat' | 'ack' | 'reconnect' | 'refused' }>) => void;
+  onMessage: (msg: Extract<ApiToWorker, { msgType: 'dispatch' | 'cancel' }>) => void;
   heartbeatMs?: number;
+  /** The api at the other end says it schedules, under `epoch`. */
+  onLeader?: (epoch: number) => void;
+  /** Whether the api at the other end is the one that schedules: only its calls are taken, only it hears reports. */
+  isCurrent?: () => boolean;
+  /** Final reports not yet acked, shared by the links to every api (any of them may be the one to store and ack them). */
+  finals?: Map<string, { report: FinalReport; sentAt: number }>;
   /** CurveZMQ: this node's keys and the api's public key; null: plain ZeroMQ (FERRY_CURVE=off). */
   curve: ClientCurve | null;
 }
 
 /** Finished or failed reports are kept until the api acks them. */
-type FinalReport = Extract<WorkerToApi, { msgType: 'finished' | 'failed' }>;
+export type FinalReport = Extract<WorkerToApi, { msgType: 'finished' | 'failed' }>;
 
 const RESEND_AFTER_MS = 5_000;
 const MAX_BACKOFF_MS = 16_000;
@@ -49,7 +55,7 @@ export class ApiLink {
   private backoffMs = 1_000;
   private nextAttemptAt = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly unacked = new Map<string, { report: FinalReport; sentAt: number }>();
+  private readonly unacked: Map<string, { report: FinalReport; sentAt: number }>;
   private closed = false;
   private refusedBefore = false;
   /** What the hello adds with CurveZMQ: the key the api checks against its allowlist, and the proof. */
@@ -57,6 +63,11 @@ export class ApiLink {
 
   constructor(private readonly opts: ApiLinkOptions) {
     this.keyClaim = nodeKeyClaim(opts.curve, opts.nodeId);
+    this.unacked = opts.finals ?? new Map();
+  }
+
+  private get current(): boolean {
+    return this.opts.isCurrent?.() ?? true;
   }
 
   get isConnected(): boolean {
@@ -98,7 +109,8 @@ export class ApiLink {
     void this.sayHello();
   }
 
-  private async sayHello(): Promise<void> {
+  /** Says hello again: what this node runs, and every end not yet acked. */
+  async sayHello(): Promise<void> {
     try {
       this.write({ msgType: 'hello', content: { ...(await this.opts.hello()), ...this.keyClaim } });
       for (const entry of this.unacked.values()) {
@@ -127,6 +139,7 @@ export class ApiLink {
       return;
     }
     this.write({ msgType: 'heartbeat', content: this.opts.heartbeat() });
+    if (!this.current) return;
     for (const entry of this.unacked.values()) {
       if (now - entry.sentAt > RESEND_AFTER_MS) {
         entry.sentAt = now;
@@ -183,11 +196,14 @@ export class ApiLink {
         case 'ack':
           this.unacked.delete(`${msg.content.callId}/${msg.content.attempt}`);
           break;
-        case 'dispatch':
-          this.opts.onMessage({ msgType: 'dispatch', content: msg.content });
+        case 'leader':
+          this.opts.onLeader?.(msg.content.epoch);
           break;
+        case 'dispatch':
         case 'cancel':
-          this.opts.onMessage({ msgType: 'cancel', content: msg.content });
+          // From an api that no longer schedules (another took over while it was cut off): fenced off.
+          if (this.current) this.opts.onMessage(msg);
+          else this.opts.log.warn({ apiAddr: this.opts.apiAddr, msgType: msg.msgType, callId: msg.content.callId }, 'message from an api that does not schedule dropped');
           break;
         case 'refused':
           if (notAllowed) this.notAllowed(msg.content);

@@ -6,7 +6,7 @@ import type { ClientConfig, CurveConfig, WorkerConfig } from '../../../shared/co
 import { callLogger, type Logger } from '../../../shared/logger.js';
 import { clientCurveOf, openDaemonKeys } from '../../../shared/security/daemon-curve.js';
 import { runtimeOnWireSchema, type Dispatch, type DriverKind } from '../../../shared/protocol/worker-messages.js';
-import { ApiLink } from './api-link.js';
+import { ApiLinks } from './api-links.js';
 import { Broker } from './broker.js';
 import { BundleCache } from './bundle-cache.js';
 import { CallErrorCode } from '../call-task.js';
@@ -57,7 +57,7 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
   const preparer = new FunctionPreparer(driver, bundles, log.child({ module: 'preparer' }));
 
   const incarnation = nanoid();
-  let link: ApiLink | undefined;
+  let link: ApiLinks | undefined;
   const report = (msg: WorkerToApi): void => {
     metrics.reported(msg);
     link?.send(msg);
@@ -129,9 +129,9 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
       });
   };
 
-  link = new ApiLink({
+  link = new ApiLinks({
     nodeId: config.nodeId,
-    apiAddr: config.apiAddr,
+    apiAddrs: config.apiAddrs,
     curve: apiCurve,
     log: log.child({ module: 'api-link' }),
     hello: async () => {
@@ -169,7 +169,7 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
   });
   log.info(
     {
-      endpoint: config.apiAddr,
+      endpoint: config.apiAddrs.join(','),
       nodeId: config.nodeId,
       publicKey: keys?.publicKey ?? null,
       driver: driver.kind,
