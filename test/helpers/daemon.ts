@@ -6,7 +6,7 @@ import { allowTestKey, curveOn, rememberServerKey } from './curve.js';
 import { onLogLines } from './log-lines.js';
 
 /** The repository root, found from here whether this runs as test/… source or dist/test/… build. */
-function repoRoot(): string {
+export function repoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, 'package.json'))) {
     const up = path.dirname(dir);

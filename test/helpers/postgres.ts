@@ -3,12 +3,11 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { nanoid } from 'nanoid';
 import pg from 'pg';
+import { repoRoot } from './daemon.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const script = path.join(root, 'deploy', 'postgres-local.sh');
+const script = path.join(repoRoot(), 'deploy', 'postgres-local.sh');
 
 /** Whether this machine has PostgreSQL's server binaries (Debian's postgresql package). */
 export const hasPostgres = (): boolean =>

@@ -31,8 +31,15 @@ export interface TwoApiCluster {
  * loopback, one data folder for the keys they share (the api hosts share the api's keys as real
  * hosts would be given a copy).
  */
-export async function startTwoApiCluster(options: { apiEnv?: Record<string, string>; workerEnv?: Record<string, string> } = {}): Promise<TwoApiCluster> {
-  const server = inject('postgresUrl');
+export async function startTwoApiCluster(
+  options: {
+    apiEnv?: Record<string, string>;
+    workerEnv?: Record<string, string>;
+    /** The PostgreSQL server to make the store on; the test run's by default. */
+    postgresUrl?: string;
+  } = {},
+): Promise<TwoApiCluster> {
+  const server = options.postgresUrl ?? inject('postgresUrl');
   if (server === null) throw new Error('two api daemons share a PostgreSQL store: this machine has none (apt-get install postgresql)');
   const storeUrl = await freshDatabase(server);
   const { dir, cleanup } = await makeTempDir('ferry-two-apis-');
