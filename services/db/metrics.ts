@@ -19,9 +19,9 @@ export class DbMetrics {
   constructor(refusals: Refusals) {
     this.registry = daemonRegistry(refusals);
     const registers = [this.registry];
-    const batches = new Counter({ name: 'ferry_db_write_batches_total', help: 'Batches written to LevelDB (each holds every write that arrived while the one before was on disk).', registers });
-    const ops = new Counter({ name: 'ferry_db_write_ops_total', help: 'Puts and deletes written to LevelDB, in all batches.', registers });
-    const seconds = new Histogram({ name: 'ferry_db_write_seconds', help: 'Time LevelDB took to write one batch.', buckets: WRITE_BUCKETS, registers });
+    const batches = new Counter({ name: 'ferry_db_write_batches_total', help: 'Batches written to LevelDB (each holds every write that arrived while the one before was on disk), or transactions committed to PostgreSQL.', registers });
+    const ops = new Counter({ name: 'ferry_db_write_ops_total', help: 'Puts and deletes written to LevelDB in all batches, or statements in PostgreSQL transactions.', registers });
+    const seconds = new Histogram({ name: 'ferry_db_write_seconds', help: 'Time LevelDB took to write one batch, or one PostgreSQL transaction from BEGIN to COMMIT.', buckets: WRITE_BUCKETS, registers });
     this.onBatch = (n, s) => {
       batches.inc();
       ops.inc(n);

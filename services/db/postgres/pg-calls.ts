@@ -114,7 +114,7 @@ export class PgCalls {
     return call;
   }
 
-  private async load(q: Pick<Tx, 'query'>, id: string, lock = ''): Promise<Call | undefined> {
+  private async load(q: Tx, id: string, lock = ''): Promise<Call | undefined> {
     const call = await firstOf<Call>(q, 'record', `SELECT record FROM ferry_calls WHERE id = $1 ${lock}`, [id]);
     return call && withDefaults(call);
   }

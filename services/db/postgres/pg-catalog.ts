@@ -21,7 +21,7 @@ export class PgCatalog {
     return runtime;
   }
 
-  async getRuntime(name: string, q: Pick<Tx, 'query'> = this.db): Promise<Runtime> {
+  async getRuntime(name: string, q: Tx = this.db): Promise<Runtime> {
     const runtime = await firstOf<Runtime>(q, 'record', 'SELECT record FROM ferry_runtimes WHERE name = $1', [name]);
     if (!runtime) throw new NotFoundError(`runtime "${name}"`);
     return runtime;
@@ -74,7 +74,7 @@ export class PgCatalog {
     return latest;
   }
 
-  private latest(name: string, q: Pick<Tx, 'query'> = this.db): Promise<FunctionVersion | undefined> {
+  private latest(name: string, q: Tx = this.db): Promise<FunctionVersion | undefined> {
     return firstOf<FunctionVersion>(q, 'record', 'SELECT record FROM ferry_functions WHERE name = $1 ORDER BY version DESC LIMIT 1', [name]);
   }
 

@@ -7,9 +7,8 @@ import { followGroup, newGroup } from '../group-rules.js';
 import { padTime } from '../level/keys.js';
 import { firstOf, inTx, type Db, type Tx } from './pg-pool.js';
 
-type Reader = Pick<Tx, 'query'>;
 
-async function loadGroup(q: Reader, id: string, lock = ''): Promise<Group | undefined> {
+async function loadGroup(q: Tx, id: string, lock = ''): Promise<Group | undefined> {
   return firstOf<Group>(q, 'record', `SELECT record FROM ferry_groups WHERE id = $1 ${lock}`, [id]);
 }
 

@@ -13,17 +13,23 @@ const types = {
     oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format),
 };
 
+/** Hears of each transaction committed: its statements and seconds (the db daemon's write metrics). */
+export type TxObserver = (statements: number, seconds: number) => void;
+const observers = new WeakMap<pg.Pool, TxObserver>();
+
 export type Query = pg.PoolClient['query'];
 export type Db = pg.Pool;
-export type Tx = pg.PoolClient;
+/** A transaction's connection, as the stores use it: its queries. */
+export type Tx = Pick<pg.PoolClient, 'query'>;
 
 /**
  * A pool of connections to the store's database. `sync` false commits without waiting for the
  * WAL flush (like LevelDB without fsync: a killed daemon loses nothing, a lost host may lose the
  * last moments).
  */
-export function openPool(url: string, options: { sync: boolean; size: number }, log: Logger): Db {
+export function openPool(url: string, options: { sync: boolean; size: number; onTx?: TxObserver }, log: Logger): Db {
   const pool = new pg.Pool({ connectionString: url, max: options.size, types, application_name: 'ferry-db' });
+  if (options.onTx) observers.set(pool, options.onTx);
   pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL connection failed'));
   if (!options.sync) pool.on('connect', (client) => void client.query('SET synchronous_commit = off').catch(() => undefined));
   return pool;
@@ -36,10 +42,19 @@ export function openPool(url: string, options: { sync: boolean; size: number }, 
 export async function inTx<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
   for (let tries = 1; ; tries += 1) {
     const tx = await db.connect();
+    const started = performance.now();
+    let statements = 0;
+    const counted = {
+      query: (...args: unknown[]) => {
+        statements += 1;
+        return (tx.query as (...a: unknown[]) => unknown).apply(tx, args);
+      },
+    } as Tx;
     try {
       await tx.query('BEGIN');
-      const out = await work(tx);
+      const out = await work(counted);
       await tx.query('COMMIT');
+      observers.get(db)?.(statements, (performance.now() - started) / 1000);
       return out;
     } catch (err) {
       await tx.query('ROLLBACK').catch(() => undefined);
@@ -51,13 +66,13 @@ export async function inTx<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> 
 }
 
 /** The first row's `column`, or undefined when there is no row. */
-export async function firstOf<T>(q: Pick<Tx, 'query'>, column: string, sql: string, params: unknown[] = []): Promise<T | undefined> {
+export async function firstOf<T>(q: Tx, column: string, sql: string, params: unknown[] = []): Promise<T | undefined> {
   const { rows } = await q.query(sql, params);
   return rows[0]?.[column] as T | undefined;
 }
 
 /** Every row's `column`. */
-export async function columnOf<T>(q: Pick<Tx, 'query'>, column: string, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function columnOf<T>(q: Tx, column: string, sql: string, params: unknown[] = []): Promise<T[]> {
   const { rows } = await q.query(sql, params);
   return rows.map((row) => row[column] as T);
 }

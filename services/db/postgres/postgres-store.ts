@@ -8,7 +8,7 @@ import { PgCalls } from './pg-calls.js';
 import { PgCatalog } from './pg-catalog.js';
 import { PgGroups } from './pg-groups.js';
 import { PgLeases } from './pg-leases.js';
-import { openPool } from './pg-pool.js';
+import { openPool, type TxObserver } from './pg-pool.js';
 import { pgRetentionPass } from './pg-retention.js';
 import { ensureSchema } from './schema.js';
 
@@ -20,8 +20,8 @@ const POOL_SIZE = 16;
  * No state is kept in a daemon but the order of its own writes: numbers come from a sequence,
  * counts from rows, and every change is one transaction.
  */
-export async function openPostgresStore(url: string, config: DbConfig, log: Logger): Promise<CallStore> {
-  const db = openPool(url, { sync: config.sync, size: POOL_SIZE }, log.child({ module: 'db.postgres' }));
+export async function openPostgresStore(url: string, config: DbConfig, onTx: TxObserver, log: Logger): Promise<CallStore> {
+  const db = openPool(url, { sync: config.sync, size: POOL_SIZE, onTx }, log.child({ module: 'db.postgres' }));
   let search: { searchIndex: boolean };
   try {
     search = await ensureSchema(db, log);
