@@ -5,8 +5,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { repoDir } from './fixtures.js';
-import { forgetToken, useToken } from './http.js';
+import type { CallView } from '../../shared/protocol/call-view.js';
+import type { Execution } from '../../shared/protocol/execution.js';
+import type { NodeView } from '../../shared/protocol/node-view.js';
+import { makeBundle } from './bundles.js';
+import { fixture, repoDir } from './fixtures.js';
+import { forgetToken, http, upload, useToken } from './http.js';
 
 const run = promisify(execFile);
 const script = path.join(repoDir, 'deploy', 'netns-cluster.sh');
@@ -110,4 +114,37 @@ async function loopbackTo(socket: string): Promise<{ port: number; close(): void
       for (const c of open) c.destroy();
     },
   };
+}
+
+/** The sleep-bound function both the multi-host test and bench call: `sleeper`, on a python agent runtime. */
+export const SLEEPER = 'sleeper';
+
+/** Registers the python agent runtime and pushes {@link SLEEPER} through the api host; the bundle's sha256. */
+export async function deploySleeper(c: NetnsCluster): Promise<string> {
+  const runtime = { name: 'py-agent', image: 'pythonruntime', path: '/ws', run: 'main.py', protocol: 'agent' };
+  const created = await http('POST', `${c.url}/v1/runtimes`, runtime);
+  if (created.status !== 201) throw new Error(`runtime not registered: ${created.status} ${created.text}`);
+  const bundle = await makeBundle(c.dir, SLEEPER, await fixture('sleep-attempt'));
+  const pushed = await upload(`${c.url}/v1/functions/${SLEEPER}`, bundle.file, { runtime: runtime.name });
+  if (pushed.status !== 201) throw new Error(`function not pushed: ${pushed.status} ${pushed.text}`);
+  return bundle.sha256;
+}
+
+/** The node ids `GET /v1/nodes` lists. */
+export async function listedNodes(c: NetnsCluster): Promise<string[]> {
+  return (await http<{ nodes: NodeView[] }>('GET', `${c.url}/v1/nodes`)).body.nodes.map((n) => n.nodeId);
+}
+
+/** A call as `GET /v1/calls/:id` shows it, with every one of its executions. */
+export type CallWithExecutions = CallView & { executions: Execution[] };
+
+/** The calls of `ids` that lost an execution on `nodeId` (its node was lost), with their executions. */
+export async function movedOff(c: NetnsCluster, ids: string[], nodeId: string): Promise<CallWithExecutions[]> {
+  const calls = await Promise.all(
+    ids.map(async (id) => ({
+      ...(await http<CallView>('GET', `${c.url}/v1/calls/${id}`)).body,
+      executions: (await http<{ executions: Execution[] }>('GET', `${c.url}/v1/calls/${id}/executions`)).body.executions,
+    })),
+  );
+  return calls.filter((x) => x.executions.some((e) => e.nodeId === nodeId && e.state === 'LOST'));
 }
