@@ -11,7 +11,7 @@ const SLEEP_MS = 300;
 /** Containers per worker host: the calls one host runs at once. */
 const CONTAINERS = 4;
 /** The heartbeat the failover figures are taken at, beside the default (1000 ms). */
-const FAST_HEARTBEAT_MS = 250;
+const FAST_HEARTBEAT_MS = 500;
 
 export interface HostsFigures {
   /** From the link cut to the last of the cut host's calls sent to another host, ms (median of the cuts). */
@@ -115,7 +115,7 @@ async function withCluster<T>(heartbeatMs: number, measure: (c: NetnsCluster) =>
 
 /**
  * Ferry on hosts made of network namespaces (`deploy/netns-cluster.sh`): the requeue time after a
- * worker host's link is cut (at a 250 ms heartbeat and at the default), and a sleep-bound
+ * worker host's link is cut (at a 500 ms heartbeat and at the default), and a sleep-bound
  * function's calls/s with 1, 2 and 3 worker hosts (the hosts beyond k stopped). Skipped, with
  * the reason, when namespaces cannot be made here (not root, no `ip netns`).
  */

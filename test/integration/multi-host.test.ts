@@ -50,9 +50,9 @@ describe.skipIf(unavailable !== null)(`Ferry on several hosts (network namespace
   let bundleSha256 = '';
 
   beforeAll(async () => {
-    // A node silent for 3 heartbeats is lost: at 250 ms its calls are requeued within a second
-    // of the cut. Two containers a node, so a few calls fill every host.
-    c = await startNetnsCluster({ workers: 3, settings: { FERRY_HEARTBEAT_MS: '250', FERRY_MAX_CONTAINERS: '2' } });
+    // A node silent for 3 heartbeats is lost: at 500 ms its calls are requeued within 2 s of the
+    // cut (at the default 1000 ms, 3 to 4 s). Two containers a node, so a few calls fill every host.
+    c = await startNetnsCluster({ workers: 3, settings: { FERRY_HEARTBEAT_MS: '500', FERRY_MAX_CONTAINERS: '2' } });
     bundleSha256 = await deploySleeper(c);
   }, 120_000);
 
