@@ -9,6 +9,7 @@ import type { CallView } from '../../shared/protocol/call-view.js';
 import type { Execution } from '../../shared/protocol/execution.js';
 import type { NodeView } from '../../shared/protocol/node-view.js';
 import { makeBundle } from './bundles.js';
+import { readAdminKey } from './cluster.js';
 import { fixture, repoDir } from './fixtures.js';
 import { forgetToken, http, upload, useToken } from './http.js';
 
@@ -76,23 +77,19 @@ export async function startNetnsCluster(options: { workers: number; settings?: R
     await sh('forward', socket);
     gateway = await loopbackTo(socket);
     url = `http://127.0.0.1:${gateway.port}`;
-    useToken(url, (await readFile(path.join(dir, 'api', 'data', 'admin.key'), 'utf8')).trim());
+    const adminKey = await readAdminKey(path.join(dir, 'api', 'data'));
+    if (adminKey === null) throw new Error('the api host holds no admin key');
+    useToken(url, adminKey);
+    const logLines = async (host: NetnsHost, daemon: string): Promise<Record<string, unknown>[]> =>
+      (await readFile(path.join(dir, host, `${daemon}.log`), 'utf8'))
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    return { url, dir, nodeId: (host) => `nsh-${runId}-${host}`, sh, logLines, close };
   } catch (err) {
     await close();
     throw err;
   }
-  return {
-    url,
-    dir,
-    nodeId: (host) => `nsh-${runId}-${host}`,
-    sh,
-    logLines: async (host, daemon) =>
-      (await readFile(path.join(dir, host, `${daemon}.log`), 'utf8'))
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
-    close,
-  };
 }
 
 /** A loopback port whose every connection is piped to a unix socket; `close()` ends them all. */
