@@ -84,7 +84,7 @@ set_var() {
 wait_listening() {
   local host=$1 daemon=$2 from=$3 file="$DIR/$1/$2.log"
   for ((i = 0; i < WAIT_S * 10; i++)); do
-    tail -n "+$((from + 1))" "$file" 2>/dev/null | grep -q '"msg":"listening"' && return 0
+    [[ $(tail -n "+$((from + 1))" "$file" 2>/dev/null | grep -c '"msg":"listening"') -gt 0 ]] && return 0
     alive "$host" "$daemon" || { tail -n 20 "$file" >&2 || true; die "$daemon on $host exited before listening"; }
     sleep 0.1
   done
@@ -170,7 +170,7 @@ cmd_up() {
   [[ $workers =~ ^[1-9]$ ]] || die "--workers takes 1 to 9"
   [[ $(id -u) == 0 ]] || die "needs root (ip netns)"
   [[ -f $ROOT/dist/services/api/main.js ]] || die "Ferry is not built: npm run build"
-  ip netns list | grep -q "^ferry-$RUN-" && die "run $RUN is up already (deploy/netns-cluster.sh down first, or another FERRY_NETNS_RUN)"
+  grep -q "^ferry-$RUN-" <<<"$(ip netns list)" && die "run $RUN is up already (deploy/netns-cluster.sh down first, or another FERRY_NETNS_RUN)"
   # A half-made cluster is taken down again, whatever step failed.
   trap 'log "up failed; taking down what it made"; cmd_down' EXIT
   mkdir -p "$DIR"
@@ -236,7 +236,7 @@ wait_each() { local pid failed=0; for pid in "$@"; do wait "$pid" || failed=1; d
 # The api's `node joined` line for a node.
 wait_joined() {
   for ((i = 0; i < WAIT_S * 10; i++)); do
-    grep '"msg":"node joined"' "$DIR/api/api.log" 2>/dev/null | grep -q "\"nodeId\":\"$1\"" && { log "node $1 joined"; return 0; }
+    grep -q "\"nodeId\":\"$1\".*\"msg\":\"node joined\"" "$DIR/api/api.log" 2>/dev/null && { log "node $1 joined"; return 0; }
     sleep 0.1
   done
   die "node $1 did not join within ${WAIT_S}s"
@@ -302,15 +302,20 @@ cmd_status() {
 
 known_host() { [[ -d $DIR/$1 ]] || die "no host $1 in run $RUN"; }
 
-case ${1:-} in
-  up) shift; cmd_up "$@" ;;
-  down) cmd_down ;;
-  start) known_host "${2:?start <host>}"; start_host "$2" ;;
-  stop) known_host "${2:?stop <host>}"; stop_host "$2" ;;
-  cut) known_host "${2:?cut <host>}"; ip -n "$NET_NS" link set "$2" down; log "$2 cut off" ;;
-  restore) known_host "${2:?restore <host>}"; ip -n "$NET_NS" link set "$2" up; log "$2 back on the network" ;;
-  exec) known_host "${2:?exec <host> <command…>}"; host=$2; shift 2; in_host "$host" "$@" ;;
-  forward) shift; cmd_forward "$@" ;;
-  status) cmd_status ;;
-  *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
-esac
+# All of it read before anything runs (the exit on the same line), so a script edited meanwhile
+# cannot change a command that is running.
+main() {
+  case ${1:-} in
+    up) shift; cmd_up "$@" ;;
+    down) cmd_down ;;
+    start) known_host "${2:?start <host>}"; start_host "$2" ;;
+    stop) known_host "${2:?stop <host>}"; stop_host "$2" ;;
+    cut) known_host "${2:?cut <host>}"; ip -n "$NET_NS" link set "$2" down; log "$2 cut off" ;;
+    restore) known_host "${2:?restore <host>}"; ip -n "$NET_NS" link set "$2" up; log "$2 back on the network" ;;
+    exec) known_host "${2:?exec <host> <command…>}"; host=$2; shift 2; in_host "$host" "$@" ;;
+    forward) shift; cmd_forward "$@" ;;
+    status) cmd_status ;;
+    *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
+  esac
+}
+main "$@"; exit
