@@ -7,7 +7,8 @@
 # daemons' public keys handed over with `ferry node key` and `ferry node allow`, each daemon
 # started with its host's env file (as its systemd unit would). Needs root and iproute2.
 #
-#   deploy/netns-cluster.sh up [--workers N] [--set NAME=VALUE]...   build the hosts and start Ferry
+#   deploy/netns-cluster.sh up [--workers N] [--postgres] [--set NAME=VALUE]...
+#                                                                    build the hosts and start Ferry
 #   deploy/netns-cluster.sh down                                     stop everything and remove what `up` made
 #   deploy/netns-cluster.sh start|stop <host>                        the daemons of one host
 #   deploy/netns-cluster.sh cut|restore <host>                       the host's link down / up
@@ -16,7 +17,8 @@
 #                                                                    from the client host (tools outside)
 #   deploy/netns-cluster.sh status
 #
-# Hosts: api (ferry-db + ferry-api), registry, w1 … wN (one ferry-worker each, node id
+# Hosts: api (ferry-db + ferry-api; with --postgres, the db keeps the state in a PostgreSQL server
+# of the api host's own, deploy/postgres-local.sh on its loopback), registry, w1 … wN (one ferry-worker each, node id
 # <FERRY_NETNS_NODE_PREFIX><host>), and client (no daemon: where `exec client ferry …` runs).
 # Settings (environment): FERRY_NETNS_RUN names the run (default "demo"; every namespace is
 # ferry-<run>-<host>, so runs side by side never meet), FERRY_NETNS_DIR its folder (default
@@ -158,11 +160,12 @@ write_env() {
 }
 
 cmd_up() {
-  local workers=3
+  local workers=3 postgres=0
   declare -gA SETTINGS=()
   while (($#)); do
     case $1 in
       --workers) workers=$2; shift 2 ;;
+      --postgres) postgres=1; shift ;;
       --set) [[ $2 == FERRY_*=* ]] || die "--set takes FERRY_NAME=value"; SETTINGS[${2%%=*}]=${2#*=}; shift 2 ;;
       *) die "up: unknown option $1" ;;
     esac
@@ -196,6 +199,10 @@ cmd_up() {
   set_var "$(env_file api)" FERRY_WORKERS_BIND "tcp://$(ip_of api):5557"
   set_var "$(env_file api)" FERRY_REGISTRY_ADDR "tcp://$(ip_of registry):5556"
   set_var "$(env_file api)" FERRY_REGISTRY_PUBLIC_KEY "$registry_key"
+  if ((postgres)); then
+    set_var "$(env_file api)" FERRY_STORE "$(in_host api bash "$ROOT/deploy/postgres-local.sh" start "$DIR/api/postgres" 5432)"
+    log "PostgreSQL on api (127.0.0.1:5432 there)"
+  fi
   start_daemon api db
   start_daemon api api
   local api_key; api_key=$(public_key api api)
@@ -255,6 +262,7 @@ cmd_down() {
     wait_each "${stops[@]}"
     stop_host api
     stop_host registry
+    [[ -f $DIR/api/postgres/postmaster.pid ]] && in_host api bash "$ROOT/deploy/postgres-local.sh" stop "$DIR/api/postgres"
   fi
   local ns pid
   for ns in $(ip netns list | awk '{print $1}' | grep "^ferry-$RUN-"); do

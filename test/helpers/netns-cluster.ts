@@ -46,15 +46,16 @@ export interface NetnsCluster {
 
 /**
  * A cluster of hosts made of network namespaces by `deploy/netns-cluster.sh up`, as a person
- * runs it (`settings` go into every host's env file with `--set`). Its worker node ids are
+ * runs it (`settings` go into every host's env file with `--set`; `postgres`: the db keeps the
+ * state in a PostgreSQL server on the api host, fsync off as in every test). Its worker node ids are
  * `nsh-<run>-w<i>`. The api is served inside the namespaces only: the script relays it to a socket
  * file from the cluster's client host, and a loopback port of this process hands each connection
  * to that socket, so the HTTP helpers reach it by URL. `close()` runs the script's `down`.
  */
-export async function startNetnsCluster(options: { workers: number; settings?: Record<string, string> }): Promise<NetnsCluster> {
+export async function startNetnsCluster(options: { workers: number; settings?: Record<string, string>; postgres?: boolean }): Promise<NetnsCluster> {
   const runId = `nsh${randomBytes(3).toString('hex')}`;
   const dir = path.join(os.tmpdir(), `ferry-netns-${runId}`);
-  const env = { ...process.env, FERRY_NETNS_RUN: runId, FERRY_NETNS_DIR: dir, FERRY_NETNS_NODE_PREFIX: `nsh-${runId}-` };
+  const env = { ...process.env, FERRY_NETNS_RUN: runId, FERRY_NETNS_DIR: dir, FERRY_NETNS_NODE_PREFIX: `nsh-${runId}-`, PG_FAST: '1' };
   const sh = async (...args: string[]): Promise<string> => {
     try {
       return (await run('bash', [script, ...args], { env, maxBuffer: 16 * 1024 * 1024 })).stdout;
@@ -72,7 +73,7 @@ export async function startNetnsCluster(options: { workers: number; settings?: R
     await sh('down');
   };
   try {
-    await sh('up', '--workers', String(options.workers), ...settings);
+    await sh('up', '--workers', String(options.workers), ...(options.postgres ? ['--postgres'] : []), ...settings);
     const socket = path.join(dir, 'api-http.sock');
     await sh('forward', socket);
     gateway = await loopbackTo(socket);

@@ -4,16 +4,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallView } from '../../shared/protocol/call-view.js';
 import { http } from '../helpers/http.js';
 import { deploySleeper, listedNodes, movedOff, netnsUnavailable, SLEEPER, startNetnsCluster, type NetnsCluster } from '../helpers/netns-cluster.js';
+import { hasPostgres } from '../helpers/postgres.js';
 import { waitUntil } from '../helpers/temp.js';
 
 /**
  * Ferry on five hosts made of network namespaces by `deploy/netns-cluster.sh` (the README's
- * "Running Ferry on several hosts", step by step): api + db, registry and three workers, each
+ * "Running Ferry on several hosts", step by step): api + db (+ PostgreSQL), registry and three workers, each
  * with its own address and data folder, the CurveZMQ keys handed over through the role env files.
  * Bundles reach the workers only over the wire. The workers run calls in Docker: a namespace
  * changes the network only, and a worker reaches dockerd through its socket file.
  */
 const unavailable = netnsUnavailable();
+// The api host's db keeps the state in PostgreSQL where the machine has it (as CI does).
+const postgres = hasPostgres();
 const SLEEP_MS = 400;
 
 async function invokeMany(c: NetnsCluster, n: number): Promise<string[]> {
@@ -45,14 +48,16 @@ async function allEnded(c: NetnsCluster, ids: string[]): Promise<CallView[]> {
 
 const nodeOf = (call: CallView): string | null => call.currentExecution?.nodeId ?? call.workerId;
 
-describe.skipIf(unavailable !== null)(`Ferry on several hosts (network namespaces)${unavailable ? ` — skipped: ${unavailable}` : ''}`, () => {
+const title = `Ferry on several hosts (network namespaces, store ${postgres ? 'PostgreSQL' : 'LevelDB'})${unavailable ? ` — skipped: ${unavailable}` : ''}`;
+
+describe.skipIf(unavailable !== null)(title, () => {
   let c: NetnsCluster;
   let bundleSha256 = '';
 
   beforeAll(async () => {
     // A node silent for 3 heartbeats is lost: at 500 ms its calls are requeued within 2 s of the
     // cut (at the default 1000 ms, 3 to 4 s). Two containers a node, so a few calls fill every host.
-    c = await startNetnsCluster({ workers: 3, settings: { FERRY_HEARTBEAT_MS: '500', FERRY_MAX_CONTAINERS: '2' } });
+    c = await startNetnsCluster({ workers: 3, postgres, settings: { FERRY_HEARTBEAT_MS: '500', FERRY_MAX_CONTAINERS: '2' } });
     bundleSha256 = await deploySleeper(c);
   }, 120_000);
 
