@@ -207,7 +207,7 @@ cmd_up() {
   start_daemon api api
   local api_key; api_key=$(public_key api api)
   # 3. The registry lets the api in.
-  ferry_on registry node allow "$api_key" --name api >&2
+  ferry_on registry node allow --name api -- "$api_key" >&2
 
   # 4. Each worker host: the api's and the registry's keys, its node id; started together.
   for host in $(worker_hosts); do
@@ -228,8 +228,8 @@ cmd_up() {
   local key
   for host in $(worker_hosts); do
     key=$(public_key "$host" "worker-$(node_id_of "$host")")
-    ferry_on api node allow "$key" --name "$(node_id_of "$host")" >&2
-    ferry_on registry node allow "$key" --name "$(node_id_of "$host")" >&2
+    ferry_on api node allow --name "$(node_id_of "$host")" -- "$key" >&2
+    ferry_on registry node allow --name "$(node_id_of "$host")" -- "$key" >&2
   done
   for host in $(worker_hosts); do wait_joined "$(node_id_of "$host")"; done
   trap - EXIT
