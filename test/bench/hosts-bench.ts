@@ -34,21 +34,40 @@ export interface HostsFigures {
   hosts_ideal_calls_per_s_1: number;
 }
 
-/** A run of `times` calls of the sleeper; resolves with it once every call has ended. */
-async function runToEnd(c: NetnsCluster, times: number): Promise<RunView> {
+/** A run of `times` calls of the sleeper, made now: its id. */
+async function startRun(c: NetnsCluster, times: number): Promise<string> {
   const made = await http<{ id: string }>('POST', `${c.url}/v1/functions/${SLEEPER}/runs`, { times, params: { ms: SLEEP_MS } });
   if (made.status !== 201) throw new Error(`run not made: ${made.status} ${made.text}`);
+  return made.body.id;
+}
+
+/** The run once every call of it has ended; a run still going after 2 minutes fails with its unfinished calls' attempts. */
+async function runEnded(c: NetnsCluster, runId: string): Promise<RunView> {
   let run: RunView | undefined;
-  await waitUntil(
-    async () => {
-      run = (await http<RunView>('GET', `${c.url}/v1/runs/${made.body.id}`)).body;
-      return run.end !== null;
-    },
-    `the run of ${times} has ended`,
-    120_000,
-  );
-  if (run!.status !== 'COMPLETE') throw new Error(`run ended ${run!.status}: ${JSON.stringify(run!.counts)}`);
+  try {
+    await waitUntil(
+      async () => {
+        run = (await http<RunView>('GET', `${c.url}/v1/runs/${runId}`)).body;
+        return run.end !== null;
+      },
+      'the run has ended',
+      120_000,
+    );
+  } catch (err) {
+    const details = (await http<{ details: RunDetail[] }>('GET', `${c.url}/v1/runs/${runId}/details?limit=1000`)).body.details;
+    const unfinished = await Promise.all(
+      details.filter((d) => d.end === null).map(async (d) => (await http('GET', `${c.url}/v1/calls/${d.callId}/executions`)).text),
+    );
+    throw new Error(`${(err as Error).message}: ${JSON.stringify(run?.counts)}; unfinished: ${unfinished.join('\n')}`);
+  }
   return run!;
+}
+
+/** A run of `times` calls of the sleeper, once it has ended COMPLETE. */
+async function runToEnd(c: NetnsCluster, times: number): Promise<RunView> {
+  const run = await runEnded(c, await startRun(c, times));
+  if (run.status !== 'COMPLETE') throw new Error(`run ended ${run.status}: ${JSON.stringify(run.counts)}`);
+  return run;
 }
 
 async function runCallIds(c: NetnsCluster, runId: string): Promise<string[]> {
@@ -73,15 +92,15 @@ async function callsPerSecond(c: NetnsCluster, hosts: number, rounds: number, re
  */
 async function cutAndRestore(c: NetnsCluster, host: `w${number}`): Promise<{ dispatchMs: number; doneMs: number; rejoinMs: number }> {
   const nodeId = c.nodeId(host);
-  const made = await http<{ id: string }>('POST', `${c.url}/v1/functions/${SLEEPER}/runs`, { times: 3 * CONTAINERS * 4, params: { ms: SLEEP_MS } });
+  const runId = await startRun(c, 3 * CONTAINERS * 4);
   const running = async (): Promise<boolean> =>
     (await http<{ calls: CallView[] }>('GET', `${c.url}/v1/calls?funcName=${SLEEPER}&nodeId=${nodeId}&status=RUNNING&limit=1`)).body.calls.length > 0;
   await waitUntil(running, `a call runs on ${host}`, 60_000);
   // The link goes down during the command: timed from its start, the figures err long.
   const cutAt = Date.now();
   await c.sh('cut', host);
-  await waitUntil(async () => (await http<RunView>('GET', `${c.url}/v1/runs/${made.body.id}`)).body.end !== null, 'the run has ended', 120_000);
-  const moved = await movedOff(c, await runCallIds(c, made.body.id), nodeId);
+  await runEnded(c, runId);
+  const moved = await movedOff(c, await runCallIds(c, runId), nodeId);
   if (moved.length === 0) throw new Error(`no call moved off ${host}`);
   const lastDispatch = Math.max(...moved.map((x) => x.executions.find((e) => e.attempt === x.attempt)!.createdAt));
   const lastDone = Math.max(...moved.map((x) => x.finishedAt!));
