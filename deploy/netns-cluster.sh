@@ -17,9 +17,10 @@
 #                                                                    from the client host (tools outside)
 #   deploy/netns-cluster.sh status
 #
-# Hosts: api (ferry-db + ferry-api; with --postgres, the db keeps the state in a PostgreSQL server
-# of the api host's own, deploy/postgres-local.sh on its loopback), registry, w1 … wN (one ferry-worker each, node id
-# <FERRY_NETNS_NODE_PREFIX><host>), and client (no daemon: where `exec client ferry …` runs).
+# Hosts: api (ferry-db + ferry-api; with --postgres the db keeps the state in a PostgreSQL server
+# of the api host's own, deploy/postgres-local.sh on its loopback), registry, w1 … wN (one
+# ferry-worker each, node id <FERRY_NETNS_NODE_PREFIX><host>), and client (no daemon: where
+# `exec client ferry …` runs).
 # Settings (environment): FERRY_NETNS_RUN names the run (default "demo"; every namespace is
 # ferry-<run>-<host>, so runs side by side never meet), FERRY_NETNS_DIR its folder (default
 # /tmp/ferry-netns-<run>: each host's data folder, env files, logs), FERRY_NETNS_NODE_PREFIX.
@@ -62,7 +63,7 @@ role_of() {
     w[1-9]) echo worker ;;
   esac
 }
-worker_hosts() { local n; n=$(cat "$DIR/workers" 2>/dev/null || echo 0); for ((i = 1; i <= n; i++)); do echo "w$i"; done; }
+worker_hosts() { local n i; n=$(cat "$DIR/workers" 2>/dev/null || echo 0); for ((i = 1; i <= n; i++)); do echo "w$i"; done; }
 node_id_of() { echo "$NODE_PREFIX$1"; }
 env_file() { echo "$DIR/$1/$(role_of "$1").env"; }
 in_host() { local host=$1; shift; ip netns exec "$(ns_of "$host")" "$@"; }
@@ -84,7 +85,7 @@ set_var() {
 
 # The daemon's `listening` line after line `from` of its log: it is up.
 wait_listening() {
-  local host=$1 daemon=$2 from=$3 file="$DIR/$1/$2.log"
+  local host=$1 daemon=$2 from=$3 file="$DIR/$1/$2.log" i
   for ((i = 0; i < WAIT_S * 10; i++)); do
     [[ $(tail -n "+$((from + 1))" "$file" 2>/dev/null | grep -c '"msg":"listening"') -gt 0 ]] && return 0
     alive "$host" "$daemon" || { tail -n 20 "$file" >&2 || true; die "$daemon on $host exited before listening"; }
@@ -99,7 +100,7 @@ alive() { local pid; pid=$(pid_of "$1" "$2"); [[ -n $pid ]] && kill -0 "$pid" 2>
 
 # One daemon on its host, with nothing but its host's env file (as its systemd unit has it).
 start_daemon() {
-  local host=$1 daemon=$2
+  local host=$1 daemon=$2 i
   alive "$host" "$daemon" && { log "$daemon on $host already runs"; return 0; }
   local from=0
   [[ -f $DIR/$host/$daemon.log ]] && from=$(wc -l <"$DIR/$host/$daemon.log")
@@ -114,7 +115,7 @@ start_daemon() {
 
 # SIGTERM, as systemd stops a unit; SIGKILL past its TimeoutStopSec.
 stop_daemon() {
-  local host=$1 daemon=$2 pid
+  local host=$1 daemon=$2 pid i
   pid=$(pid_of "$host" "$daemon")
   [[ -n $pid ]] || return 0
   if kill -TERM "$pid" 2>/dev/null; then
@@ -242,6 +243,7 @@ wait_each() { local pid failed=0; for pid in "$@"; do wait "$pid" || failed=1; d
 
 # The api's `node joined` line for a node.
 wait_joined() {
+  local i
   for ((i = 0; i < WAIT_S * 10; i++)); do
     grep -q "\"nodeId\":\"$1\".*\"msg\":\"node joined\"" "$DIR/api/api.log" 2>/dev/null && { log "node $1 joined"; return 0; }
     sleep 0.1
@@ -283,7 +285,7 @@ cmd_down() {
 # The api's HTTP as a unix socket file, relayed from the client host over the bridge: for a tool
 # in the machine's own namespace (a test, a browser through a local forward) with no route in.
 cmd_forward() {
-  local sock=${1:?forward <unix socket path>}
+  local sock=${1:?forward <unix socket path>} i
   rm -f "$sock"
   in_host client node -e '
     const net = require("net");
