@@ -56,8 +56,9 @@ describe.skipIf(unavailable !== null)(title, () => {
 
   beforeAll(async () => {
     // A node silent for 3 heartbeats is lost: at 500 ms its calls are requeued within 2 s of the
-    // cut (at the default 1000 ms, 3 to 4 s). Two containers a node, so a few calls fill every host.
-    c = await startNetnsCluster({ workers: 3, postgres, settings: { FERRY_HEARTBEAT_MS: '500', FERRY_MAX_CONTAINERS: '2' } });
+    // cut (at the default 1000 ms, 3 to 4 s). Two containers a node, so a few calls fill every
+    // host; Docker asked for, not left to `auto`, so a worker that could not reach it would fail.
+    c = await startNetnsCluster({ workers: 3, postgres, settings: { FERRY_HEARTBEAT_MS: '500', FERRY_MAX_CONTAINERS: '2', FERRY_DRIVER: 'docker' } });
     bundleSha256 = await deploySleeper(c);
   }, 120_000);
 
