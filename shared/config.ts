@@ -5,7 +5,7 @@ import { adminKeyFile } from './files/admin-key-file.js';
 import { issuesText } from './protocol/issues-text.js';
 import { curveDirOf } from './security/key-files.js';
 import { isCurveKey } from './security/z85.js';
-import { driverKindSchema, type DriverKind } from './protocol/worker-messages.js';
+import { HEARTBEAT_INTERVAL_MS, driverKindSchema, type DriverKind } from './protocol/worker-messages.js';
 
 /**
  * Ferry's configuration in three steps: environment variables (all optional) → defaults with
@@ -64,6 +64,7 @@ const envSchema = z.object({
     .default('tcp://127.0.0.1:5557')
     .transform((list) => list.split(',').map((one) => one.trim()).filter((one) => one !== ''))
     .pipe(z.array(endpoint).min(1, 'must name at least one api endpoint')),
+  FERRY_HEARTBEAT_MS: intFrom(50).max(60_000).default(HEARTBEAT_INTERVAL_MS),
   FERRY_NODE_ID: z
     .string()
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, ".", "_" or "-"')
@@ -194,6 +195,8 @@ export interface WorkerConfig {
   /** The api's ROUTER for workers. */
   /** The api daemons to serve (one ZeroMQ link each): every one hears this node, the scheduling one sends it calls. */
   apiAddrs: string[];
+  /** Heartbeat interval to the api: an api silent for HEARTBEAT_LIVENESS of them makes the node reconnect. The api's own, on every node. */
+  heartbeatMs: number;
   /** Node-local folder: bundle cache, agent sockets. */
   dir: string;
   /** Most containers (and so concurrent calls) on this node. */
@@ -225,6 +228,8 @@ export interface ApiConfig {
   url: string | null;
   /** How long the scheduling lease lasts unrenewed: past it, another api takes over the scheduling. */
   leaseMs: number;
+  /** Heartbeat interval on the worker socket: a node silent for HEARTBEAT_LIVENESS of them is lost and its calls go on elsewhere. */
+  heartbeatMs: number;
   /** Calls waiting for capacity; past it invoke answers 429. */
   queueMax: number;
   maxUploadBytes: number;
@@ -336,6 +341,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
       workersBind: e.FERRY_WORKERS_BIND,
       url: e.FERRY_API_URL ?? null,
       leaseMs: e.FERRY_SCHEDULER_LEASE_MS,
+      heartbeatMs: e.FERRY_HEARTBEAT_MS,
       queueMax: e.FERRY_QUEUE_MAX,
       maxUploadBytes: e.FERRY_MAX_UPLOAD_BYTES,
       maxBundleEntries: e.FERRY_MAX_BUNDLE_ENTRIES,
@@ -352,6 +358,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FerryConfig {
     worker: {
       nodeId: e.FERRY_NODE_ID,
       apiAddrs: e.FERRY_WORKERS_ADDR,
+      heartbeatMs: e.FERRY_HEARTBEAT_MS,
       dir: path.join(dataDir, `worker-${e.FERRY_NODE_ID}`),
       maxContainers: e.FERRY_MAX_CONTAINERS,
       sandboxesPerMiniworker: e.FERRY_SANDBOXES_PER_MINIWORKER,

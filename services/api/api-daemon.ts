@@ -47,7 +47,7 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
     await bootstrapAdminKey(db, config.api.adminKeyFile, log.child({ module: 'auth' }));
   }
   const guard = new Guard(config.api.auth, db);
-  const scheduler = new Scheduler({ config: config.api, db, catalog, secrets, refusals, curve, log: log.child({ module: 'scheduler' }) });
+  const scheduler = new Scheduler({ config: config.api, db, catalog, secrets, refusals, curve, heartbeatMs: config.api.heartbeatMs, log: log.child({ module: 'scheduler' }) });
   const metrics = new ApiMetrics(scheduler, refusals);
   const workersEndpoint = await scheduler.start();
   const checks = new BundleCheckPool(log.child({ module: 'bundle-check' }));

@@ -8,6 +8,7 @@ import { sideBySide, throughput } from './contenders.js';
 import { curveFigures, curveRows } from './curve-bench.js';
 import { benchDb } from './db-bench.js';
 import { execFigures, execRows } from './exec-bench.js';
+import { hostsFigures, hostsRows } from './hosts-bench.js';
 import { backlogThroughput, firstCallsWithRuntimePreload, invokeDuringUploads, startFerryBench } from './ferry-bench.js';
 import { startRedis } from './redis-server.js';
 import { startFigures, startRows } from './start-bench.js';
@@ -116,6 +117,14 @@ const sections: Section[] = [
     async measure() {
       const f = await takeoverFigures(quick, say);
       return { figures: { ...f }, rows: takeoverRows(f) };
+    },
+  },
+  {
+    flag: 'hosts',
+    inFullRun: true,
+    async measure() {
+      const f = await hostsFigures(quick, say);
+      return { figures: 'skipped' in f ? {} : { ...f }, rows: hostsRows(f) };
     },
   },
   {

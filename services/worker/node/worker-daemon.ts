@@ -132,6 +132,7 @@ export async function startWorkerDaemon(config: WorkerConfig, client: ClientConf
   link = new ApiLinks({
     nodeId: config.nodeId,
     apiAddrs: config.apiAddrs,
+    heartbeatMs: config.heartbeatMs,
     curve: apiCurve,
     log: log.child({ module: 'api-link' }),
     hello: async () => {
