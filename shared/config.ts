@@ -192,7 +192,6 @@ export interface SandboxLimits {
 
 export interface WorkerConfig {
   nodeId: string;
-  /** The api's ROUTER for workers. */
   /** The api daemons to serve (one ZeroMQ link each): every one hears this node, the scheduling one sends it calls. */
   apiAddrs: string[];
   /** Heartbeat interval to the api: an api silent for HEARTBEAT_LIVENESS of them makes the node reconnect. The api's own, on every node. */
