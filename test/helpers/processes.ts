@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux). */
-const TICKS_PER_S = 100;
+export const TICKS_PER_S = 100;
 
 /** Process ids whose parent is `parent`. */
 export function childrenOf(parent: number): number[] {
@@ -81,4 +81,12 @@ export function procStat(pid: number): string[] | null {
   } catch {
     return null;
   }
+}
+
+/** CPU ms the whole machine has spent busy (every core, all but idle and iowait), from /proc/stat. */
+export async function machineBusyMs(): Promise<number> {
+  const [cpu] = (await readFile('/proc/stat', 'utf8')).split('\n');
+  const n = cpu!.trim().split(/\s+/).slice(1).map(Number);
+  const busy = n.reduce((a, b) => a + b, 0) - n[3]! - n[4]!;
+  return (busy * 1000) / TICKS_PER_S;
 }
