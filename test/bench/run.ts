@@ -13,6 +13,7 @@ import { startRedis } from './redis-server.js';
 import { startFigures, startRows } from './start-bench.js';
 import { invokeDuringPurge } from './purge-interference.js';
 import { benchRetention } from './retention-bench.js';
+import { scaleFigures, scaleRows } from './scale-bench.js';
 import { round } from './stats.js';
 import { storeScaleFigures, storeScaleJson, storeScaleRows } from './store-scale-bench.js';
 import { printTable, type Row } from './table.js';
@@ -109,6 +110,14 @@ const sections: Section[] = [
     },
   },
   { flag: 'cluster', inFullRun: true, measure: clusterFigures },
+  {
+    flag: 'scale',
+    inFullRun: true,
+    async measure() {
+      const f = await scaleFigures(quick, say);
+      return { figures: f, rows: scaleRows(f) };
+    },
+  },
   {
     flag: 'bundles',
     inFullRun: false,

@@ -1,0 +1,435 @@
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { CallView } from '../../shared/protocol/call-view.js';
+import { allowKey } from '../../shared/security/allowlist-file.js';
+import { loadOrCreateKeyPair } from '../../shared/security/curve-keys.js';
+import { curveDirOf } from '../../shared/security/key-files.js';
+import { startCluster, type Cluster } from '../helpers/cluster.js';
+import { curveOn } from '../helpers/curve.js';
+import { spawnDaemon, type DaemonProcess } from '../helpers/daemon.js';
+import { FakeNode } from '../helpers/fake-node.js';
+import { tokenFor, withAuth } from '../helpers/http.js';
+import { cpuMs, machineBusyMs, mainThreadCpuMs, rssMiB, treesCpuMs, treeOf } from '../helpers/processes.js';
+import { parsePrometheusText } from '../helpers/prometheus.js';
+import { waitUntil } from '../helpers/temp.js';
+import { apiProfile, type ApiProfile } from './cpu-profile.js';
+import { percentile, round } from './stats.js';
+import { deployUnrunnable } from './store-scale-bench.js';
+import type { Row } from './table.js';
+import { haveWrk, wrk, WRK_HELP, wrkScript } from './wrk.js';
+
+/** Worker nodes the cluster is measured with, grown in this order; `--quick` stops at 8. */
+const NODE_COUNTS = [1, 8, 16, 32, 64];
+const QUICK_NODE_COUNTS = [1, 8];
+/** How long each call "runs" on its node (FERRY_FAKE_DELAY_MS): a node's four containers end 200 calls/s. */
+const FAKE_DELAY_MS = 20;
+const CONTAINERS = 4;
+/**
+ * Sync clients at each node count: as many as 64 nodes hold (4 running and 1 dispatched ahead
+ * per container, 512) would only lengthen the api's queue; 256 already keep more calls in
+ * flight than the api can turn over in the fake delay at its limit.
+ */
+const CLIENTS = 256;
+/** Offered concurrency of the saturation sweep. */
+const SWEEP = [16, 32, 64, 128, 256, 512, 1024];
+const QUICK_SWEEP = [16, 64, 256];
+/**
+ * Containers each simulated node of the sweep says it has: 64 such nodes hold 2,048 calls (one
+ * ahead per container), more than the sweep offers, so the api never queues for want of a node.
+ */
+const SIM_CONTAINERS = 16;
+/** An async call every this many ms, beside the sync load: their records give the dispatch latency. */
+const PROBE_EVERY_MS = 10;
+const FN = 'scale-fn';
+
+/** One timed load: calls/s of the cluster, latencies, and where the CPU went. */
+export interface ScaleStep {
+  clients: number;
+  /** Calls ended per second, by the api's own counter (sync and async). */
+  callsPerSec: number;
+  syncP50Ms: number;
+  syncP99Ms: number;
+  /** The async probe calls' dispatch latency (their first execution's `createdAt` − the call's `createdAt`, ms). */
+  dispatchP50Ms: number;
+  dispatchP99Ms: number;
+  probes: number;
+  /** CPU of the api process (every thread) and of its main thread (the event loop), % of one core. */
+  apiCpuPct: number;
+  apiLoopCpuPct: number;
+  apiCpuMsPerCall: number;
+  dbCpuPct: number;
+  dbLoopCpuPct: number;
+  /** Every worker daemon and its miniworkers, % of one core. */
+  nodesCpuPct: number;
+  /** The whole machine (2 cores: 200 %), the load generator and other work included. */
+  machineCpuPct: number;
+}
+
+interface ScaleCluster {
+  cluster: Cluster;
+  workers: DaemonProcess[];
+  /** wrk's Lua script posting a sync invoke with the admin key. */
+  script: string;
+  /** Starts worker nodes until there are `n`, and waits until the api counts them all. */
+  grow(n: number): Promise<void>;
+  /** Stops every worker node (SIGTERM, as a host's shutdown does). */
+  stopWorkers(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A worker's own data folder, as on a host of its own. */
+const nodeDir = (dir: string, nodeId: string): string => path.join(dir, 'nodes', nodeId);
+const nodeIds = (n: number): string[] => Array.from({ length: n }, (_, i) => `scl-${i + 1}`);
+
+async function get<T>(url: string): Promise<T> {
+  const res = await fetch(url, { headers: withAuth(url) });
+  if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
+  return (await res.json()) as T;
+}
+
+/** Waits until the api counts `n` nodes. */
+async function nodesUp(url: string, n: number): Promise<void> {
+  await waitUntil(async () => (await get<{ nodes: unknown[] }>(`${url}/v1/nodes`)).nodes.length === n, `the api counts ${n} nodes`, 60_000);
+}
+
+/**
+ * db, registry and api as processes, and up to `maxNodes` worker daemons with the fake driver,
+ * each with its own data folder and key (made and allowed on the api's host beforehand, as
+ * `ferry node allow` does), reaching the api and registry by the keys in its environment.
+ */
+async function startScaleCluster(maxNodes: number): Promise<ScaleCluster> {
+  const curve = curveOn({});
+  const cluster = await startCluster({
+    logLevel: 'info',
+    apiEnv: { FERRY_QUEUE_MAX: '50000' },
+    prepare: async (dir) => {
+      if (!curve) return;
+      for (const id of nodeIds(maxNodes)) {
+        const { keys } = await loadOrCreateKeyPair(curveDirOf(nodeDir(dir, id)), `worker-${id}`);
+        await allowKey(curveDirOf(dir), keys.publicKey, id);
+      }
+    },
+  });
+  const workers: DaemonProcess[] = [];
+  const stopWorkers = async (): Promise<void> => {
+    await Promise.all(workers.map((w) => w.kill()));
+  };
+  const close = async (): Promise<void> => {
+    await stopWorkers();
+    await cluster.close();
+  };
+  try {
+    await deployUnrunnable(cluster, FN);
+    const script = path.join(cluster.dir, 'invoke.lua');
+    await writeFile(script, wrkScript(tokenFor(cluster.url)));
+    const keys: Record<string, string> = curve ? { FERRY_API_PUBLIC_KEY: cluster.api.publicKey!, FERRY_REGISTRY_PUBLIC_KEY: cluster.registry.publicKey! } : {};
+    const startWorker = async (id: string): Promise<void> => {
+      await mkdir(nodeDir(cluster.dir, id), { recursive: true });
+      const w = await spawnDaemon(
+        'worker',
+        {
+          FERRY_DATA_DIR: nodeDir(cluster.dir, id),
+          FERRY_NODE_ID: id,
+          FERRY_LOG_LEVEL: 'info',
+          FERRY_WORKERS_ADDR: cluster.env['FERRY_WORKERS_ADDR']!,
+          FERRY_REGISTRY_ADDR: cluster.env['FERRY_REGISTRY_ADDR']!,
+          ...keys,
+          FERRY_DRIVER: 'fake',
+          FERRY_FAKE_DELAY_MS: String(FAKE_DELAY_MS),
+          FERRY_MAX_CONTAINERS: String(CONTAINERS),
+        },
+        60_000,
+      );
+      workers.push(w);
+    };
+    const grow = async (n: number): Promise<void> => {
+      const ids = nodeIds(n).slice(workers.length);
+      // Eight at a time: 64 node processes starting at once would starve the api of the CPU it answers hellos with.
+      for (let i = 0; i < ids.length; i += 8) await Promise.all(ids.slice(i, i + 8).map(startWorker));
+      await nodesUp(cluster.url, n);
+    };
+    return { cluster, workers, script, grow, stopWorkers, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Calls the api has seen end, by its `ferry_calls_ended_total`. */
+async function endedCalls(url: string): Promise<number> {
+  const res = await fetch(`${url}/metrics`, { headers: withAuth(url) });
+  const family = parsePrometheusText(await res.text()).get('ferry_calls_ended_total');
+  return (family?.samples ?? []).reduce((n, s) => n + s.value, 0);
+}
+
+/** Async invokes in session `session`, one every PROBE_EVERY_MS, until stopped; `stop` resolves with how many were accepted. */
+function startProbe(url: string, session: string): { stop(): Promise<number> } {
+  const target = `${url}/v1/functions/${FN}/invoke?sessionId=${session}`;
+  const pending = new Set<Promise<void>>();
+  let accepted = 0;
+  let refused = 0;
+  const timer = setInterval(() => {
+    const p = fetch(target, { method: 'POST', headers: withAuth(target, { 'content-type': 'application/json' }), body: '{}' }).then(
+      async (res) => {
+        await res.arrayBuffer();
+        if (res.status === 202) accepted += 1;
+        else refused += 1;
+      },
+      () => void (refused += 1),
+    );
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  }, PROBE_EVERY_MS);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await Promise.all(pending);
+      if (refused > 0) throw new Error(`${refused} async probe invokes were not accepted`);
+      return accepted;
+    },
+  };
+}
+
+/**
+ * Each call of `session`'s dispatch latency from the store: its first execution's `createdAt`
+ * (the api's clock when it sent it to a node) − the call's `createdAt` (the db's, when it stored
+ * it), once all `expected` calls have ended. Async calls only: a sync call is dispatched before
+ * its create is written (see Scheduler.invoke), so its record holds no such interval.
+ */
+async function dispatchLatencies(url: string, session: string, expected: number): Promise<number[]> {
+  let calls: CallView[] = [];
+  await waitUntil(
+    async () => {
+      calls = [];
+      let cursor: string | null = null;
+      do {
+        const page: { calls: CallView[]; nextCursor: string | null } = await get(`${url}/v1/calls?sessionId=${session}&limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+        calls.push(...page.calls);
+        cursor = page.nextCursor;
+      } while (cursor);
+      return calls.length === expected && calls.every((c) => c.status === 'DONE');
+    },
+    `the ${expected} probe calls of ${session} have ended DONE`,
+    60_000,
+  );
+  return calls.map((c) => c.currentExecution!.createdAt - c.createdAt);
+}
+
+/** CPU ms so far: api (whole and its main thread), db, the nodes (by `nodesCpuMs`), the machine. */
+function cpuNow(s: ScaleCluster, nodesCpuMs: () => number): { api: number; apiLoop: number; db: number; dbLoop: number; nodes: number; machine: Promise<number> } {
+  const apiPid = s.cluster.api.proc.pid!;
+  const dbPid = s.cluster.db.proc.pid!;
+  return {
+    api: cpuMs(apiPid),
+    apiLoop: mainThreadCpuMs(apiPid),
+    db: cpuMs(dbPid),
+    dbLoop: mainThreadCpuMs(dbPid),
+    nodes: nodesCpuMs(),
+    machine: machineBusyMs(),
+  };
+}
+
+/** Every worker daemon of the cluster and its miniworkers. */
+const workersCpuMs = (s: ScaleCluster) => (): number => treesCpuMs(s.workers.map((w) => w.proc.pid!));
+
+/** This process: the simulated nodes (and the async probe). */
+const benchCpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** `seconds` of `clients` sync invokes from wrk, with the async probe beside them. */
+async function loadStep(s: ScaleCluster, clients: number, seconds: number, label: string, nodesCpuMs: () => number): Promise<ScaleStep> {
+  const url = s.cluster.url;
+  const session = `scale-${label}-${clients}`;
+  const endedBefore = await endedCalls(url);
+  const before = cpuNow(s, nodesCpuMs);
+  const machineBefore = await before.machine;
+  const t0 = process.hrtime.bigint();
+  const probe = startProbe(url, session);
+  const r = await wrk(`${url}/v1/functions/${FN}/invoke?wait=true`, s.script, clients, seconds);
+  const probes = await probe.stop();
+  const elapsedMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const after = cpuNow(s, nodesCpuMs);
+  const machineAfter = await after.machine;
+  const ended = (await endedCalls(url)) - endedBefore;
+  if (r.errors > r.requests / 100) throw new Error(`${r.errors} of ${r.requests} sync invokes failed under wrk`);
+  const dispatch = await dispatchLatencies(url, session, probes);
+  const pct = (ms: number): number => round((100 * ms) / elapsedMs, 1);
+  return {
+    clients,
+    callsPerSec: Math.round((1000 * ended) / elapsedMs),
+    syncP50Ms: r.p50Ms,
+    syncP99Ms: r.p99Ms,
+    dispatchP50Ms: percentile(dispatch, 50),
+    dispatchP99Ms: percentile(dispatch, 99),
+    probes,
+    apiCpuPct: pct(after.api - before.api),
+    apiLoopCpuPct: pct(after.apiLoop - before.apiLoop),
+    apiCpuMsPerCall: round((after.api - before.api) / ended, 3),
+    dbCpuPct: pct(after.db - before.db),
+    dbLoopCpuPct: pct(after.dbLoop - before.dbLoop),
+    nodesCpuPct: pct(after.nodes - before.nodes),
+    machineCpuPct: pct(machineAfter - machineBefore),
+  };
+}
+
+/** The api's CPU, % of one core, over `seconds` with no calls: what its nodes' heartbeats cost it. */
+async function idleApiCpuPct(s: ScaleCluster, seconds: number): Promise<number> {
+  const pid = s.cluster.api.proc.pid!;
+  const before = cpuMs(pid);
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  return round((100 * (cpuMs(pid) - before)) / (Date.now() - t0), 1);
+}
+
+/**
+ * The api started again under `node --cpu-prof` (same ports, same store; `sims` join it again),
+ * `seconds` of `clients` sync clients once it is warm, then stopped so it writes its profile:
+ * where its time went within that load alone.
+ */
+async function profileApi(s: ScaleCluster, sims: FakeNode[], clients: number, seconds: number): Promise<ApiProfile> {
+  const c = s.cluster;
+  const profDir = path.join(c.dir, 'api-profile');
+  await c.api.kill();
+  c.api = await spawnDaemon('api', {
+    ...c.env,
+    FERRY_HTTP_PORT: new URL(c.url).port,
+    FERRY_WORKERS_BIND: c.env['FERRY_WORKERS_ADDR']!,
+    FERRY_QUEUE_MAX: '50000',
+    FERRY_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${profDir}`,
+  });
+  for (const sim of sims) sim.join(SIM_CONTAINERS);
+  await nodesUp(c.url, sims.length);
+  await wrk(`${c.url}/v1/functions/${FN}/invoke?wait=true`, s.script, clients, 2);
+  const fromUs = Number(process.hrtime.bigint() / 1000n);
+  await wrk(`${c.url}/v1/functions/${FN}/invoke?wait=true`, s.script, clients, seconds);
+  const toUs = Number(process.hrtime.bigint() / 1000n);
+  await c.api.kill();
+  const [file] = await readdir(profDir);
+  if (!file) throw new Error(`the api wrote no profile in ${profDir}`);
+  return apiProfile(path.join(profDir, file), { fromUs, toUs });
+}
+
+export interface ScaleFigures {
+  [key: string]: number;
+}
+
+/**
+ * How far one api goes. First the same sync load (CLIENTS wrk connections) and an async probe
+ * against 1, 8, 16, 32 and 64 fake-driver nodes, each its own worker process. Then the
+ * saturation point: the worker processes give way to as many nodes simulated in this process
+ * over the real protocol (a worker daemon and its miniworker spend more CPU per call than the
+ * api, so on a machine they share they, not the api, would set the limit), each ending every
+ * call after the same fake delay, with room for more calls than offered; offered concurrency
+ * is raised until calls/s stops growing. Last, a CPU profile of the api at that point.
+ */
+export async function scaleFigures(quick: boolean, say: (line: string) => void): Promise<ScaleFigures> {
+  if (!(await haveWrk())) throw new Error(WRK_HELP);
+  const counts = quick ? QUICK_NODE_COUNTS : NODE_COUNTS;
+  const seconds = quick ? 2 : 5;
+  const maxNodes = counts.at(-1)!;
+  const s = await startScaleCluster(maxNodes);
+  const sims: FakeNode[] = [];
+  const out: ScaleFigures = {};
+  try {
+    for (const n of counts) {
+      say(`scale: ${n} fake node(s), ${CLIENTS} sync clients and an async call every ${PROBE_EVERY_MS} ms`);
+      await s.grow(n);
+      out[`scale_api_idle_cpu_pct_${n}`] = await idleApiCpuPct(s, quick ? 1 : 3);
+      // Untimed: the function's bundle fetched by every new node, the paths hot.
+      await wrk(`${s.cluster.url}/v1/functions/${FN}/invoke?wait=true`, s.script, CLIENTS, 2);
+      Object.assign(out, stepJson(await loadStep(s, CLIENTS, seconds, `n${n}`, workersCpuMs(s)), `_${n}`));
+    }
+    out['scale_node_rss_mib'] = round(s.workers.reduce((mib, w) => mib + treeOf(w.proc.pid!).reduce((m, pid) => m + rssMiB(pid), 0), 0) / s.workers.length, 1);
+    out['scale_api_rss_mib'] = round(rssMiB(s.cluster.api.proc.pid!), 1);
+
+    const sweep = quick ? QUICK_SWEEP : SWEEP;
+    say(`scale: saturation, ${maxNodes} simulated nodes, offered concurrency ${sweep.join(', ')}`);
+    await s.stopWorkers();
+    await nodesUp(s.cluster.url, 0);
+    for (let i = 1; i <= maxNodes; i++) {
+      const sim = new FakeNode(`scl-sim-${i}`, s.cluster.env['FERRY_WORKERS_ADDR']!);
+      sims.push(sim);
+      sim.autoFinish(FAKE_DELAY_MS);
+      sim.join(SIM_CONTAINERS);
+    }
+    await nodesUp(s.cluster.url, maxNodes);
+    await wrk(`${s.cluster.url}/v1/functions/${FN}/invoke?wait=true`, s.script, sweep.at(-1)!, 2);
+    let best: ScaleStep | undefined;
+    for (const clients of sweep) {
+      const step = await loadStep(s, clients, seconds, 'sweep', benchCpuMs);
+      Object.assign(out, stepJson(step, `_sweep_${clients}`));
+      // Saturated: the most clients that still raised calls/s by 5 % over every fewer.
+      if (best === undefined || step.callsPerSec > best.callsPerSec * 1.05) best = step;
+    }
+    out['scale_saturation_calls_per_s'] = best!.callsPerSec;
+    out['scale_saturation_clients'] = best!.clients;
+    out['scale_saturation_api_cpu_pct'] = best!.apiCpuPct;
+    out['scale_saturation_api_loop_cpu_pct'] = best!.apiLoopCpuPct;
+    out['scale_saturation_db_loop_cpu_pct'] = best!.dbLoopCpuPct;
+    out['scale_saturation_machine_cpu_pct'] = best!.machineCpuPct;
+
+    say(`scale: a CPU profile of the api, ${maxNodes} simulated nodes, ${best!.clients} clients`);
+    const profile = await profileApi(s, sims, best!.clients, seconds);
+    const share = (part: string): number => round((100 * (profile.parts.find(([p]) => p.startsWith(part))?.[1] ?? 0)) / profile.busyMs, 1);
+    out['scale_profile_scheduler_pct'] = share('scheduler');
+    out['scale_profile_place_pct'] = round((100 * profile.placeMs) / profile.busyMs, 1);
+    out['scale_profile_worker_link_pct'] = share('worker link');
+    out['scale_profile_call_lifecycle_pct'] = share('call lifecycle');
+    out['scale_profile_http_pct'] = share('HTTP');
+    out['scale_profile_gc_pct'] = share('garbage');
+    out['scale_profile_outside_api_code_pct'] = round(share('Node and libraries') + share('native'), 1);
+    for (const [part, ms] of profile.parts) say(`scale: api profile: ${part} ${round((100 * ms) / profile.busyMs, 1)} %`);
+    return out;
+  } finally {
+    for (const sim of sims) sim.close();
+    await s.close();
+  }
+}
+
+function stepJson(step: ScaleStep, suffix: string): Record<string, number> {
+  return {
+    [`scale_calls_per_s${suffix}`]: step.callsPerSec,
+    [`scale_dispatch_p50_ms${suffix}`]: step.dispatchP50Ms,
+    [`scale_dispatch_p99_ms${suffix}`]: step.dispatchP99Ms,
+    [`scale_sync_p50_ms${suffix}`]: step.syncP50Ms,
+    [`scale_sync_p99_ms${suffix}`]: step.syncP99Ms,
+    [`scale_api_cpu_pct${suffix}`]: step.apiCpuPct,
+    [`scale_api_loop_cpu_pct${suffix}`]: step.apiLoopCpuPct,
+    [`scale_api_cpu_ms_per_call${suffix}`]: step.apiCpuMsPerCall,
+    [`scale_db_cpu_pct${suffix}`]: step.dbCpuPct,
+    [`scale_db_loop_cpu_pct${suffix}`]: step.dbLoopCpuPct,
+    [`scale_nodes_cpu_pct${suffix}`]: step.nodesCpuPct,
+    [`scale_machine_cpu_pct${suffix}`]: step.machineCpuPct,
+  };
+}
+
+export function scaleRows(f: ScaleFigures): Row[] {
+  const counts = Object.keys(f)
+    .map((k) => /^scale_calls_per_s_(\d+)$/.exec(k)?.[1])
+    .filter((n): n is string => n !== undefined);
+  const sweep = Object.keys(f)
+    .map((k) => /^scale_calls_per_s_sweep_(\d+)$/.exec(k)?.[1])
+    .filter((n): n is string => n !== undefined);
+  const line = (sfx: string, nodes: string): string =>
+    `${f[`scale_calls_per_s${sfx}`]}/s; dispatch ${f[`scale_dispatch_p50_ms${sfx}`]} / ${f[`scale_dispatch_p99_ms${sfx}`]} ms; api ${f[`scale_api_cpu_pct${sfx}`]} % (loop ${f[`scale_api_loop_cpu_pct${sfx}`]} %, ${f[`scale_api_cpu_ms_per_call${sfx}`]} ms/call), db ${f[`scale_db_cpu_pct${sfx}`]} % (loop ${f[`scale_db_loop_cpu_pct${sfx}`]} %), ${nodes} ${f[`scale_nodes_cpu_pct${sfx}`]} %, machine ${f[`scale_machine_cpu_pct${sfx}`]} %`;
+  const most = counts.at(-1);
+  return [
+    ...counts.map((n): Row => [`${n} fake node process(es), ${CLIENTS} sync clients + async probe: calls/s; dispatch p50 / p99; CPU % of a core`, line(`_${n}`, 'nodes'), '', `idle api ${f[`scale_api_idle_cpu_pct_${n}`]} %`]),
+    ...sweep.map((c): Row => [`  ${most} simulated nodes, ${c} sync clients + async probe`, line(`_sweep_${c}`, 'simulated nodes'), '', '']),
+    [
+      'calls/s stop growing at: calls/s (clients; api CPU %, event loops of api / db %, machine %)',
+      `${f['scale_saturation_calls_per_s']} (${f['scale_saturation_clients']}; ${f['scale_saturation_api_cpu_pct']} %, ${f['scale_saturation_api_loop_cpu_pct']} / ${f['scale_saturation_db_loop_cpu_pct']} %, ${f['scale_saturation_machine_cpu_pct']} %)`,
+      'measured',
+      '',
+    ],
+    [
+      `api CPU profile at the saturation point: scheduler (place) / worker link / call lifecycle / HTTP / GC, % of its busy time`,
+      `${f['scale_profile_scheduler_pct']} (${f['scale_profile_place_pct']}) / ${f['scale_profile_worker_link_pct']} / ${f['scale_profile_call_lifecycle_pct']} / ${f['scale_profile_http_pct']} / ${f['scale_profile_gc_pct']}; outside api code ${f['scale_profile_outside_api_code_pct']}`,
+      '',
+      '',
+    ],
+    [`node RSS MiB (worker + miniworker, mean of ${most}); api RSS MiB`, `${f['scale_node_rss_mib']}; ${f['scale_api_rss_mib']}`, '', ''],
+  ];
+}
