@@ -105,7 +105,7 @@ function perUnit(cpu: CpuSample, units: number): { cpuPerUnitMs: Record<string, 
 }
 
 /** The db's counts of call records written and of LevelDB batches and ops, from its /metrics. */
-async function dbWrites(metricsUrl: string | null): Promise<{ callWrites: number; batches: number; ops: number }> {
+export async function dbWrites(metricsUrl: string | null): Promise<{ callWrites: number; batches: number; ops: number }> {
   if (metricsUrl === null) return { callWrites: NaN, batches: NaN, ops: NaN };
   const text = await (await fetch(metricsUrl)).text();
   const sum = (name: string): number =>

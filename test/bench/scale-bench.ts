@@ -12,6 +12,7 @@ import { tokenFor, withAuth } from '../helpers/http.js';
 import { cpuMs, machineBusyMs, mainThreadCpuMs, rssMiB, treesCpuMs, treeOf } from '../helpers/processes.js';
 import { parsePrometheusText } from '../helpers/prometheus.js';
 import { waitUntil } from '../helpers/temp.js';
+import { dbWrites } from './cpu-bench.js';
 import { apiProfile, type ApiProfile } from './cpu-profile.js';
 import { percentile, round } from './stats.js';
 import { deployUnrunnable } from './store-scale-bench.js';
@@ -21,25 +22,28 @@ import { haveWrk, wrk, WRK_HELP, wrkScript } from './wrk.js';
 /** Worker nodes the cluster is measured with, grown in this order; `--quick` stops at 8. */
 const NODE_COUNTS = [1, 8, 16, 32, 64];
 const QUICK_NODE_COUNTS = [1, 8];
-/** How long each call "runs" on its node (FERRY_FAKE_DELAY_MS): a node's four containers end 200 calls/s. */
-const FAKE_DELAY_MS = 20;
+/**
+ * How long each call "runs" on its node (FERRY_FAKE_DELAY_MS): a node's four containers end 40
+ * calls/s. Well past the api's FERRY_CALL_WRITE_HOLD_MS (25), so every call is the same two
+ * writes at any load (created with its start, then its end), as most real calls are.
+ */
+const FAKE_DELAY_MS = 100;
 const CONTAINERS = 4;
 /**
- * Sync clients at each node count: as many as 64 nodes hold (4 running and 1 dispatched ahead
- * per container, 512) would only lengthen the api's queue; 256 already keep more calls in
- * flight than the api can turn over in the fake delay at its limit.
+ * Clients (wrk connections) at each node count: as many calls as 64 nodes run at once, more
+ * than the machine turns over in the fake delay.
  */
 const CLIENTS = 256;
+/** Every this-many-th request of a client is an async invoke, the others sync: the async calls' records give the dispatch latency. */
+const ASYNC_EVERY = 10;
 /** Offered concurrency of the saturation sweep. */
-const SWEEP = [16, 32, 64, 128, 256, 512, 1024];
-const QUICK_SWEEP = [16, 64, 256];
+const SWEEP = [32, 64, 128, 256, 512, 1024];
+const QUICK_SWEEP = [64, 256];
 /**
  * Containers each simulated node of the sweep says it has: 64 such nodes hold 2,048 calls (one
  * ahead per container), more than the sweep offers, so the api never queues for want of a node.
  */
 const SIM_CONTAINERS = 16;
-/** An async call every this many ms, beside the sync load: their records give the dispatch latency. */
-const PROBE_EVERY_MS = 10;
 const FN = 'scale-fn';
 
 /** One timed load: calls/s of the cluster, latencies, and where the CPU went. */
@@ -47,12 +51,11 @@ export interface ScaleStep {
   clients: number;
   /** Calls ended per second, by the api's own counter (sync and async). */
   callsPerSec: number;
-  syncP50Ms: number;
-  syncP99Ms: number;
-  /** The async probe calls' dispatch latency (their first execution's `createdAt` − the call's `createdAt`, ms). */
+  /** The async calls' dispatch latency (their first execution's `createdAt` − the call's `createdAt`, ms). */
   dispatchP50Ms: number;
   dispatchP99Ms: number;
-  probes: number;
+  /** Call records the db wrote per call. */
+  dbWritesPerCall: number;
   /** CPU of the api process (every thread) and of its main thread (the event loop), % of one core. */
   apiCpuPct: number;
   apiLoopCpuPct: number;
@@ -61,6 +64,8 @@ export interface ScaleStep {
   dbLoopCpuPct: number;
   /** Every worker daemon and its miniworkers, % of one core. */
   nodesCpuPct: number;
+  /** wrk, the load generator. */
+  loadCpuPct: number;
   /** The whole machine (2 cores: 200 %), the load generator and other work included. */
   machineCpuPct: number;
 }
@@ -68,8 +73,6 @@ export interface ScaleStep {
 interface ScaleCluster {
   cluster: Cluster;
   workers: DaemonProcess[];
-  /** wrk's Lua script posting a sync invoke with the admin key. */
-  script: string;
   /** Starts worker nodes until there are `n`, and waits until the api counts them all. */
   grow(n: number): Promise<void>;
   /** Stops every worker node (SIGTERM, as a host's shutdown does). */
@@ -120,8 +123,6 @@ async function startScaleCluster(maxNodes: number): Promise<ScaleCluster> {
   };
   try {
     await deployUnrunnable(cluster, FN);
-    const script = path.join(cluster.dir, 'invoke.lua');
-    await writeFile(script, wrkScript(tokenFor(cluster.url)));
     const keys: Record<string, string> = curve ? { FERRY_API_PUBLIC_KEY: cluster.api.publicKey!, FERRY_REGISTRY_PUBLIC_KEY: cluster.registry.publicKey! } : {};
     const startWorker = async (id: string): Promise<void> => {
       await mkdir(nodeDir(cluster.dir, id), { recursive: true });
@@ -148,55 +149,35 @@ async function startScaleCluster(maxNodes: number): Promise<ScaleCluster> {
       for (let i = 0; i < ids.length; i += 8) await Promise.all(ids.slice(i, i + 8).map(startWorker));
       await nodesUp(cluster.url, n);
     };
-    return { cluster, workers, script, grow, stopWorkers, close };
+    return { cluster, workers, grow, stopWorkers, close };
   } catch (err) {
     await close();
     throw err;
   }
 }
 
-/** Calls the api has seen end, by its `ferry_calls_ended_total`. */
-async function endedCalls(url: string): Promise<number> {
+/** The sum of the samples of the api's metric `name`. */
+async function apiMetric(url: string, name: string): Promise<number> {
   const res = await fetch(`${url}/metrics`, { headers: withAuth(url) });
-  const family = parsePrometheusText(await res.text()).get('ferry_calls_ended_total');
+  const family = parsePrometheusText(await res.text()).get(name);
   return (family?.samples ?? []).reduce((n, s) => n + s.value, 0);
 }
 
-/** Async invokes in session `session`, one every PROBE_EVERY_MS, until stopped; `stop` resolves with how many were accepted. */
-function startProbe(url: string, session: string): { stop(): Promise<number> } {
-  const target = `${url}/v1/functions/${FN}/invoke?sessionId=${session}`;
-  const pending = new Set<Promise<void>>();
-  let accepted = 0;
-  let refused = 0;
-  const timer = setInterval(() => {
-    const p = fetch(target, { method: 'POST', headers: withAuth(target, { 'content-type': 'application/json' }), body: '{}' }).then(
-      async (res) => {
-        await res.arrayBuffer();
-        if (res.status === 202) accepted += 1;
-        else refused += 1;
-      },
-      () => void (refused += 1),
-    );
-    pending.add(p);
-    void p.finally(() => pending.delete(p));
-  }, PROBE_EVERY_MS);
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await Promise.all(pending);
-      if (refused > 0) throw new Error(`${refused} async probe invokes were not accepted`);
-      return accepted;
-    },
-  };
+/** Calls the api has seen end. */
+const endedCalls = (url: string): Promise<number> => apiMetric(url, 'ferry_calls_ended_total');
+
+/** Waits until the api holds no call (queued or running): what one load left behind is not counted in the next. */
+async function drained(url: string): Promise<void> {
+  await waitUntil(async () => (await apiMetric(url, 'ferry_queue_calls')) + (await apiMetric(url, 'ferry_running_calls')) === 0, 'the api holds no call', 60_000);
 }
 
 /**
  * Each call of `session`'s dispatch latency from the store: its first execution's `createdAt`
  * (the api's clock when it sent it to a node) − the call's `createdAt` (the db's, when it stored
- * it), once all `expected` calls have ended. Async calls only: a sync call is dispatched before
+ * it), once they have all ended. Async calls only: a sync call is dispatched before
  * its create is written (see Scheduler.invoke), so its record holds no such interval.
  */
-async function dispatchLatencies(url: string, session: string, expected: number): Promise<number[]> {
+async function dispatchLatencies(url: string, session: string): Promise<number[]> {
   let calls: CallView[] = [];
   await waitUntil(
     async () => {
@@ -207,9 +188,9 @@ async function dispatchLatencies(url: string, session: string, expected: number)
         calls.push(...page.calls);
         cursor = page.nextCursor;
       } while (cursor);
-      return calls.length === expected && calls.every((c) => c.status === 'DONE');
+      return calls.every((c) => c.status === 'DONE');
     },
-    `the ${expected} probe calls of ${session} have ended DONE`,
+    `the async calls of ${session} have ended DONE`,
     60_000,
   );
   return calls.map((c) => c.currentExecution!.createdAt - c.createdAt);
@@ -232,44 +213,55 @@ function cpuNow(s: ScaleCluster, nodesCpuMs: () => number): { api: number; apiLo
 /** Every worker daemon of the cluster and its miniworkers. */
 const workersCpuMs = (s: ScaleCluster) => (): number => treesCpuMs(s.workers.map((w) => w.proc.pid!));
 
-/** This process: the simulated nodes (and the async probe). */
+/** This process: the simulated nodes. */
 const benchCpuMs = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
 
-/** `seconds` of `clients` sync invokes from wrk, with the async probe beside them. */
+/** wrk's script for `session`: sync invokes, every ASYNC_EVERY-th one async in `session`. */
+async function mixedScript(c: Cluster, session: string): Promise<string> {
+  const file = path.join(c.dir, `${session}.lua`);
+  await writeFile(file, wrkScript(tokenFor(c.url), { every: ASYNC_EVERY, path: `/v1/functions/${FN}/invoke?sessionId=${session}` }));
+  return file;
+}
+
+/** wrk's `clients` connections for `seconds` (sync invokes, every ASYNC_EVERY-th async in `session`); wrk's figures. */
+async function load(c: Cluster, clients: number, seconds: number, session: string): Promise<Awaited<ReturnType<typeof wrk>>> {
+  const r = await wrk(`${c.url}/v1/functions/${FN}/invoke?wait=true`, await mixedScript(c, session), clients, seconds);
+  if (r.errors > r.requests / 100) throw new Error(`${r.errors} of ${r.requests} invokes failed under wrk`);
+  return r;
+}
+
+/** One timed load of `clients` and where the CPU went. */
 async function loadStep(s: ScaleCluster, clients: number, seconds: number, label: string, nodesCpuMs: () => number): Promise<ScaleStep> {
-  const url = s.cluster.url;
+  const c = s.cluster;
   const session = `scale-${label}-${clients}`;
-  const endedBefore = await endedCalls(url);
+  await drained(c.url);
+  const [endedBefore, writesBefore] = [await endedCalls(c.url), await dbWrites(c.db.metricsUrl)];
   const before = cpuNow(s, nodesCpuMs);
   const machineBefore = await before.machine;
   const t0 = process.hrtime.bigint();
-  const probe = startProbe(url, session);
-  const r = await wrk(`${url}/v1/functions/${FN}/invoke?wait=true`, s.script, clients, seconds);
-  const probes = await probe.stop();
+  const r = await load(c, clients, seconds, session);
   const elapsedMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const after = cpuNow(s, nodesCpuMs);
   const machineAfter = await after.machine;
-  const ended = (await endedCalls(url)) - endedBefore;
-  if (r.errors > r.requests / 100) throw new Error(`${r.errors} of ${r.requests} sync invokes failed under wrk`);
-  const dispatch = await dispatchLatencies(url, session, probes);
+  const [ended, writes] = [(await endedCalls(c.url)) - endedBefore, (await dbWrites(c.db.metricsUrl)).callWrites - writesBefore.callWrites];
+  const dispatch = await dispatchLatencies(c.url, session);
   const pct = (ms: number): number => round((100 * ms) / elapsedMs, 1);
   return {
     clients,
     callsPerSec: Math.round((1000 * ended) / elapsedMs),
-    syncP50Ms: r.p50Ms,
-    syncP99Ms: r.p99Ms,
     dispatchP50Ms: percentile(dispatch, 50),
     dispatchP99Ms: percentile(dispatch, 99),
-    probes,
+    dbWritesPerCall: round(writes / ended),
     apiCpuPct: pct(after.api - before.api),
     apiLoopCpuPct: pct(after.apiLoop - before.apiLoop),
     apiCpuMsPerCall: round((after.api - before.api) / ended, 3),
     dbCpuPct: pct(after.db - before.db),
     dbLoopCpuPct: pct(after.dbLoop - before.dbLoop),
     nodesCpuPct: pct(after.nodes - before.nodes),
+    loadCpuPct: pct(r.cpuMs),
     machineCpuPct: pct(machineAfter - machineBefore),
   };
 }
@@ -301,9 +293,10 @@ async function profileApi(s: ScaleCluster, sims: FakeNode[], clients: number, se
   });
   for (const sim of sims) sim.join(SIM_CONTAINERS);
   await nodesUp(c.url, sims.length);
-  await wrk(`${c.url}/v1/functions/${FN}/invoke?wait=true`, s.script, clients, 2);
+  await load(c, clients, 2, 'profile-warm');
+  await drained(c.url);
   const fromUs = Number(process.hrtime.bigint() / 1000n);
-  await wrk(`${c.url}/v1/functions/${FN}/invoke?wait=true`, s.script, clients, seconds);
+  await load(c, clients, seconds, 'profile');
   const toUs = Number(process.hrtime.bigint() / 1000n);
   await c.api.kill();
   const [file] = await readdir(profDir);
@@ -334,11 +327,11 @@ export async function scaleFigures(quick: boolean, say: (line: string) => void):
   const out: ScaleFigures = {};
   try {
     for (const n of counts) {
-      say(`scale: ${n} fake node(s), ${CLIENTS} sync clients and an async call every ${PROBE_EVERY_MS} ms`);
+      say(`scale: ${n} fake node(s), ${CLIENTS} clients, every ${ASYNC_EVERY}th call async`);
       await s.grow(n);
       out[`scale_api_idle_cpu_pct_${n}`] = await idleApiCpuPct(s, quick ? 1 : 3);
       // Untimed: the function's bundle fetched by every new node, the paths hot.
-      await wrk(`${s.cluster.url}/v1/functions/${FN}/invoke?wait=true`, s.script, CLIENTS, 2);
+      await load(s.cluster, CLIENTS, 2, `warm-n${n}`);
       Object.assign(out, stepJson(await loadStep(s, CLIENTS, seconds, `n${n}`, workersCpuMs(s)), `_${n}`));
     }
     out['scale_node_rss_mib'] = round(s.workers.reduce((mib, w) => mib + treeOf(w.proc.pid!).reduce((m, pid) => m + rssMiB(pid), 0), 0) / s.workers.length, 1);
@@ -355,7 +348,7 @@ export async function scaleFigures(quick: boolean, say: (line: string) => void):
       sim.join(SIM_CONTAINERS);
     }
     await nodesUp(s.cluster.url, maxNodes);
-    await wrk(`${s.cluster.url}/v1/functions/${FN}/invoke?wait=true`, s.script, sweep.at(-1)!, 2);
+    await load(s.cluster, sweep.at(-1)!, 2, 'warm-sweep');
     let best: ScaleStep | undefined;
     for (const clients of sweep) {
       const step = await loadStep(s, clients, seconds, 'sweep', benchCpuMs);
@@ -393,14 +386,14 @@ function stepJson(step: ScaleStep, suffix: string): Record<string, number> {
     [`scale_calls_per_s${suffix}`]: step.callsPerSec,
     [`scale_dispatch_p50_ms${suffix}`]: step.dispatchP50Ms,
     [`scale_dispatch_p99_ms${suffix}`]: step.dispatchP99Ms,
-    [`scale_sync_p50_ms${suffix}`]: step.syncP50Ms,
-    [`scale_sync_p99_ms${suffix}`]: step.syncP99Ms,
+    [`scale_db_writes_per_call${suffix}`]: step.dbWritesPerCall,
     [`scale_api_cpu_pct${suffix}`]: step.apiCpuPct,
     [`scale_api_loop_cpu_pct${suffix}`]: step.apiLoopCpuPct,
     [`scale_api_cpu_ms_per_call${suffix}`]: step.apiCpuMsPerCall,
     [`scale_db_cpu_pct${suffix}`]: step.dbCpuPct,
     [`scale_db_loop_cpu_pct${suffix}`]: step.dbLoopCpuPct,
     [`scale_nodes_cpu_pct${suffix}`]: step.nodesCpuPct,
+    [`scale_load_cpu_pct${suffix}`]: step.loadCpuPct,
     [`scale_machine_cpu_pct${suffix}`]: step.machineCpuPct,
   };
 }
@@ -413,11 +406,11 @@ export function scaleRows(f: ScaleFigures): Row[] {
     .map((k) => /^scale_calls_per_s_sweep_(\d+)$/.exec(k)?.[1])
     .filter((n): n is string => n !== undefined);
   const line = (sfx: string, nodes: string): string =>
-    `${f[`scale_calls_per_s${sfx}`]}/s; dispatch ${f[`scale_dispatch_p50_ms${sfx}`]} / ${f[`scale_dispatch_p99_ms${sfx}`]} ms; api ${f[`scale_api_cpu_pct${sfx}`]} % (loop ${f[`scale_api_loop_cpu_pct${sfx}`]} %, ${f[`scale_api_cpu_ms_per_call${sfx}`]} ms/call), db ${f[`scale_db_cpu_pct${sfx}`]} % (loop ${f[`scale_db_loop_cpu_pct${sfx}`]} %), ${nodes} ${f[`scale_nodes_cpu_pct${sfx}`]} %, machine ${f[`scale_machine_cpu_pct${sfx}`]} %`;
+    `${f[`scale_calls_per_s${sfx}`]}/s; dispatch ${f[`scale_dispatch_p50_ms${sfx}`]} / ${f[`scale_dispatch_p99_ms${sfx}`]} ms; api ${f[`scale_api_cpu_pct${sfx}`]} % (loop ${f[`scale_api_loop_cpu_pct${sfx}`]} %, ${f[`scale_api_cpu_ms_per_call${sfx}`]} ms/call), db ${f[`scale_db_cpu_pct${sfx}`]} % (loop ${f[`scale_db_loop_cpu_pct${sfx}`]} %, ${f[`scale_db_writes_per_call${sfx}`]} writes/call), ${nodes} ${f[`scale_nodes_cpu_pct${sfx}`]} %, wrk ${f[`scale_load_cpu_pct${sfx}`]} %, machine ${f[`scale_machine_cpu_pct${sfx}`]} %`;
   const most = counts.at(-1);
   return [
-    ...counts.map((n): Row => [`${n} fake node process(es), ${CLIENTS} sync clients + async probe: calls/s; dispatch p50 / p99; CPU % of a core`, line(`_${n}`, 'nodes'), '', `idle api ${f[`scale_api_idle_cpu_pct_${n}`]} %`]),
-    ...sweep.map((c): Row => [`  ${most} simulated nodes, ${c} sync clients + async probe`, line(`_sweep_${c}`, 'simulated nodes'), '', '']),
+    ...counts.map((n): Row => [`${n} fake node process(es), ${CLIENTS} clients (1 call in ${ASYNC_EVERY} async): calls/s; async dispatch p50 / p99; CPU % of a core`, line(`_${n}`, 'nodes'), '', `idle api ${f[`scale_api_idle_cpu_pct_${n}`]} %`]),
+    ...sweep.map((c): Row => [`  ${most} simulated nodes, ${c} clients`, line(`_sweep_${c}`, 'simulated nodes'), '', '']),
     [
       'calls/s stop growing at: calls/s (clients; api CPU %, event loops of api / db %, machine %)',
       `${f['scale_saturation_calls_per_s']} (${f['scale_saturation_clients']}; ${f['scale_saturation_api_cpu_pct']} %, ${f['scale_saturation_api_loop_cpu_pct']} / ${f['scale_saturation_db_loop_cpu_pct']} %, ${f['scale_saturation_machine_cpu_pct']} %)`,

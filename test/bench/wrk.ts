@@ -20,14 +20,25 @@ export async function haveWrk(): Promise<boolean> {
 }
 
 /**
- * The Lua script wrk runs: a sync invoke of `fn` with `{}` and the admin key, and at the end one
- * line of figures on stdout (latencies in µs from wrk's own histogram).
+ * The Lua script wrk runs: a POST of `{}` with the admin key to the URL wrk is given (a sync
+ * invoke), and at the end one line of figures on stdout (latencies in µs from wrk's own
+ * histogram). With `mixed`, every `every`-th request goes to `path` instead (an async invoke).
  */
-export function wrkScript(token: string | undefined): string {
+export function wrkScript(token: string | undefined, mixed?: { every: number; path: string }): string {
   return `wrk.method = "POST"
 wrk.body = "{}"
 wrk.headers["Content-Type"] = "application/json"
 ${token ? `wrk.headers["Authorization"] = "Bearer ${token}"` : ''}
+${
+  mixed
+    ? `local n = 0
+request = function()
+  n = n + 1
+  if n % ${mixed.every} == 0 then return wrk.format(nil, "${mixed.path}") end
+  return wrk.format()
+end`
+    : ''
+}
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format('FERRY_WRK {"requests":%d,"duration_us":%d,"errors":%d,"p50_us":%d,"p99_us":%d}\\n',
