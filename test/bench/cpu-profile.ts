@@ -18,6 +18,8 @@ export interface ApiProfile {
   parts: [part: string, ms: number][];
   /** ms within NodeRegistry.place (choosing a node for a call), wherever it was called from. */
   placeMs: number;
+  /** The functions that spent the most ms themselves (self time), as `name file`, most first. */
+  topSelf: [fn: string, ms: number][];
 }
 
 /**
@@ -48,6 +50,7 @@ export async function apiProfile(file: string, window: { fromUs: number; toUs: n
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const parts = new Map<string, number>();
+  const self = new Map<string, number>();
   let busyMs = 0;
   let placeMs = 0;
   let at = profile.startTime;
@@ -65,9 +68,12 @@ export async function apiProfile(file: string, window: { fromUs: number; toUs: n
       if (frame.functionName === 'place' && frame.url.endsWith('/services/api/node-registry.js')) inPlace = true;
     }
     if (inPlace) placeMs += ms;
+    const where = `${leaf.callFrame.functionName || '(anonymous)'} ${leaf.callFrame.url.replace(/^.*\/(dist|node_modules)\//, '')}`.trim();
+    self.set(where, (self.get(where) ?? 0) + ms);
     const part = partOf(urls, leaf.callFrame.functionName);
     parts.set(part, (parts.get(part) ?? 0) + ms);
   });
   if (busyMs === 0) throw new Error(`${file} holds no busy sample between ${window.fromUs} and ${window.toUs} µs`);
-  return { busyMs, parts: [...parts].sort((a, b) => b[1] - a[1]), placeMs };
+  const top = (m: Map<string, number>, n?: number): [string, number][] => [...m].sort((a, b) => b[1] - a[1]).slice(0, n);
+  return { busyMs, parts: top(parts), placeMs, topSelf: top(self, 15) };
 }

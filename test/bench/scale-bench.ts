@@ -37,7 +37,7 @@ const CLIENTS = 256;
 /** Every this-many-th request of a client is an async invoke, the others sync: the async calls' records give the dispatch latency. */
 const ASYNC_EVERY = 10;
 /** Offered concurrency of the saturation sweep. */
-const SWEEP = [32, 64, 128, 256, 512, 1024];
+const SWEEP = [32, 64, 128, 256, 384, 512, 768, 1024];
 const QUICK_SWEEP = [64, 256];
 /**
  * Containers each simulated node of the sweep says it has: 64 such nodes hold 2,048 calls (one
@@ -266,13 +266,14 @@ async function loadStep(s: ScaleCluster, clients: number, seconds: number, label
   };
 }
 
-/** The api's CPU, % of one core, over `seconds` with no calls: what its nodes' heartbeats cost it. */
-async function idleApiCpuPct(s: ScaleCluster, seconds: number): Promise<number> {
+/** CPU of the api and of all nodes, % of one core, over `seconds` with no calls: what heartbeats and timers cost. */
+async function idleCpuPct(s: ScaleCluster, seconds: number): Promise<{ api: number; nodes: number }> {
   const pid = s.cluster.api.proc.pid!;
-  const before = cpuMs(pid);
-  const t0 = Date.now();
+  const nodes = workersCpuMs(s);
+  const [api0, nodes0, t0] = [cpuMs(pid), nodes(), Date.now()];
   await new Promise((r) => setTimeout(r, seconds * 1000));
-  return round((100 * (cpuMs(pid) - before)) / (Date.now() - t0), 1);
+  const pct = (ms: number): number => round((100 * ms) / (Date.now() - t0), 1);
+  return { api: pct(cpuMs(pid) - api0), nodes: pct(nodes() - nodes0) };
 }
 
 /**
@@ -329,7 +330,9 @@ export async function scaleFigures(quick: boolean, say: (line: string) => void):
     for (const n of counts) {
       say(`scale: ${n} fake node(s), ${CLIENTS} clients, every ${ASYNC_EVERY}th call async`);
       await s.grow(n);
-      out[`scale_api_idle_cpu_pct_${n}`] = await idleApiCpuPct(s, quick ? 1 : 3);
+      const idle = await idleCpuPct(s, quick ? 1 : 4);
+      out[`scale_api_idle_cpu_pct_${n}`] = idle.api;
+      out[`scale_nodes_idle_cpu_pct_${n}`] = idle.nodes;
       // Untimed: the function's bundle fetched by every new node, the paths hot.
       await load(s.cluster, CLIENTS, 2, `warm-n${n}`);
       Object.assign(out, stepJson(await loadStep(s, CLIENTS, seconds, `n${n}`, workersCpuMs(s)), `_${n}`));
@@ -374,6 +377,7 @@ export async function scaleFigures(quick: boolean, say: (line: string) => void):
     out['scale_profile_gc_pct'] = share('garbage');
     out['scale_profile_outside_api_code_pct'] = round(share('Node and libraries') + share('native'), 1);
     for (const [part, ms] of profile.parts) say(`scale: api profile: ${part} ${round((100 * ms) / profile.busyMs, 1)} %`);
+    for (const [fn, ms] of profile.topSelf) say(`scale: api profile, self time: ${round((100 * ms) / profile.busyMs, 1)} % ${fn}`);
     return out;
   } finally {
     for (const sim of sims) sim.close();
@@ -409,7 +413,7 @@ export function scaleRows(f: ScaleFigures): Row[] {
     `${f[`scale_calls_per_s${sfx}`]}/s; dispatch ${f[`scale_dispatch_p50_ms${sfx}`]} / ${f[`scale_dispatch_p99_ms${sfx}`]} ms; api ${f[`scale_api_cpu_pct${sfx}`]} % (loop ${f[`scale_api_loop_cpu_pct${sfx}`]} %, ${f[`scale_api_cpu_ms_per_call${sfx}`]} ms/call), db ${f[`scale_db_cpu_pct${sfx}`]} % (loop ${f[`scale_db_loop_cpu_pct${sfx}`]} %, ${f[`scale_db_writes_per_call${sfx}`]} writes/call), ${nodes} ${f[`scale_nodes_cpu_pct${sfx}`]} %, wrk ${f[`scale_load_cpu_pct${sfx}`]} %, machine ${f[`scale_machine_cpu_pct${sfx}`]} %`;
   const most = counts.at(-1);
   return [
-    ...counts.map((n): Row => [`${n} fake node process(es), ${CLIENTS} clients (1 call in ${ASYNC_EVERY} async): calls/s; async dispatch p50 / p99; CPU % of a core`, line(`_${n}`, 'nodes'), '', `idle api ${f[`scale_api_idle_cpu_pct_${n}`]} %`]),
+    ...counts.map((n): Row => [`${n} fake node process(es), ${CLIENTS} clients (1 call in ${ASYNC_EVERY} async): calls/s; async dispatch p50 / p99; CPU % of a core`, line(`_${n}`, 'nodes'), '', `idle: api ${f[`scale_api_idle_cpu_pct_${n}`]} %, nodes ${f[`scale_nodes_idle_cpu_pct_${n}`]} %`]),
     ...sweep.map((c): Row => [`  ${most} simulated nodes, ${c} clients`, line(`_sweep_${c}`, 'simulated nodes'), '', '']),
     [
       'calls/s stop growing at: calls/s (clients; api CPU %, event loops of api / db %, machine %)',
