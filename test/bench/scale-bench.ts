@@ -330,11 +330,12 @@ export async function scaleFigures(quick: boolean, say: (line: string) => void):
     for (const n of counts) {
       say(`scale: ${n} fake node(s), ${CLIENTS} clients, every ${ASYNC_EVERY}th call async`);
       await s.grow(n);
+      // Untimed: the function's bundle fetched by every new node, the paths hot.
+      await load(s.cluster, CLIENTS, 2, `warm-n${n}`);
+      await drained(s.cluster.url);
       const idle = await idleCpuPct(s, quick ? 1 : 4);
       out[`scale_api_idle_cpu_pct_${n}`] = idle.api;
       out[`scale_nodes_idle_cpu_pct_${n}`] = idle.nodes;
-      // Untimed: the function's bundle fetched by every new node, the paths hot.
-      await load(s.cluster, CLIENTS, 2, `warm-n${n}`);
       Object.assign(out, stepJson(await loadStep(s, CLIENTS, seconds, `n${n}`, workersCpuMs(s)), `_${n}`));
     }
     out['scale_node_rss_mib'] = round(s.workers.reduce((mib, w) => mib + treeOf(w.proc.pid!).reduce((m, pid) => m + rssMiB(pid), 0), 0) / s.workers.length, 1);
@@ -385,21 +386,24 @@ export async function scaleFigures(quick: boolean, say: (line: string) => void):
   }
 }
 
+/** Each figure of a {@link ScaleStep} by the name its JSON key starts with (after `scale_`). */
+const STEP_KEYS: [keyof ScaleStep, string][] = [
+  ['callsPerSec', 'calls_per_s'],
+  ['dispatchP50Ms', 'dispatch_p50_ms'],
+  ['dispatchP99Ms', 'dispatch_p99_ms'],
+  ['dbWritesPerCall', 'db_writes_per_call'],
+  ['apiCpuPct', 'api_cpu_pct'],
+  ['apiLoopCpuPct', 'api_loop_cpu_pct'],
+  ['apiCpuMsPerCall', 'api_cpu_ms_per_call'],
+  ['dbCpuPct', 'db_cpu_pct'],
+  ['dbLoopCpuPct', 'db_loop_cpu_pct'],
+  ['nodesCpuPct', 'nodes_cpu_pct'],
+  ['loadCpuPct', 'load_cpu_pct'],
+  ['machineCpuPct', 'machine_cpu_pct'],
+];
+
 function stepJson(step: ScaleStep, suffix: string): Record<string, number> {
-  return {
-    [`scale_calls_per_s${suffix}`]: step.callsPerSec,
-    [`scale_dispatch_p50_ms${suffix}`]: step.dispatchP50Ms,
-    [`scale_dispatch_p99_ms${suffix}`]: step.dispatchP99Ms,
-    [`scale_db_writes_per_call${suffix}`]: step.dbWritesPerCall,
-    [`scale_api_cpu_pct${suffix}`]: step.apiCpuPct,
-    [`scale_api_loop_cpu_pct${suffix}`]: step.apiLoopCpuPct,
-    [`scale_api_cpu_ms_per_call${suffix}`]: step.apiCpuMsPerCall,
-    [`scale_db_cpu_pct${suffix}`]: step.dbCpuPct,
-    [`scale_db_loop_cpu_pct${suffix}`]: step.dbLoopCpuPct,
-    [`scale_nodes_cpu_pct${suffix}`]: step.nodesCpuPct,
-    [`scale_load_cpu_pct${suffix}`]: step.loadCpuPct,
-    [`scale_machine_cpu_pct${suffix}`]: step.machineCpuPct,
-  };
+  return Object.fromEntries(STEP_KEYS.map(([field, name]) => [`scale_${name}${suffix}`, step[field]]));
 }
 
 export function scaleRows(f: ScaleFigures): Row[] {
