@@ -15,6 +15,7 @@ import { waitUntil } from '../helpers/temp.js';
 import { dbWrites } from './cpu-bench.js';
 import { apiProfile, type ApiProfile } from './cpu-profile.js';
 import { percentile, round } from './stats.js';
+import { post } from './ferry-bench.js';
 import { deployUnrunnable } from './store-scale-bench.js';
 import type { Row } from './table.js';
 import { haveWrk, wrk, WRK_HELP, wrkScript } from './wrk.js';
@@ -37,7 +38,7 @@ const CLIENTS = 256;
 /** Every this-many-th request of a client is an async invoke, the others sync: the async calls' records give the dispatch latency. */
 const ASYNC_EVERY = 10;
 /** Offered concurrency of the saturation sweep. */
-const SWEEP = [32, 64, 128, 256, 384, 512, 768, 1024];
+const SWEEP = [64, 128, 256, 384, 512, 1024];
 const QUICK_SWEEP = [64, 256];
 /**
  * Containers each simulated node of the sweep says it has: 64 such nodes hold 2,048 calls (one
@@ -277,6 +278,31 @@ async function idleCpuPct(s: ScaleCluster, seconds: number): Promise<{ api: numb
 }
 
 /**
+ * What a deep queue costs the api: `calls` async calls made at once (runs of up to 10,000) while
+ * the simulated nodes hold every call they get, so all but the nodes' room wait in the api's
+ * queue; then the nodes end their calls again and the queue drains. Calls/s and the api's CPU per
+ * call of the drain.
+ */
+async function drain(s: ScaleCluster, sims: FakeNode[], calls: number): Promise<{ callsPerSec: number; apiCpuMsPerCall: number }> {
+  const url = s.cluster.url;
+  await drained(url);
+  for (const sim of sims) sim.autoFinish(null);
+  for (let made = 0; made < calls; made += 10_000) {
+    const r = await post(`${url}/v1/functions/${FN}/runs`, { times: Math.min(10_000, calls - made) });
+    if (r.status !== 201) throw new Error(`a run answered ${r.status}: ${JSON.stringify(r.json)}`);
+  }
+  const held = async (): Promise<number> => (await apiMetric(url, 'ferry_queue_calls')) + (await apiMetric(url, 'ferry_running_calls'));
+  await waitUntil(async () => (await held()) === calls, `the api holds all ${calls} calls`, 60_000);
+  const pid = s.cluster.api.proc.pid!;
+  const [api0, ended0, t0] = [cpuMs(pid), await endedCalls(url), process.hrtime.bigint()];
+  for (const sim of sims) sim.autoFinish(FAKE_DELAY_MS);
+  await drained(url);
+  const elapsedMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const ended = (await endedCalls(url)) - ended0;
+  return { callsPerSec: Math.round((1000 * ended) / elapsedMs), apiCpuMsPerCall: round((cpuMs(pid) - api0) / ended, 3) };
+}
+
+/**
  * The api started again under `node --cpu-prof` (same ports, same store; `sims` join it again),
  * `seconds` of `clients` sync clients once it is warm, then stopped so it writes its profile:
  * where its time went within that load alone.
@@ -367,6 +393,17 @@ export async function scaleFigures(quick: boolean, say: (line: string) => void):
     out['scale_saturation_db_loop_cpu_pct'] = best!.dbLoopCpuPct;
     out['scale_saturation_machine_cpu_pct'] = best!.machineCpuPct;
 
+    const [deep, shallow] = quick ? [5_000, 250] : [20_000, 2_000];
+    say(`scale: ${deep} calls drained from the api's queue at once, against ${shallow} that fit on the nodes`);
+    const deepDrain = await drain(s, sims, deep);
+    const shallowDrain = await drain(s, sims, shallow);
+    out['scale_backlog_calls'] = deep;
+    out['scale_backlog_calls_per_s'] = deepDrain.callsPerSec;
+    out['scale_backlog_api_cpu_ms_per_call'] = deepDrain.apiCpuMsPerCall;
+    out['scale_no_backlog_calls'] = shallow;
+    out['scale_no_backlog_calls_per_s'] = shallowDrain.callsPerSec;
+    out['scale_no_backlog_api_cpu_ms_per_call'] = shallowDrain.apiCpuMsPerCall;
+
     say(`scale: a CPU profile of the api, ${maxNodes} simulated nodes, ${best!.clients} clients`);
     const profile = await profileApi(s, sims, best!.clients, seconds);
     const share = (part: string): number => round((100 * (profile.parts.find(([p]) => p.startsWith(part))?.[1] ?? 0)) / profile.busyMs, 1);
@@ -430,6 +467,12 @@ export function scaleRows(f: ScaleFigures): Row[] {
       `${f['scale_profile_scheduler_pct']} (${f['scale_profile_place_pct']}) / ${f['scale_profile_worker_link_pct']} / ${f['scale_profile_call_lifecycle_pct']} / ${f['scale_profile_http_pct']} / ${f['scale_profile_gc_pct']}; outside api code ${f['scale_profile_outside_api_code_pct']}`,
       '',
       '',
+    ],
+    [
+      `${most} simulated nodes: ${f['scale_backlog_calls']} async calls drained from the api's queue: calls/s, api CPU ms per call`,
+      `${f['scale_backlog_calls_per_s']}/s, ${f['scale_backlog_api_cpu_ms_per_call']} ms`,
+      '',
+      `${f['scale_no_backlog_calls']} that fit on the nodes: ${f['scale_no_backlog_calls_per_s']}/s, ${f['scale_no_backlog_api_cpu_ms_per_call']} ms`,
     ],
     [`node RSS MiB (worker + miniworker, mean of ${most}); api RSS MiB`, `${f['scale_node_rss_mib']}; ${f['scale_api_rss_mib']}`, '', ''],
   ];

@@ -43,9 +43,14 @@ export class FakeNode {
     this.timer = setInterval(() => this.send('heartbeat', { running: 0, warm: [] }), 1_000);
   }
 
-  /** From now on ends every call it is sent DONE after `delayMs`, instead of holding it for the test. */
-  autoFinish(delayMs: number): void {
-    this.autoFinishMs = delayMs;
+  /**
+   * From now on ends every call it is sent DONE after `delayMs` (those it holds too), instead of
+   * holding them for the test; null: holds them again, as a node whose calls never end.
+   */
+  autoFinish(delayMs: number | null): void {
+    this.autoFinishMs = delayMs ?? undefined;
+    if (delayMs === null) return;
+    for (const d of this.dispatches.splice(0)) setTimeout(() => this.finish(d, ''), delayMs);
   }
 
   /** Stops heartbeating: the api will declare this node lost. */
