@@ -8,11 +8,10 @@ import { latencies, summarize, type Contender } from './contenders.js';
 import { startFerryBench, type FerryBench } from './ferry-bench.js';
 import { startRedis } from './redis-server.js';
 import { median, round } from './stats.js';
-import { cpuMs, treeOf } from '../helpers/processes.js';
+import { cpuMs, machineBusyMs, treeOf } from '../helpers/processes.js';
+import { haveWrk, wrk, WRK_HELP, wrkScript } from './wrk.js';
 
 const run = promisify(execFile);
-/** Clock ticks per second of /proc/<pid>/stat's times (`getconf CLK_TCK`; 100 on Linux). */
-const TICKS_PER_S = 100;
 const CLIENTS = 64;
 
 /** CPU ms by what spent it: Ferry's processes by name, the load generator, the whole machine. */
@@ -52,13 +51,6 @@ async function cgroupCpuMs(c: Watched['cgroups'][number]): Promise<number> {
   const text = await readFile(c.file, 'utf8').catch(() => '');
   if (c.unit === 'ns') return Number(text.trim() || 0) / 1e6;
   return Number(/usage_usec (\d+)/.exec(text)?.[1] ?? 0) / 1e3;
-}
-
-async function machineBusyMs(): Promise<number> {
-  const [cpu] = (await readFile('/proc/stat', 'utf8')).split('\n');
-  const n = cpu!.trim().split(/\s+/).slice(1).map(Number);
-  const busy = n.reduce((a, b) => a + b, 0) - n[3]! - n[4]!;
-  return (busy * 1000) / TICKS_PER_S;
 }
 
 /** CPU ms spent so far by each watched name; the worker's descendants are its miniworkers. */
@@ -101,62 +93,6 @@ interface RunFigures {
   dbOpsPerUnit?: number;
 }
 
-const WRK_HELP =
-  'the CPU bench drives Ferry with wrk (HTTP load from a C process, off the measured cores): install it with `apt-get install -y wrk` (Debian/Ubuntu) and run again';
-
-/** Whether wrk is installed; the bench stops with how to get it when not. */
-async function haveWrk(): Promise<boolean> {
-  return run('wrk', ['--version']).then(
-    () => true,
-    // wrk --version prints its banner and exits 1.
-    (err: { stdout?: string }) => String(err.stdout ?? '').includes('wrk'),
-  );
-}
-
-/**
- * The Lua script wrk runs: a sync invoke of `fn` with `{}` and the admin key, and at the end one
- * line of figures on stdout (latencies in µs from wrk's own histogram).
- */
-function wrkScript(token: string | undefined): string {
-  return `wrk.method = "POST"
-wrk.body = "{}"
-wrk.headers["Content-Type"] = "application/json"
-${token ? `wrk.headers["Authorization"] = "Bearer ${token}"` : ''}
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('FERRY_WRK {"requests":%d,"duration_us":%d,"errors":%d,"p50_us":%d,"p99_us":%d}\\n',
-    summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
-    latency:percentile(50), latency:percentile(99)))
-end
-`;
-}
-
-/**
- * `seconds` of wrk with `connections` keep-alive connections posting sync invokes, one wrk
- * thread. It runs under a shell that prints its own /proc stat after wrk exits, so wrk's whole
- * CPU (the shell's cutime + cstime) is known.
- */
-async function wrk(target: string, script: string, connections: number, seconds: number): Promise<{ requests: number; perSec: number; p50Ms: number; p99Ms: number; errors: number; cpuMs: number }> {
-  const { stdout } = await run(
-    'sh',
-    ['-c', 'wrk "$@"; cat /proc/$$/stat', 'sh', '-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', script, target],
-    { maxBuffer: 1024 * 1024 },
-  );
-  const line = stdout.split('\n').find((l) => l.startsWith('FERRY_WRK '));
-  if (!line) throw new Error(`wrk gave no figures:\n${stdout}`);
-  const r = JSON.parse(line.slice('FERRY_WRK '.length)) as { requests: number; duration_us: number; errors: number; p50_us: number; p99_us: number };
-  const stat = stdout.trim().split('\n').at(-1)!;
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return {
-    requests: r.requests,
-    perSec: Math.round(r.requests / (r.duration_us / 1e6)),
-    p50Ms: round(r.p50_us / 1000, 3),
-    p99Ms: round(r.p99_us / 1000, 3),
-    errors: r.errors,
-    cpuMs: ((Number(f[13]) + Number(f[14])) * 1000) / TICKS_PER_S,
-  };
-}
-
 function perUnit(cpu: CpuSample, units: number): { cpuPerUnitMs: Record<string, number>; machinePerUnitMs: number } {
   const cpuPerUnitMs: Record<string, number> = {};
   let total = 0;
@@ -169,7 +105,7 @@ function perUnit(cpu: CpuSample, units: number): { cpuPerUnitMs: Record<string, 
 }
 
 /** The db's counts of call records written and of LevelDB batches and ops, from its /metrics. */
-async function dbWrites(metricsUrl: string | null): Promise<{ callWrites: number; batches: number; ops: number }> {
+export async function dbWrites(metricsUrl: string | null): Promise<{ callWrites: number; batches: number; ops: number }> {
   if (metricsUrl === null) return { callWrites: NaN, batches: NaN, ops: NaN };
   const text = await (await fetch(metricsUrl)).text();
   const sum = (name: string): number =>

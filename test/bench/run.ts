@@ -15,6 +15,7 @@ import { startFigures, startRows } from './start-bench.js';
 import { invokeDuringPurge } from './purge-interference.js';
 import { benchRetention } from './retention-bench.js';
 import { takeoverFigures, takeoverRows } from './takeover-bench.js';
+import { scaleFigures, scaleRows } from './scale-bench.js';
 import { round } from './stats.js';
 import { storeScaleFigures, storeScaleJson, storeScaleRows } from './store-scale-bench.js';
 import { printTable, type Row } from './table.js';
@@ -125,6 +126,14 @@ const sections: Section[] = [
     async measure() {
       const f = await hostsFigures(quick, say);
       return { figures: 'skipped' in f ? {} : { ...f }, rows: hostsRows(f) };
+    },
+  },
+  {
+    flag: 'scale',
+    inFullRun: true,
+    async measure() {
+      const f = await scaleFigures(quick, say);
+      return { figures: f, rows: scaleRows(f) };
     },
   },
   {

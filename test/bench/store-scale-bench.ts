@@ -218,14 +218,19 @@ async function inProcessFigures(dir: string, samples: number) {
 
 const UNRUNNABLE = { name: 'ns-nowhere', image: 'ferry-test/never-built', path: '/ws', run: 'sh main.sh', protocol: 'exec' };
 
+/** Registers a runtime whose image is never built and pushes `fn` on it: a function only the fake driver runs. */
+export async function deployUnrunnable(cluster: Cluster, fn: string): Promise<void> {
+  await post(`${cluster.url}/v1/runtimes`, UNRUNNABLE);
+  const bundle = await makeBundle(cluster.dir, fn, { 'main.sh': 'cat\n' });
+  await upload(`${cluster.url}/v1/functions/${fn}`, bundle.file, { runtime: UNRUNNABLE.name });
+}
+
 /** A cluster with one fake node (`nodeId`) and the function `ns-hot` deployed; `prepare` fills its data dir first. */
 async function fakeCluster(nodeId: string, prepare?: (dataDir: string) => Promise<void>): Promise<Cluster> {
   const cluster = await startCluster({ logLevel: 'info', apiEnv: { FERRY_QUEUE_MAX: '50000' }, ...(prepare ? { prepare } : {}) });
   try {
     await cluster.startWorker(nodeId, { FERRY_DRIVER: 'fake', FERRY_MAX_CONTAINERS: '16', FERRY_FAKE_DELAY_MS: '0' });
-    await post(`${cluster.url}/v1/runtimes`, UNRUNNABLE);
-    const bundle = await makeBundle(cluster.dir, 'ns-hot', { 'main.sh': 'cat\n' });
-    await upload(`${cluster.url}/v1/functions/ns-hot`, bundle.file, { runtime: UNRUNNABLE.name });
+    await deployUnrunnable(cluster, 'ns-hot');
     await waitUntil(async () => ((await (await fetch(`${cluster.url}/v1/nodes`, { headers: withAuth(cluster.url) })).json()) as { nodes: unknown[] }).nodes.length === 1, 'the fake node is up');
     return cluster;
   } catch (err) {

@@ -20,6 +20,8 @@ export class FakeNode {
   private readonly outbox: Outbox;
   private timer: NodeJS.Timeout | undefined;
   private waiters: ((d: Dispatch) => void)[] = [];
+  /** Set: every dispatch ends DONE this many ms after it came, as a node that keeps up with any load would. */
+  private autoFinishMs: number | undefined;
   /** One per join, as a worker process has one per start. */
   private incarnation = 0;
   private readonly keyClaim: { publicKey?: string; keyProof?: string };
@@ -39,6 +41,16 @@ export class FakeNode {
     this.send('hello', { nodeId: this.nodeId, incarnation: `fake-${this.incarnation}`, driver: 'process', capacity: { maxContainers, memoryMb: 1024 }, images: [], warm: [], running, ...this.keyClaim });
     clearInterval(this.timer);
     this.timer = setInterval(() => this.send('heartbeat', { running: 0, warm: [] }), 1_000);
+  }
+
+  /**
+   * From now on ends every call it is sent DONE after `delayMs` (those it holds too), instead of
+   * holding them for the test; null: holds them again, as a node whose calls never end.
+   */
+  autoFinish(delayMs: number | null): void {
+    this.autoFinishMs = delayMs ?? undefined;
+    if (delayMs === null) return;
+    for (const d of this.dispatches.splice(0)) setTimeout(() => this.finish(d, ''), delayMs);
   }
 
   /** Stops heartbeating: the api will declare this node lost. */
@@ -98,6 +110,11 @@ export class FakeNode {
           const msg = decodeEvent(frames, apiToWorkerSchemas) as ApiToWorker;
           if (msg.msgType === 'cancel') this.cancels.push(msg.content);
           if (msg.msgType !== 'dispatch') continue;
+          if (this.autoFinishMs !== undefined) {
+            const d = msg.content;
+            setTimeout(() => this.finish(d, ''), this.autoFinishMs);
+            continue;
+          }
           const waiter = this.waiters.shift();
           if (waiter) waiter(msg.content);
           else this.dispatches.push(msg.content);
