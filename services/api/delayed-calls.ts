@@ -4,6 +4,8 @@
  */
 export class DelayedCalls<T extends { callId: string }> {
   private items: { at: number; item: T }[] = [];
+  /** The ids waiting: most calls taken back never waited, and must not cost a walk of the list. */
+  private readonly ids = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly onDue: (item: T) => void) {}
@@ -16,10 +18,12 @@ export class DelayedCalls<T extends { callId: string }> {
     this.remove(item.callId);
     const i = this.items.findIndex((x) => x.at > at);
     this.items.splice(i < 0 ? this.items.length : i, 0, { at, item });
+    this.ids.add(item.callId);
     this.arm();
   }
 
   remove(callId: string): void {
+    if (!this.ids.delete(callId)) return;
     const i = this.items.findIndex((x) => x.item.callId === callId);
     if (i < 0) return;
     this.items.splice(i, 1);
@@ -29,6 +33,7 @@ export class DelayedCalls<T extends { callId: string }> {
   close(): void {
     clearTimeout(this.timer);
     this.items = [];
+    this.ids.clear();
   }
 
   private arm(): void {
@@ -43,7 +48,11 @@ export class DelayedCalls<T extends { callId: string }> {
 
   private release(): void {
     const now = Date.now();
-    while (this.items[0] && this.items[0].at <= now) this.onDue(this.items.shift()!.item);
+    while (this.items[0] && this.items[0].at <= now) {
+      const { item } = this.items.shift()!;
+      this.ids.delete(item.callId);
+      this.onDue(item);
+    }
     this.arm();
   }
 }

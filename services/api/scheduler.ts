@@ -16,6 +16,7 @@ import {
 import type { CallEvent } from './calls/call-events.js';
 import { CallLifecycle } from './calls/call-lifecycle.js';
 import { IN_FLIGHT, isFinal } from './calls/transitions.js';
+import { CallQueue } from './call-queue.js';
 import { DelayedCalls } from './delayed-calls.js';
 import type { CatalogCache } from './catalog-cache.js';
 import { NodeRegistry, type NodeState } from './node-registry.js';
@@ -64,7 +65,7 @@ export class Scheduler {
   readonly nodes: NodeRegistry;
   readonly calls: CallLifecycle;
   private readonly channel: WorkerChannel;
-  private readonly queue: Queued[] = [];
+  private readonly queue = new CallQueue<Queued>();
   /** Calls waiting out a retry back-off before they join the queue. */
   private readonly delayed = new DelayedCalls<Queued>((q) => {
     this.queue.unshift(q);
@@ -394,8 +395,7 @@ export class Scheduler {
   /** Sends queued calls, in order, to nodes with room. */
   private pump(): void {
     if (!this.isActive || !this.mayDispatch()) return;
-    while (this.queue.length > 0) {
-      const next = this.queue[0]!;
+    for (let next = this.queue.peek(); next !== undefined; next = this.queue.peek()) {
       const node = this.nodes.place(`${next.fn.name}@${next.fn.version}`);
       if (!node) return;
       this.queue.shift();
@@ -455,8 +455,7 @@ export class Scheduler {
 
   /** Takes a call back: out of the queue, or its node told to stop it (once it has ended or moved on). */
   private withdraw(callId: string): void {
-    const queuedAt = this.queue.findIndex((q) => q.callId === callId);
-    if (queuedAt >= 0) this.queue.splice(queuedAt, 1);
+    this.queue.remove(callId);
     this.delayed.remove(callId);
     const flight = this.inFlight.get(callId);
     if (!flight) return;

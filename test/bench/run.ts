@@ -15,6 +15,7 @@ import { startFigures, startRows } from './start-bench.js';
 import { invokeDuringPurge } from './purge-interference.js';
 import { benchRetention } from './retention-bench.js';
 import { takeoverFigures, takeoverRows } from './takeover-bench.js';
+import { freshDatabase, startLocalPostgres } from '../helpers/postgres.js';
 import { scaleFigures, scaleRows } from './scale-bench.js';
 import { round } from './stats.js';
 import { storeScaleFigures, storeScaleJson, storeScaleRows } from './store-scale-bench.js';
@@ -174,9 +175,33 @@ async function storeFigures() {
     await db?.kill();
     await cleanup();
   }
+  say('call store on PostgreSQL: one db daemon, then two on the same database');
+  const postgres = await postgresStoreFigures();
   say(`call store: ${quick ? '20,000' : '100,000'} old calls, then a retention pass under load`);
   const retention = await retentionFigures();
-  return { db_pairs_per_s_64_in_flight: Math.round(pairs.pairsPerSec), ...retention };
+  return { db_pairs_per_s_64_in_flight: Math.round(pairs.pairsPerSec), ...postgres, ...retention };
+}
+
+/** The same pairs on a PostgreSQL store of the bench's own: through one db daemon, then through two at once (two api hosts). */
+async function postgresStoreFigures() {
+  const server = await startLocalPostgres();
+  const { dir, cleanup } = await makeTempDir('ferry-bench-');
+  const dbs: DaemonProcess[] = [];
+  try {
+    const env = { FERRY_DATA_DIR: dir, FERRY_DB_BIND: 'tcp://127.0.0.1:*', FERRY_LOG_LEVEL: 'info', FERRY_STORE: await freshDatabase(server.url) };
+    dbs.push(await spawnDaemon('db', env), await spawnDaemon('db', env));
+    await benchDb(dbs[0]!.endpoint, 1_000, 16);
+    const one = await benchDb(dbs[0]!.endpoint, quick ? 5_000 : 30_000, 64);
+    const two = await Promise.all(dbs.map((db) => benchDb(db.endpoint, quick ? 2_500 : 15_000, 32)));
+    return {
+      db_pairs_per_s_64_in_flight_postgres: Math.round(one.pairsPerSec),
+      db_pairs_per_s_64_in_flight_postgres_two_daemons: Math.round(two.reduce((sum, t) => sum + t.pairsPerSec, 0)),
+    };
+  } finally {
+    for (const db of dbs) await db.kill();
+    await cleanup();
+    server.stop();
+  }
 }
 
 /** A fresh store (the default 7-day retention; no timed pass during the run) for the retention figures. */
@@ -202,6 +227,12 @@ async function retentionFigures() {
 function storeRows(f: Awaited<ReturnType<typeof storeFigures>>): Row[] {
   return [
     ['DB createCall+updateCall pairs/s (64 in flight)', `${f.db_pairs_per_s_64_in_flight}`, '', ''],
+    [
+      'the same on PostgreSQL: one db daemon / two on one database',
+      `${f.db_pairs_per_s_64_in_flight_postgres} / ${f.db_pairs_per_s_64_in_flight_postgres_two_daemons}`,
+      '',
+      `LevelDB ${f.db_pairs_per_s_64_in_flight}`,
+    ],
     [
       `DB pairs/s while a retention pass removes ${f.retention_removed_calls} old calls (pass ms)`,
       `${f.retention_db_pairs_per_s_during} (${f.retention_pass_ms})`,

@@ -69,6 +69,11 @@ export class FakeApi {
     this.send(nodeId, 'cancel', { callId, attempt });
   }
 
+  /** Says this api schedules, under `epoch` (as an api that took the scheduling lease does). */
+  lead(nodeId: string, epoch: number): void {
+    this.send(nodeId, 'leader', { epoch });
+  }
+
   /** Resolves with the first message (already received or arriving) matching `pred`. */
   waitFor(pred: (m: Received) => boolean, what: string, timeoutMs = 30_000): Promise<Received> {
     const seen = this.received.find(pred);

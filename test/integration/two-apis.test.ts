@@ -63,8 +63,13 @@ describe('two api daemons on one PostgreSQL store', () => {
     const sync = await http<Call>('POST', `${b}/v1/functions/ta-echo/invoke?wait=true`, { via: 'standby' });
     expect(sync.status, sync.text).toBe(200);
     expect(sync.body).toMatchObject({ status: 'DONE', result: JSON.stringify({ via: 'standby' }) });
-    const read = await http<Call>('GET', `${a}/v1/calls/${sync.body.id}`);
-    expect(read.body).toMatchObject({ id: sync.body.id, status: 'DONE' });
+    expect(sync.headers.get('x-ferry-passed-on')).toBe(a);
+    // Reads from the store: each api answers them itself.
+    for (const url of [a, b]) {
+      const read = await http<Call>('GET', `${url}/v1/calls/${sync.body.id}`);
+      expect(read.body).toMatchObject({ id: sync.body.id, status: 'DONE' });
+      expect(read.headers.get('x-ferry-passed-on')).toBeNull();
+    }
     // An error comes back as the scheduling api answered it.
     const missing = await http<{ error: { code: string } }>('POST', `${b}/v1/functions/ta-nothing/invoke`, {});
     expect([missing.status, missing.body.error.code]).toEqual([404, 'NOT_FOUND']);

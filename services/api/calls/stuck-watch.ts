@@ -18,7 +18,7 @@ export class StuckWatch {
 
   watch(callId: string, attempt: number, limitMs: number): void {
     this.watched.set(callId, { attempt, limitMs, lastHeardAt: Date.now() });
-    this.schedule();
+    this.schedule(limitMs);
   }
 
   /** The execution told something (progress, metrics, a log line). */
@@ -43,10 +43,12 @@ export class StuckWatch {
     this.everyMs = Infinity;
   }
 
-  private schedule(): void {
-    // A quarter of the shortest limit keeps the overshoot small; bounded so a scan stays cheap.
-    const shortest = Math.min(...[...this.watched.values()].map((w) => w.limitMs));
-    const everyMs = Math.max(50, Math.min(5_000, Math.floor(shortest / 4)));
+  /**
+   * A quarter of the shortest limit watched keeps the overshoot small; bounded so a scan stays
+   * cheap. Only a new, shorter limit can make it shorter (it never lengthens while any is watched).
+   */
+  private schedule(limitMs: number): void {
+    const everyMs = Math.max(50, Math.min(5_000, Math.floor(limitMs / 4)));
     if (this.timer && everyMs >= this.everyMs) return;
     clearInterval(this.timer);
     this.everyMs = everyMs;

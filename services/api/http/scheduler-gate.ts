@@ -9,6 +9,26 @@ const VIA = 'x-ferry-via';
 /** Routes every api answers itself, scheduling or not: is it up, what does it measure. */
 const OWN = /^\/(healthz|metrics)(\?|$)/;
 
+/**
+ * Reads any api answers from the store alone (through its own db daemon): calls, their executions
+ * and logs, dead letters, the catalog. Not a call's live events, which only the scheduler has.
+ */
+const FROM_THE_STORE = [
+  /^\/v1\/calls(\/[^/?]+(\/(executions|logs))?)?(\?|$)/,
+  /^\/v1\/dead-letters(\?|$)/,
+  /^\/v1\/runtimes(\/[^/?]+)?(\?|$)/,
+  /^\/v1\/functions(\/[^/?]+(\/versions)?)?(\?|$)/,
+  /^\/(runtimes|functions|calls|call\/[^/?]+)(\?|$)/,
+];
+
+/** Names, on an answer a standby passed on, the api that gave it. */
+export const PASSED_ON_HEADER = 'x-ferry-passed-on';
+
+const answeredHere = (req: IncomingMessage): boolean => {
+  const url = req.url ?? '';
+  return OWN.test(url) || ((req.method === 'GET' || req.method === 'HEAD') && FROM_THE_STORE.some((route) => route.test(url)));
+};
+
 export interface SchedulerGateOptions {
   /** Whether this api schedules and has taken over the calls (it answers everything itself). */
   scheduling: () => boolean;
@@ -27,8 +47,9 @@ function answerError(res: ServerResponse, err: FerryError): void {
 
 /**
  * The front of an api daemon: the scheduling api answers every request itself; a standby answers
- * its health and metrics, and passes every other request, body and answer streamed as they come,
- * to the scheduling api (the calls, their waits and event streams live there). While no api
+ * its health, its metrics and the reads the store alone answers, and passes every other request,
+ * body and answer streamed as they come, to the scheduling api (new calls, their waits and event
+ * streams live there), naming it on the answer. While no api
  * schedules (one died, its lease not yet expired) a standby answers 503 UNAVAILABLE with a
  * Retry-After: a client tries again, and the standby that took over answers.
  */
@@ -41,7 +62,7 @@ export function schedulerGate(serve: RequestListener, opts: SchedulerGateOptions
     }
     const url = new URL(req.url ?? '/', target);
     const out = httpRequest(url, { method: req.method, headers: { ...req.headers, host: url.host, [VIA]: '1' } }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      res.writeHead(answer.statusCode ?? 502, { ...answer.headers, [PASSED_ON_HEADER]: target });
       answer.pipe(res);
     });
     out.on('error', (err) => {
@@ -54,7 +75,7 @@ export function schedulerGate(serve: RequestListener, opts: SchedulerGateOptions
     req.pipe(out);
   };
   return (req, res) => {
-    if (opts.scheduling() || OWN.test(req.url ?? '')) return serve(req, res);
+    if (opts.scheduling() || answeredHere(req)) return serve(req, res);
     // The body waits unread in the meantime (a request starts paused until something reads it).
     void opts.settled().then(() => {
       if (opts.scheduling()) serve(req, res);
