@@ -1,15 +1,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { createInterface } from 'node:readline';
+import { freePort } from '../helpers/free-port.js';
 
-/** A free loopback port from the OS. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /**
  * A throwaway Redis on a loopback port for the BullMQ comparison: installed from Debian's

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { nanoid } from 'nanoid';
 import pg from 'pg';
 import { repoRoot } from './daemon.js';
+import { freePort } from './free-port.js';
 
 const script = path.join(repoRoot(), 'deploy', 'postgres-local.sh');
 
@@ -13,16 +13,6 @@ const script = path.join(repoRoot(), 'deploy', 'postgres-local.sh');
 export const hasPostgres = (): boolean =>
   existsSync('/usr/lib/postgresql') && readdirSync('/usr/lib/postgresql').some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/pg_ctl`));
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export interface LocalPostgres {
   url: string;

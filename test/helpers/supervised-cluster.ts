@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { readAdminKey } from './cluster.js';
 import { FREE_METRICS_PORTS } from './daemon.js';
@@ -8,6 +7,7 @@ import { forgetToken, useToken } from './http.js';
 import { miniworkersOf } from './processes.js';
 import { onLogLines } from './log-lines.js';
 import { makeTempDir, waitUntil } from './temp.js';
+import { freePort } from './free-port.js';
 
 export type DaemonName = 'db' | 'registry' | 'api' | 'worker';
 
@@ -25,17 +25,6 @@ export interface SupervisedCluster {
   close(): Promise<void>;
 }
 
-/** A loopback port free right now (the OS picks it). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** The settings of a one-node cluster as `npm start` runs it: free loopback ports, its data in `dir`. */
 export async function oneNodeEnv(dir: string): Promise<Record<string, string>> {

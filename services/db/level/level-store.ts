@@ -1,6 +1,7 @@
 import type { DbConfig } from '../../../shared/config.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { CallStore } from '../call-store.js';
+import { storeOperations } from '../store-operations.js';
 import { ApiKeys } from './api-keys.js';
 import { Calls } from './calls.js';
 import { Catalog } from './catalog.js';
@@ -35,47 +36,24 @@ export async function openLevelStore(config: DbConfig, onBatch: BatchObserver, l
       // The store closes even when the pass fails to stop.
       await retention.runner.stop().finally(() => store.close());
     },
-    ops: {
-      registerRuntime: (spec) => catalog.registerRuntime(spec),
-      getRuntime: ({ name }) => catalog.getRuntime(name),
-      listRuntimes: () => catalog.listRuntimes(),
-      deleteRuntime: ({ name }) => catalog.deleteRuntime(name),
-      putFunction: (spec) => catalog.putFunction(spec),
-      getFunction: (ref) => catalog.getFunction(ref),
-      listFunctions: () => catalog.listFunctions(),
-      listFunctionVersions: ({ name }) => catalog.listFunctionVersions(name),
-      deleteFunction: ({ name }) => catalog.deleteFunction(name),
-      createCall: (spec) => calls.create(spec),
-      updateCall: (req) => calls.update(req),
-      getCall: (ref) => calls.read(ref),
-      listCalls: (query) => calls.list(query),
-      getCounters: async () => ({
+    ops: storeOperations({
+      catalog,
+      calls,
+      groups,
+      pages,
+      apiKeys,
+      leases,
+      purge: () => retention.runner.runNow(),
+      counters: async () => ({
         lastCallNum: store.counters.lastCallNum,
         callsByStatus: { ...store.counters.callsByStatus },
         oldestCall: await calls.oldest(),
       }),
-      callStats: async ({ fromMs, toMs, failures }) => ({
+      stats: async ({ fromMs, toMs, failures }) => ({
         slices: await calls.stats.read(fromMs, toMs),
         recentFailures: await calls.recentFailures(failures),
         callsByStatus: { ...store.counters.callsByStatus },
       }),
-      createGroup: (spec) => groups.create(spec),
-      getGroup: async ({ id }) => groups.get(id),
-      listGroups: (query) => groups.list(query),
-      cancelGroup: ({ id }) => groups.cancel(id),
-      groupMade: ({ id }) => groups.made(id),
-      listGroupsBeingMade: () => groups.beingMade(),
-      startGroup: ({ id }) => groups.markStarted(id),
-      nextGroupPage: ({ id }) => pages.next(id),
-      getGroupPage: ({ id, page }) => pages.get(id, page),
-      purgeExpired: () => retention.runner.runNow(),
-      createApiKey: (spec) => apiKeys.create(spec),
-      getApiKey: ({ keyId }) => apiKeys.get(keyId),
-      listApiKeys: () => apiKeys.list(),
-      revokeApiKey: ({ keyId }) => apiKeys.revoke(keyId),
-      bootstrapAdminKey: (spec) => apiKeys.bootstrapAdmin(spec),
-      takeLease: (spec) => leases.take(spec),
-      dropLease: (spec) => leases.drop(spec),
-    },
+    }),
   };
 }

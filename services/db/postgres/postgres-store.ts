@@ -1,6 +1,7 @@
 import type { DbConfig } from '../../../shared/config.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { CallStore } from '../call-store.js';
+import { storeOperations } from '../store-operations.js';
 import { KeyedLock } from '../keyed-lock.js';
 import { PassRunner } from '../pass-runner.js';
 import { PgApiKeys } from './pg-api-keys.js';
@@ -50,43 +51,20 @@ export async function openPostgresStore(url: string, config: DbConfig, onTx: TxO
     close: async () => {
       await retention.stop().finally(() => db.end());
     },
-    ops: {
-      registerRuntime: (spec) => catalog.registerRuntime(spec),
-      getRuntime: ({ name }) => catalog.getRuntime(name),
-      listRuntimes: () => catalog.listRuntimes(),
-      deleteRuntime: ({ name }) => catalog.deleteRuntime(name),
-      putFunction: (spec) => catalog.putFunction(spec),
-      getFunction: (ref) => catalog.getFunction(ref),
-      listFunctions: () => catalog.listFunctions(),
-      listFunctionVersions: ({ name }) => catalog.listFunctionVersions(name),
-      deleteFunction: ({ name }) => catalog.deleteFunction(name),
-      createCall: (spec) => calls.create(spec),
-      updateCall: (req) => calls.update(req),
-      getCall: (ref) => calls.read(ref),
-      listCalls: (query) => calls.list(query),
-      getCounters: async () => ({ lastCallNum: await calls.lastCallNum(), callsByStatus: await calls.callsByStatus(), oldestCall: await calls.oldest() }),
-      callStats: async ({ fromMs, toMs, failures }) => ({
+    ops: storeOperations({
+      catalog,
+      calls,
+      groups,
+      pages: { next: (id) => groups.nextPage(id), get: (id, page) => groups.getPage(id, page) },
+      apiKeys,
+      leases,
+      purge: () => retention.runNow(),
+      counters: async () => ({ lastCallNum: await calls.lastCallNum(), callsByStatus: await calls.callsByStatus(), oldestCall: await calls.oldest() }),
+      stats: async ({ fromMs, toMs, failures }) => ({
         slices: await calls.slices(fromMs, toMs),
         recentFailures: await calls.recentFailures(failures),
         callsByStatus: await calls.callsByStatus(),
       }),
-      createGroup: (spec) => groups.create(spec),
-      getGroup: ({ id }) => groups.get(id),
-      listGroups: (query) => groups.list(query),
-      cancelGroup: ({ id }) => groups.cancel(id),
-      groupMade: ({ id }) => groups.made(id),
-      listGroupsBeingMade: () => groups.beingMade(),
-      startGroup: ({ id }) => groups.markStarted(id),
-      nextGroupPage: ({ id }) => groups.nextPage(id),
-      getGroupPage: ({ id, page }) => groups.getPage(id, page),
-      purgeExpired: () => retention.runNow(),
-      createApiKey: (spec) => apiKeys.create(spec),
-      getApiKey: ({ keyId }) => apiKeys.get(keyId),
-      listApiKeys: () => apiKeys.list(),
-      revokeApiKey: ({ keyId }) => apiKeys.revoke(keyId),
-      bootstrapAdminKey: (spec) => apiKeys.bootstrapAdmin(spec),
-      takeLease: (spec) => leases.take(spec),
-      dropLease: (spec) => leases.drop(spec),
-    },
+    }),
   };
 }
