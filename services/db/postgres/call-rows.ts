@@ -33,47 +33,52 @@ export function callRow(call: Call): unknown[] {
 const slotOf = (call: Call): number => call.callNum % SLOTS;
 
 /**
- * Moves the per-status counts (`from` null: a new call; `to` null: a removed one) and adds the
- * stats `changes`, in one statement. Rows are taken in one order (status, then slice start) by
- * every writer, so two writers never wait on each other in a circle.
+ * The counts and stats a call's change moves, as two CTEs (`counts`, `stats`) to go in the
+ * statement that writes the call, each taking effect only when `cte` (that write) wrote a row:
+ * the record, its per-status counts and its stats in one round trip. Rows are taken in one order
+ * (status, then slice start) by every writer. Its parameters ({@link movesOf}) follow the
+ * statement's first `offset`.
  */
-export async function moveCountsAndStats(tx: Tx, call: Call, from: CallStatus | null, to: CallStatus | null, changes: StatsBucket[]): Promise<void> {
-  const slot = slotOf(call);
+export function countsAndStats(cte: string, offset: number): string {
+  const $ = (i: number): string => `$${offset + i}`;
+  return `counts AS (
+       INSERT INTO ferry_call_counts (status, slot, n)
+       SELECT s, ${$(1)}, d FROM unnest(${$(2)}::text[], ${$(3)}::bigint[]) AS u(s, d) WHERE EXISTS (SELECT 1 FROM ${cte})
+       ON CONFLICT (status, slot) DO UPDATE SET n = ferry_call_counts.n + excluded.n
+     ), stats AS (
+       INSERT INTO ferry_stats (t, slot, started, ended, failed, durations)
+       SELECT t, ${$(1)}, st, en, fa, du FROM unnest(${$(4)}::bigint[], ${$(5)}::bigint[], ${$(6)}::bigint[], ${$(7)}::bigint[], ${$(8)}::jsonb[]) AS u(t, st, en, fa, du)
+       WHERE EXISTS (SELECT 1 FROM ${cte})
+       ON CONFLICT (t, slot) DO UPDATE SET
+         started = ferry_stats.started + excluded.started,
+         ended = ferry_stats.ended + excluded.ended,
+         failed = ferry_stats.failed + excluded.failed,
+         durations = (
+           SELECT coalesce(jsonb_object_agg(k, coalesce((ferry_stats.durations ->> k)::bigint, 0) + coalesce((excluded.durations ->> k)::bigint, 0)), '{}'::jsonb)
+           FROM jsonb_object_keys(ferry_stats.durations || excluded.durations) AS k
+         )
+     )`;
+}
+
+/** The parameters of {@link countsAndStats} for a call going from `from` (null: a new call) to `to`, with the stats `changes`. */
+export function movesOf(call: Call, from: CallStatus | null, to: CallStatus, changes: StatsBucket[]): unknown[] {
   const deltas = new Map<string, number>();
   if (from !== to) {
-    if (from !== null) deltas.set(from, (deltas.get(from) ?? 0) - 1);
-    if (to !== null) deltas.set(to, (deltas.get(to) ?? 0) + 1);
+    if (from !== null) deltas.set(from, -1);
+    deltas.set(to, 1);
   }
   const counts = [...deltas.entries()].sort(([a], [b]) => a.localeCompare(b));
   const stats = [...changes].sort((a, b) => a.t - b.t);
-  if (counts.length === 0 && stats.length === 0) return;
-  await tx.query(
-    `WITH counts AS (
-       INSERT INTO ferry_call_counts (status, slot, n)
-       SELECT s, $1, d FROM unnest($2::text[], $3::bigint[]) AS u(s, d)
-       ON CONFLICT (status, slot) DO UPDATE SET n = ferry_call_counts.n + excluded.n
-     )
-     INSERT INTO ferry_stats (t, slot, started, ended, failed, durations)
-     SELECT t, $1, st, en, fa, du FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::jsonb[]) AS u(t, st, en, fa, du)
-     ON CONFLICT (t, slot) DO UPDATE SET
-       started = ferry_stats.started + excluded.started,
-       ended = ferry_stats.ended + excluded.ended,
-       failed = ferry_stats.failed + excluded.failed,
-       durations = (
-         SELECT coalesce(jsonb_object_agg(k, coalesce((ferry_stats.durations ->> k)::bigint, 0) + coalesce((excluded.durations ->> k)::bigint, 0)), '{}'::jsonb)
-         FROM jsonb_object_keys(ferry_stats.durations || excluded.durations) AS k
-       )`,
-    [
-      slot,
-      counts.map(([status]) => status),
-      counts.map(([, n]) => n),
-      stats.map((s) => s.t),
-      stats.map((s) => s.started),
-      stats.map((s) => s.ended),
-      stats.map((s) => s.failed),
-      stats.map((s) => JSON.stringify(s.durations)),
-    ],
-  );
+  return [
+    slotOf(call),
+    counts.map(([status]) => status),
+    counts.map(([, n]) => n),
+    stats.map((s) => s.t),
+    stats.map((s) => s.started),
+    stats.map((s) => s.ended),
+    stats.map((s) => s.failed),
+    stats.map((s) => JSON.stringify(s.durations)),
+  ];
 }
 
 /** Takes the removed `calls` out of the per-status counts, in one statement (rows in the one order writers use). */

@@ -6,9 +6,9 @@ import { matchesAll, namedBy, newCall, updatedCall, withDefaults } from '../call
 import { checkParams, idempotencyRecord, isLive, type IdempotencyRecord } from '../idempotency-rules.js';
 import type { KeyedLock } from '../keyed-lock.js';
 import { addStats, emptySlice, sliceStart, statsChanges } from '../stats-rules.js';
-import { CALL_COLUMNS, callRow, moveCountsAndStats } from './call-rows.js';
+import { CALL_COLUMNS, callRow, countsAndStats, movesOf } from './call-rows.js';
 import { followGroupIn } from './pg-groups.js';
-import { firstOf, inTx, type Db, type Tx } from './pg-pool.js';
+import { firstOf, inTx, prepared, run, type Db, type Tx } from './pg-pool.js';
 
 type CallRef = { id: string } | { callNum: number };
 
@@ -16,8 +16,16 @@ type CallRef = { id: string } | { callNum: number };
 class MadeElsewhere extends Error {}
 
 const placeholders = (n: number): string => Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ');
-const INSERT_CALL = `INSERT INTO ferry_calls (${CALL_COLUMNS}) VALUES (${placeholders(13)}) ON CONFLICT (id) DO NOTHING RETURNING call_num`;
-const UPDATE_CALL = `UPDATE ferry_calls SET (${CALL_COLUMNS}) = (${placeholders(13)}) WHERE id = $2`;
+/** The record with its counts and stats, in one statement; `made` is 0 when the id was taken meanwhile. */
+const INSERT_CALL = prepared(
+  `WITH c AS (INSERT INTO ferry_calls (${CALL_COLUMNS}) VALUES (${placeholders(13)}) ON CONFLICT (id) DO NOTHING RETURNING 1), ${countsAndStats('c', 13)} SELECT count(*)::int AS made FROM c`,
+);
+const UPDATE_CALL = prepared(
+  `WITH c AS (UPDATE ferry_calls SET (${CALL_COLUMNS}) = (${placeholders(13)}) WHERE id = $2 RETURNING 1), ${countsAndStats('c', 13)} SELECT count(*)::int AS made FROM c`,
+);
+const NEXT_NUM = prepared("SELECT nextval('ferry_call_num') AS n");
+const LOAD = prepared('SELECT record FROM ferry_calls WHERE id = $1');
+const LOAD_FOR_UPDATE = prepared('SELECT record FROM ferry_calls WHERE id = $1 FOR UPDATE');
 
 /** `%` and `_` mean themselves in a search. */
 const likeEscaped = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -76,26 +84,25 @@ export class PgCalls {
         ]);
       }
     }
-    const callNum = (await firstOf<number>(tx, 'n', "SELECT nextval('ferry_call_num') AS n")) ?? 0;
+    // Taken only for a call made: a resent or replayed create uses no number.
+    const callNum = (await firstOf<number>(tx, 'n', NEXT_NUM)) ?? 0;
     const call = newCall(spec, callNum, now, now);
     // First: a call naming a group that does not exist fails here, before anything is written.
     await followGroupIn(tx, null, call);
-    const inserted = await tx.query(INSERT_CALL, callRow(call));
-    if (inserted.rowCount === 0) throw new MadeElsewhere();
-    await moveCountsAndStats(tx, call, null, call.status, statsChanges(null, call));
+    const inserted = await firstOf<number>(tx, 'made', INSERT_CALL, [...callRow(call), ...movesOf(call, null, call.status, statsChanges(null, call))]);
+    if (inserted === 0) throw new MadeElsewhere();
     return call;
   }
 
   update(req: DbParsedContent['updateCall']): Promise<Call> {
     return this.lock.run(req.id, () =>
       inTx(this.db, async (tx) => {
-        const current = await this.load(tx, req.id, 'FOR UPDATE');
+        const current = await this.load(tx, req.id, true);
         if (!current) throw new NotFoundError(`call "${req.id}"`);
         const next = updatedCall(current, req, Date.now());
         // First: it stamps (or clears) the call's finish sequence, which the record carries.
         await followGroupIn(tx, current, next);
-        await tx.query(UPDATE_CALL, callRow(next));
-        await moveCountsAndStats(tx, next, current.status, next.status, statsChanges(current, next));
+        await run(tx, UPDATE_CALL, [...callRow(next), ...movesOf(next, current.status, next.status, statsChanges(current, next))]);
         return next;
       }),
     );
@@ -114,8 +121,8 @@ export class PgCalls {
     return call;
   }
 
-  private async load(q: Tx, id: string, lock = ''): Promise<Call | undefined> {
-    const call = await firstOf<Call>(q, 'record', `SELECT record FROM ferry_calls WHERE id = $1 ${lock}`, [id]);
+  private async load(q: Tx, id: string, forUpdate = false): Promise<Call | undefined> {
+    const call = await firstOf<Call>(q, 'record', forUpdate ? LOAD_FOR_UPDATE : LOAD, [id]);
     return call && withDefaults(call);
   }
 

@@ -5,15 +5,19 @@ import type { Group, GroupPage, GroupResultPage } from '../../../shared/protocol
 import { withDefaults } from '../call-rules.js';
 import { followGroup, newGroup } from '../group-rules.js';
 import { padTime } from '../level/keys.js';
-import { firstOf, inTx, type Db, type Tx } from './pg-pool.js';
+import { firstOf, inTx, prepared, run, type Db, type Tx } from './pg-pool.js';
 
+
+const LOAD = prepared('SELECT record FROM ferry_groups WHERE id = $1');
+const LOAD_FOR_UPDATE = prepared('SELECT record FROM ferry_groups WHERE id = $1 FOR UPDATE');
+const SAVE = prepared('UPDATE ferry_groups SET record = $2 WHERE id = $1');
 
 async function loadGroup(q: Tx, id: string, lock = ''): Promise<Group | undefined> {
-  return firstOf<Group>(q, 'record', `SELECT record FROM ferry_groups WHERE id = $1 ${lock}`, [id]);
+  return firstOf<Group>(q, 'record', lock === '' ? LOAD : LOAD_FOR_UPDATE, [id]);
 }
 
 async function saveGroup(tx: Tx, group: Group): Promise<void> {
-  await tx.query('UPDATE ferry_groups SET record = $2 WHERE id = $1', [group.id, JSON.stringify(group)]);
+  await run(tx, SAVE, [group.id, JSON.stringify(group)]);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../../../shared/logger.js';
 
@@ -65,9 +66,24 @@ export async function inTx<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> 
   }
 }
 
+/** A statement PostgreSQL plans once per connection (named by its text): for those every call runs. */
+export interface Prepared {
+  name: string;
+  text: string;
+}
+
+export function prepared(text: string): Prepared {
+  return { name: `ferry_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text };
+}
+
+/** Runs `sql` (a text, or a {@link prepared} statement) with `params`. */
+export function run(q: Tx, sql: string | Prepared, params: unknown[] = []): Promise<pg.QueryResult> {
+  return typeof sql === 'string' ? q.query(sql, params) : q.query({ ...sql, values: params });
+}
+
 /** The first row's `column`, or undefined when there is no row. */
-export async function firstOf<T>(q: Tx, column: string, sql: string, params: unknown[] = []): Promise<T | undefined> {
-  const { rows } = await q.query(sql, params);
+export async function firstOf<T>(q: Tx, column: string, sql: string | Prepared, params: unknown[] = []): Promise<T | undefined> {
+  const { rows } = await run(q, sql, params);
   return rows[0]?.[column] as T | undefined;
 }
 
