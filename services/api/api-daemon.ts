@@ -1,5 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { createDbClient } from '../../shared/clients/db-client.js';
 import { RegistryClient } from '../../shared/clients/registry-client.js';
@@ -58,7 +59,6 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const deps = { config: config.api, db, registry, catalog, secrets, scheduler, checks, guard, runs, sessions, batches, refusals, metrics, log: log.child({ module: 'http' }) };
   const app = createApp(deps);
   const invoke = invokeRoute(deps);
-  const url_ = config.api.url;
   let lease: SchedulingLease | undefined;
   // Requests wait until this api knows whether it schedules (and, when it does, has taken over).
   let settled: Promise<void> = new Promise<void>(() => undefined);
@@ -84,6 +84,10 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.api.httpPort;
   const url = `http://${config.api.httpHost}:${port}`;
+  // Where the other api reaches this one, and what names it among the cluster's apis: the same
+  // api restarted holds the lease again at once. A wildcard bind names no host: its host name does.
+  const wildcard = config.api.httpHost === '0.0.0.0' || config.api.httpHost === '::';
+  const advertised = config.api.url ?? (wildcard ? `http://${hostname()}:${port}` : url);
   // Taking over: the calls from the store first, then what an api that died left half made
   // (runs, sessions being started, batch jobs), which carry on from the store.
   const takeOver = async (epoch: number): Promise<void> => {
@@ -94,9 +98,8 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   };
   lease = new SchedulingLease({
     db,
-    // The URL names this api among the cluster's: the same api restarted holds the lease again at once.
-    holder: url_ ?? url,
-    url: url_ ?? url,
+    holder: advertised,
+    url: advertised,
     ttlMs: config.api.leaseMs,
     log: log.child({ module: 'lease' }),
     onGained: (epoch) => {
