@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDbClient } from '../../shared/clients/db-client.js';
 import type { Call, FunctionView } from '../../shared/protocol/domain.js';
@@ -106,11 +107,25 @@ describe('env and secrets of a function version (real daemons, Docker)', () => {
     } finally {
       await db.close();
     }
-    // LevelDB's log and tables as they are on disk, besides every other file of the cluster.
+    // Every file of the cluster as it is on disk: LevelDB's log and tables among them.
     const files = await filesUnder(c.dir);
-    // The scan reads what LevelDB wrote: the plain env value is there.
-    expect(files.some((f) => f.file.startsWith(path.join(c.dir, 'db')) && f.bytes.includes(Buffer.from('eu-west')))).toBe(true);
     expect(files.filter((f) => f.bytes.includes(Buffer.from(SECRET))).map((f) => f.file)).toEqual([]);
+    const store = c.env['FERRY_STORE'] ?? 'level';
+    if (store === 'level') {
+      // The scan reads what LevelDB wrote: the plain env value is there.
+      expect(files.some((f) => f.file.startsWith(path.join(c.dir, 'db')) && f.bytes.includes(Buffer.from('eu-west')))).toBe(true);
+    } else {
+      // A PostgreSQL store (FERRY_TEST_CLUSTER_STORE=postgres): the stored function versions as text.
+      const client = new pg.Client({ connectionString: store });
+      await client.connect();
+      try {
+        const text = (await client.query('SELECT record::text AS t FROM ferry_functions')).rows.map((r) => String(r.t)).join('\n');
+        expect(text).toContain('eu-west');
+        expect(text).not.toContain(SECRET);
+      } finally {
+        await client.end();
+      }
+    }
   });
 
   it("keeps secret values out of every daemon's log of the pushes and the calls", () => {
