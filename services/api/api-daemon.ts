@@ -59,10 +59,25 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   const deps = { config: config.api, db, registry, catalog, secrets, scheduler, checks, guard, runs, sessions, batches, refusals, metrics, log: log.child({ module: 'http' }) };
   const app = createApp(deps);
   const invoke = invokeRoute(deps);
-  let lease: SchedulingLease | undefined;
-  // Requests wait until this api knows whether it schedules (and, when it does, has taken over).
-  let settled: Promise<void> = new Promise<void>(() => undefined);
-  let takingOver: Promise<void> = Promise.resolve();
+  // Taking over: the calls from the store first, then what an api that died left half made
+  // (runs, sessions being started, batch jobs), which carry on from the store.
+  const lease: SchedulingLease = new SchedulingLease({
+    db,
+    ttlMs: config.api.leaseMs,
+    log: log.child({ module: 'lease' }),
+    onGained: async (epoch) => {
+      await scheduler.activate(epoch, () => lease.canSchedule);
+      runs.resume().catch((err: unknown) => log.error({ err }, 'could not look for runs being made'));
+      sessions.resume().catch((err: unknown) => log.error({ err }, 'could not look for sessions being started'));
+      batches.resume().catch((err: unknown) => log.error({ err }, 'could not look for unfinished batch jobs'));
+    },
+    onLostToAnother: (holder) => {
+      // Its queue and calls in flight are the new scheduler's now (it recovers them from the
+      // store): this process stops at once rather than dispatch beside it.
+      log.fatal({ holder }, 'another api took over the scheduling; exiting');
+      process.exit(3);
+    },
+  });
   const server = createServer(
     schedulerGate(
       (req, res) => {
@@ -70,8 +85,8 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
       },
       {
         scheduling: () => scheduler.isActive,
-        settled: () => settled.then(() => takingOver),
-        schedulerUrl: () => lease?.leaderUrl ?? null,
+        settled: () => lease.settled(),
+        schedulerUrl: () => lease.leaderUrl,
         log: log.child({ module: 'scheduler-gate' }),
       },
     ),
@@ -88,32 +103,7 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
   // api restarted holds the lease again at once. A wildcard bind names no host: its host name does.
   const wildcard = config.api.httpHost === '0.0.0.0' || config.api.httpHost === '::';
   const advertised = config.api.url ?? (wildcard ? `http://${hostname()}:${port}` : url);
-  // Taking over: the calls from the store first, then what an api that died left half made
-  // (runs, sessions being started, batch jobs), which carry on from the store.
-  const takeOver = async (epoch: number): Promise<void> => {
-    await scheduler.activate(epoch, () => lease?.canSchedule ?? false);
-    runs.resume().catch((err: unknown) => log.error({ err }, 'could not look for runs being made'));
-    sessions.resume().catch((err: unknown) => log.error({ err }, 'could not look for sessions being started'));
-    batches.resume().catch((err: unknown) => log.error({ err }, 'could not look for unfinished batch jobs'));
-  };
-  lease = new SchedulingLease({
-    db,
-    holder: advertised,
-    url: advertised,
-    ttlMs: config.api.leaseMs,
-    log: log.child({ module: 'lease' }),
-    onGained: (epoch) => {
-      takingOver = takeOver(epoch).catch((err: unknown) => log.error({ err }, 'could not take over the scheduling'));
-    },
-    onLostToAnother: (holder) => {
-      // Its queue and calls in flight are the new scheduler's now (it recovers them from the
-      // store): this process stops at once rather than dispatch beside it.
-      log.fatal({ holder }, 'another api took over the scheduling; exiting');
-      process.exit(3);
-    },
-  });
-  settled = lease.start().then(() => takingOver);
-  await settled;
+  await lease.start(advertised);
   log.info(
     { url, endpoint: workersEndpoint, publicKey: keys?.publicKey ?? null, scheduling: scheduler.isActive, schedulerUrl: lease.leaderUrl },
     'listening',
@@ -131,7 +121,7 @@ export async function startApiDaemon(config: FerryConfig, log: Logger): Promise<
         });
         batches.close();
         await checks.close();
-        await lease?.stop();
+        await lease.stop();
         await scheduler.close();
         curve?.allowed.close();
         await db.close();

@@ -6,14 +6,10 @@ export const SCHEDULER_LEASE = 'scheduler';
 
 export interface SchedulingLeaseOptions {
   db: DbClient;
-  /** This api process (unique per start). */
-  holder: string;
-  /** Where the other apis reach this one's HTTP, told to them with the lease. */
-  url: string;
   ttlMs: number;
   log: Logger;
-  /** This api now schedules, under `epoch` (higher than any scheduler's before it). */
-  onGained(epoch: number): void;
+  /** This api now schedules, under `epoch` (higher than any scheduler's before it): it takes over, and answers once it has. */
+  onGained(epoch: number): Promise<void>;
   /**
    * Another api holds the lease this one held: it schedules now, and this api must stop at once
    * (its queue and calls in flight are the new scheduler's, recovered from the store).
@@ -35,17 +31,32 @@ export class SchedulingLease {
   private leader: { holder: string; url: string | null } | null = null;
   private stopped = false;
   private running: Promise<void> | undefined;
+  /** Where the other apis reach this one's HTTP, told with the lease; it also names this api as the lease's holder. */
+  private url = '';
+  private takingOver: Promise<void> = Promise.resolve();
+  private readonly firstAnswer: Promise<void>;
+  private answered: () => void = () => undefined;
 
-  constructor(private readonly opts: SchedulingLeaseOptions) {}
-
-  /** Asks for the lease now (answers once the store has), then every third of its life. */
-  async start(): Promise<void> {
-    await this.renew();
-    this.timer = setInterval(() => void this.renew(), Math.max(100, Math.floor(this.opts.ttlMs / 3)));
+  constructor(private readonly opts: SchedulingLeaseOptions) {
+    this.firstAnswer = new Promise<void>((resolve) => (this.answered = resolve));
   }
 
-  get isLeader(): boolean {
-    return this.epoch > 0;
+  /**
+   * Asks for the lease now, then every third of its life; answers once this api knows whether it
+   * schedules (and, when it does, has taken over).
+   */
+  async start(url: string): Promise<void> {
+    this.url = url;
+    await this.renew();
+    this.answered();
+    this.timer = setInterval(() => void this.renew(), Math.max(100, Math.floor(this.opts.ttlMs / 3)));
+    await this.takingOver;
+  }
+
+  /** Settles once this api knows whether it schedules, and, when it does, has taken over (requests wait for it). */
+  async settled(): Promise<void> {
+    await this.firstAnswer;
+    await this.takingOver;
   }
 
   /** Whether this api may dispatch now: it holds the lease and the store granted it recently enough. */
@@ -55,7 +66,7 @@ export class SchedulingLease {
 
   /** The URL of the api that schedules, when another one does. */
   get leaderUrl(): string | null {
-    return this.leader !== null && this.leader.holder !== this.opts.holder ? this.leader.url : null;
+    return this.leader !== null && this.leader.holder !== this.url ? this.leader.url : null;
   }
 
   /** Stops renewing and gives the lease up, so a standby takes over at once. */
@@ -63,7 +74,7 @@ export class SchedulingLease {
     this.stopped = true;
     clearInterval(this.timer);
     await this.running;
-    if (this.epoch > 0) await this.opts.db.call('dropLease', { name: SCHEDULER_LEASE, holder: this.opts.holder }).catch(() => undefined);
+    if (this.epoch > 0) await this.opts.db.call('dropLease', { name: SCHEDULER_LEASE, holder: this.url }).catch(() => undefined);
   }
 
   private renew(): Promise<void> {
@@ -76,7 +87,7 @@ export class SchedulingLease {
     const askedAt = performance.now();
     let lease;
     try {
-      lease = await this.opts.db.call('takeLease', { name: SCHEDULER_LEASE, holder: this.opts.holder, ttlMs: this.opts.ttlMs, info: { url: this.opts.url } });
+      lease = await this.opts.db.call('takeLease', { name: SCHEDULER_LEASE, holder: this.url, ttlMs: this.opts.ttlMs, info: { url: this.url } });
     } catch (err) {
       if (this.epoch > 0 && !this.canSchedule) this.opts.log.warn({ err }, 'the store did not renew the scheduling lease in time: dispatching paused');
       return;
@@ -88,8 +99,8 @@ export class SchedulingLease {
       this.holdsUntil = askedAt + this.opts.ttlMs;
       if (this.epoch !== lease.epoch) {
         this.epoch = lease.epoch;
-        this.opts.log.info({ epoch: lease.epoch, holder: this.opts.holder }, 'scheduling: this api holds the lease');
-        this.opts.onGained(lease.epoch);
+        this.opts.log.info({ epoch: lease.epoch, holder: this.url }, 'scheduling: this api holds the lease');
+        this.takingOver = this.opts.onGained(lease.epoch).catch((err: unknown) => this.opts.log.error({ err }, 'could not take over the scheduling'));
       }
     } else if (this.epoch > 0) {
       this.epoch = 0;

@@ -1,8 +1,7 @@
-import { makeBundle } from '../helpers/bundles.js';
-import { http, upload } from '../helpers/http.js';
+import { http } from '../helpers/http.js';
 import { startLocalPostgres } from '../helpers/postgres.js';
-import { makeTempDir, waitUntil } from '../helpers/temp.js';
-import { startTwoApiCluster } from '../helpers/two-api-cluster.js';
+import { waitUntil } from '../helpers/temp.js';
+import { fakeRuntime, pushFakeFunction, startTwoApiCluster } from '../helpers/two-api-cluster.js';
 import type { Row } from './table.js';
 
 export interface TakeoverFigures {
@@ -41,11 +40,8 @@ export async function takeoverFigures(quick: boolean, say: (what: string) => voi
         await Promise.all(['tk-n1', 'tk-n2'].map((id) => c.startWorker(id)));
         const urls = c.hosts.map((h) => h.url);
         await waitUntil(async () => (await http<{ nodes: number }>('GET', `${urls[1]}/healthz`)).body.nodes === 2, 'both nodes joined both apis', 30_000);
-        await http('POST', `${urls[0]}/v1/runtimes`, { name: 'tk-fake', image: 'ferry-test/never-built', path: '/ws', run: 'sh main.sh', protocol: 'exec' });
-        const { dir, cleanup } = await makeTempDir();
-        const b = await makeBundle(dir, 'tk-echo', { 'main.sh': 'exit 3\n' });
-        await upload(`${urls[0]}/v1/functions/tk-echo`, b.file, { runtime: 'tk-fake' });
-        await cleanup();
+        await http('POST', `${urls[0]}/v1/runtimes`, fakeRuntime('tk-fake'));
+        await pushFakeFunction(urls[0]!, 'tk-echo', 'tk-fake');
         const before = new Set<string>();
         let killedAt = 0;
         let firstAfter = 0;

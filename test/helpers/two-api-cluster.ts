@@ -1,9 +1,24 @@
 import { inject } from 'vitest';
+import { makeBundle } from './bundles.js';
 import { readAdminKey } from './cluster.js';
 import { spawnDaemon, type DaemonProcess } from './daemon.js';
-import { http, useToken } from './http.js';
+import { http, upload, useToken } from './http.js';
 import { freshDatabase } from './postgres.js';
 import { makeTempDir } from './temp.js';
+
+/** A runtime nothing runs for real: on fake nodes every call ends DONE with its params as its result. */
+export const fakeRuntime = (name: string) => ({ name, image: 'ferry-test/never-built', path: '/ws', run: 'sh main.sh', protocol: 'exec' });
+
+/** Pushes function `name` of `runtime` through the api at `url` (its code never runs on a fake node); answers the push's HTTP status. */
+export async function pushFakeFunction(url: string, name: string, runtime: string): Promise<{ status: number; text: string }> {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const b = await makeBundle(dir, name, { 'main.sh': 'exit 3\n' });
+    return await upload(`${url}/v1/functions/${name}`, b.file, { runtime });
+  } finally {
+    await cleanup();
+  }
+}
 
 /** One api host's daemons: its api and the db daemon beside it. */
 export interface ApiHost {

@@ -1,11 +1,10 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Call } from '../../shared/protocol/domain.js';
-import { makeBundle } from '../helpers/bundles.js';
-import { http, upload } from '../helpers/http.js';
+import { http } from '../helpers/http.js';
 import { everyPage } from '../helpers/pages.js';
-import { makeTempDir, waitUntil } from '../helpers/temp.js';
-import { startTwoApiCluster, type TwoApiCluster } from '../helpers/two-api-cluster.js';
+import { waitUntil } from '../helpers/temp.js';
+import { fakeRuntime, pushFakeFunction, startTwoApiCluster, type TwoApiCluster } from '../helpers/two-api-cluster.js';
 
 /**
  * Two api daemons, each with its own db daemon, on one PostgreSQL store; workers connected to
@@ -14,19 +13,7 @@ import { startTwoApiCluster, type TwoApiCluster } from '../helpers/two-api-clust
  * accepted ends exactly once. Fake nodes (`ta-` ids): the scheduling is what is under test.
  */
 
-/** A runtime nothing runs for real: on fake nodes every call ends DONE echoing its params. */
-const runtime = { name: 'ta-fake', image: 'ferry-test/never-built', path: '/ws', run: 'sh main.sh', protocol: 'exec' };
-
-async function deploy(url: string, name: string): Promise<void> {
-  const { dir, cleanup } = await makeTempDir();
-  try {
-    const b = await makeBundle(dir, name, { 'main.sh': 'exit 3\n' });
-    const r = await upload(`${url}/v1/functions/${name}`, b.file, { runtime: runtime.name });
-    expect(r.status, r.text).toBe(201);
-  } finally {
-    await cleanup();
-  }
-}
+const runtime = fakeRuntime('ta-fake');
 
 async function storedCalls(storeUrl: string, funcName: string): Promise<Map<string, Call>> {
   const client = new pg.Client({ connectionString: storeUrl });
@@ -50,7 +37,8 @@ describe('two api daemons on one PostgreSQL store', () => {
     await waitUntil(async () => (await http<{ nodes: number }>('GET', `${a}/healthz`)).body.nodes === 2, 'both nodes joined the scheduling api');
     await waitUntil(async () => (await http<{ nodes: number }>('GET', `${b}/healthz`)).body.nodes === 2, 'both nodes joined the standby api');
     expect((await http('POST', `${a}/v1/runtimes`, runtime)).status).toBe(201);
-    await deploy(b!, 'ta-echo');
+    const pushed = await pushFakeFunction(b!, 'ta-echo', runtime.name);
+    expect(pushed.status, pushed.text).toBe(201);
   });
   afterAll(async () => {
     await c?.close();

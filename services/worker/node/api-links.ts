@@ -33,10 +33,6 @@ export class ApiLinks {
     this.current = first;
   }
 
-  get isConnected(): boolean {
-    return this.current.isConnected;
-  }
-
   start(): void {
     for (const link of this.links) link.start();
   }
