@@ -76,11 +76,14 @@ describe('a function sees its env and secrets in every sandbox (real worker, Doc
 
   it('Docker, warm per runtime: exec moves into the empty sandbox and gets its variables per run; an agent with variables starts its own', async () => {
     await withWorker({ FERRY_DRIVER: 'docker', FERRY_PRELOAD: 'runtime', FERRY_MAX_CONTAINERS: '3' }, async (c) => {
-      const emptyWarm = (name: string) =>
-        c.api.waitFor(
-          (m) => m.msgType === 'heartbeat' && m.content.warm.some((w) => w.runtime === name && w.fn === null && !w.busy),
+      // A heartbeat sent after the calls before it: an earlier one may list a sandbox a later call took since.
+      const emptyWarm = (name: string) => {
+        const since = Date.now();
+        return c.api.waitFor(
+          (m) => m.at >= since && m.msgType === 'heartbeat' && m.content.warm.some((w) => w.runtime === name && w.fn === null && !w.busy),
           `a heartbeat listing an empty warm ${name} sandbox`,
         );
+      };
       const moved = (callId: string): boolean => c.worker.logs.some((l) => l['msg'] === 'function moved into a warm runtime sandbox' && l['callId'] === callId);
       // Calls without variables make the node keep an empty sandbox of each runtime.
       await seen(c, pyExec, false);
